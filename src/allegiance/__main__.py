@@ -1,0 +1,5 @@
+"""``python -m allegiance`` runs the CLI."""
+
+from allegiance.cli import main
+
+main()

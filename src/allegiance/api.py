@@ -1,0 +1,115 @@
+"""The Python API: ``allegiance.run`` and friends; the CLI calls these."""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .engine import ProgressFn, set_threads, simulate
+from .errors import ResourceError
+from .results import Result
+from .scenario import ScenarioBase, load_scenario
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation."""
+    import os
+
+    import psutil
+
+    forced = os.environ.get("ALLEGIANCE_AVAILABLE_MEMORY")  # for tests and shared machines
+    if forced:
+        return int(forced)
+    return int(psutil.virtual_memory().available)
+
+
+def check_memory(scenario: ScenarioBase, scale: float) -> int:
+    """Raise :class:`ResourceError` if the run's memory estimate exceeds available RAM."""
+    from .models import model_class
+
+    need = int(model_class(scenario.model).memory_estimate(scenario, scale))
+    have = available_memory()
+    if need > have:
+        raise ResourceError(
+            f"scale {scale:g} needs about {need / 2**30:.1f} GiB but only "
+            f"{have / 2**30:.1f} GiB is available; choose a smaller --scale"
+        )
+    return need
+
+
+def _peak_rss() -> int:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(ru if sys.platform == "darwin" else ru * 1024)
+
+
+def run(
+    scenario: str | Path | Mapping[str, Any] | ScenarioBase = "cpsu",
+    *,
+    seed: int | None = None,
+    scale: float | None = None,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+    threads: int | None = None,
+    progress: ProgressFn | None = None,
+) -> Result:
+    """Run a scenario and return its :class:`~allegiance.results.Result`.
+
+    Args:
+        scenario: bundled name, TOML path, table, or validated scenario.
+        seed: root seed (default: the scenario's ``run.seed``).
+        scale: agents per person (default: the scenario's ``run.scale``).
+        overrides: ``["key.path=value"]`` or ``{"key.path": value}``.
+        threads: numba threads (default: all cores). Results do not depend on it.
+        progress: called as ``progress(done, total, label)`` after each step.
+    """
+    import pandas as pd
+
+    from .models import model_class
+
+    sc = load_scenario(scenario, overrides)
+    seed = int(sc.run.seed if seed is None else seed)
+    scale = float(sc.run.scale if scale is None else scale)
+    if not 0 < scale <= 1:
+        raise ResourceError(f"scale = {scale!r}: allowed 0 < scale <= 1 (1 = one agent per person)")
+    estimate = check_memory(sc, scale)
+    n_threads = set_threads(threads)
+    cls = model_class(sc.model)
+    model = cls(sc, seed=seed, scale=scale)
+    t0 = time.perf_counter()
+    out = simulate(model, progress)
+    wall = time.perf_counter() - t0
+    ts = pd.DataFrame(out["rows"])
+    ev = pd.DataFrame(out["events"])
+    if ev.empty:
+        ev = pd.DataFrame({"step": pd.Series(dtype="int64"), "date": pd.Series(dtype="str"),
+                           "event": pd.Series(dtype="str"), "type": pd.Series(dtype="str")})
+    summary = model.summarize(ts, ev)
+    import numba
+    import numpy as np
+
+    manifest = {
+        "allegiance_version": __version__,
+        "model": sc.model,
+        "scenario_name": sc.name,
+        "scenario": sc.to_dict(),
+        "scenario_sha256": sc.digest(),
+        "seed": seed,
+        "scale": scale,
+        "threads": n_threads,
+        "wall_seconds": round(wall, 3),
+        "setup_seconds": round(out["setup_seconds"], 3),
+        "phase_seconds": {k: round(v, 4) for k, v in out["phase_seconds"].items()},
+        "peak_rss_bytes": _peak_rss(),
+        "memory_estimate_bytes": estimate,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "platform": platform.platform(),
+    }
+    return Result(timeseries=ts, events=ev, summary=summary, manifest=manifest)

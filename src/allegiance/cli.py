@@ -1,0 +1,230 @@
+"""The ``allegiance`` command line (typer + rich). Heavy modules are imported inside commands."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import __version__
+from .errors import AllegianceError
+
+app = typer.Typer(
+    name="allegiance",
+    help="Agent-based simulation of commitment in very large membership organizations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"allegiance {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Agent-based simulation of commitment in very large membership organizations."""
+
+
+class RunProgress:
+    """A rich progress bar with the simulated date and ETA, shown once a run passes one second."""
+
+    def __init__(self, title: str, quiet: bool, unit: str = "step"):
+        self.title = title
+        self.quiet = quiet
+        self.unit = unit
+        self.t0 = time.perf_counter()
+        self.progress = None
+        self.task = None
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        if self.quiet:
+            return
+        if self.progress is None:
+            if time.perf_counter() - self.t0 < 1.0:
+                return
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                TextColumn("{task.fields[label]}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                transient=False,
+                console=_stderr_console(),
+            )
+            self.progress.start()
+            self.task = self.progress.add_task(self.title, total=total, label=label)
+        self.progress.update(self.task, completed=done, label=label)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="Bundled scenario name or TOML file.")],
+    scale: Annotated[
+        float | None, typer.Option(help="Agents per person (1 = whole country 1:1).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Root random seed.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output directory (default runs/<scenario>).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a scenario key: key.path=value (repeatable)."),
+    ] = None,
+    threads: Annotated[int | None, typer.Option(help="Compute threads (default: all).")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing output directory.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar or summary table.")] = False,
+    figures: Annotated[bool, typer.Option(help="Draw the model's figures.")] = True,
+) -> None:
+    """Run a scenario and write its results directory."""
+    from .api import run as api_run
+    from .scenario import load_scenario
+
+    sc = load_scenario(scenario, set_ or [])
+    outdir = out or Path("runs") / sc.name
+    if outdir.exists() and not force:
+        raise AllegianceError(
+            f"output directory '{outdir}' exists; choose another --out or pass --force"
+        )
+    prog = RunProgress(sc.name, quiet)
+    try:
+        result = api_run(sc, seed=seed, scale=scale, threads=threads, progress=prog)
+    finally:
+        prog.close()
+    path = result.save(outdir, force=force, figures=figures)
+    if not quiet:
+        _print_summary(result, path)
+
+
+def _print_summary(result, path: Path) -> None:
+    from rich.table import Table
+
+    con = _console()
+    m = result.manifest
+    con.print(
+        f"[bold]{m['scenario_name']}[/] seed={m['seed']} scale={m['scale']:g} "
+        f"threads={m['threads']} wall={m['wall_seconds']:.1f}s -> {path}"
+    )
+    headline = result.summary.get("headline") or {}
+    if headline:
+        t = Table(show_header=True, header_style="bold")
+        t.add_column("outcome")
+        t.add_column("value", justify="right")
+        for k, v in headline.items():
+            t.add_row(k, f"{v:,.0f}" if isinstance(v, int | float) and abs(v) >= 100 else str(v))
+        con.print(t)
+
+
+@app.command()
+def validate(
+    scenario: Annotated[str, typer.Argument(help="Bundled scenario name or TOML file.")],
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override: key.path=value (repeatable).")
+    ] = None,
+) -> None:
+    """Check a scenario file and report every problem at once."""
+    from .errors import ScenarioError
+    from .scenario import load_scenario
+
+    try:
+        sc = load_scenario(scenario, set_ or [])
+    except ScenarioError as exc:
+        from rich.console import Console
+
+        con = Console(stderr=True, highlight=False, soft_wrap=True)
+        n = len(exc.messages)
+        from rich.text import Text
+
+        con.print(Text.assemble(("error: ", "bold red"),
+                                f"{scenario}: {n} problem{'s' if n != 1 else ''}"))
+        for m in exc.messages:
+            con.print(Text(f"  - {m}"))
+        raise typer.Exit(2) from None
+    _console().print(f"{scenario}: valid {sc.model} scenario '{sc.name}' (sha256 {sc.digest()[:12]})")
+
+
+@app.command()
+def scenarios() -> None:
+    """List the bundled scenarios."""
+    from rich.table import Table
+
+    from .scenario import describe_bundled
+
+    t = Table(show_header=True, header_style="bold")
+    t.add_column("scenario")
+    t.add_column("model")
+    t.add_column("description")
+    for name, model, desc in describe_bundled():
+        t.add_row(name, model, desc)
+    _console().print(t)
+
+
+def main() -> None:
+    """Entry point: run the app, turning user errors into one line and exit code 2."""
+    try:
+        rv = app(standalone_mode=False)
+    except AllegianceError as exc:
+        _fail_line(str(exc), exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        _fail_line("interrupted; no result was written", 130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            _fail_line("aborted", 130)
+        raise
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _fail_line(message: str, code: int) -> None:
+    from rich.console import Console
+
+    from rich.text import Text
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        Text.assemble(("error: ", "bold red"), message)
+    )
+    sys.exit(code)

@@ -1,0 +1,56 @@
+"""The CPSU model's mechanisms, one module each (M1–M12 in the brief).
+
+Each module owns the agent attributes it declares (``STATE``), its parameters (a pydantic model
+named ``Params`` with ``enabled``), and the kernels of its phase. The model
+(:mod:`allegiance.models.cpsu`) calls them in one fixed order; see ``PHASES`` there.
+
+| id  | module        | essay         |
+|-----|---------------|---------------|
+| M1  | recruitment   | §1.1–1.3      |
+| M2  | demography    | §1.1–1.2      |
+| M3  | shocks        | §2.1–2.2, §3.2|
+| M4  | ritual        | §2.3          |
+| M5  | privilege     | §1.2, §3.1    |
+| M6  | legitimacy    | §3.1, §4.3    |
+| M7  | openness      | §3.2          |
+| M8  | elite         | §4.2          |
+| M9  | exit          | (data)        |
+| M10 | crisis        | §4            |
+| M11 | remedies      | §5.1          |
+| M12 | commitment    | §4 (outputs)  |
+"""
+
+from __future__ import annotations
+
+from . import (
+    commitment,
+    crisis,
+    demography,
+    elite,
+    exit,
+    legitimacy,
+    openness,
+    privilege,
+    recruitment,
+    remedies,
+    ritual,
+    shocks,
+)
+
+#: module name -> module, in the order their parameters appear in a scenario
+MODULES = {
+    "recruitment": recruitment,
+    "demography": demography,
+    "shocks": shocks,
+    "ritual": ritual,
+    "privilege": privilege,
+    "legitimacy": legitimacy,
+    "openness": openness,
+    "elite": elite,
+    "exit": exit,
+    "crisis": crisis,
+    "remedies": remedies,
+    "commitment": commitment,
+}
+
+__all__ = ["MODULES"]

@@ -1,0 +1,47 @@
+"""Shared constants and small compiled helpers of the CPSU mechanisms."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from pydantic import Field
+
+from ..scenario import Frozen
+
+# membership status codes (agent attribute ``status``)
+NONMEMBER, CANDIDATE, MEMBER, CADRE, ELITE = 0, 1, 2, 3, 4
+# how a former member left (attribute ``left``)
+NEVER, EXITED, EXPELLED, DISSOLVED = 0, 1, 2, 3
+# motive at joining (attribute ``motive``)
+NO_MOTIVE, IDEAL, CAREER, CONFORMIST = 0, 1, 2, 3
+MOTIVES = {IDEAL: "ideal", CAREER: "career", CONFORMIST: "conformist"}
+
+ADULT_MONTHS = 18 * 12
+
+
+class MechanismParams(Frozen):
+    """Every mechanism can be switched off."""
+
+    enabled: bool = True
+
+
+def unit(default: float, description: str):
+    """A parameter in [0, 1]."""
+    return Field(default, ge=0.0, le=1.0, description=description)
+
+
+def positive(default: float, description: str):
+    """A non-negative parameter."""
+    return Field(default, ge=0.0, description=description)
+
+
+@njit(cache=True, inline="always")
+def clip01(x):
+    """Clip to [0, 1]."""
+    return min(1.0, max(0.0, x))
+
+
+@njit(cache=True, inline="always")
+def logistic(x):
+    """The logistic function."""
+    return 1.0 / (1.0 + np.exp(-x))

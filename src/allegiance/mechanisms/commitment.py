@@ -1,0 +1,27 @@
+"""M12 — "Not a single real man": committed members and defenders (the headline outputs).
+
+Essay §4 and §1.3: what matters is not the number of members but how many believe. A member
+is *committed* when belief in the ideal is at least ``threshold``. This module owns no
+dynamics; it defines the measurement reported every month (``committed_members``) and, with
+M10, the defenders at the crisis. It cannot be switched off (it only measures).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from ._common import MechanismParams
+
+STATE: list = []
+
+
+class Params(MechanismParams):
+    """Measurement of commitment."""
+
+    threshold: float = Field(0.6, ge=0.0, le=1.0,
+                             description="belief in the ideal at or above which a member counts as committed")
+
+
+def step(m, step: int) -> None:
+    """No phase: measured in the model's record."""
+    del m, step

@@ -1,0 +1,179 @@
+"""M10 — The crisis: defend, stay passive, or side with the challenger.
+
+Essay §4: in August 1991 "there was not a single real man among them, no one came forward to
+resist". At a ``crisis`` event every adult has a disposition
+
+    d = w_belief · (belief − ½) + w_trust · (trust − ½) + w_stake · stake · [in office]
+        − w_converted · [converted official]
+
+and leans to the party (``d > margin``), to the challenger (``d < −margin``) or to neither.
+Whether one *acts* on one's leaning is a threshold decision (Granovetter 1978): an agent acts
+for its side when the share of others it sees acting for that side reaches its personal
+threshold, lowered by conviction:
+
+    act  ⇔  θ_i · (1 − min(1, conviction · |d|)) + risk ≤ local · s_cell + (1 − local) · o · s_all
+
+``θ_i`` is a fixed personal trait (Kumaraswamy(a, b), drawn from the agent's uid), ``s_cell``
+and ``s_all`` the acting shares of the agent's workplace and of the country, ``o`` openness
+(M7: whether people learn what others do). The cascade starts from the event's seeds (the
+initial news: the committee's announcement, the resistance at the White House) and is iterated
+to its fixed point. Everyone not acting is passive.
+
+Switched off, a crisis event is recorded but nobody acts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..rng import uniform
+from ._common import ADULT_MONTHS, CADRE, MechanismParams, positive, unit
+
+STATE: list = []
+
+PASSIVE, DEFEND, OPPOSE = 0, 1, 2
+
+
+class Params(MechanismParams):
+    """Dispositions and thresholds at the crisis."""
+
+    w_belief: float = positive(1.0, "weight of belief in the ideal")
+    w_trust: float = positive(1.0, "weight of trust in the party")
+    w_stake: float = positive(0.5, "weight of an office-holder's stake")
+    w_converted: float = positive(0.5, "pull of converted officials away from the party")
+    margin: float = positive(0.1, "disposition needed to lean to a side")
+    conviction: float = positive(1.0, "how much a strong disposition lowers one's threshold")
+    threshold_a: float = positive(1.0, "Kumaraswamy a of the personal thresholds")
+    threshold_b: float = positive(4.0, "Kumaraswamy b of the personal thresholds")
+    local: float = unit(0.6, "weight of one's workplace in what one sees")
+    max_iterations: int = 200
+
+
+@njit(cache=True)
+def cascade(alive, birth, status, belief, trust, stake, converted, cell, uid, month,
+            w_b, w_t, w_s, w_c, margin, conviction, ta, tb, local, openness,
+            seed_def, seed_opp, risk_def, risk_opp, key_thr, n_cells, max_iter, choice):
+    """Run the threshold cascade to its fixed point; writes PASSIVE/DEFEND/OPPOSE to choice.
+
+    Sequential on purpose: each round reads the previous round's shares, so the result does
+    not depend on agent order or thread count.
+    """
+    n = alive.shape[0]
+    side = np.zeros(n, dtype=np.int8)
+    eff = np.zeros(n, dtype=np.float64)
+    adults_cell = np.zeros(n_cells, dtype=np.int64)
+    adults = 0
+    for i in range(n):
+        choice[i] = PASSIVE
+        if not alive[i] or month - birth[i] < ADULT_MONTHS:
+            continue
+        adults += 1
+        adults_cell[cell[i]] += 1
+        office = 1.0 if status[i] >= CADRE else 0.0
+        d = (w_b * (belief[i] - 0.5) + w_t * (trust[i] - 0.5) + w_s * stake[i] * office
+             - (w_c if converted[i] else 0.0))
+        if d > margin:
+            side[i] = DEFEND
+        elif d < -margin:
+            side[i] = OPPOSE
+        u = uniform(key_thr, uid[i])
+        theta = (1.0 - (1.0 - u) ** (1.0 / tb)) ** (1.0 / ta)
+        eff[i] = theta * (1.0 - min(1.0, conviction * abs(d)))
+        # instigators: the seed share of each side acts whatever others do
+        if (side[i] == DEFEND and u < seed_def) or (side[i] == OPPOSE and u < seed_opp):
+            choice[i] = side[i]
+    if adults == 0:
+        return 0
+    act_def = np.zeros(n_cells, dtype=np.int64)
+    act_opp = np.zeros(n_cells, dtype=np.int64)
+    for i in range(n):
+        if choice[i] == DEFEND:
+            act_def[cell[i]] += 1
+        elif choice[i] == OPPOSE:
+            act_opp[cell[i]] += 1
+    s_def = act_def.sum() / adults
+    s_opp = act_opp.sum() / adults
+    it = 0
+    for it in range(max_iter):
+        changed = 0
+        new_def = act_def.copy()
+        new_opp = act_opp.copy()
+        for i in range(n):
+            if side[i] == 0 or choice[i] != PASSIVE:
+                continue
+            k = adults_cell[cell[i]]
+            if side[i] == DEFEND:
+                seen = local * (act_def[cell[i]] / k) + (1.0 - local) * openness * s_def
+                if eff[i] + risk_def <= seen:
+                    choice[i] = DEFEND
+                    new_def[cell[i]] += 1
+                    changed += 1
+            else:
+                seen = local * (act_opp[cell[i]] / k) + (1.0 - local) * openness * s_opp
+                if eff[i] + risk_opp <= seen:
+                    choice[i] = OPPOSE
+                    new_opp[cell[i]] += 1
+                    changed += 1
+        act_def = new_def
+        act_opp = new_opp
+        s_def = act_def.sum() / adults
+        s_opp = act_opp.sum() / adults
+        if changed == 0:
+            break
+    return it + 1
+
+
+@njit(cache=True)
+def tally(alive, birth, status, choice, month, out):
+    """Counts by tier (0 non-member adults, 1 candidates, 2 members, 3 cadres, 4 elite) and choice."""
+    out[:] = 0
+    for i in range(alive.shape[0]):
+        if alive[i] and month - birth[i] >= ADULT_MONTHS:
+            out[status[i], choice[i]] += 1
+
+
+def apply(m, step: int, ev) -> dict:
+    """Run the cascade of a ``crisis`` event and store the breakdown on the model."""
+    p = m.params.crisis
+    st = m.state
+    month = m.month(step)
+    choice = np.zeros(st.n, dtype=np.int8)
+    iters = 0
+    if p.enabled:
+        iters = cascade(st.view("alive"), st.view("birth"), st.view("status"), st.view("belief"),
+                        st.view("trust"), st.view("stake"), st.view("converted"),
+                        st.view("cell"), st.view("uid"), month, p.w_belief, p.w_trust,
+                        p.w_stake, p.w_converted, p.margin, p.conviction, p.threshold_a,
+                        p.threshold_b, p.local, m.openness(), ev.defender_seed,
+                        ev.challenger_seed, ev.risk_defend, ev.risk_oppose,
+                        m.rng.key("crisis.threshold", 0), m.n_cells, p.max_iterations, choice)
+    out = np.zeros((5, 3), dtype=np.int64)
+    tally(st.view("alive"), st.view("birth"), st.view("status"), choice, month, out)
+    k = 1.0 / m.scale
+    tiers = ["nonmembers", "candidates", "members", "cadres", "elite"]
+    breakdown = {t: {"passive": out[j, PASSIVE] * k, "defenders": out[j, DEFEND] * k,
+                     "opponents": out[j, OPPOSE] * k} for j, t in enumerate(tiers)}
+    party = out[1:].sum(axis=0) * k
+    m.crisis = {
+        "event": ev,
+        "date": m.step_label(step),
+        "iterations": int(iters),
+        "by_tier": breakdown,
+        "defenders_members": float(party[DEFEND]),
+        "passive_members": float(party[PASSIVE]),
+        "opponents_members": float(party[OPPOSE]),
+        "defenders_nonmembers": float(out[0, DEFEND] * k),
+        "passive_nonmembers": float(out[0, PASSIVE] * k),
+        "opponents_nonmembers": float(out[0, OPPOSE] * k),
+    }
+    return {"iterations": int(iters), "defenders": float(party[DEFEND] + out[0, DEFEND] * k),
+            "opponents": float(party[OPPOSE] + out[0, OPPOSE] * k)}
+
+
+def step(m, step: int) -> None:
+    """No monthly phase: the crisis is an event."""
+    del m, step
+
+
+_ = unit

@@ -1,0 +1,168 @@
+"""M2 — Generational replacement: births, ageing, deaths, and socialization of each cohort.
+
+Essay §1.1–1.2: the party of 1917 was made of people formed by prison and exile; later
+cohorts grew up under other conditions. Each agent is socialized once, at age 16, under the
+conditions of its youth: its belief in the ideal starts near the *climate* of that month, a
+mix of the adults' mean belief and the regime's message (weakened by ritualization, M4), and
+its trust in the party near the adults' mean trust.
+
+Population follows the census series (``data/ussr_population.csv``, log-linear interpolation):
+natural deaths follow a Gompertz hazard; the remaining gap to the series is closed by births
+(up to a maximum crude birth rate), by excess deaths when the series falls (war, famine), and
+by arrivals of all ages when it jumps (the 1939–40 annexations).
+
+State: ``birth`` (month number), ``cell`` (workplace / primary organization).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ..rng import normal, uniform
+from ._common import ADULT_MONTHS, MechanismParams, clip01, positive, unit
+
+STATE = [("birth", np.int32, 0), ("cell", np.int32, 0)]
+
+SOCIALIZATION_MONTHS = 16 * 12
+
+
+class Params(MechanismParams):
+    """Demography and socialization. Switching it off freezes the population (no births,
+    deaths or ageing into adulthood beyond the initial state)."""
+
+    gompertz_a: float = positive(0.0001, "annual death hazard at age 0 of the Gompertz part")
+    gompertz_b: float = positive(0.085, "Gompertz slope per year of age")
+    infant_mortality: float = unit(0.15, "death probability in the first year of life")
+    max_birth_rate: float = unit(0.045, "maximum crude birth rate per year")
+    initial_age_decay: float = positive(0.03, "per-year decay of the initial age pyramid")
+    adults_per_cell: float = positive(440.0, "adults per workplace; with ~10% party share this gives ~44 members per primary organization")
+    climate_weight: float = unit(0.5, "weight of the adults' mean belief in a cohort's climate (rest: the regime's message)")
+    message_strength: float = unit(0.8, "belief the regime's message instils when not ritualized")
+    socialization_sd: float = positive(0.15, "spread of belief around the climate at age 16")
+    initial_belief_mean: float = unit(0.35, "mean belief in the ideal among adults in 1917")
+    initial_belief_sd: float = positive(0.2, "spread of belief in 1917")
+    initial_trust_mean: float = unit(0.4, "mean trust in the party among adults in 1917")
+
+
+@njit(cache=True, parallel=True)
+def natural_deaths(alive, birth, status, uid, month, key, a, b, infant, bounds, part):
+    """Kill agents by the age hazard; count deaths and deaths of members per chunk."""
+    for c in prange(bounds.shape[0] - 1):
+        d = 0
+        dm = 0
+        for i in range(bounds[c], bounds[c + 1]):
+            if not alive[i]:
+                continue
+            age_y = (month - birth[i]) / 12.0
+            h = a * np.exp(b * age_y) / 12.0
+            if age_y < 1.0:
+                h += infant / 12.0
+            if uniform(key, uid[i]) < h:
+                alive[i] = False
+                d += 1
+                if status[i] > 0:
+                    dm += 1
+        part[c, 0] = d
+        part[c, 1] = dm
+
+
+@njit(cache=True, parallel=True)
+def excess_deaths(alive, status, uid, key, prob, bounds, part):
+    """Kill each living agent with probability ``prob`` (war, famine: the census gap)."""
+    for c in prange(bounds.shape[0] - 1):
+        d = 0
+        dm = 0
+        for i in range(bounds[c], bounds[c + 1]):
+            if alive[i] and uniform(key, uid[i]) < prob:
+                alive[i] = False
+                d += 1
+                if status[i] > 0:
+                    dm += 1
+        part[c, 0] = d
+        part[c, 1] = dm
+
+
+@njit(cache=True, parallel=True)
+def init_newcomers(lo, hi, uid, birth, cell, belief, trust, month, ages, n_cells,
+                   climate, trust_mean, sd, key_cell, key_b, key_t):
+    """Give new agents (births, arrivals) their birth month, workplace, belief and trust."""
+    for i in prange(lo, hi):
+        birth[i] = month - ages[i - lo]
+        cell[i] = int(uniform(key_cell, uid[i]) * n_cells)
+        belief[i] = clip01(climate + sd * normal(key_b, uid[i]))
+        trust[i] = clip01(trust_mean + sd * normal(key_t, uid[i]))
+
+
+@njit(cache=True, parallel=True)
+def socialize(alive, birth, uid, belief, trust, month, climate, trust_mean, sd, key_b, key_t):
+    """Set belief and trust of the cohort turning 16 this month from the climate of its youth."""
+    for i in prange(alive.shape[0]):
+        if alive[i] and month - birth[i] == SOCIALIZATION_MONTHS:
+            belief[i] = clip01(climate + sd * normal(key_b, uid[i]))
+            trust[i] = clip01(trust_mean + sd * normal(key_t, uid[i]))
+
+
+def round_random(x: float, u: float) -> int:
+    """Integer with expectation ``x`` (floor plus a Bernoulli on the fraction)."""
+    base = int(np.floor(x))
+    return base + (1 if u < x - base else 0)
+
+
+def step(m, step: int) -> None:
+    """Phase ``demography``: deaths, census matching, births/arrivals, socialization."""
+    p = m.params.demography
+    st = m.state
+    if not p.enabled:
+        return
+    month = m.month(step)
+
+    bounds = m.bounds()
+    part = np.zeros((bounds.shape[0] - 1, 2), dtype=np.int64)
+    natural_deaths(st.view("alive"), st.view("birth"), st.view("status"), st.view("uid"), month,
+                   m.rng.key("demography.death", step), p.gompertz_a, p.gompertz_b,
+                   p.infant_mortality, bounds, part)
+    deaths = int(part[:, 0].sum())
+    deaths_members = int(part[:, 1].sum())
+    n_alive = m.n_alive - deaths
+    target = m.population_target(month + 1) * m.scale
+    gap = target - n_alive
+    u = m.rng.uniforms("demography.round", step, np.arange(3))
+    births = arrivals = 0
+    if gap < 0:
+        prob = min(1.0, -gap / max(n_alive, 1))
+        part[:] = 0
+        excess_deaths(st.view("alive"), st.view("status"), st.view("uid"),
+                      m.rng.key("demography.excess", step), prob, bounds, part)
+        deaths += int(part[:, 0].sum())
+        deaths_members += int(part[:, 1].sum())
+        n_alive -= int(part[:, 0].sum())
+    else:
+        births = round_random(min(gap, p.max_birth_rate / 12.0 * n_alive), u[0])
+        arrivals = max(0, round_random(gap, u[1]) - births)
+    n_alive += births + arrivals
+    climate = m.climate()
+    trust_mean = m.agg["trust_adults"]
+    sd = p.socialization_sd
+    if births + arrivals:
+        ages = np.zeros(births + arrivals, dtype=np.int32)
+        if arrivals:
+            # arrivals copy the ages of randomly chosen residents (same age pyramid)
+            act = st.active()
+            pick = m.rng.uniforms("demography.arrival_age", step,
+                                  np.arange(arrivals, dtype=np.int64))
+            src = act[np.minimum((pick * act.size).astype(np.int64), act.size - 1)]
+            ages[births:] = month - st.view("birth")[src]
+        s = st.add(births + arrivals)
+        init_newcomers(s.start, s.stop, st.uid, st.birth, st.cell, st.belief, st.trust, month,
+                       ages, m.n_cells, climate, trust_mean, sd,
+                       m.rng.key("demography.cell", 0), m.rng.key("demography.belief", step),
+                       m.rng.key("demography.trust", step))
+    socialize(st.view("alive"), st.view("birth"), st.view("uid"), st.view("belief"),
+              st.view("trust"), month, climate, trust_mean, sd,
+              m.rng.key("demography.socialize_b", step), m.rng.key("demography.socialize_t", step))
+    m.flows["births"] += births
+    m.flows["arrivals"] += arrivals
+    m.flows["deaths"] += deaths
+    m.flows["deaths_members"] += deaths_members
+    m.n_alive = n_alive

@@ -1,0 +1,82 @@
+"""M9 — Exit: members leave when staying is worth less than leaving.
+
+Membership data (``data/cpsu_membership.csv``) end at the 1 January 1989 peak; what members did
+afterwards is the model's forecast. A member's value of staying is
+
+    stay = w_belief · belief + w_trust · trust + w_privilege · privilege · tier + w_stake · stake
+
+and the cost of leaving is ``exit_cost · (1 − cascade · seen_exits)``, where ``seen_exits`` is
+last month's exit rate (annualized) as visible through openness (M7): leaving gets cheaper as
+others leave. A member leaves this month with probability
+
+    hazard/12 · logistic((θ − stay − cost) / s)   (× converted_factor for converted officials)
+
+Before 1989 ``exit_cost`` is high (leaving ended careers), so voluntary exits are rare; the
+1990 Article 6 change and the 1991 departisation lower it (events), and the rest is emergent.
+
+Switched off, nobody leaves voluntarily (expulsions and deaths still happen).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ..rng import uniform
+from ._common import CADRE, ELITE, EXITED, NONMEMBER, MechanismParams, logistic, positive
+
+STATE: list = []
+
+
+class Params(MechanismParams):
+    """Exit decision."""
+
+    hazard: float = positive(0.5, "yearly exit rate when leaving clearly pays")
+    w_belief: float = positive(0.6, "weight of belief in the value of staying")
+    w_trust: float = positive(0.4, "weight of trust in the value of staying")
+    w_privilege: float = positive(0.4, "weight of the privileges of membership")
+    w_stake: float = positive(0.5, "weight of one's material stake")
+    threshold: float = positive(0.6, "value of staying below which leaving pays at zero cost")
+    slope: float = positive(0.08, "spread of the exit decision")
+    cascade: float = positive(3.0, "how much others' visible exits lower the cost of leaving")
+    converted_factor: float = positive(3.0, "exit hazard multiplier for converted officials")
+
+
+@njit(cache=True, parallel=True)
+def leave(alive, status, left, belief, trust, stake, converted, uid, privilege, cost,
+          w_b, w_t, w_p, w_s, theta, slope, hazard, conv_f, key, bounds, part):
+    """Members decide whether to leave."""
+    for c in prange(bounds.shape[0] - 1):
+        k = 0
+        for i in range(bounds[c], bounds[c + 1]):
+            st = status[i]
+            if not alive[i] or st == NONMEMBER:
+                continue
+            tier = 1.0 if st < CADRE else (2.0 if st < ELITE else 3.0)
+            stay = w_b * belief[i] + w_t * trust[i] + w_p * privilege * tier + w_s * stake[i]
+            h = hazard * logistic((theta - stay - cost) / slope)
+            if converted[i]:
+                h *= conv_f
+            if uniform(key, uid[i]) < h:
+                status[i] = NONMEMBER
+                left[i] = EXITED
+                k += 1
+        part[c, 0] = k
+
+
+def step(m, step: int) -> None:
+    """Phase ``exit``."""
+    p = m.params.exit
+    if not p.enabled:
+        return
+    seen = min(1.0, 12.0 * m.last_exit_rate * m.openness())
+    cost = max(0.0, m.lever("exit_cost") * (1.0 - p.cascade * seen))
+    st = m.state
+    bounds = m.bounds()
+    part = np.zeros((bounds.shape[0] - 1, 1), dtype=np.int64)
+    leave(st.view("alive"), st.view("status"), st.view("left"), st.view("belief"),
+          st.view("trust"), st.view("stake"), st.view("converted"), st.view("uid"),
+          m.lever("privilege"), cost, p.w_belief, p.w_trust, p.w_privilege, p.w_stake,
+          p.threshold, p.slope, p.hazard / 12.0, p.converted_factor,
+          m.rng.key("exit.leave", step), bounds, part)
+    m.flows["exits"] += int(part[:, 0].sum())

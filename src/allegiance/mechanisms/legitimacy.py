@@ -1,0 +1,64 @@
+"""M6 — Popular legitimacy and alienation: trust in the party as it is.
+
+Essay §3.1 and §4.3: "that corrupt, privileged, people-alienated party was no longer 'their
+party'". Trust in the party is a separate quantity from belief in the ideal (the brief: in
+January 1991 most people still found socialism acceptable while the party's authority had
+collapsed). Each adult's trust moves towards a target set by the regime's performance, the
+corruption they can see (M5, M7), the party's contact with the people (M11) and their own
+belief:
+
+    target = base + w_perf · performance − w_corr · visible_corruption
+             + w_contact · contact_effect + w_belief · (belief − ½)
+    trust  ← trust + rate/12 · (target − trust)
+
+Switched off, trust stays where socialization put it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ._common import ADULT_MONTHS, MechanismParams, clip01, positive, unit
+
+STATE = [("trust", np.float32, 0.5)]
+
+
+class Params(MechanismParams):
+    """Trust dynamics."""
+
+    base: float = unit(0.55, "trust target with average performance and no visible corruption")
+    w_performance: float = positive(0.25, "weight of economic performance")
+    w_corruption: float = positive(0.9, "weight of visible corruption")
+    w_contact: float = positive(0.15, "weight of the contact-with-the-people remedy")
+    w_belief: float = positive(0.4, "weight of one's belief in the ideal")
+    rate: float = positive(0.4, "yearly adjustment rate towards the target")
+
+
+@njit(cache=True, parallel=True)
+def adjust(alive, birth, status, belief, trust, month, base_m, base_c, w_belief, rate):
+    """Move adults' trust towards their target (members and citizens see different corruption)."""
+    for i in prange(alive.shape[0]):
+        if not alive[i] or month - birth[i] < ADULT_MONTHS:
+            continue
+        tgt = (base_m if status[i] > 0 else base_c) + w_belief * (belief[i] - 0.5)
+        tgt = clip01(tgt)
+        trust[i] = clip01(trust[i] + rate * (tgt - trust[i]))
+
+
+def step(m, step: int) -> None:
+    """Phase ``legitimacy``."""
+    from . import privilege, remedies
+
+    p = m.params.legitimacy
+    if not p.enabled:
+        return
+    common = p.base + p.w_performance * m.lever("performance") + p.w_contact * remedies.contact_effect(m)
+    base_m = common - p.w_corruption * privilege.visible_corruption(m, members=True)
+    base_c = common - p.w_corruption * privilege.visible_corruption(m, members=False)
+    st = m.state
+    adjust(st.view("alive"), st.view("birth"), st.view("status"), st.view("belief"),
+           st.view("trust"), m.month(step), base_m, base_c, p.w_belief, p.rate / 12.0)
+
+
+_ = np

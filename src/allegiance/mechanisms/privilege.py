@@ -1,0 +1,136 @@
+"""M5 — The privileged class (nomenklatura) and corruption.
+
+Essay §1.2 and §3.1: a nomenklatura tier "gradually formed and solidified"; under Brezhnev's
+"stability of cadres" corruption "developed to an outrageous degree", visible to members and
+citizens. The party keeps a cadre tier (apparatus) and an elite tier (nomenklatura) at target
+shares of its members (``data/cpsu_organization.csv``: ~500,000 nomenklatura officials of
+~19 million members in the mid-1980s), promoting members with seniority and careerist motive.
+Office-holders accumulate a material stake (rents):
+
+    stake ← stake + rent/12 · privilege · f_tier · (1 − criticism_effect) · (1 − stake)
+
+with ``f_tier`` 1 for the elite and ``cadre_factor`` for cadres; others' stake decays.
+Office-holders rotate out at ``turnover · (1 − cadre_stability)`` per year. Corruption is the
+mean stake of office-holders; what members and citizens *see* of it grows with openness (M7).
+
+State: ``stake``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ..rng import uniform
+from ._common import CADRE, CAREER, ELITE, MEMBER, MechanismParams, clip01, positive, unit
+
+STATE = [("stake", np.float32, 0.0)]
+
+
+class Params(MechanismParams):
+    """Tiers, rents and visibility. Switched off: no tiers above member, no rents."""
+
+    cadre_share: float = unit(0.05, "apparatus (cadre) tier as a share of members")
+    elite_share: float = unit(0.025, "nomenklatura (elite) tier as a share of members")
+    rent: float = positive(0.25, "yearly rent accumulation of the elite at privilege 1")
+    cadre_factor: float = unit(0.3, "cadres' rent relative to the elite")
+    stake_decay: float = positive(0.2, "yearly decay of the stake of those out of office")
+    turnover: float = positive(0.3, "yearly rotation out of office at cadre stability 0")
+    career_bias: float = positive(1.0, "log-weight of careerist motive in promotion")
+    seniority_bias: float = positive(0.5, "log-weight per decade of seniority in promotion")
+    visibility_citizens: float = unit(0.15, "share of corruption citizens see at openness 0")
+    visibility_members: float = unit(0.4, "share of corruption members see at openness 0")
+
+
+@njit(cache=True, parallel=True)
+def promote(alive, status, join, motive, stake, uid, month, need_cadre, need_elite,
+            career_bias, seniority_bias, rent_elite, rent_cadre, decay, p_rotate,
+            key_p, key_r, bounds, wsum, part):
+    """Promotions to fill the tiers, rotation out of office, and the stake update."""
+    nchunk = bounds.shape[0] - 1
+    for c in prange(nchunk):
+        s_m = 0.0
+        s_c = 0.0
+        for i in range(bounds[c], bounds[c + 1]):
+            if not alive[i]:
+                continue
+            if status[i] == MEMBER or status[i] == CADRE:
+                w = np.exp(career_bias * (motive[i] == CAREER)
+                           + seniority_bias * (month - join[i]) / 120.0)
+                if status[i] == MEMBER:
+                    s_m += w
+                else:
+                    s_c += w
+        wsum[c, 0] = s_m
+        wsum[c, 1] = s_c
+    tm = 0.0
+    tc = 0.0
+    for c in range(nchunk):
+        tm += wsum[c, 0]
+        tc += wsum[c, 1]
+    for c in prange(nchunk):
+        up = 0
+        down = 0
+        for i in range(bounds[c], bounds[c + 1]):
+            if not alive[i]:
+                continue
+            st = status[i]
+            if st == MEMBER or st == CADRE:
+                w = np.exp(career_bias * (motive[i] == CAREER)
+                           + seniority_bias * (month - join[i]) / 120.0)
+                u = uniform(key_p, uid[i])
+                if st == MEMBER and tm > 0 and u < need_cadre * w / tm:
+                    status[i] = CADRE
+                    up += 1
+                elif st == CADRE and tc > 0 and u < need_elite * w / tc:
+                    status[i] = ELITE
+                    up += 1
+            st = status[i]
+            if st >= CADRE and uniform(key_r, uid[i]) < p_rotate:
+                status[i] = MEMBER
+                down += 1
+                st = MEMBER
+            s = stake[i]
+            if st == ELITE:
+                s += rent_elite * (1.0 - s)
+            elif st == CADRE:
+                s += rent_cadre * (1.0 - s)
+            else:
+                s *= 1.0 - decay
+            stake[i] = clip01(s)
+        part[c, 0] = up
+        part[c, 1] = down
+
+
+def step(m, step: int) -> None:
+    """Phase ``privilege``."""
+    from . import remedies
+
+    p = m.params.privilege
+    if not p.enabled:
+        return
+    st = m.state
+    a = m.agg
+    members = a["full_members"] + a["cadres"] + a["elites"]
+    need_elite = max(0.0, p.elite_share * members - a["elites"])
+    need_cadre = max(0.0, p.cadre_share * members - a["cadres"]) + need_elite
+    bounds = m.bounds()
+    nchunk = bounds.shape[0] - 1
+    part = np.zeros((nchunk, 2), dtype=np.int64)
+    rent = p.rent / 12.0 * m.lever("privilege") * (1.0 - remedies.criticism_effect(m))
+    promote(st.view("alive"), st.view("status"), st.view("join"), st.view("motive"),
+            st.view("stake"), st.view("uid"), m.month(step), need_cadre, need_elite,
+            p.career_bias, p.seniority_bias, rent, rent * p.cadre_factor, p.stake_decay / 12.0,
+            p.turnover / 12.0 * (1.0 - m.lever("cadre_stability")),
+            m.rng.key("privilege.promote", step), m.rng.key("privilege.rotate", step),
+            bounds, np.zeros((nchunk, 2)), part)
+    m.flows["promotions"] += int(part[:, 0].sum())
+    m.flows["rotations"] += int(part[:, 1].sum())
+
+
+def visible_corruption(m, members: bool) -> float:
+    """Corruption as members (or citizens) see it, given openness (M7)."""
+    p = m.params.privilege
+    base = p.visibility_members if members else p.visibility_citizens
+    o = m.openness()
+    return m.agg["corruption"] * (base + (1.0 - base) * o)

@@ -1,0 +1,18 @@
+"""Registry of the models the engine runs, imported lazily so ``--help`` stays fast.
+
+Each entry maps the ``model = "..."`` value of a scenario file to the class implementing it.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+MODELS: dict[str, str] = {
+    "cpsu": "allegiance.models.cpsu:CpsuModel",
+}
+
+
+def model_class(name: str):
+    """The model class registered under ``name``."""
+    module, _, attr = MODELS[name].partition(":")
+    return getattr(import_module(module), attr)

@@ -1,0 +1,648 @@
+"""The CPSU 1917–1991 model: the essay's system with every mechanism switchable.
+
+One month of the model is, in this fixed order (after the engine has recorded the stocks on
+the 1st of the month and applied the month's events):
+
+1. ``demography`` (M2)  — deaths, census matching, births/arrivals, socialization at 16
+2. ``ritual`` (M4)      — ritual decay of belief, peer cynicism in primary organizations
+3. ``privilege`` (M5)   — promotions to cadre/elite tiers, rotation, rents (stake)
+4. ``legitimacy`` (M6)  — trust moves towards performance/corruption/contact target
+5. ``openness`` (M7)    — social learning of others' trust, as openness allows
+6. ``recruitment`` (M1) — candidates confirmed; applications; admissions under the quota
+7. ``purges``           — ongoing purge and wartime-loss events take their monthly share
+8. ``remedies`` (M11)   — criticism and self-criticism expels corrupt officials
+9. ``elite`` (M8)       — office-holders decide whether to convert power into wealth
+10. ``exit`` (M9)       — members decide whether to leave
+
+Shocks (M3) and the crisis (M10) are events; M12 is the measurement of commitment.
+Outputs are persons: agent counts divided by ``scale``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, Literal, Union
+
+import numpy as np
+from numba import njit, prange
+from pydantic import Field, field_validator, model_validator
+
+from .. import data
+from ..calendar import month_label, parse_month
+from ..engine import Model, chunk_bounds
+from ..mechanisms import MODULES
+from ..mechanisms import commitment as m12
+from ..mechanisms import crisis as m10
+from ..mechanisms import demography as m2
+from ..mechanisms import elite as m8
+from ..mechanisms import exit as m9
+from ..mechanisms import legitimacy as m6
+from ..mechanisms import openness as m7
+from ..mechanisms import privilege as m5
+from ..mechanisms import recruitment as m1
+from ..mechanisms import remedies as m11
+from ..mechanisms import ritual as m4
+from ..mechanisms import shocks as m3
+from ..mechanisms._common import ADULT_MONTHS, CAREER, CONFORMIST, IDEAL
+from ..rng import uniform
+from ..scenario import EventBase, Frozen, ScenarioBase, check_month
+from ..state import AgentState
+
+# ---------------------------------------------------------------------------------------------
+# Scenario schema
+
+
+class Levers(Frozen):
+    """Time-varying conditions and policies; initial values here, changes as ``lever`` events."""
+
+    admission_rate: float = Field(0.0, ge=0, le=0.2, description="admission quota per year, as a share of adults")
+    selectivity: float = Field(0.5, ge=0, le=1, description="how strongly vetting favours believers")
+    candidacy_months: float = Field(12, ge=0, le=60, description="months of candidacy before full membership")
+    danger: float = Field(0.0, ge=0, le=1, description="danger of being a member (repression, civil war)")
+    mobilization: float = Field(0.0, ge=0, le=1, description="pressure of enrolment drives (war, Lenin Enrolment)")
+    privilege: float = Field(0.0, ge=0, le=1, description="material value of membership and office")
+    openness: float = Field(0.0, ge=0, le=1, description="freedom to speak and to see (glasnost)")
+    ritualization: float = Field(0.0, ge=0, le=1, description="ideology recited but not lived")
+    performance: float = Field(0.0, ge=-1, le=1, description="economic performance as people feel it")
+    cadre_stability: float = Field(0.0, ge=0, le=1, description="protection of office-holders from rotation")
+    outside_option: float = Field(0.0, ge=0, le=1, description="chance to convert office into private wealth")
+    exit_cost: float = Field(1.0, ge=0, le=2, description="cost of leaving the party")
+    theory_study: float = Field(0.0, ge=0, le=1, description="remedy: real study of theory (M11)")
+    contact: float = Field(0.0, ge=0, le=1, description="remedy: contact with the people (M11)")
+    criticism: float = Field(0.0, ge=0, le=1, description="remedy: criticism and self-criticism (M11)")
+    history_education: float = Field(0.0, ge=0, le=1, description="remedy: scientific attitude to history (M11)")
+
+
+LEVER_NAMES = tuple(Levers.model_fields)
+LeverName = Literal[LEVER_NAMES]  # type: ignore[valid-type]
+
+
+class LeverEvent(EventBase):
+    """Set a lever to a value, at once or along a linear ramp."""
+
+    type: Literal["lever"]
+    lever: LeverName
+    value: float
+    ramp_months: int = Field(0, ge=0, le=600)
+
+    @model_validator(mode="after")
+    def _in_range(self):
+        f = Levers.model_fields[self.lever]
+        lo = next((m.ge for m in f.metadata if hasattr(m, "ge")), None)
+        hi = next((m.le for m in f.metadata if hasattr(m, "le")), None)
+        if (lo is not None and self.value < lo) or (hi is not None and self.value > hi):
+            raise ValueError(f"lever {self.lever} value {self.value} outside allowed [{lo}, {hi}]")
+        return self
+
+
+class ShockEvent(EventBase):
+    """An ideological shock (M3): proportional change of belief and/or trust."""
+
+    type: Literal["shock"]
+    belief: float = Field(0.0, ge=-1, le=1)
+    trust: float = Field(0.0, ge=-1, le=1)
+    target: Literal["all", "members", "nonmembers"] = "all"
+    born_before: str | None = None
+    born_after: str | None = None
+    other_exposure: float = Field(1.0, ge=0, le=1)
+
+    _dates = field_validator("born_before", "born_after")(
+        classmethod(lambda cls, v: v if v is None else check_month(v)))
+
+
+class PurgeEvent(EventBase):
+    """A purge: a share of members expelled over some months, weighted towards a target."""
+
+    type: Literal["purge"]
+    share: float = Field(ge=0, le=1)
+    months: int = Field(1, ge=1, le=120)
+    target: Literal[m1.PURGE_TARGETS] = "random"  # type: ignore[valid-type]
+
+
+class MortalityEvent(EventBase):
+    """Excess deaths among members (war losses), a share over some months."""
+
+    type: Literal["mortality"]
+    share: float = Field(ge=0, le=1)
+    months: int = Field(1, ge=1, le=120)
+
+
+class CrisisEvent(EventBase):
+    """A challenge to the regime (M10): the threshold cascade is run this month."""
+
+    type: Literal["crisis"]
+    defender_seed: float = Field(0.0, ge=0, le=1, description="initial visible share defending")
+    challenger_seed: float = Field(0.0, ge=0, le=1, description="initial visible share opposing")
+    risk_defend: float = Field(0.0, ge=0, le=1, description="added threshold for defending")
+    risk_oppose: float = Field(0.0, ge=0, le=1, description="added threshold for opposing")
+
+
+class DissolutionEvent(EventBase):
+    """The party is banned or dissolves itself: every member loses membership."""
+
+    type: Literal["dissolution"]
+
+
+Event = Annotated[
+    Union[LeverEvent, ShockEvent, PurgeEvent, MortalityEvent, CrisisEvent, DissolutionEvent],
+    Field(discriminator="type"),
+]
+
+
+class RunSettings(Frozen):
+    """Calendar, seed and scale of a run."""
+
+    start: str = "1917-11"
+    end: str = "1991-12"
+    seed: int = Field(1917, ge=0, le=2**63 - 1)
+    scale: float = Field(0.01, gt=0, le=1, description="agents per person")
+
+    _dates = field_validator("start", "end")(classmethod(lambda cls, v: check_month(v)))
+
+    @model_validator(mode="after")
+    def _order(self):
+        if parse_month(self.end) < parse_month(self.start):
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class Initial(Frozen):
+    """The party at the start."""
+
+    members: float = Field(350_000, ge=0, description="members + candidates at the start")
+    member_belief_boost: float = Field(0.35, ge=0, le=1, description="how far above the population mean the founding members' belief is")
+
+
+class Mechanisms(Frozen):
+    """Parameters of each mechanism (see :mod:`allegiance.mechanisms`)."""
+
+    recruitment: m1.Params = m1.Params()
+    demography: m2.Params = m2.Params()
+    shocks: m3.Params = m3.Params()
+    ritual: m4.Params = m4.Params()
+    privilege: m5.Params = m5.Params()
+    legitimacy: m6.Params = m6.Params()
+    openness: m7.Params = m7.Params()
+    elite: m8.Params = m8.Params()
+    exit: m9.Params = m9.Params()
+    crisis: m10.Params = m10.Params()
+    remedies: m11.Params = m11.Params()
+    commitment: m12.Params = m12.Params()
+
+
+class CpsuScenario(ScenarioBase):
+    """A scenario of the CPSU model."""
+
+    model: Literal["cpsu"]
+    run: RunSettings = RunSettings()
+    initial: Initial = Initial()
+    levers: Levers = Levers()
+    mechanisms: Mechanisms = Mechanisms()
+    events: dict[str, Event] = Field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Aggregation: one pass over all agents per month (chunked, deterministic)
+
+AGG = ("alive", "adults", "candidates", "full_members", "cadres", "elites", "committed",
+       "sum_belief_members", "sum_trust_members", "nonmember_adults", "sum_trust_nonmembers",
+       "sum_expressed_nonmembers", "sum_belief_adults", "sum_trust_adults", "sum_stake_office",
+       "converted", "motive_ideal", "motive_career", "motive_conformist",
+       "cohort_pre1900", "cohort_1900_1919", "cohort_1920_1939", "cohort_1940_1959",
+       "cohort_1960plus",
+       "belief_t0", "belief_t1", "belief_t2", "belief_t3", "belief_t4",
+       "trust_t0", "trust_t1", "trust_t2", "trust_t3", "trust_t4",
+       "sum_expressed_members", "sum_belief_nonmembers", "committed_adults")
+_IX = {k: i for i, k in enumerate(AGG)}
+COHORT_EDGES = np.array([1900 * 12, 1920 * 12, 1940 * 12, 1960 * 12], dtype=np.int64)
+
+
+@njit(cache=True, parallel=True)
+def aggregate_kernel(alive, birth, status, motive, belief, trust, stake, converted, month,
+                     commit_thr, norm, openness, falsify, edges, bounds, part):
+    """Per-chunk sums of every recorded quantity (see ``AGG`` for the columns)."""
+    for c in prange(bounds.shape[0] - 1):
+        row = part[c]
+        for i in range(bounds[c], bounds[c + 1]):
+            if not alive[i]:
+                continue
+            row[0] += 1
+            if month - birth[i] < ADULT_MONTHS:
+                continue
+            row[1] += 1
+            b = belief[i]
+            t = trust[i]
+            st = status[i]
+            ex = t
+            if falsify:
+                ex = openness * t + (1.0 - openness) * max(t, norm)
+            row[12] += b
+            row[13] += t
+            row[24 + st] += b
+            row[29 + st] += t
+            if b >= commit_thr:
+                row[36] += 1
+            if st == 0:
+                row[9] += 1
+                row[10] += t
+                row[11] += ex
+                row[35] += b
+                continue
+            if st == 1:
+                row[2] += 1
+            elif st == 2:
+                row[3] += 1
+            elif st == 3:
+                row[4] += 1
+            else:
+                row[5] += 1
+            if st >= 3:
+                row[14] += stake[i]
+                if converted[i]:
+                    row[15] += 1
+            if b >= commit_thr:
+                row[6] += 1
+            row[7] += b
+            row[8] += t
+            row[34] += ex
+            mo = motive[i]
+            if mo == IDEAL:
+                row[16] += 1
+            elif mo == CAREER:
+                row[17] += 1
+            elif mo == CONFORMIST:
+                row[18] += 1
+            k = 0
+            while k < edges.shape[0] and birth[i] >= edges[k]:
+                k += 1
+            row[19 + k] += 1
+
+
+@njit(cache=True)
+def seniority_kernel(alive, status, join, out_edges, counts):
+    """Full members (status >= 2) by month of joining, binned at ``out_edges``."""
+    counts[:] = 0
+    for i in range(alive.shape[0]):
+        if alive[i] and status[i] >= 2:
+            k = 0
+            while k < out_edges.shape[0] and join[i] >= out_edges[k]:
+                k += 1
+            counts[k] += 1
+
+
+@njit(cache=True, parallel=True)
+def member_deaths(alive, status, uid, share, key, bounds, part):
+    """Excess deaths among members (war losses)."""
+    for c in prange(bounds.shape[0] - 1):
+        k = 0
+        for i in range(bounds[c], bounds[c + 1]):
+            if alive[i] and status[i] > 0 and uniform(key, uid[i]) < share:
+                alive[i] = False
+                k += 1
+        part[c, 0] = k
+
+
+@njit(cache=True, parallel=True)
+def dissolve(alive, status, left, bounds, part):
+    """Every member loses membership (the ban)."""
+    for c in prange(bounds.shape[0] - 1):
+        k = 0
+        for i in range(bounds[c], bounds[c + 1]):
+            if alive[i] and status[i] > 0:
+                status[i] = 0
+                left[i] = 3
+                k += 1
+        part[c, 0] = k
+
+
+FLOWS = ("births", "arrivals", "deaths", "deaths_members", "applicants", "joins", "joins_ideal",
+         "joins_career", "joins_conformist", "confirmed", "dropped_candidates", "exits",
+         "expelled", "expelled_corruption", "promotions", "rotations", "conversions",
+         "dissolved", "war_deaths_members")
+
+
+class CpsuModel(Model):
+    """The CPSU 1917–1991 model (see the module docstring for the phase order)."""
+
+    name = "cpsu"
+    scenario_class = CpsuScenario
+    step_unit = "month"
+    BYTES_PER_AGENT = 8 + 1 + 4 + 4 + 1 + 4 + 1 + 1 + 4 + 4 + 1 + 4  # see STATE of each module
+
+    def __init__(self, scenario: CpsuScenario, *, seed: int, scale: float):
+        super().__init__(scenario, seed=seed, scale=scale)
+        self.params = scenario.mechanisms
+        self.start = parse_month(scenario.run.start)
+        self.end = parse_month(scenario.run.end)
+        self._levers: dict[str, float] = scenario.levers.model_dump()
+        self._ramps: dict[str, tuple[int, int, float, float]] = {}
+        self._ongoing: list[tuple[str, Any, int]] = []  # (kind, event, months left)
+        self._timeline = self._build_timeline()
+        self.crisis: dict[str, Any] | None = None
+        self.seniority_1983: dict[str, float] | None = None
+        self.flows: dict[str, int] = dict.fromkeys(FLOWS, 0)
+        self.last_exit_rate = 0.0
+        self.agg: dict[str, float] = {}
+        pop = data.population_series()
+        self._pop_m = np.array([p[0] for p in pop], dtype=np.float64)
+        self._pop_v = np.log(np.array([p[1] for p in pop], dtype=np.float64))
+
+    # -- calendar, levers, data ---------------------------------------------------------
+    def n_steps(self) -> int:
+        return self.end - self.start + 1
+
+    def month(self, step: int) -> int:
+        """Month number of ``step``."""
+        return self.start + step
+
+    def step_label(self, step: int) -> str:
+        return month_label(self.start + step)
+
+    def population_target(self, month: int) -> float:
+        """Persons at ``month`` on the census series (log-linear; ends extrapolated)."""
+        x, y = self._pop_m, self._pop_v
+        if month <= x[0]:
+            return float(np.exp(y[0]))
+        if month >= x[-1]:
+            slope = (y[-1] - y[-2]) / (x[-1] - x[-2])
+            return float(np.exp(y[-1] + slope * (month - x[-1])))
+        return float(np.exp(np.interp(month, x, y)))
+
+    def lever(self, name: str) -> float:
+        """Current value of a lever."""
+        return self._levers[name]
+
+    def openness(self) -> float:
+        """Openness as seen by the mechanisms (fixed at its initial value if M7 is off)."""
+        if not self.params.openness.enabled:
+            return self.scenario.levers.openness
+        return self._levers["openness"]
+
+    def _advance_ramps(self, step: int) -> None:
+        for name, (s0, s1, v0, v1) in list(self._ramps.items()):
+            if step >= s1:
+                self._levers[name] = v1
+                del self._ramps[name]
+            else:
+                self._levers[name] = v0 + (v1 - v0) * (step - s0 + 1) / (s1 - s0 + 1)
+
+    def _build_timeline(self) -> dict[int, list[tuple[str, Any]]]:
+        out: dict[int, list[tuple[str, Any]]] = {}
+        items = [(parse_month(ev.date), eid, ev) for eid, ev in self.scenario.events.items()
+                 if ev.enabled]
+        for mnum, eid, ev in sorted(items, key=lambda t: (t[0], t[1])):
+            step = mnum - self.start
+            if 0 <= step < self.n_steps():
+                out.setdefault(step, []).append((eid, ev))
+        return out
+
+    def bounds(self) -> np.ndarray:
+        """Chunk boundaries over the used slots (deterministic reductions)."""
+        return chunk_bounds(self.state.n)
+
+    def cell_buffers(self) -> tuple[np.ndarray, np.ndarray]:
+        """Reusable per-cell sum/count arrays."""
+        return self._cell_sums, self._cell_counts
+
+    def climate(self) -> float:
+        """Belief a cohort coming of age now is socialized towards (M2)."""
+        p = self.params.demography
+        message = p.message_strength * (1.0 - self.lever("ritualization"))
+        return p.climate_weight * self.agg.get("belief_adults", 0.5) + (1 - p.climate_weight) * message
+
+    # -- setup ---------------------------------------------------------------------------
+    @classmethod
+    def memory_estimate(cls, scenario: CpsuScenario, scale: float) -> int:
+        peak = max(v for _, v in data.population_series()) * 1.05
+        agents = peak * scale
+        # state arrays with 1.5x growth headroom + a 2x transient during growth + crisis scratch
+        return int(agents * cls.BYTES_PER_AGENT * 2.5 + agents * 10 + 200 * 2**20)
+
+    def setup(self) -> None:
+        sc = self.scenario
+        p2 = self.params.demography
+        month0 = self.start
+        n0 = max(1, int(round(self.population_target(month0) * self.scale)))
+        peak_pop = max(v for _, v in data.population_series())
+        self.state = st = AgentState(capacity=int(n0 * 1.3) + 16)
+        for mod in MODULES.values():
+            for name, dtype, fill in mod.STATE:
+                st.declare(name, dtype, fill, owner=mod.__name__.rsplit(".", 1)[-1])
+        st.declare("belief", np.float32, 0.5, owner="demography")
+        self.n_cells = max(1, int(round(peak_pop * 0.7 * self.scale / p2.adults_per_cell)))
+        self._cell_sums = np.zeros(self.n_cells)
+        self._cell_counts = np.zeros(self.n_cells, dtype=np.int64)
+        s = st.add(n0)
+        ids = st.uid[s]
+        # initial age pyramid: exponential decline with age, truncated at 90
+        u = self.rng.uniforms("setup.age", 0, ids)
+        lam = p2.initial_age_decay
+        age_y = -np.log(1 - u * (1 - math.exp(-lam * 90))) / lam
+        st.birth[s] = (month0 - np.floor(age_y * 12)).astype(np.int32)
+        st.cell[s] = (self.rng.uniforms("demography.cell", 0, ids) * self.n_cells).astype(np.int32)
+        st.belief[s] = np.clip(p2.initial_belief_mean
+                               + p2.initial_belief_sd * self.rng.normals("setup.belief", 0, ids), 0, 1)
+        st.trust[s] = np.clip(p2.initial_trust_mean
+                              + p2.socialization_sd * self.rng.normals("setup.trust", 0, ids), 0, 1)
+        # founding members: adults with the strongest belief, boosted ("special material", §1.1)
+        adult = (month0 - st.birth[s]) >= ADULT_MONTHS
+        k = int(round(sc.initial.members * self.scale))
+        if k:
+            score = np.where(adult, st.belief[s] + 0.1 * self.rng.normals("setup.members", 0, ids),
+                             -np.inf)
+            chosen = np.argpartition(-score, min(k, n0 - 1))[:k]
+            st.status[chosen] = 2
+            st.motive[chosen] = IDEAL
+            st.join[chosen] = month0 - (self.rng.uniforms("setup.join", 0, ids[chosen]) * 120).astype(np.int32)
+            b = st.belief[chosen]
+            st.belief[chosen] = np.clip(b + sc.initial.member_belief_boost * (1 - b), 0, 1)
+        self.n_alive = n0
+        self.agg = self.aggregate(0)
+
+    # -- the step ------------------------------------------------------------------------
+    def phases(self) -> list[tuple[str, Callable[[int], None]]]:
+        b = self._bind
+        return [
+            ("demography", b(m2.step)),
+            ("ritual", b(m4.step)),
+            ("privilege", b(m5.step)),
+            ("legitimacy", b(m6.step)),
+            ("openness", b(m7.step)),
+            ("recruitment", b(m1.step)),
+            ("purges", self._ongoing_events),
+            ("remedies", b(m11.step)),
+            ("elite", b(m8.step)),
+            ("exit", b(m9.step)),
+        ]
+
+    def _bind(self, fn):
+        return lambda step: fn(self, step)
+
+    def events_at(self, step: int) -> list[tuple[str, Any]]:
+        return self._timeline.get(step, [])
+
+    def apply_event(self, step: int, event_id: str, ev) -> dict[str, Any]:
+        kind = ev.type
+        if kind == "lever":
+            v0 = self._levers[ev.lever]
+            if ev.ramp_months > 0:
+                self._ramps[ev.lever] = (step, step + ev.ramp_months - 1, v0, ev.value)
+            else:
+                self._ramps.pop(ev.lever, None)
+                self._levers[ev.lever] = ev.value
+            return {"detail": f"{ev.lever}: {v0:g} -> {ev.value:g} over {ev.ramp_months} months"}
+        if kind == "shock":
+            r = m3.apply(self, step, ev)
+            return {"detail": ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                                        for k, v in r.items())}
+        if kind in ("purge", "mortality"):
+            self._ongoing.append((kind, ev, ev.months))
+            return {"detail": f"{kind} of {ev.share:.1%} over {ev.months} months"}
+        if kind == "crisis":
+            r = m10.apply(self, step, ev)
+            return {"detail": f"defenders={r['defenders']:.0f} opponents={r['opponents']:.0f} "
+                              f"iterations={r['iterations']}"}
+        if kind == "dissolution":
+            part = np.zeros((self.bounds().shape[0] - 1, 1), dtype=np.int64)
+            st = self.state
+            dissolve(st.view("alive"), st.view("status"), st.view("left"), self.bounds(), part)
+            n = int(part.sum())
+            self.flows["dissolved"] += n
+            return {"detail": f"members dissolved: {n / self.scale:.0f}"}
+        raise AssertionError(kind)
+
+    def _ongoing_events(self, step: int) -> None:
+        """Phase ``purges``: multi-month purge and wartime-loss events take this month's share."""
+        keep = []
+        for kind, ev, left in self._ongoing:
+            share = 1.0 - (1.0 - ev.share) ** (1.0 / ev.months)
+            if kind == "purge":
+                if self.params.recruitment.enabled:
+                    m1.apply_purge(self, step, share, ev.target)
+            else:
+                st = self.state
+                part = np.zeros((self.bounds().shape[0] - 1, 1), dtype=np.int64)
+                member_deaths(st.view("alive"), st.view("status"), st.view("uid"), share,
+                              self.rng.key("purges.war", step), self.bounds(), part)
+                n = int(part.sum())
+                self.n_alive -= n
+                self.flows["war_deaths_members"] += n
+                self.flows["deaths"] += n
+                self.flows["deaths_members"] += n
+            if left > 1:
+                keep.append((kind, ev, left - 1))
+        self._ongoing = keep
+
+    # -- recording -----------------------------------------------------------------------
+    def aggregate(self, step: int) -> dict[str, float]:
+        """All stocks of the current state, in agents (means are means)."""
+        st = self.state
+        bounds = self.bounds()
+        part = np.zeros((bounds.shape[0] - 1, len(AGG)), dtype=np.float64)
+        p7 = self.params.openness
+        aggregate_kernel(st.view("alive"), st.view("birth"), st.view("status"), st.view("motive"),
+                         st.view("belief"), st.view("trust"), st.view("stake"),
+                         st.view("converted"), self.month(step), self.params.commitment.threshold,
+                         p7.norm, self.openness(), p7.enabled, COHORT_EDGES, bounds, part)
+        tot = part.sum(axis=0)  # chunk order is fixed: deterministic
+        v = dict(zip(AGG, tot.tolist(), strict=True))
+        members = v["candidates"] + v["full_members"] + v["cadres"] + v["elites"]
+        adults = max(v["adults"], 1.0)
+        office = v["cadres"] + v["elites"]
+
+        def mean(s: float, n: float) -> float:
+            return s / n if n > 0 else float("nan")
+
+        v["members"] = members
+        v["belief_adults"] = mean(v["sum_belief_adults"], adults)
+        v["trust_adults"] = mean(v["sum_trust_adults"], adults)
+        v["corruption"] = mean(v["sum_stake_office"], office) if office else 0.0
+        v["mean_belief_members"] = mean(v["sum_belief_members"], members)
+        v["mean_trust_members"] = mean(v["sum_trust_members"], members)
+        return v
+
+    def record_stocks(self, step: int) -> dict[str, Any]:
+        self._advance_ramps(step)
+        self.state.compact()
+        a = self.agg = self.aggregate(step)
+        k = 1.0 / self.scale
+        members = a["members"]
+        tiers = ("nonmembers", "candidates", "members", "cadres", "elite")
+        counts = (a["nonmember_adults"], a["candidates"], a["full_members"], a["cadres"], a["elites"])
+        row = {
+            "population": a["alive"] * k,
+            "adults": a["adults"] * k,
+            "members": members * k,
+            "candidates": a["candidates"] * k,
+            "full_members": (a["full_members"] + a["cadres"] + a["elites"]) * k,
+            "cadres": a["cadres"] * k,
+            "elites": a["elites"] * k,
+            "committed_members": a["committed"] * k,
+            "committed_adults": a["committed_adults"] * k,
+            "share_of_adults": members / max(a["adults"], 1),
+            "mean_belief_members": a["mean_belief_members"],
+            "mean_trust_members": a["mean_trust_members"],
+            "mean_trust_citizens": a["sum_trust_nonmembers"] / max(a["nonmember_adults"], 1),
+            "mean_belief_citizens": a["sum_belief_nonmembers"] / max(a["nonmember_adults"], 1),
+            "expressed_trust_citizens": a["sum_expressed_nonmembers"] / max(a["nonmember_adults"], 1),
+            "expressed_trust_members": a["sum_expressed_members"] / members if members else float("nan"),
+            "mean_belief_adults": a["belief_adults"],
+            "mean_trust_adults": a["trust_adults"],
+            "corruption": a["corruption"],
+            "converted_officials": a["converted"] * k,
+            "motive_ideal": a["motive_ideal"] * k,
+            "motive_career": a["motive_career"] * k,
+            "motive_conformist": a["motive_conformist"] * k,
+            "members_born_pre1900": a["cohort_pre1900"] * k,
+            "members_born_1900_1919": a["cohort_1900_1919"] * k,
+            "members_born_1920_1939": a["cohort_1920_1939"] * k,
+            "members_born_1940_1959": a["cohort_1940_1959"] * k,
+            "members_born_1960plus": a["cohort_1960plus"] * k,
+        }
+        for j, t in enumerate(tiers):
+            row[f"mean_belief_{t}"] = a[f"belief_t{j}"] / counts[j] if counts[j] else float("nan")
+            row[f"mean_trust_{t}"] = a[f"trust_t{j}"] / counts[j] if counts[j] else float("nan")
+        for name in LEVER_NAMES:
+            row[f"lever_{name}"] = self._levers[name]
+        if self.month(step) == parse_month("1983-01"):
+            self._snapshot_seniority()
+        self.flows = dict.fromkeys(FLOWS, 0)
+        self._members_at_start = members
+        return row
+
+    def _snapshot_seniority(self) -> None:
+        st = self.state
+        edges = np.array([parse_month(x) for x in
+                          ("1917-01", "1918-01", "1922-01", "1925-01", "1941-01", "1946-01")],
+                         dtype=np.int64)
+        counts = np.zeros(edges.size + 1, dtype=np.int64)
+        seniority_kernel(st.view("alive"), st.view("status"), st.view("join"), edges, counts)
+        labels = ["before 1917", "1917", "1918-24", "1925-40", "1941-45", "after 1945"]
+        # bins: [<1917-01]=before 1917, [1917], [1918-21]+[1922-24], ...
+        c = counts.tolist()
+        merged = [c[0] + c[1], c[2], c[3], c[4], c[5], c[6]]
+        self.seniority_1983 = {lab: v / self.scale for lab, v in zip(labels, merged, strict=True)}
+
+    def record_flows(self, step: int) -> dict[str, Any]:
+        k = 1.0 / self.scale
+        f = self.flows
+        self.last_exit_rate = f["exits"] / max(self._members_at_start, 1.0)
+        out = {name: f[name] * k for name in FLOWS}
+        if self.crisis is not None and self.crisis["date"] == self.step_label(step):
+            for key in ("defenders_members", "passive_members", "opponents_members",
+                        "defenders_nonmembers", "opponents_nonmembers"):
+                out[f"crisis_{key}"] = self.crisis[key]
+        return out
+
+    # -- summary -------------------------------------------------------------------------
+    def summarize(self, ts, events) -> dict[str, Any]:
+        from .cpsu_summary import summarize
+
+        return summarize(self, ts, events)
+
+    @classmethod
+    def figures(cls, result, outdir) -> list:
+        from .cpsu_figures import draw_all
+
+        return draw_all(result, outdir)

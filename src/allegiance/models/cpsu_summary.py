@@ -1,0 +1,123 @@
+"""Summary of a CPSU run: the in-sample fit (≤ 1988) and the out-of-sample forecast (1989–1991)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import data
+from ..calendar import month_label, parse_month
+
+
+def stock_at(ts, date: str, column: str = "members") -> float | None:
+    """A stock on the 1st of ``date``'s month (rows hold start-of-month stocks)."""
+    label = month_label(parse_month(date))
+    hit = ts.loc[ts["date"] == label, column]
+    return None if hit.empty else float(hit.iloc[0])
+
+
+def flow_during(ts, first: str, last: str, column: str) -> float | None:
+    """Sum of a flow over the months ``first``..``last`` (inclusive), if all are in the run."""
+    lo, hi = month_label(parse_month(first)), month_label(parse_month(last))
+    sel = ts[(ts["date"] >= lo) & (ts["date"] <= hi)]
+    months = parse_month(last) - parse_month(first) + 1
+    return float(sel[column].sum()) if len(sel) == months else None
+
+
+def membership_fit(ts, end: str = data.CALIBRATION_END) -> dict[str, Any]:
+    """Error of modelled members + candidates against the historical series up to ``end``.
+
+    Measured as the root-mean-square of log(model / data) over every dated row (V, D, L; not E)
+    within the run and the window: 0.1 means typically about 10 % off.
+    """
+    points = []
+    for r in data.in_sample(data.membership_series(), end):
+        model = stock_at(ts, month_label(r["month"]))
+        if model is None or model <= 0:
+            continue
+        points.append({"date": r["date"], "data": r["value"], "model": round(model),
+                       "log_error": math.log(model / r["value"]),
+                       "verification": r["verification"]})
+    errs = [p["log_error"] for p in points]
+    rmse = math.sqrt(sum(e * e for e in errs) / len(errs)) if errs else float("nan")
+    return {"metric": "rmse of log(model/data), members + candidates",
+            "window": f"start..{end}", "value": rmse, "n_points": len(points),
+            "points": points}
+
+
+def summarize(model, ts, events) -> dict[str, Any]:
+    """Build ``summary.json`` for a CPSU run."""
+    crisis = model.crisis
+    fc = {
+        "note": ("OUT-OF-SAMPLE FORECAST. Calibration used data up to 1988-12-31 only; these "
+                 "numbers are what the model says about 1989-1991, reported as they came out."),
+        "members_1990_01_01": stock_at(ts, "1990-01"),
+        "members_1991_01_01": stock_at(ts, "1991-01"),
+        "members_1991_07_01": stock_at(ts, "1991-07"),
+        "exits_1990": flow_during(ts, "1990-01", "1990-12", "exits"),
+        "expelled_1990": flow_during(ts, "1990-01", "1990-12", "expelled"),
+        "joins_1990": flow_during(ts, "1990-01", "1990-12", "joins"),
+        "committed_members_1991_07_01": stock_at(ts, "1991-07", "committed_members"),
+        "crisis": None,
+    }
+    if crisis is not None:
+        fc["crisis"] = {k: crisis[k] for k in (
+            "date", "defenders_members", "passive_members", "opponents_members",
+            "defenders_nonmembers", "passive_nonmembers", "opponents_nonmembers",
+            "iterations", "by_tier")}
+    fit = membership_fit(ts)
+    boundary = stock_at(ts, "1989-01")
+    peak = next((r for r in data.membership_series() if r["date"].startswith("1989-01")), None)
+    fit["boundary_check_1989_01_01"] = (
+        None if boundary is None or peak is None else
+        {"data": peak["value"], "model": round(boundary),
+         "log_error": math.log(boundary / peak["value"]),
+         "note": "1 Jan 1989 peak: not used in the fit (it is the first month outside it)"})
+    fit["seniority_1983"] = _seniority_check(model)
+    fit["share_of_adults"] = _share_check(ts)
+    headline = {
+        "members_1989_01_01": boundary,
+        "committed_members_1989_01_01": stock_at(ts, "1989-01", "committed_members"),
+        "members_1990_01_01": fc["members_1990_01_01"],
+        "members_1991_07_01": fc["members_1991_07_01"],
+        "exits_1990": fc["exits_1990"],
+        "fit_rmse_log_members_to_1988": fit["value"],
+    }
+    if crisis is not None:
+        headline["crisis_defenders_members"] = crisis["defenders_members"]
+        headline["crisis_opponents_nonmembers"] = crisis["opponents_nonmembers"]
+    return {"model": "cpsu", "headline": headline, "forecast": fc, "fit": fit,
+            "peak_members": float(ts["members"].max()),
+            "peak_members_date": str(ts.loc[ts["members"].idxmax(), "date"])}
+
+
+def _seniority_check(model) -> dict[str, Any] | None:
+    snap = model.seniority_1983
+    if snap is None:
+        return None
+    d = data.seniority_1983()
+    observed = {
+        "before 1917": d["before 1917"], "1917": d["1917"],
+        "1918-24": d["1918-21"] + d["1922"] + d["1923"] + d["1924"],
+        "1925-40": d["1925-40"], "1941-45": d["1941-45"], "after 1945": d["after 1945"],
+    }
+    tot_o = sum(observed.values())
+    tot_m = sum(snap.values()) or 1.0
+    rows = {k: {"data_share": observed[k] / tot_o, "model_share": snap[k] / tot_m}
+            for k in observed}
+    return {"note": "full members on 1 Jan 1983 by period of joining (aif.ru, V)", "bins": rows}
+
+
+def _share_check(ts) -> list[dict[str, Any]]:
+    out = []
+    for r in data.rows("party_saturation.csv"):
+        if "adult" not in r["measure"] or r["verification"] == "E":
+            continue
+        m = parse_month(r["date"].strip()[:7])
+        if m > parse_month(data.CALIBRATION_END):
+            continue
+        model = stock_at(ts, month_label(m), "share_of_adults")
+        if model is not None:
+            out.append({"date": r["date"], "data_percent": float(r["percent"]),
+                        "model_percent": 100 * model})
+    return out

@@ -1,0 +1,387 @@
+"""Scenario files: TOML, validated by pydantic v2, derivable with ``base``, overridable with ``--set``.
+
+A scenario names the model it runs (``model = "cpsu"``), its run settings, the model's
+parameters and a timeline of dated events. A scenario may derive from another with
+``base = "cpsu"`` (a bundled name or a path relative to the file) and override only the keys it
+changes; tables merge key by key, and events are a table keyed by id, so a counterfactual can
+switch one event off (``[events.secret_speech] enabled = false``) without restating the rest.
+
+Every problem is reported with its key path, the offending value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import tomllib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .calendar import parse_month
+from .errors import ScenarioError
+
+PROVENANCE_KINDS = ("data", "calibration", "literature", "assumption", "counterfactual")
+
+
+class Frozen(BaseModel):
+    """Base of every schema: unknown keys are errors and validated values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Month = Annotated[str, Field(description="a date: YYYY, YYYY-MM or YYYY-MM-DD")]
+
+
+def check_month(v: str) -> str:
+    """Validate a date string (used by field validators)."""
+    parse_month(v)
+    return v
+
+
+class EventBase(Frozen):
+    """Fields every timeline event has."""
+
+    date: Month
+    enabled: bool = True
+    note: str = ""
+
+    _check_date = field_validator("date")(classmethod(lambda cls, v: check_month(v)))
+
+
+class ScenarioBase(Frozen):
+    """Fields every scenario has, whatever model it runs."""
+
+    name: str
+    description: str = ""
+    model: str
+    provenance: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("provenance")
+    @classmethod
+    def _check_provenance(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, text in v.items():
+            kind = text.split(":", 1)[0].strip()
+            if kind not in PROVENANCE_KINDS:
+                raise ValueError(
+                    f"provenance of {key!r} starts with {kind!r}; allowed: "
+                    + ", ".join(f"'{k}: ...'" for k in PROVENANCE_KINDS)
+                )
+        return v
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fully resolved scenario as plain data (what the manifest stores)."""
+        return self.model_dump(mode="json")
+
+    def digest(self) -> str:
+        """SHA-256 of the resolved scenario in canonical JSON."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Locating and reading files
+
+
+def bundled_names() -> list[str]:
+    """Names of the scenarios shipped inside the package."""
+    files = resources.files("allegiance") / "scenarios"
+    return sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".toml"))
+
+
+def bundled_path(name: str) -> Path:
+    """Path of a bundled scenario file."""
+    return Path(str(resources.files("allegiance") / "scenarios" / f"{name}.toml"))
+
+
+def _suggest(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'? " if close else ""
+
+
+def locate(spec: str | Path, relative_to: Path | None = None) -> Path:
+    """Resolve a scenario argument: an existing file, else a bundled name."""
+    spec_s = str(spec)
+    candidates = [Path(spec_s)]
+    if relative_to is not None and not Path(spec_s).is_absolute():
+        candidates.insert(0, relative_to / spec_s)
+    for c in candidates:
+        if c.is_file():
+            return c
+    names = bundled_names()
+    name = spec_s[:-5] if spec_s.endswith(".toml") else spec_s
+    if name in names:
+        return bundled_path(name)
+    if spec_s.endswith(".toml") or "/" in spec_s:
+        raise ScenarioError(f"scenario file '{spec_s}' not found")
+    raise ScenarioError(
+        f"scenario '{spec_s}' not found: no such file and no bundled scenario of that name "
+        f"({_suggest(name, names)}bundled: {', '.join(names)})"
+    )
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file, turning syntax errors into one-line messages."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path.name}: malformed TOML: {exc}") from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot read scenario file '{path}': {exc.strerror}") from None
+
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``over`` into ``base``: tables merge key by key, other values replace."""
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def load_raw(spec: str | Path, relative_to: Path | None = None, _seen=None) -> dict[str, Any]:
+    """Read a scenario file and everything it derives from, merged into one table."""
+    path = locate(spec, relative_to).resolve()
+    seen = _seen or []
+    if path in seen:
+        chain = " -> ".join(p.name for p in [*seen, path])
+        raise ScenarioError(f"base: scenarios derive from each other in a cycle ({chain})")
+    raw = read_toml(path)
+    base = raw.pop("base", None)
+    if base is None:
+        return raw
+    if not isinstance(base, str):
+        raise ScenarioError(f"base = {base!r}: must be a scenario name or file path (a string)")
+    parent = load_raw(base, path.parent, [*seen, path])
+    # A derived scenario keeps its own name/description; provenance merges.
+    return deep_merge(parent, raw)
+
+
+# ---------------------------------------------------------------------------------------------
+# --set overrides
+
+
+def parse_set(item: str) -> tuple[list[str], Any]:
+    """Parse ``key.path=value``; the value is read as TOML (number, bool, string, list)."""
+    if "=" not in item:
+        raise ScenarioError(f"--set {item!r}: expected key.path=value")
+    key, _, text = item.partition("=")
+    path = [p for p in key.strip().split(".") if p]
+    if not path:
+        raise ScenarioError(f"--set {item!r}: empty key")
+    try:
+        value = tomllib.loads(f"v = {text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text.strip()
+    return path, value
+
+
+def _check_path(dump: Mapping[str, Any], path: list[str], item: str) -> None:
+    node: Any = dump
+    for i, part in enumerate(path):
+        if not isinstance(node, Mapping) or part not in node:
+            where = ".".join(path[:i]) or "the top level"
+            options = list(node) if isinstance(node, Mapping) else []
+            allowed = f"allowed: {', '.join(map(str, options))}" if options else "not a table"
+            raise ScenarioError(
+                f"--set {item}: unknown key '{'.'.join(path)}' "
+                f"({_suggest(part, options)}{allowed} under {where})"
+            )
+        node = node[part]
+
+
+def _assign(raw: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
+    if len(path) == 1:
+        return {**raw, path[0]: value}
+    child = raw.get(path[0])
+    child = dict(child) if isinstance(child, Mapping) else {}
+    return {**raw, path[0]: _assign(child, path[1:], value)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation with readable messages
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    """The concrete classes an annotation may hold (Optional/Union/Annotated removed)."""
+    origin = typing.get_origin(tp)
+    if origin is Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (Union, types.UnionType):
+        out = []
+        for a in typing.get_args(tp):
+            out += _unwrap(a)
+        return out
+    return [tp]
+
+
+def _allowed_keys(cls: type[BaseModel], raw: Any, loc: tuple) -> list[str]:
+    """Field names allowed at ``loc`` (used for 'did you mean')."""
+    node_cls: Any = cls
+    node_raw = raw
+    for part in loc:
+        if isinstance(node_cls, type) and issubclass(node_cls, BaseModel):
+            if part not in node_cls.model_fields:
+                continue  # a union tag inserted by pydantic
+            node_cls = node_cls.model_fields[part].annotation
+        elif typing.get_origin(node_cls) is dict:
+            node_cls = typing.get_args(node_cls)[1]
+        options = _unwrap(node_cls)
+        node_raw = node_raw.get(part) if isinstance(node_raw, Mapping) else None
+        if len(options) > 1 and isinstance(node_raw, Mapping):
+            tag = node_raw.get("type")
+            for o in options:
+                f = getattr(o, "model_fields", {}).get("type")
+                if f is not None and tag in typing.get_args(f.annotation):
+                    options = [o]
+                    break
+        node_cls = options[0]
+        if typing.get_origin(node_cls) is dict:
+            continue
+    if isinstance(node_cls, type) and issubclass(node_cls, BaseModel):
+        return list(node_cls.model_fields)
+    return []
+
+
+def _clean_loc(raw: Any, loc: tuple) -> list[str]:
+    """Drop the parts of a pydantic error location that are not keys of the input."""
+    out: list[str] = []
+    node = raw
+    for i, part in enumerate(loc):
+        if isinstance(node, Mapping) and node.get("type") == part and i < len(loc) - 1:
+            continue  # the tag of a discriminated union, inserted by pydantic
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+            out.append(str(part))
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+            out.append(str(part))
+        elif i == len(loc) - 1:
+            out.append(str(part))
+    return out
+
+
+def format_errors(cls: type[BaseModel], raw: Mapping[str, Any], exc: ValidationError) -> list[str]:
+    """One line per validation problem: key path, value, what is allowed."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        path = ".".join(_clean_loc(raw, loc)) or "(top level)"
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(cls, raw, loc[:-1])
+            hint = _suggest(str(loc[-1]), allowed)
+            lines.append(
+                f"{path}: unknown key ({hint}allowed: {', '.join(allowed)})"
+                if allowed
+                else f"{path}: unknown key"
+            )
+        elif kind == "missing":
+            lines.append(f"{path}: required key is missing")
+        else:
+            msg = err["msg"]
+            if msg.startswith("Value error, "):
+                msg = msg[len("Value error, ") :]
+            value = err.get("input")
+            shown = repr(value) if not isinstance(value, dict) else "a table"
+            lines.append(f"{path} = {shown}: {msg}")
+    return lines
+
+
+def _model_class(raw: Mapping[str, Any]) -> type[ScenarioBase]:
+    from .models import MODELS, model_class
+
+    name = raw.get("model")
+    if name not in MODELS:
+        hint = _suggest(str(name), MODELS) if name is not None else ""
+        raise ScenarioError(
+            f"model = {name!r}: {hint}allowed: {', '.join(MODELS)}"
+            if name is not None
+            else f"model: required key is missing (allowed: {', '.join(MODELS)})"
+        )
+    return model_class(name).scenario_class
+
+
+def validate_raw(raw: Mapping[str, Any]) -> ScenarioBase:
+    """Validate a merged scenario table; raises :class:`ScenarioError` listing every problem."""
+    cls = _model_class(raw)
+    try:
+        return cls.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(format_errors(cls, raw, exc)) from None
+
+
+def load_scenario(
+    spec: str | Path | Mapping[str, Any] | ScenarioBase,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+) -> ScenarioBase:
+    """Load, merge and validate a scenario.
+
+    Args:
+        spec: a bundled scenario name, a TOML file path, a table, or a validated scenario.
+        overrides: ``["key.path=value", ...]`` or ``{"key.path": value}``.
+
+    Raises:
+        ScenarioError: with one line per problem.
+    """
+    if isinstance(spec, ScenarioBase):
+        raw: dict[str, Any] = spec.to_dict()
+    elif isinstance(spec, Mapping):
+        raw = dict(spec)
+        base = raw.pop("base", None)
+        if base is not None:
+            raw = deep_merge(load_raw(base), raw)
+    else:
+        raw = load_raw(spec)
+    items: list[tuple[list[str], Any, str]] = []
+    if isinstance(overrides, Mapping):
+        items = [(k.split("."), v, f"{k}={v}") for k, v in overrides.items()]
+    else:
+        items = [(*parse_set(s), s) for s in overrides]
+    scenario = validate_raw(raw)
+    if not items:
+        return scenario
+    dump = scenario.to_dict()
+    for path, value, text in items:
+        _check_path(dump, path, text)
+        raw = _assign(raw, path, value)
+    try:
+        return validate_raw(raw)
+    except ScenarioError as exc:
+        raise ScenarioError([f"after --set: {m}" for m in exc.messages]) from None
+
+
+def describe_bundled() -> list[tuple[str, str, str]]:
+    """(name, model, one-line description) of each bundled scenario, without validating."""
+    out = []
+    for name in bundled_names():
+        raw = read_toml(bundled_path(name))
+        model = raw.get("model", "")
+        if not model and "base" in raw:
+            model = load_raw(name).get("model", "")
+        desc = str(raw.get("description", "")).strip().splitlines()
+        out.append((name, model, desc[0] if desc else ""))
+    return out
+
+
+def scenario_to_toml(scenario: ScenarioBase) -> str:
+    """The fully resolved scenario as TOML (re-runnable from the CLI bit for bit)."""
+    import tomli_w
+
+    def _clean(x: Any) -> Any:
+        if isinstance(x, dict):
+            return {k: _clean(v) for k, v in x.items() if v is not None}
+        if isinstance(x, list):
+            return [_clean(v) for v in x]
+        return x
+
+    return tomli_w.dumps(_clean(scenario.to_dict()))

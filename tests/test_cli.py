@@ -1,0 +1,84 @@
+"""The command line: help, version, runs, and one-line errors with exit code 2."""
+
+import json
+
+from conftest import cli
+
+
+def _one_line_error(r):
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr + r.stdout
+    lines = [x for x in r.stderr.strip().splitlines() if x.strip()]
+    assert len(lines) == 1, r.stderr
+    return lines[0]
+
+
+def test_help_and_version():
+    r = cli("--help")
+    assert r.returncode == 0
+    for cmd in ("run", "validate", "scenarios"):
+        assert cmd in r.stdout
+    r = cli("--version")
+    assert r.returncode == 0 and r.stdout.startswith("allegiance ")
+
+
+def test_scenarios_lists_bundled():
+    r = cli("scenarios")
+    assert r.returncode == 0
+    assert "cpsu" in r.stdout
+
+
+def test_run_writes_results_and_refuses_overwrite(tmp_path):
+    out = tmp_path / "r"
+    r = cli("run", "cpsu", "--scale", "0.0001", "--seed", "2", "--out", str(out), "--quiet",
+            "--set", "run.end=1925-12")
+    assert r.returncode == 0, r.stderr
+    for f in ("manifest.json", "timeseries.parquet", "events.parquet", "summary.json",
+              "scenario.toml"):
+        assert (out / f).is_file()
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["seed"] == 2 and m["scale"] == 0.0001 and m["scenario"]["run"]["end"] == "1925-12"
+    line = _one_line_error(cli("run", "cpsu", "--scale", "0.0001", "--out", str(out), "--quiet"))
+    assert "exists" in line and "--force" in line
+    r = cli("run", str(out / "scenario.toml"), "--out", str(out), "--force", "--quiet",
+            "--scale", "0.0001", "--seed", "2")
+    assert r.returncode == 0, r.stderr
+
+
+def test_bad_inputs_give_one_line_and_exit_2(tmp_path):
+    line = _one_line_error(cli("run", str(tmp_path / "missing.toml")))
+    assert "missing.toml" in line and "not found" in line
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = [\n")
+    assert "malformed TOML" in _one_line_error(cli("run", str(bad)))
+    typo = tmp_path / "typo.toml"
+    typo.write_text('base = "cpsu"\nname = "t"\n[levers]\nopeness = 0.4\n')
+    line = _one_line_error(cli("run", str(typo)))
+    assert "levers.openess" in line and "did you mean 'openness'" in line
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text('base = "cpsu"\nname = "t"\n[levers]\nopenness = "lots"\n')
+    assert "levers.openness = 'lots'" in _one_line_error(cli("run", str(wrong)))
+    assert "levers.openness = 7" in _one_line_error(cli("run", "cpsu", "--set", "levers.openness=7"))
+    line = _one_line_error(cli("run", "cpsu", "--set", "mechanisms.exitt.hazard=1"))
+    assert "mechanisms.exitt.hazard" in line and "did you mean 'exit'" in line
+
+
+def test_impossible_size_is_refused():
+    line = _one_line_error(cli("run", "cpsu", "--scale", "1", "--quiet",
+                               env={"ALLEGIANCE_AVAILABLE_MEMORY": str(2**30)}))
+    assert "scale 1" in line and "GiB" in line
+    line = _one_line_error(cli("run", "cpsu", "--scale", "2"))
+    assert "run.scale" in line or "scale" in line
+
+
+def test_validate_reports_all_errors(tmp_path):
+    f = tmp_path / "many.toml"
+    f.write_text('base = "cpsu"\nname = "m"\n[levers]\nopenness = 9\nprivlege = 0.1\n'
+                 '[run]\nscale = -1\n')
+    r = cli("validate", str(f))
+    assert r.returncode == 2
+    assert "3 problems" in r.stderr
+    assert "levers.openness" in r.stderr and "privlege" in r.stderr and "run.scale" in r.stderr
+    assert "Traceback" not in r.stderr
+    ok = cli("validate", "cpsu")
+    assert ok.returncode == 0 and "valid" in ok.stdout

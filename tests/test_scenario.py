@@ -1,0 +1,112 @@
+"""Scenario files: validation messages name the key, the value and what is allowed."""
+
+import pytest
+
+from allegiance import load_scenario
+from allegiance.errors import ScenarioError
+from allegiance.scenario import bundled_names
+
+
+def _msgs(spec, overrides=()):
+    with pytest.raises(ScenarioError) as ei:
+        load_scenario(spec, overrides)
+    return ei.value.messages
+
+
+def test_bundled_scenarios_validate():
+    assert "cpsu" in bundled_names()
+    for name in bundled_names():
+        sc = load_scenario(name)
+        assert sc.name
+
+
+def test_unknown_key_did_you_mean(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text('base = "cpsu"\nname = "x"\n[mechanisms.recruitment]\nselectivty_gain = 1\n')
+    (m,) = _msgs(f)
+    assert "mechanisms.recruitment.selectivty_gain" in m
+    assert "did you mean 'selectivity_gain'" in m
+
+
+def test_wrong_type_and_range_reported_together(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text('base = "cpsu"\nname = "x"\n[levers]\nopenness = 3\n'
+                 '[mechanisms.exit]\nhazard = "high"\n')
+    msgs = _msgs(f)
+    assert len(msgs) == 2
+    assert any("levers.openness = 3" in m and "less than or equal to 1" in m for m in msgs)
+    assert any("mechanisms.exit.hazard = 'high'" in m and "number" in m for m in msgs)
+
+
+def test_missing_file_and_malformed_toml(tmp_path):
+    (m,) = _msgs(tmp_path / "nope.toml")
+    assert "not found" in m
+    (m,) = _msgs("cpsv")
+    assert "did you mean 'cpsu'" in m
+    f = tmp_path / "bad.toml"
+    f.write_text("name = \n")
+    (m,) = _msgs(f)
+    assert "malformed TOML" in m
+
+
+def test_set_overrides_and_unknown_set_key():
+    sc = load_scenario("cpsu", ["levers.openness=0.5", "mechanisms.exit.enabled=false"])
+    assert sc.levers.openness == 0.5
+    assert sc.mechanisms.exit.enabled is False
+    (m,) = _msgs("cpsu", ["levers.opennes=0.5"])
+    assert "--set" in m and "levers.opennes" in m and "did you mean 'openness'" in m
+
+
+def test_set_out_of_range_names_key():
+    (m,) = _msgs("cpsu", ["run.scale=5"])
+    assert "run.scale = 5" in m
+
+
+def test_base_derivation_and_event_override(tmp_path):
+    f = tmp_path / "cf.toml"
+    f.write_text('base = "cpsu"\nname = "cf"\n[events.secret_speech]\nenabled = false\n')
+    sc = load_scenario(f)
+    base = load_scenario("cpsu")
+    assert sc.name == "cf"
+    assert sc.events["secret_speech"].enabled is False
+    assert sc.events["glasnost"] == base.events["glasnost"]
+
+
+def test_base_cycle_detected(tmp_path):
+    (tmp_path / "a.toml").write_text('base = "b.toml"\nname = "a"\n')
+    (tmp_path / "b.toml").write_text('base = "a.toml"\nname = "b"\n')
+    (m,) = _msgs(tmp_path / "a.toml")
+    assert "cycle" in m
+
+
+def test_event_type_and_lever_checked(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text('base = "cpsu"\nname = "x"\n[events.e1]\ndate = "1950-13"\ntype = "lever"\n'
+                 'lever = "opennes"\nvalue = 0.5\n')
+    msgs = _msgs(f)
+    assert any("events.e1.date" in m and "month 13" in m for m in msgs)
+    assert any("events.e1.lever" in m and "openness" in m for m in msgs)
+
+
+def test_provenance_of_bundled_scenarios_is_complete():
+    """Every parameter of a bundled scenario says where it came from (data/calibration/...)."""
+    for name in bundled_names():
+        sc = load_scenario(name)
+        prov = sc.provenance
+        dump = sc.to_dict()
+
+        def covered(path):
+            parts = path.split(".")
+            return any(".".join(parts[:i]) in prov for i in range(len(parts), 0, -1))
+
+        def leaves(d, prefix=""):
+            for k, v in d.items():
+                p = f"{prefix}{k}"
+                if isinstance(v, dict) and v:
+                    yield from leaves(v, p + ".")
+                else:
+                    yield p
+
+        skip = ("name", "description", "model", "provenance")
+        missing = [p for p in leaves(dump) if p.split(".")[0] not in skip and not covered(p)]
+        assert not missing, f"{name}: no provenance for {missing[:5]}"
