@@ -105,46 +105,84 @@ def set_threads(threads: int | None) -> int:
     return n
 
 
+class Runner:
+    """Steps a model one step at a time (``simulate`` runs it to the end).
+
+    Calibration uses it to advance to a date, copy the runner (``copy.deepcopy``) and try
+    alternatives from that state.
+    """
+
+    def __init__(self, model: Model):
+        t0 = time.perf_counter()
+        self.model = model
+        model.setup()
+        self.setup_seconds = time.perf_counter() - t0
+        self.phases = model.phases()
+        self.timing = {name: 0.0 for name, _ in self.phases}
+        self.timing["events"] = 0.0
+        self.timing["record"] = 0.0
+        self.rows: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.step = 0
+        self.n_steps = model.n_steps()
+
+    def __deepcopy__(self, memo):
+        import copy
+
+        new = object.__new__(Runner)
+        memo[id(self)] = new
+        for k, v in self.__dict__.items():
+            if k != "phases":
+                setattr(new, k, copy.deepcopy(v, memo))
+        new.phases = new.model.phases()
+        return new
+
+    def advance(self, until: int | None = None, progress: ProgressFn | None = None) -> None:
+        """Run steps up to (not including) ``until`` (default: to the end)."""
+        model, timing = self.model, self.timing
+        n = self.n_steps
+        until = n if until is None else min(until, n)
+        while self.step < until:
+            step = self.step
+            t = time.perf_counter()
+            row: dict[str, Any] = {"step": step, "date": model.step_label(step)}
+            row.update(model.record_stocks(step))
+            timing["record"] += time.perf_counter() - t
+            t = time.perf_counter()
+            for ev_id, ev in model.events_at(step):
+                effect = model.apply_event(step, ev_id, ev)
+                self.events.append(
+                    {"step": step, "date": model.step_label(step), "event": ev_id,
+                     "type": getattr(ev, "type", ""), **effect}
+                )
+            timing["events"] += time.perf_counter() - t
+            for name, fn in self.phases:
+                t = time.perf_counter()
+                fn(step)
+                timing[name] += time.perf_counter() - t
+            t = time.perf_counter()
+            row.update(model.record_flows(step))
+            self.rows.append(row)
+            timing["record"] += time.perf_counter() - t
+            self.step += 1
+            if progress is not None:
+                progress(step + 1, n, model.step_label(step))
+
+    def output(self) -> dict[str, Any]:
+        """Rows, events and timings so far."""
+        return {"rows": self.rows, "events": self.events, "phase_seconds": self.timing,
+                "setup_seconds": self.setup_seconds}
+
+
 def simulate(model: Model, progress: ProgressFn | None = None) -> dict[str, Any]:
     """Run ``model`` from setup to its last step.
 
     Returns:
         ``{"rows": [...], "events": [...], "phase_seconds": {...}, "setup_seconds": float}``.
     """
-    t0 = time.perf_counter()
-    model.setup()
-    setup_s = time.perf_counter() - t0
-    phases = model.phases()
-    timing = {name: 0.0 for name, _ in phases}
-    timing["events"] = 0.0
-    timing["record"] = 0.0
-    rows: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    n = model.n_steps()
-    for step in range(n):
-        t = time.perf_counter()
-        row: dict[str, Any] = {"step": step, "date": model.step_label(step)}
-        row.update(model.record_stocks(step))
-        timing["record"] += time.perf_counter() - t
-        t = time.perf_counter()
-        for ev_id, ev in model.events_at(step):
-            effect = model.apply_event(step, ev_id, ev)
-            events.append(
-                {"step": step, "date": model.step_label(step), "event": ev_id,
-                 "type": getattr(ev, "type", ""), **effect}
-            )
-        timing["events"] += time.perf_counter() - t
-        for name, fn in phases:
-            t = time.perf_counter()
-            fn(step)
-            timing[name] += time.perf_counter() - t
-        t = time.perf_counter()
-        row.update(model.record_flows(step))
-        rows.append(row)
-        timing["record"] += time.perf_counter() - t
-        if progress is not None:
-            progress(step + 1, n, model.step_label(step))
-    return {"rows": rows, "events": events, "phase_seconds": timing, "setup_seconds": setup_s}
+    runner = Runner(model)
+    runner.advance(progress=progress)
+    return runner.output()
 
 
 def chunk_bounds(n: int, chunk: int = 1 << 16) -> np.ndarray:

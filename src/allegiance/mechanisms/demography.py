@@ -7,9 +7,10 @@ mix of the adults' mean belief and the regime's message (weakened by ritualizati
 its trust in the party near the adults' mean trust.
 
 Population follows the census series (``data/ussr_population.csv``, log-linear interpolation):
-natural deaths follow a Gompertz hazard; the remaining gap to the series is closed by births
-(up to a maximum crude birth rate), by excess deaths when the series falls (war, famine), and
-by arrivals of all ages when it jumps (the 1939–40 annexations).
+natural deaths follow a Gompertz hazard; births close the gap to the series, between a minimum
+and a maximum crude birth rate; what the series still falls short of is removed by excess
+deaths (war, famine, terror), and what it still exceeds arrives as people of all ages (the
+1939–40 annexations).
 
 State: ``birth`` (month number), ``cell`` (workplace / primary organization).
 """
@@ -35,6 +36,7 @@ class Params(MechanismParams):
     gompertz_b: float = positive(0.085, "Gompertz slope per year of age")
     infant_mortality: float = unit(0.15, "death probability in the first year of life")
     max_birth_rate: float = unit(0.045, "maximum crude birth rate per year")
+    min_birth_rate: float = unit(0.015, "minimum crude birth rate per year (war, famine)")
     initial_age_decay: float = positive(0.03, "per-year decay of the initial age pyramid")
     adults_per_cell: float = positive(440.0, "adults per workplace; with ~10% party share this gives ~44 members per primary organization")
     climate_weight: float = unit(0.5, "weight of the adults' mean belief in a cohort's climate (rest: the regime's message)")
@@ -128,18 +130,20 @@ def step(m, step: int) -> None:
     target = m.population_target(month + 1) * m.scale
     gap = target - n_alive
     u = m.rng.uniforms("demography.round", step, np.arange(3))
-    births = arrivals = 0
-    if gap < 0:
-        prob = min(1.0, -gap / max(n_alive, 1))
+    # births never fall below the floor rate (even in war and famine); any remaining excess
+    # over the census series is removed by excess deaths among the living
+    floor = p.min_birth_rate / 12.0 * n_alive
+    births = round_random(max(floor, min(gap, p.max_birth_rate / 12.0 * n_alive)), u[0])
+    arrivals = max(0, round_random(gap, u[1]) - births)
+    excess = (n_alive + births) - target
+    if excess > 0:
+        prob = min(1.0, excess / max(n_alive, 1))
         part[:] = 0
         excess_deaths(st.view("alive"), st.view("status"), st.view("uid"),
                       m.rng.key("demography.excess", step), prob, bounds, part)
         deaths += int(part[:, 0].sum())
         deaths_members += int(part[:, 1].sum())
         n_alive -= int(part[:, 0].sum())
-    else:
-        births = round_random(min(gap, p.max_birth_rate / 12.0 * n_alive), u[0])
-        arrivals = max(0, round_random(gap, u[1]) - births)
     n_alive += births + arrivals
     climate = m.climate()
     trust_mean = m.agg["trust_adults"]

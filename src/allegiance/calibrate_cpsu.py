@@ -1,0 +1,156 @@
+"""Calibration of the CPSU admission policy to the membership series, up to the end of 1988.
+
+The party set its intake: admission quotas by era (the Lenin Enrolment, the 1933–36 stop,
+wartime mass admission, Brezhnev's tightening). The model treats the quota as a ceiling on
+admissions (``levers.admission_rate``, a yearly share of adults); who applies, who is admitted,
+who dies, is purged or leaves is the agents' doing. This module fits one quota per era so that
+modelled members + candidates match ``data/cpsu_membership.csv`` (rows V, D, L; never E; only
+dates ≤ 1988-12, the out-of-sample rule).
+
+Method: *sequential shooting*. Eras are the ``admission_rate`` lever events of the scenario in
+date order (plus the initial value). The run is advanced to the start of an era, copied, and
+the era's quota is chosen by a bounded scalar minimization (Brent) of
+
+    Σ_{data points p in the era} (log model_p − log data_p)²
+
+with the random numbers held fixed (common random numbers: every trial sees the same draws),
+then the run continues with the best value into the next era. Eras whose quota is fixed by the
+record (the 1933–36 admission stop, value 0) are not fitted. The objective of the whole fit is
+reported as the RMSE of log(model/data) over all points (``summary.fit`` of a run).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from . import data
+from .calendar import parse_month
+from .engine import Runner
+from .scenario import load_scenario
+
+INITIAL = "levers.admission_rate"
+
+
+def eras(scenario) -> list[dict[str, Any]]:
+    """The admission eras of a scenario: id, start month, current value, fitted or fixed."""
+    out = [{"id": INITIAL, "month": parse_month(scenario.run.start),
+            "value": scenario.levers.admission_rate, "fixed": False}]
+    for eid, ev in scenario.events.items():
+        if ev.enabled and ev.type == "lever" and ev.lever == "admission_rate":
+            out.append({"id": eid, "month": parse_month(ev.date), "value": ev.value,
+                        "fixed": ev.value == 0.0})
+    out.sort(key=lambda e: e["month"])
+    return out
+
+
+def _set_quota(runner: Runner, era: dict[str, Any], value: float) -> None:
+    model = runner.model
+    if era["id"] == INITIAL:
+        model._levers["admission_rate"] = value
+        return
+    step = era["month"] - model.start
+    items = model._timeline.get(step, [])
+    model._timeline[step] = [(eid, ev.model_copy(update={"value": value}) if eid == era["id"] else ev)
+                             for eid, ev in items]
+
+
+def _members_at(runner: Runner, month: int) -> float:
+    label_step = month - runner.model.start
+    return float(runner.rows[label_step]["members"])
+
+
+def fit_admissions(scenario: Any = "cpsu", *, scale: float = 5e-4, seed: int | None = None,
+                   end: str = data.CALIBRATION_END, bounds: tuple[float, float] = (0.0, 0.06),
+                   progress=None) -> dict[str, Any]:
+    """Fit the admission quota of every era to the membership series up to ``end``.
+
+    Returns:
+        ``{"eras": [{"id", "start", "value", "points", "log_errors"}], "rmse": ..., ...}``.
+    """
+    from scipy.optimize import minimize_scalar
+
+    from .models.cpsu import CpsuModel
+
+    sc = load_scenario(scenario)
+    seed = sc.run.seed if seed is None else seed
+    last = parse_month(end)
+    points = data.in_sample(data.membership_series(), end)
+    runner = Runner(CpsuModel(sc, seed=seed, scale=scale))
+    start = runner.model.start
+    era_list = eras(sc)
+    results = []
+    evaluations = 0
+    for k, era in enumerate(era_list):
+        nxt = era_list[k + 1]["month"] if k + 1 < len(era_list) else last + 1
+        nxt = min(nxt, last + 1)
+        pts = [p for p in points if era["month"] < p["month"] <= nxt and p["month"] >= start]
+        if era["month"] > last:
+            break
+        if era["fixed"] or not pts:
+            _set_quota(runner, era, era["value"])
+            runner.advance(nxt - start)
+            results.append({"id": era["id"], "start": era["month"], "value": era["value"],
+                            "fitted": False, "points": []})
+            continue
+        horizon = max(p["month"] for p in pts) - start + 1
+        snapshot = copy.deepcopy(runner)
+
+        def loss(v: float, snapshot=snapshot, era=era, pts=pts, horizon=horizon) -> float:
+            nonlocal evaluations
+            evaluations += 1
+            trial = copy.deepcopy(snapshot)
+            _set_quota(trial, era, float(v))
+            trial.advance(horizon)
+            return sum(math.log(max(_members_at(trial, p["month"]), 1.0) / p["value"]) ** 2
+                       for p in pts)
+
+        best = minimize_scalar(loss, bounds=bounds, method="bounded",
+                               options={"xatol": 2e-5, "maxiter": 30})
+        value = round(float(best.x), 5)
+        _set_quota(runner, era, value)
+        check = copy.deepcopy(runner)  # a point on the boundary month needs one step more
+        check.advance(horizon)
+        errs = [math.log(_members_at(check, p["month"]) / p["value"]) for p in pts]
+        runner.advance(nxt - start)
+        results.append({"id": era["id"], "start": era["month"], "value": value, "fitted": True,
+                        "points": [p["date"] for p in pts], "log_errors": errs})
+        if progress:
+            progress(k + 1, len(era_list), era["id"])
+    all_err = [e for r in results for e in r.get("log_errors", [])]
+    rmse = math.sqrt(sum(e * e for e in all_err) / len(all_err)) if all_err else float("nan")
+    return {"scenario": sc.name, "scale": scale, "seed": seed, "end": end,
+            "method": "sequential shooting, bounded Brent per era, common random numbers",
+            "objective": "sum of squared log(model/data) per era; rmse over all points reported",
+            "rmse_log_members": rmse, "n_points": len(all_err), "evaluations": evaluations,
+            "eras": results}
+
+
+def write_to_scenario(fit: dict[str, Any], path: str | Path, command: str) -> None:
+    """Write fitted quotas into a scenario TOML file in place (values only), noting the command."""
+    p = Path(path)
+    text = p.read_text()
+    for era in fit["eras"]:
+        if not era["fitted"]:
+            continue
+        v = f"{era['value']:.5f}".rstrip("0").rstrip(".")
+        if era["id"] == INITIAL:
+            text = re.sub(r"(?m)^(\[levers\]\n(?:[^\[].*\n)*?admission_rate = )[^\n]*",
+                          rf"\g<1>{v}", text, count=1)
+        else:
+            pat = rf"(?m)^(\[events\.{re.escape(era['id'])}\]\n(?:[^\[].*\n)*?value = )[^\n]*"
+            text = re.sub(pat, rf"\g<1>{v}", text, count=1)
+    note = (f'"levers.admission_rate" = "calibration: admission quota by era fitted to '
+            f'cpsu_membership.csv <= {fit["end"]} by `{command}` (rmse log members '
+            f'{fit["rmse_log_members"]:.3f}, scale {fit["scale"]:g}, seed {fit["seed"]})"')
+    text = re.sub(r'(?m)^"levers\.admission_rate" = .*$', note.replace("\\", "\\\\"), text)
+    p.write_text(text)
+
+
+def save(fit: dict[str, Any], out: str | Path) -> None:
+    """Write the fit as JSON."""
+    Path(out).write_text(json.dumps(fit, indent=2) + "\n")
