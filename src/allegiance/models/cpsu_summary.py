@@ -75,6 +75,7 @@ def summarize(model, ts, events) -> dict[str, Any]:
          "note": "1 Jan 1989 peak: not used in the fit (it is the first month outside it)"})
     fit["seniority_1983"] = _seniority_check(model)
     fit["share_of_adults"] = _share_check(ts)
+    fit["purges"] = _purge_check(ts)
     headline = {
         "members_1989_01_01": boundary,
         "committed_members_1989_01_01": stock_at(ts, "1989-01", "committed_members"),
@@ -120,4 +121,21 @@ def _share_check(ts) -> list[dict[str, Any]]:
         if model is not None:
             out.append({"date": r["date"], "data_percent": float(r["percent"]),
                         "model_percent": 100 * model})
+    return out
+
+
+PURGE_RECORDS = (  # data/cpsu_purges.csv: persons removed (V rows; ranges where sources differ)
+    {"purge": "1921 purge", "first": "1921-06", "last": "1921-12", "low": 170_000, "high": 220_000},
+    {"purge": "1933-35 chistka", "first": "1933-04", "last": "1935-04", "low": 350_000,
+     "high": 350_000},
+)
+
+
+def _purge_check(ts) -> list[dict[str, Any]]:
+    """Members expelled during the purge windows vs the recorded numbers (cpsu_purges.csv)."""
+    out = []
+    for rec in PURGE_RECORDS:
+        got = flow_during(ts, rec["first"], rec["last"], "expelled")
+        if got is not None:
+            out.append({**rec, "model": got})
     return out

@@ -1,0 +1,86 @@
+"""Print the CPSU validation tables (Markdown) for docs/VALIDATION.md.
+
+Usage:
+    python scripts/validate_cpsu.py --scale 0.001 --seeds 1 2 3 > /tmp/validation.md
+
+Runs the bundled ``cpsu`` scenario once per seed and reports, across seeds (mean and range):
+the in-sample fit to the membership series (<= 1988), party share of adults, the 1983
+seniority structure, purge sizes, and the out-of-sample 1989-1991 forecast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics as stat
+
+import allegiance
+
+
+def fmt(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3f}"
+
+
+def rng(vals) -> str:
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return "n/a"
+    if len(vals) == 1:
+        return fmt(vals[0])
+    return f"{fmt(stat.mean(vals))} ({fmt(min(vals))} – {fmt(max(vals))})"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scale", type=float, default=1e-3)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    args = ap.parse_args()
+    runs = [allegiance.run("cpsu", scale=args.scale, seed=s) for s in args.seeds]
+    fits = [r.summary["fit"] for r in runs]
+    print(f"Command: `python scripts/validate_cpsu.py --scale {args.scale:g} --seeds "
+          f"{' '.join(map(str, args.seeds))}` (allegiance {runs[0].manifest['allegiance_version']})\n")
+    print(f"**In-sample fit** (rmse of log(model/data), members + candidates, "
+          f"{fits[0]['n_points']} dated rows up to 1988-12): {rng([f['value'] for f in fits])}\n")
+    print("| date | data | model (mean, range over seeds) | log error (mean) | code |")
+    print("|---|---:|---:|---:|---|")
+    for i, p in enumerate(fits[0]["points"]):
+        models = [f["points"][i]["model"] for f in fits]
+        errs = [f["points"][i]["log_error"] for f in fits]
+        print(f"| {p['date']} | {p['data']:,.0f} | {rng(models)} | {stat.mean(errs):+.3f} | "
+              f"{p['verification']} |")
+    b = [f["boundary_check_1989_01_01"] for f in fits]
+    if b[0]:
+        print(f"\n**Boundary check, 1 Jan 1989 (not fitted):** data {b[0]['data']:,.0f}, model "
+              f"{rng([x['model'] for x in b])}\n")
+    print("**Party share of adults (check, not fitted)**\n")
+    print("| date | data % | model % |")
+    print("|---|---:|---:|")
+    for i, s in enumerate(fits[0]["share_of_adults"]):
+        print(f"| {s['date']} | {s['data_percent']} | "
+              f"{rng([f['share_of_adults'][i]['model_percent'] for f in fits])} |")
+    print("\n**Seniority of full members on 1 Jan 1983 (check, not fitted)**\n")
+    print("| joined | data share | model share |")
+    print("|---|---:|---:|")
+    for k, v in fits[0]["seniority_1983"]["bins"].items():
+        print(f"| {k} | {v['data_share']:.4f} | "
+              f"{rng([f['seniority_1983']['bins'][k]['model_share'] for f in fits])} |")
+    print("\n**Purge sizes (purge shares are inputs from the record; sizes are a check)**\n")
+    print("| purge | record (persons) | model expelled |")
+    print("|---|---:|---:|")
+    for i, p in enumerate(fits[0]["purges"]):
+        rec = f"{p['low']:,}" if p["low"] == p["high"] else f"{p['low']:,}–{p['high']:,}"
+        print(f"| {p['purge']} ({p['first']}..{p['last']}) | {rec} | "
+              f"{rng([f['purges'][i]['model'] for f in fits])} |")
+    fc = [r.summary["forecast"] for r in runs]
+    print("\n**Out-of-sample forecast 1989–1991** (reported as it came out)\n")
+    print("| quantity | model (mean, range over seeds) |")
+    print("|---|---:|")
+    for k in ("members_1990_01_01", "members_1991_01_01", "members_1991_07_01", "exits_1990",
+              "expelled_1990", "joins_1990", "committed_members_1991_07_01"):
+        print(f"| {k} | {rng([f[k] for f in fc])} |")
+    for k in ("defenders_members", "passive_members", "opponents_members",
+              "defenders_nonmembers", "passive_nonmembers", "opponents_nonmembers"):
+        print(f"| crisis.{k} | {rng([f['crisis'][k] for f in fc])} |")
+
+
+if __name__ == "__main__":
+    main()
