@@ -322,6 +322,7 @@ class GranovetterModel(Model):
         fig.suptitle(f"Granovetter (1978) threshold model: {sc.name}, N = {n}")
         cap = (f"Model: allegiance {sc.name} (Granovetter 1978, AJS 83(6):1420-1443); "
                f"thresholds: {sc.thresholds.distribution}; seed {seed}.")
+        fig.tight_layout(rect=(0, 0.06, 1, 1))  # room for the caption
         paths = save(fig, outdir, "granovetter_cascade", cap)
         sweep = result.summary.get("sweep")
         if sweep:
@@ -333,5 +334,6 @@ class GranovetterModel(Model):
             ax.set_title("Equilibrium outcome across the sweep (same random draws)")
             cap = (f"Model: allegiance {sc.name}; cf. Granovetter (1978) Fig. 2 (normal thresholds, "
                    f"mean 25, N = 100); seed {seed}. Shaded: the largest jump.")
+            fig.tight_layout(rect=(0, 0.06, 1, 1))  # room for the caption
             paths += save(fig, outdir, "granovetter_sweep", cap)
         return paths

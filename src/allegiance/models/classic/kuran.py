@@ -295,6 +295,7 @@ class KuranModel(Model):
         cap = (f"Model: allegiance {result.manifest['scenario_name']} (Kuran 1991, World Politics "
                f"44(1):7-48); N = {s['n']}, seed {result.manifest['seed']}. Branches differ for "
                f"appeal in [{s['hysteresis_from']:.3g}, {s['hysteresis_to']:.3g}].")
+        fig.tight_layout(rect=(0, 0.06, 1, 1))  # room for the caption
         return save(fig, Path(outdir), "kuran_hysteresis", cap)
 
 
