@@ -29,5 +29,6 @@ class FixedRun(Frozen):
     """
 
     seed: int = Field(1, ge=0, le=2**63 - 1, description="root seed of the counter-based draws")
-    scale: float = Field(1.0, gt=0, le=1, description="accepted but unused: N is given by the scenario")
+    scale: float = Field(1.0, gt=0, le=1,
+                         description="accepted but unused: N is given by the scenario")
     steps: int = Field(100, ge=1, le=1_000_000, description="steps (rounds) to run")

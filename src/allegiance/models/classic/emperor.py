@@ -1,4 +1,4 @@
-"""Centola, Willer & Macy (2005) "The Emperor's Dilemma": unpopular norms enforced by false believers.
+"""Centola, Willer & Macy (2005) "The Emperor's Dilemma": unpopular norms, false enforcers.
 
 A few *true believers* hold a norm (belief ``B = +1``, conviction ``S = 1``); everyone else
 privately rejects it (``B = -1``, conviction ``S ~ U(0, 0.38)``). Each agent chooses whether to
@@ -149,7 +149,8 @@ class Network(Frozen):
     width: int = Field(40, ge=3, le=10_000)
     height: int = Field(40, ge=3, le=10_000)
     neighbourhood: Literal["moore", "von_neumann"] = "moore"
-    rewire: float = Field(0.0, ge=0, le=1, description="probability a neighbour slot is a random long tie")
+    rewire: float = Field(0.0, ge=0, le=1,
+                          description="probability a neighbour slot is a random long tie")
 
 
 class Agents(Frozen):
@@ -159,7 +160,8 @@ class Agents(Frozen):
     placement: Literal["block", "random"] = Field(
         "block", description="'block': clustered in the centre; 'random': scattered")
     believer_strength: float = Field(1.0, ge=0, le=1, description="conviction S of true believers")
-    disbeliever_strength_max: float = Field(0.38, ge=0, le=1, description="disbelievers' S ~ U(0, max)")
+    disbeliever_strength_max: float = Field(0.38, ge=0, le=1,
+                                            description="disbelievers' S ~ U(0, max)")
     enforcement_cost: float = Field(0.125, ge=0, le=1, description="K")
 
 
@@ -220,7 +222,8 @@ class EmperorModel(Model):
         if ag.placement == "block":
             cells = believer_cells(net.width, net.height, ag.believers)
         else:
-            cells = np.argsort(self.rng.uniforms("emperor.place", 0, ids), kind="stable")[:ag.believers]
+            u = self.rng.uniforms("emperor.place", 0, ids)
+            cells = np.argsort(u, kind="stable")[:ag.believers]
         self.belief[cells] = 1
         self.strength = ag.disbeliever_strength_max * self.rng.uniforms("emperor.strength", 0, ids)
         self.strength[self.belief == 1] = ag.believer_strength
@@ -311,7 +314,8 @@ class EmperorModel(Model):
         plt = _plt()
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.8),
                                        gridspec_kw={"width_ratios": [1.4, 1]})
-        ax1.plot(ts["step"], ts["compliance"], color="#b2182b", lw=1.8, label="comply with the norm")
+        ax1.plot(ts["step"], ts["compliance"], color="#b2182b", lw=1.8,
+                 label="comply with the norm")
         ax1.plot(ts["step"], ts["false_enforcement"], color="#ef8a62", lw=1.4,
                  label="disbelievers enforcing it")
         ax1.plot(ts["step"], ts["enforcing_deviance"], color="#2166ac", lw=1.2,

@@ -25,6 +25,7 @@ distribution is :func:`find_jump` over ``sd``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
@@ -176,6 +177,20 @@ class GranovetterScenario(ScenarioBase):
     sweep: Sweep = Sweep()
 
 
+@lru_cache(maxsize=8)
+def _standard_draws(kind: str, n: int, seed: int) -> np.ndarray:
+    """Standard normal (``kind = "z"``) or uniform (``"u"``) draws of actors ``0..n-1``.
+
+    Cached because a sweep redraws the same actors for every parameter value (read-only copy).
+    """
+    ids = np.arange(n, dtype=np.int64)
+    rng = Streams(seed)
+    out = rng.normals("granovetter.z", 0, ids) if kind == "z" else rng.uniforms(
+        "granovetter.u", 0, ids)
+    out.setflags(write=False)
+    return out
+
+
 def draw_thresholds(spec: Thresholds, seed: int) -> np.ndarray:
     """Thresholds in counts of others acting, one per actor (deterministic given ``seed``).
 
@@ -184,17 +199,14 @@ def draw_thresholds(spec: Thresholds, seed: int) -> np.ndarray:
     """
     if spec.distribution == "list":
         t = np.asarray(spec.values, dtype=np.float64)
+    elif spec.distribution == "normal":
+        t = np.maximum(spec.mean + spec.sd * _standard_draws("z", spec.n, seed), 0.0)
+    elif spec.distribution == "uniform":
+        t = spec.low + (spec.high - spec.low) * _standard_draws("u", spec.n, seed)
     else:
-        ids = np.arange(spec.n, dtype=np.int64)
-        rng = Streams(seed)
-        if spec.distribution == "normal":
-            t = np.maximum(spec.mean + spec.sd * rng.normals("granovetter.z", 0, ids), 0.0)
-        elif spec.distribution == "uniform":
-            t = spec.low + (spec.high - spec.low) * rng.uniforms("granovetter.u", 0, ids)
-        else:
-            from scipy.stats import beta
+        from scipy.stats import beta
 
-            t = beta.ppf(rng.uniforms("granovetter.u", 0, ids), spec.a, spec.b)
+        t = beta.ppf(_standard_draws("u", spec.n, seed), spec.a, spec.b)
     if spec.unit == "share":
         t = t * t.size
     return t
@@ -264,7 +276,7 @@ class GranovetterModel(Model):
             "equilibrium_cascade": eq,
             "equilibrium_first_fixed_point": first_fixed_point(self.thresholds),
             "converged": bool(final == eq and (ts["joined"].iloc[-1] == 0)),
-            "rounds_with_joiners": int(len(still)),
+            "rounds_with_joiners": len(still),
         }
         jump = sweep_thresholds(self.scenario, self.seed)
         if jump is not None:
@@ -332,7 +344,8 @@ class GranovetterModel(Model):
             ax.set_xlabel(f"threshold distribution parameter: {sweep['parameter']}")
             ax.set_ylabel("equilibrium number acting")
             ax.set_title("Equilibrium outcome across the sweep (same random draws)")
-            cap = (f"Model: allegiance {sc.name}; cf. Granovetter (1978) Fig. 2 (normal thresholds, "
+            cap = (f"Model: allegiance {sc.name}; cf. Granovetter (1978) Fig. 2 (normal thresholds,"
+                   " "
                    f"mean 25, N = 100); seed {seed}. Shaded: the largest jump.")
             fig.tight_layout(rect=(0, 0.06, 1, 1))  # room for the caption
             paths += save(fig, outdir, "granovetter_sweep", cap)

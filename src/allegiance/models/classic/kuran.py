@@ -87,7 +87,8 @@ def revolutionary_thresholds(private: np.ndarray, expressive: np.ndarray,
     return np.maximum((1.0 - np.asarray(expressive, dtype=np.float64) * (2.0 * x - 1.0)) / 2.0, 0.0)
 
 
-def settle(tau: np.ndarray, public: np.ndarray, max_rounds: int = 100_000) -> tuple[np.ndarray, int]:
+def settle(tau: np.ndarray, public: np.ndarray,
+           max_rounds: int = 100_000) -> tuple[np.ndarray, int]:
     """Let public choices settle from ``public`` (bool, True = opposes): rounds until none changes.
 
     Everyone compares the same share ``S`` with their threshold, so the share moves monotonically
