@@ -248,8 +248,7 @@ class KuranModel(Model):
             "public_opposition": float(self.public.mean()),
             "private_opposition": float(privately_opposed.mean()),
             "falsifying_for_regime": float(np.mean(privately_opposed & ~self.public)),
-            "falsifying_for_opposition": float(np.mean(~privately_opposed & (x < 0.5)
-                                                       & self.public)),
+            "falsifying_for_opposition": float(np.mean((x < 0.5) & self.public)),
             "switched": self.switched,
             "rounds": self.rounds,
         }
