@@ -9,6 +9,9 @@ from importlib import import_module
 
 MODELS: dict[str, str] = {
     "cpsu": "allegiance.models.cpsu:CpsuModel",
+    "granovetter": "allegiance.models.classic.granovetter:GranovetterModel",
+    "kuran": "allegiance.models.classic.kuran:KuranModel",
+    "emperor": "allegiance.models.classic.emperor:EmperorModel",
 }
 
 
