@@ -400,5 +400,5 @@ def draw_calibration(outdir: Path, report: dict[str, Any], names: list[str]) -> 
         ax.legend(fontsize=6, frameon=False)
     cap = (f"allegiance calibrate {report['name']}: {report['runs']} runs, "
            f"distance {report['distance']}.")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))  # room for the caption under the axes
     return save(fig, outdir / "figures", "calibration", cap)

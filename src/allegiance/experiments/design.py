@@ -71,8 +71,8 @@ def check_design(design: Design, parameters: dict[str, Any]) -> list[str]:
         if design.method == "factorial" and not isinstance(v, list):
             problems.append(f"parameters.{k}: a factorial design needs a list of values")
         if design.method != "factorial" and not isinstance(v, Range):
-            problems.append(f"parameters.{k}: a {design.method} design needs a range "
-                            "{{low = ..., high = ...}}")
+            problems.append(f"parameters.{k}: a '{design.method}' design needs a range "
+                            "{low = ..., high = ...}")
         if isinstance(v, list) and not v:
             problems.append(f"parameters.{k}: the list of values is empty")
     if design.method != "factorial" and design.samples is None:

@@ -166,7 +166,14 @@ def draw_bands(bands, model: str, outdir: Path, summary: dict[str, Any]) -> list
         ax.set_xlabel(xlabel)
         ax.set_ylabel("persons (millions)" if model == "cpsu" else m)
         ax.legend(loc="upper left", fontsize=7, frameon=False)
-    if model == "cpsu":
+    if model == "cpsu" and wanted:
+        from .. import data
+
+        pts = data.in_sample(data.membership_series(), "1991-12")
+        axes[0].scatter([r["month"] / 12 for r in pts], [r["value"] / 1e6 for r in pts], s=10,
+                        color="black", zorder=3, label="historical members + candidates")
+        axes[0].set_xlim(float(x[0]) - 1, float(x[-1]) + 1)
+        axes[0].legend(loc="upper left", fontsize=7, frameon=False)
         axes[0].set_title("Members and committed members: ensemble median and 5–95 % band")
     cap = (f"allegiance ensemble {summary['scenario']}: {summary['ok']} runs, root seed "
            f"{summary['seed']}, scale 1:{1 / summary['scale']:,.0f}.")
@@ -174,5 +181,5 @@ def draw_bands(bands, model: str, outdir: Path, summary: dict[str, Any]) -> list
         from ..figures import SOURCE_MEMBERS
 
         cap = f"{SOURCE_MEMBERS}. {cap}"
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))  # room for the caption under the axes
     return save(fig, outdir, "ensemble_bands", cap)

@@ -124,5 +124,5 @@ def draw_indices(table, outdir: Path, spec: SweepSpec, n_runs: int) -> list[Path
     cap = (f"allegiance sensitivity: {spec.scenario}, Saltelli design with "
            f"{spec.design.samples} base samples ({n_runs} runs), root seed {spec.seed}; "
            "bars: SALib Sobol indices with bootstrap confidence intervals.")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))  # room for the caption under the axes
     return save(fig, outdir, "sobol_indices", cap)

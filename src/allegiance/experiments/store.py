@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ EXPERIMENT = "experiment.json"
 INDEX = "index.jsonl"
 PARTS = "timeseries"
 RUNS = "runs.parquet"
+_RUN_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,15 @@ def execute(task: RunTask) -> dict[str, Any]:
     t0 = time.perf_counter()
     out: dict[str, Any] = {"run_id": task.run_id, "host": platform.node(), "pid": os.getpid()}
     try:
-        res = run(task.scenario, seed=task.seed, scale=task.scale, overrides=task.params,
-                  threads=1)
+        if threading.current_thread() is threading.main_thread():
+            res = run(task.scenario, seed=task.seed, scale=task.scale, overrides=task.params,
+                      threads=1)
+        else:
+            # threaded workers (a Dask LocalCluster with processes=False): numba's workqueue
+            # threading layer is not thread-safe, so runs in one process take turns
+            with _RUN_LOCK:
+                res = run(task.scenario, seed=task.seed, scale=task.scale,
+                          overrides=task.params, threads=1)
     except Exception as exc:  # recorded, not raised: one bad point must not stop the sweep
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         out.update(status="failed", error=f"{type(exc).__name__}: {msg}" if msg

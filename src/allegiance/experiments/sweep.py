@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +123,7 @@ def check_parameters(scenario_dict: dict[str, Any], parameters: dict[str, Any],
             try:
                 load_scenario(scenario_dict, {key: v})
             except ScenarioError as exc:
-                msg = exc.messages[0].removeprefix("after --set: ")
+                msg = re.sub(r"^(after --set: )?(--set [^:]*: )?", "", exc.messages[0])
                 raise ScenarioError(f"{source}: parameters.{key}: {msg}") from None
 
 
