@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
-from conftest import cli
 
 from allegiance.errors import AllegianceError, ScenarioError
 from allegiance.experiments.calibrate import calibrate
@@ -30,6 +29,7 @@ from allegiance.experiments.executors import (
 from allegiance.experiments.sensitivity import sensitivity
 from allegiance.experiments.sweep import sweep
 from allegiance.models.ishigami import analytic_indices, ishigami
+from conftest import cli
 
 PI = math.pi
 
@@ -289,7 +289,7 @@ generations = 5
     runs = pd.read_parquet(out / "runs.parquet")
     assert len(runs) == rep["runs"] and runs["run_id"].is_unique
     n_lines = len(_index_ids(out))
-    out2, rep2 = calibrate(f, SerialExecutor(), out=out, resume=True)
+    _, rep2 = calibrate(f, SerialExecutor(), out=out, resume=True)
     assert len(_index_ids(out)) == n_lines and rep2 == rep
 
 

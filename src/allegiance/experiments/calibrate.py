@@ -199,7 +199,7 @@ class Calibration:
         out = []
         for row in thetas:
             rid = len(self.tasks) + len(out)
-            params = {n: (int(round(float(v))) if r.integer else float(v))
+            params = {n: (round(float(v)) if r.integer else float(v))
                       for n, r, v in zip(self.names, self.ranges, row, strict=True)}
             out.append(RunTask(run_id=rid, point=rid, replicate=0,
                                seed=run_seed(self.spec.seed, rid), scale=self.spec.scale,
@@ -304,7 +304,7 @@ class Calibration:
                 break
         return self._report(store, outdir, theta, w, d, ids, history)
 
-    def _report(self, store, outdir, theta, w, d, ids, history) -> dict[str, Any]:
+    def _report(self, store, outdir, theta, w, d, ids, history) -> dict[str, Any]:  # noqa: PLR0917
         import numpy as np
         import pandas as pd
 

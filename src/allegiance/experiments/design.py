@@ -123,6 +123,6 @@ def build_points(design: Design, parameters: dict[str, Any], seed: int) -> list[
     for row in x:
         pt: dict[str, Any] = {}
         for n, r, v in zip(names, ranges, row, strict=True):
-            pt[n] = int(round(float(v))) if r.integer else float(v)
+            pt[n] = round(float(v)) if r.integer else float(v)
         points.append(pt)
     return points

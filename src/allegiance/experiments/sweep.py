@@ -118,10 +118,9 @@ def check_parameters(scenario_dict: dict[str, Any], parameters: dict[str, Any],
     for key, vals in parameters.items():
         probe = vals if isinstance(vals, list) else [vals.low, vals.high]
         for v in probe:
-            if isinstance(vals, Range) and vals.integer:
-                v = round(v)
+            value = round(v) if isinstance(vals, Range) and vals.integer else v
             try:
-                load_scenario(scenario_dict, {key: v})
+                load_scenario(scenario_dict, {key: value})
             except ScenarioError as exc:
                 msg = re.sub(r"^(after --set: )?(--set [^:]*: )?", "", exc.messages[0])
                 raise ScenarioError(f"{source}: parameters.{key}: {msg}") from None
