@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -91,6 +92,8 @@ def main() -> None:
             rate = n / wall
             report["measurements"].append({
                 "workers": w, "runs": n, "wall_seconds": round(wall, 2),
+                "load_average_1min_after": round(os.getloadavg()[0], 2),
+                "cpu_count": os.cpu_count(),
                 "runs_per_second": round(rate, 4),
                 "extrapolated_hours_for_512_base_samples": round(full_runs / rate / 3600, 2)})
             print(json.dumps(report["measurements"][-1]), flush=True)

@@ -320,3 +320,17 @@ generations = 2
     runs = pd.read_parquet(tmp_path / "c" / "runs.parquet")
     assert runs["distance"].min() == pytest.approx(rep["best_fit"]["distance"])
     assert "best fit" in r.stdout
+
+
+def test_documented_example_files_are_valid():
+    from allegiance.experiments.calibrate import Calibration, load_calibration
+    from allegiance.experiments.sensitivity import load_sensitivity_spec
+    from allegiance.experiments.sweep import Plan, load_spec
+
+    ex = Path(__file__).resolve().parents[1] / "docs" / "examples"
+    spec, base = load_spec(ex / "selectivity_sweep.toml")
+    assert len(Plan(spec, base).tasks) == 12
+    spec, base = load_sensitivity_spec(ex / "exit_sobol.toml")
+    assert len(Plan(spec, base).tasks) == 64 * (4 + 2)
+    spec, base = load_calibration(ex / "admission_calibration.toml")
+    assert Calibration(spec, base, "admission_calibration.toml").points

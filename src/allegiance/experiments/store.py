@@ -206,7 +206,8 @@ class RunStore:
                "error": out["error"], "summary": out["summary"],
                "wall_seconds": out.get("wall_seconds"), "host": out.get("host"),
                "pid": out.get("pid"), **meta}
-        line = json.dumps(rec, sort_keys=True, default=_default)
+        # strict JSON (NaN/inf -> null) so DuckDB and polars read the index too
+        line = json.dumps(_finite(rec), sort_keys=True, default=_default, allow_nan=False)
         with (self.dir / INDEX).open("a") as fh:
             # one write of a whole line, flushed: a killed process loses at most this line
             # (no fsync per run: that guards against power loss, at ~6 ms a run)
@@ -258,6 +259,24 @@ class RunStore:
         if not parts:
             return pd.DataFrame()
         return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+
+
+def _finite(o: Any) -> Any:
+    """``o`` with every NaN or infinite float replaced by ``None``."""
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_finite(v) for v in o]
+    try:
+        import numpy as np
+
+        if isinstance(o, np.floating):
+            return float(o) if np.isfinite(o) else None
+    except ImportError:  # pragma: no cover
+        pass
+    return o
 
 
 def _default(o: Any):
