@@ -122,7 +122,7 @@ scale = 1e-4
 seed = 5
 replicates = 2
 outcomes = ["fit.value"]
-set = { "run.end" = "1923-12" }
+set = { "run.end" = "1921-12" }
 [parameters]
 "levers.openness" = [0.1, 0.3, 0.5, 0.7]
 """
@@ -299,7 +299,7 @@ def test_calibrate_cpsu_command(tmp_path):
 scenario = "cpsu"
 scale = 1e-4
 seed = 1
-set = { "run.end" = "1925-12" }
+set = { "run.end" = "1922-12" }
 [parameters]
 "levers.admission_rate" = { low = 0.002, high = 0.008 }
 [target]

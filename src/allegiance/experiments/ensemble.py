@@ -160,9 +160,13 @@ def draw_bands(bands, model: str, outdir: Path, summary: dict[str, Any]) -> list
             x = b["step"].to_numpy()
             xlabel = "step"
         scale = 1e6 if model == "cpsu" else 1.0
-        ax.fill_between(x, b["q05"] / scale, b["q95"] / scale, color=col, alpha=0.25, lw=0,
-                        label=f"{m}: 5–95 %")
-        ax.plot(x, b["q50"] / scale, color=col, lw=1.5, label=f"{m}: median")
+        lo, mid, hi = b["q05"] / scale, b["q50"] / scale, b["q95"] / scale
+        if len(b) < 3:  # a band needs a width: draw intervals for one- or two-step models
+            ax.errorbar(x, mid, yerr=[mid - lo, hi - mid], fmt="o", color=col, capsize=4,
+                        label=f"{m}: median and 5–95 %")
+        else:
+            ax.fill_between(x, lo, hi, color=col, alpha=0.25, lw=0, label=f"{m}: 5–95 %")
+            ax.plot(x, mid, color=col, lw=1.5, label=f"{m}: median")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("persons (millions)" if model == "cpsu" else m)
         ax.legend(loc="upper left", fontsize=7, frameon=False)

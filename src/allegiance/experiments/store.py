@@ -355,7 +355,7 @@ def run_tasks(store: RunStore, tasks: Sequence[RunTask], executor: Executor, *,
     try:
         if todo:
             with executor:
-                for i, out in executor.imap_unordered(execute, todo):
+                for i, out in _guarded(executor.imap_unordered(execute, todo), store):
                     rec = store.record(todo[i], out, {"executor": executor.kind, **(meta or {})})
                     if rec["status"] == "ok":
                         for o in outcomes:
@@ -366,3 +366,16 @@ def run_tasks(store: RunStore, tasks: Sequence[RunTask], executor: Executor, *,
     finally:
         prog.close()
     return {t.run_id: store.records[t.run_id] for t in tasks if t.run_id in store.records}
+
+
+def _guarded(results, store: RunStore):
+    """Turn a dead worker (killed, out of memory) into a one-line error; finished runs stay."""
+    try:
+        yield from results
+    except Exception as exc:
+        if type(exc).__name__ not in ("BrokenProcessPool", "KilledWorker"):
+            raise
+        raise AllegianceError(
+            f"a worker process died ({type(exc).__name__}: {exc}); the "
+            f"{len(store.records)} finished runs are saved in {store.dir}; continue with "
+            "--resume (fewer --workers or a smaller --scale if memory ran out)") from None
