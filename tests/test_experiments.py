@@ -116,56 +116,59 @@ def test_serial_pool_and_dask_give_identical_results(tmp_path):
     assert np.allclose(members["peak"], ra["peak_members"])
 
 
-SLOW_SWEEP = """
-scenario = "cpsu"
-scale = 1e-4
+MANY_SWEEP = """
+scenario = "ishigami"
 seed = 5
 replicates = 2
-outcomes = ["fit.value"]
-set = { "run.end" = "1921-12" }
-[parameters]
-"levers.openness" = [0.1, 0.3, 0.5, 0.7]
+outcomes = ["y"]
+set = { "constants.noise" = 0.1 }
+[parameters.inputs]
+x1 = [-2.0, -1.0, 0.0, 1.0, 2.0]
+x2 = [-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5]
 """
+N_MANY = 5 * 10 * 2
 
 
 def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
-    spec = tmp_path / "slow.toml"
-    spec.write_text(SLOW_SWEEP)
+    spec = tmp_path / "many.toml"
+    spec.write_text(MANY_SWEEP)
     killed = tmp_path / "killed"
-    env = dict(os.environ)
     proc = subprocess.Popen([sys.executable, "-m", "allegiance", "sweep", str(spec), "--out",
-                             str(killed), "--serial", "--quiet"], env=env,
+                             str(killed), "--serial", "--quiet"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     index = killed / "index.jsonl"
     t0 = time.time()
     while time.time() - t0 < 120:
-        if index.is_file() and len(index.read_text().splitlines()) >= 2:
+        if index.is_file() and len(index.read_text().splitlines()) >= 10:
             break
-        time.sleep(0.02)
+        time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    n_done = len(index.read_text().splitlines())
-    assert 2 <= n_done < 8, "the sweep must be killed mid-way"
-    first = _index_ids(killed)
+    # a kill may cut the last line short: count whole lines only
+    first = [json.loads(x)["run_id"] for x in index.read_text().splitlines()
+             if x.endswith("}")]
+    assert 10 <= len(first) < N_MANY, "the sweep must be killed mid-way"
     # what a kill in the middle of writing leaves: a cut-off index line, a temp part file,
     # a part whose index line was never written
     with index.open("a") as fh:
-        fh.write('{"run_id": 7, "status": "o')
-    (killed / "timeseries" / ".run-000006.parquet.deadbeef").write_bytes(b"PAR1 half")
-    (killed / "timeseries" / "run-000007.parquet").write_bytes(b"PAR1 half-written")
+        fh.write('{"run_id": 99, "status": "o')
+    last = N_MANY - 1
+    (killed / "timeseries" / f".run-{last:06d}.parquet.deadbeef").write_bytes(b"PAR1 half")
+    (killed / "timeseries" / f"run-{last:06d}.parquet").write_bytes(b"PAR1 half-written")
 
     r = cli("sweep", str(spec), "--out", str(killed), "--resume", "--serial", "--quiet")
     assert r.returncode == 0, r.stderr
     ids = _index_ids(killed)
-    assert ids[:n_done] == first  # finished runs kept, not redone
-    assert sorted(ids) == list(range(8))  # every run once
+    assert ids[: len(first)] == first  # finished runs kept, not redone
+    assert sorted(ids) == list(range(N_MANY))  # every run exactly once
     straight, _ = sweep(spec, SerialExecutor(), out=tmp_path / "straight")
     assert _files(killed) == _files(straight)
+    assert len(_files(straight)) == N_MANY + 1
     assert not list((killed / "timeseries").glob(".*"))
     # resuming a finished sweep runs nothing; another spec in the same directory is refused
     sweep(spec, SerialExecutor(), out=killed, resume=True)
-    assert len(_index_ids(killed)) == 8
-    spec.write_text(SLOW_SWEEP.replace("seed = 5", "seed = 6"))
+    assert len(_index_ids(killed)) == N_MANY
+    spec.write_text(MANY_SWEEP.replace("seed = 5", "seed = 6"))
     with pytest.raises(AllegianceError, match="different"):
         sweep(spec, SerialExecutor(), out=killed, resume=True)
 
