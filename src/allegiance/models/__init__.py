@@ -12,6 +12,7 @@ MODELS: dict[str, str] = {
     "granovetter": "allegiance.models.classic.granovetter:GranovetterModel",
     "kuran": "allegiance.models.classic.kuran:KuranModel",
     "emperor": "allegiance.models.classic.emperor:EmperorModel",
+    "ishigami": "allegiance.models.ishigami:IshigamiModel",
 }
 
 

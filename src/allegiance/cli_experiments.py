@@ -1,0 +1,147 @@
+"""Experiment commands: ``ensemble``, ``sweep``, ``sensitivity``, ``calibrate``.
+
+Each runs many runs through one executor: a local process pool by default (all cores;
+``--workers N``), in-process with ``--serial``, or Dask with ``--scheduler tcp://HOST:PORT``
+(an existing cluster) or ``--dask --workers N`` (a LocalCluster started for the command).
+Only typer is imported here; the experiment machinery loads inside the commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+Workers = Annotated[int | None, typer.Option(
+    help="Worker processes (default: all cores); with --dask, LocalCluster workers.")]
+Scheduler = Annotated[str | None, typer.Option(
+    help="Run on an existing Dask cluster: tcp://HOST:PORT.")]
+Dask = Annotated[bool, typer.Option("--dask", help="Start a Dask LocalCluster of --workers.")]
+Serial = Annotated[bool, typer.Option("--serial", help="Run in this process, one at a time.")]
+Resume = Annotated[bool, typer.Option(
+    "--resume", help="Continue an interrupted experiment in --out; finished runs are kept.")]
+Force = Annotated[bool, typer.Option(help="Replace an existing output directory.")]
+Quiet = Annotated[bool, typer.Option(help="No progress bar.")]
+Out = Annotated[Path | None, typer.Option(help="Output directory.")]
+RetryFailed = Annotated[bool, typer.Option(
+    "--retry-failed", help="With --resume: run again the runs recorded as failed.")]
+
+
+def _executor(serial: bool, workers: int | None, scheduler: str | None, dask: bool):
+    from .experiments.executors import make_executor
+
+    return make_executor(serial=serial, workers=workers, scheduler=scheduler, dask=dask)
+
+
+def _echo(text: str) -> None:
+    from rich.console import Console
+
+    Console(highlight=False, soft_wrap=True).print(text, markup=False)
+
+
+def _failures(runs) -> str:
+    if not len(runs):
+        return "0 runs"
+    failed = runs[runs["status"] != "ok"]
+    s = f"{len(runs) - len(failed)} ok, {len(failed)} failed"
+    if len(failed):
+        s += f" (first: run {int(failed['run_id'].iloc[0])}: {failed['error'].iloc[0]})"
+    return s
+
+
+def ensemble(  # noqa: PLR0917 (typer: one parameter per option)
+    scenario: Annotated[str, typer.Argument(help="Bundled scenario name or TOML file.")],
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Number of runs.")] = 10,
+    scale: Annotated[float | None, typer.Option(help="Agents per person.")] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="Root seed (default: the scenario's run.seed); run i gets a seed derived from it.")
+    ] = None,
+    out: Out = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a scenario key: key.path=value (repeatable).")] = None,
+    workers: Workers = None, scheduler: Scheduler = None, dask: Dask = False,
+    serial: Serial = False, resume: Resume = False, force: Force = False, quiet: Quiet = False,
+    figures: Annotated[bool, typer.Option(help="Draw the bands figure.")] = True,
+) -> None:
+    """Run N replicates of a scenario; write per-month bands and the band of each forecast."""
+    import json
+
+    from .experiments.ensemble import ensemble as run_ensemble
+
+    outdir = run_ensemble(scenario, runs, _executor(serial, workers, scheduler, dask),
+                          scale=scale, seed=seed, overrides=set_ or [], out=out, resume=resume,
+                          force=force, quiet=quiet, figures=figures)
+    if not quiet:
+        s = json.loads((outdir / "summary.json").read_text())
+        _echo(f"ensemble {s['scenario']}: {s['ok']} ok, {s['failed']} failed -> {outdir}")
+        for k, b in s["bands"].items():
+            if k.startswith(("forecast.", "headline.")) or s["model"] != "cpsu":
+                if k.startswith("forecast.crisis.by_tier"):
+                    continue
+                _echo(f"  {k}: median {b['q50']:.6g} (5-95 %: {b['q05']:.6g} .. {b['q95']:.6g})")
+
+
+def sweep(  # noqa: PLR0917 (typer: one parameter per option)
+    file: Annotated[Path, typer.Argument(help="Sweep file (TOML).")],
+    out: Out = None, resume: Resume = False, retry_failed: RetryFailed = False,
+    force: Force = False, workers: Workers = None, scheduler: Scheduler = None,
+    dask: Dask = False, serial: Serial = False, quiet: Quiet = False,
+) -> None:
+    """Run a parameter sweep (factorial, Latin hypercube or Sobol design) from a TOML file."""
+    from .experiments.sweep import sweep as run_sweep
+
+    outdir, runs = run_sweep(file, _executor(serial, workers, scheduler, dask), out=out,
+                             resume=resume, force=force, retry_failed=retry_failed, quiet=quiet)
+    if not quiet:
+        _echo(f"sweep {file.name}: {_failures(runs)} -> {outdir}")
+
+
+def sensitivity(  # noqa: PLR0917 (typer: one parameter per option)
+    file: Annotated[Path, typer.Argument(help="Sensitivity file (a sweep file, Sobol design).")],
+    out: Out = None, resume: Resume = False, retry_failed: RetryFailed = False,
+    force: Force = False, workers: Workers = None, scheduler: Scheduler = None,
+    dask: Dask = False, serial: Serial = False, quiet: Quiet = False,
+    figures: Annotated[bool, typer.Option(help="Draw the indices figure.")] = True,
+) -> None:
+    """Sobol first-order and total indices (SALib) of each outcome, with confidence intervals."""
+    from .experiments.sensitivity import sensitivity as run_sensitivity
+
+    outdir, table = run_sensitivity(file, _executor(serial, workers, scheduler, dask), out=out,
+                                    resume=resume, force=force, retry_failed=retry_failed,
+                                    quiet=quiet, figures=figures)
+    if not quiet:
+        _echo(f"sensitivity {file.name} -> {outdir}")
+        for r in table.itertuples():
+            _echo(f"  {r.outcome} <- {r.parameter}: S1 {r.S1:.3f} ± {r.S1_conf:.3f}, "
+                  f"ST {r.ST:.3f} ± {r.ST_conf:.3f}")
+
+
+def calibrate(  # noqa: PLR0917 (typer: one parameter per option)
+    file: Annotated[Path, typer.Argument(help="Calibration file (TOML).")],
+    out: Out = None, resume: Resume = False, force: Force = False, workers: Workers = None,
+    scheduler: Scheduler = None, dask: Dask = False, serial: Serial = False,
+    quiet: Quiet = False,
+    figures: Annotated[bool, typer.Option(help="Draw the calibration figure.")] = True,
+) -> None:
+    """Fit parameters to data by ABC-SMC; best fit, posterior and every run are stored."""
+    from .experiments.calibrate import calibrate as run_calibrate
+
+    outdir, rep = run_calibrate(file, _executor(serial, workers, scheduler, dask), out=out,
+                                resume=resume, force=force, quiet=quiet, figures=figures)
+    if not quiet:
+        _echo(f"calibrate {file.name}: {rep['runs']} runs ({rep['failed_runs']} failed), "
+              f"distance {rep['distance']} -> {outdir}")
+        _echo(f"  best fit (distance {rep['best_fit']['distance']:.4g}): "
+              + ", ".join(f"{k} = {v:.6g}" for k, v in rep["best_fit"]["parameters"].items()))
+        for k, p in rep["posterior"].items():
+            _echo(f"  {k}: posterior mean {p['mean']:.6g} ± {p['sd']:.3g} "
+                  f"(5-95 %: {p['q05']:.6g} .. {p['q95']:.6g})")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the experiment commands to the ``allegiance`` app."""
+    app.command()(ensemble)
+    app.command()(sweep)
+    app.command()(sensitivity)
+    app.command()(calibrate)

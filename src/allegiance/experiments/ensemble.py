@@ -1,0 +1,189 @@
+"""Ensembles: N replicates of one scenario, summarized as per-step bands.
+
+``allegiance ensemble cpsu --runs 100 --scale 1e-4`` runs the scenario with seeds derived from
+the root seed and each replicate's index, through the same resumable store as sweeps, then
+writes
+
+* ``bands.parquet`` — per step (month) and numeric metric: mean and the 5/50/95 % quantiles
+  across runs (long format: step, date, metric, n, mean, q05, q50, q95);
+* ``summary.json`` — the same band for every number of the runs' summaries (for ``cpsu`` the
+  forecast: ``forecast.exits_1990``, ``forecast.crisis.defenders_members``, ...);
+* ``figures/ensemble_bands.{png,svg}`` — members and committed members with bands for ``cpsu``,
+  the first metrics otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..results import dump_json, write_parquet
+from .executors import Executor
+from .sweep import Plan, SweepSpec, run_plan
+
+QUANTILES = (0.05, 0.5, 0.95)
+ID_COLUMNS = ("run_id", "point", "replicate", "seed", "step")
+
+
+def _overrides(items: Iterable[str] | Mapping[str, Any]) -> dict[str, Any]:
+    from ..scenario import parse_set
+
+    if isinstance(items, Mapping):
+        return dict(items)
+    out = {}
+    for s in items:
+        path, value = parse_set(s)
+        out[".".join(path)] = value
+    return out
+
+
+def numeric_leaves(d: Any, prefix: str = "") -> dict[str, float]:
+    """Every number of a nested summary as ``{dotted path: value}`` (lists are skipped)."""
+    out: dict[str, float] = {}
+    if isinstance(d, dict):
+        for k, v in d.items():
+            out.update(numeric_leaves(v, f"{prefix}{k}."))
+    elif isinstance(d, bool):
+        pass
+    elif isinstance(d, int | float) and prefix:
+        out[prefix[:-1]] = float(d)
+    return out
+
+
+def band(values: list[float]) -> dict[str, float]:
+    """Mean and 5/50/95 % quantiles of finite values (NaN when none)."""
+    import numpy as np
+
+    x = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
+    if x.size == 0:
+        return {"n": 0, "mean": math.nan, "q05": math.nan, "q50": math.nan, "q95": math.nan}
+    q = np.quantile(x, QUANTILES)
+    return {"n": int(x.size), "mean": float(x.mean()), "q05": float(q[0]), "q50": float(q[1]),
+            "q95": float(q[2])}
+
+
+def bands_table(ts):
+    """Per-step mean and quantiles of every numeric metric of a long time-series table."""
+    import numpy as np
+    import pandas as pd
+
+    metrics = [c for c in ts.columns if c not in ID_COLUMNS and c != "date"
+               and pd.api.types.is_numeric_dtype(ts[c]) and not pd.api.types.is_bool_dtype(ts[c])]
+    steps = np.sort(ts["step"].unique())
+    dates = ts.drop_duplicates("step").set_index("step")["date"].reindex(steps).to_numpy()
+    runs = np.sort(ts["run_id"].unique())
+    pos = {r: i for i, r in enumerate(runs)}
+    ri = ts["run_id"].map(pos).to_numpy()
+    si = np.searchsorted(steps, ts["step"].to_numpy())
+    frames = []
+    for m in metrics:
+        cube = np.full((runs.size, steps.size), np.nan)
+        cube[ri, si] = ts[m].to_numpy(dtype=np.float64)
+        n = np.isfinite(cube).sum(axis=0)
+        with np.errstate(all="ignore"):
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean = np.nanmean(cube, axis=0)
+                q = np.nanquantile(cube, QUANTILES, axis=0)
+        frames.append(pd.DataFrame({"step": steps, "date": dates, "metric": m, "n": n,
+                                    "mean": mean, "q05": q[0], "q50": q[1], "q95": q[2]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def ensemble(scenario: str | Path, runs: int, executor: Executor, *, scale: float | None = None,
+             seed: int | None = None, overrides: Iterable[str] | Mapping[str, Any] = (),
+             out: str | Path | None = None, resume: bool = False, force: bool = False,
+             quiet: bool = True, figures: bool = True) -> Path:
+    """Run an ensemble and write its bands; returns the output directory."""
+    from ..scenario import load_scenario
+
+    sets = _overrides(overrides)
+    sc = load_scenario(scenario, sets)
+    root = int(sc.run.seed if seed is None else seed)
+    spec = SweepSpec(name=f"{sc.name}-ensemble", scenario=str(scenario), scale=scale, seed=root,
+                     replicates=int(runs), set=sets)
+    plan = Plan(spec, None, "ensemble")
+    outdir = Path(out or Path("runs") / f"{sc.name}-ensemble")
+    store, table = run_plan(plan, outdir, executor, kind="ensemble", resume=resume, force=force,
+                            quiet=quiet)
+    ts = store.read_timeseries()
+    ok = table[table["status"] == "ok"] if len(table) else table
+    if ts.empty:
+        from ..errors import AllegianceError
+
+        errs = sorted(set(table["error"])) if len(table) else []
+        raise AllegianceError(f"ensemble: no run succeeded ({errs[0] if errs else 'no runs'})")
+    bands = bands_table(ts)
+    write_parquet(bands, outdir / "bands.parquet")
+    leaves = [numeric_leaves(store.records[r]["summary"]) for r in ok["run_id"]]
+    keys = sorted({k for lv in leaves for k in lv})
+    summary = {
+        "scenario": sc.name, "model": sc.model, "runs": int(runs), "ok": len(ok),
+        "failed": len(table) - len(ok), "seed": root,
+        "scale": float(sc.run.scale if scale is None else scale),
+        "quantiles": list(QUANTILES),
+        "bands": {k: band([lv.get(k, math.nan) for lv in leaves]) for k in keys},
+        "note": "mean and 5/50/95 % quantiles across runs of every number in the run summaries",
+    }
+    dump_json(summary, outdir / "summary.json")
+    if figures:
+        draw_bands(bands, sc.model, outdir / "figures", summary)
+    return outdir
+
+
+def draw_bands(bands, model: str, outdir: Path, summary: dict[str, Any]) -> list[Path]:
+    """The ensemble figure: median line and 5-95 % band per metric."""
+    from ..figures import _plt, _years, save
+
+    plt = _plt()
+    wanted = (["members", "committed_members"] if model == "cpsu"
+              else list(dict.fromkeys(bands["metric"]))[:4])
+    wanted = [m for m in wanted if m in set(bands["metric"])]
+    if model == "cpsu" and wanted:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        axes = [ax] * len(wanted)
+    else:
+        fig, axs = plt.subplots(len(wanted) or 1, 1, figsize=(7, 2.2 * max(len(wanted), 1)),
+                                squeeze=False)
+        axes = list(axs[:, 0])
+    colors = ["#b2182b", "#2166ac", "#1b7837", "#762a83"]
+    for m, ax, col in zip(wanted, axes, colors, strict=False):
+        b = bands[bands["metric"] == m].sort_values("step")
+        try:
+            x = _years(b)
+            xlabel = "year"
+        except (ValueError, TypeError, KeyError):
+            x = b["step"].to_numpy()
+            xlabel = "step"
+        scale = 1e6 if model == "cpsu" else 1.0
+        lo, mid, hi = b["q05"] / scale, b["q50"] / scale, b["q95"] / scale
+        if len(b) < 3:  # a band needs a width: draw intervals for one- or two-step models
+            ax.errorbar(x, mid, yerr=[mid - lo, hi - mid], fmt="o", color=col, capsize=4,
+                        label=f"{m}: median and 5–95 %")
+        else:
+            ax.fill_between(x, lo, hi, color=col, alpha=0.25, lw=0, label=f"{m}: 5–95 %")
+            ax.plot(x, mid, color=col, lw=1.5, label=f"{m}: median")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("persons (millions)" if model == "cpsu" else m)
+        ax.legend(loc="upper left", fontsize=7, frameon=False)
+    if model == "cpsu" and wanted:
+        from .. import data
+
+        pts = data.in_sample(data.membership_series(), "1991-12")
+        axes[0].scatter([r["month"] / 12 for r in pts], [r["value"] / 1e6 for r in pts], s=10,
+                        color="black", zorder=3, label="historical members + candidates")
+        axes[0].set_xlim(float(x[0]) - 1, float(x[-1]) + 1)
+        axes[0].legend(loc="upper left", fontsize=7, frameon=False)
+        axes[0].set_title("Members and committed members: ensemble median and 5–95 % band")
+    cap = (f"allegiance ensemble {summary['scenario']}: {summary['ok']} runs, root seed "
+           f"{summary['seed']}, scale 1:{1 / summary['scale']:,.0f}.")
+    if model == "cpsu":
+        from ..figures import SOURCE_MEMBERS
+
+        cap = f"{SOURCE_MEMBERS}. {cap}"
+    fig.tight_layout(rect=(0, 0.07, 1, 1))  # room for the caption under the axes
+    return save(fig, outdir, "ensemble_bands", cap)

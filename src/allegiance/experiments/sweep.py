@@ -1,0 +1,208 @@
+"""Parameter sweeps from a TOML file: ``allegiance sweep SWEEP.toml [--resume]``.
+
+A sweep file names the scenario, fixed overrides, the design, replicates, scale, root seed and
+the scalar outcomes to extract (dotted paths into each run's summary)::
+
+    name = "selectivity"
+    scenario = "cpsu"
+    scale = 1e-4
+    seed = 1
+    replicates = 2
+    outcomes = ["forecast.exits_1990", "fit.value"]
+    set = { "run.end" = "1991-12" }
+
+    [design]
+    method = "factorial"            # or "lhs" / "sobol" with samples = N
+
+    [parameters]
+    "levers.selectivity" = [0.2, 0.5, 0.8]
+
+Results go to ``runs/<name>`` (or ``out``/``--out``) in the layout of
+:mod:`allegiance.experiments.store`: a long-format Parquet dataset ``timeseries/*.parquet``
+(run_id, point, replicate, seed, the parameter columns, step, date, metrics) and
+``runs.parquet`` (one row per run: status, error, parameters, outcomes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+
+from ..errors import ScenarioError
+from ..scenario import Frozen, format_errors, load_scenario, read_toml
+from .design import Design, Range, Value, build_points, check_design, flatten_parameters
+from .executors import Executor, run_seed
+from .store import RunStore, RunTask, run_tasks
+
+
+class SensitivityOptions(Frozen):
+    """Options of the Sobol analysis (``allegiance sensitivity``)."""
+
+    conf_level: float = Field(0.95, gt=0, lt=1)
+    resamples: int = Field(200, ge=10, description="bootstrap resamples for the intervals")
+
+
+class SweepSpec(Frozen):
+    """A sweep (or ensemble, or sensitivity analysis) file."""
+
+    name: str = ""
+    description: str = ""
+    scenario: str
+    scale: float | None = Field(None, gt=0, le=1)
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    replicates: int = Field(1, ge=1)
+    common_random_numbers: bool = Field(
+        False, description="replicate r of every point uses the same seed")
+    set: dict[str, Any] = Field(default_factory=dict)
+    outcomes: list[str] = Field(default_factory=list)
+    timeseries: bool = Field(True, description="keep each run's time series")
+    out: str | None = None
+    design: Design = Design()
+    parameters: dict[str, list[Value] | Range] = Field(default_factory=dict)
+    sensitivity: SensitivityOptions | None = None
+
+    @field_validator("outcomes")
+    @classmethod
+    def _outcomes(cls, v: list[str]) -> list[str]:
+        for o in v:
+            if not o or any(not p for p in o.split(".")):
+                raise ValueError(f"outcome {o!r} is not a dotted path like 'forecast.exits_1990'")
+        return v
+
+
+def parse_spec(raw: dict[str, Any], source: str, cls: type[Frozen] = SweepSpec) -> Any:
+    """Validate a spec table; every problem on one line, naming its key."""
+    raw = dict(raw)
+    if "parameters" in raw:
+        raw["parameters"] = flatten_parameters(raw["parameters"])
+    try:
+        spec = cls.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError([f"{source}: {m}" for m in format_errors(cls, raw, exc)]) from None
+    problems = check_design(spec.design, spec.parameters) if hasattr(spec, "design") else []
+    if problems:
+        raise ScenarioError([f"{source}: {p}" for p in problems])
+    return spec
+
+
+def load_spec(path: str | Path, cls: type[Frozen] = SweepSpec,
+              defaults: dict[str, Any] | None = None) -> tuple[Any, Path]:
+    """Read and validate a spec file; returns ``(spec, directory of the file)``."""
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError(f"file '{p}' not found")
+    raw = {**(defaults or {}), **read_toml(p)}
+    raw.setdefault("name", p.stem)
+    return parse_spec(raw, p.name, cls), p.parent
+
+
+def resolve_scenario(spec: Any, base_dir: Path | None, source: str = "scenario"):
+    """The scenario with the spec's fixed overrides applied (a validated scenario)."""
+    name = spec.scenario
+    if base_dir is not None and not Path(name).is_absolute() and (base_dir / name).is_file():
+        name = str(base_dir / name)
+    try:
+        return load_scenario(name, spec.set)
+    except ScenarioError as exc:
+        raise ScenarioError([f"{source}: {m}" for m in exc.messages]) from None
+
+
+def check_parameters(scenario_dict: dict[str, Any], parameters: dict[str, Any],
+                     source: str) -> None:
+    """Every parameter names a scenario key and its values (or range ends) validate."""
+    for key, vals in parameters.items():
+        probe = vals if isinstance(vals, list) else [vals.low, vals.high]
+        for v in probe:
+            value = round(v) if isinstance(vals, Range) and vals.integer else v
+            try:
+                load_scenario(scenario_dict, {key: value})
+            except ScenarioError as exc:
+                msg = re.sub(r"^(after --set: )?(--set [^:]*: )?", "", exc.messages[0])
+                raise ScenarioError(f"{source}: parameters.{key}: {msg}") from None
+
+
+def digest(*parts: Any) -> str:
+    """SHA-256 of JSON-serialized parts (what makes two experiments the same)."""
+    blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class Plan:
+    """A sweep resolved into runs: the scenario, the design's points and one task per run."""
+
+    def __init__(self, spec: SweepSpec, base_dir: Path | None = None, source: str = "sweep"):
+        self.spec = spec
+        self.scenario = resolve_scenario(spec, base_dir, source)
+        self.scenario_dict = self.scenario.to_dict()
+        check_parameters(self.scenario_dict, dict(spec.parameters), source)
+        self.points = build_points(spec.design, dict(spec.parameters), spec.seed)
+        self.tasks = []
+        r = spec.replicates
+        for p, params in enumerate(self.points):
+            for k in range(r):
+                rid = p * r + k
+                seed = run_seed(spec.seed, k if spec.common_random_numbers else rid)
+                self.tasks.append(RunTask(run_id=rid, point=p, replicate=k, seed=seed,
+                                          scale=spec.scale, scenario=self.scenario_dict,
+                                          params=params, keep_timeseries=spec.timeseries))
+        self.digest = digest(spec.model_dump(mode="json", exclude={"out", "description"}),
+                             self.scenario.digest())
+
+    def meta(self, kind: str) -> dict[str, Any]:
+        """What ``experiment.json`` records."""
+        from .. import __version__
+
+        return {"kind": kind, "name": self.spec.name, "digest": self.digest,
+                "spec": self.spec.model_dump(mode="json"), "scenario": self.scenario_dict,
+                "scenario_sha256": self.scenario.digest(), "runs": len(self.tasks),
+                "points": len(self.points), "parameters": list(self.spec.parameters),
+                "allegiance_version": __version__}
+
+    def design_table(self):
+        """One row per point: its index and parameter values."""
+        import pandas as pd
+
+        return pd.DataFrame([{"point": i, **pt} for i, pt in enumerate(self.points)])
+
+
+def default_out(spec: Any, out: str | Path | None) -> Path:
+    """``--out``, else the spec's ``out``, else ``runs/<name>``."""
+    return Path(out or spec.out or Path("runs") / spec.name)
+
+
+def run_plan(plan: Plan, outdir: Path, executor: Executor, *, kind: str = "sweep",
+             resume: bool = False, force: bool = False, retry_failed: bool = False,
+             quiet: bool = False) -> tuple[RunStore, Any]:
+    """Run (or continue) a plan into ``outdir``; returns the store and ``runs.parquet``."""
+    from ..results import write_parquet
+    from ..scenario import scenario_to_toml
+
+    store = RunStore(outdir, plan.meta(kind), resume=resume, force=force)
+    if not (outdir / "design.parquet").is_file():
+        write_parquet(plan.design_table(), outdir / "design.parquet")
+        (outdir / "scenario.toml").write_text(scenario_to_toml(plan.scenario))
+    run_tasks(store, plan.tasks, executor, outcomes=plan.spec.outcomes,
+              title=f"{kind} {plan.spec.name}", quiet=quiet, retry_failed=retry_failed)
+    runs = store.write_runs(plan.tasks, plan.spec.outcomes)
+    return store, runs
+
+
+def sweep(spec: SweepSpec | str | Path, executor: Executor, *, out: str | Path | None = None,
+          resume: bool = False, force: bool = False, retry_failed: bool = False,
+          quiet: bool = True) -> tuple[Path, Any]:
+    """Run a sweep file (or spec); returns ``(output directory, runs table)``."""
+    base_dir = None
+    source = "sweep"
+    if not isinstance(spec, SweepSpec):
+        source = Path(spec).name
+        spec, base_dir = load_spec(spec)
+    plan = Plan(spec, base_dir, source)
+    outdir = default_out(spec, out)
+    _, runs = run_plan(plan, outdir, executor, resume=resume, force=force,
+                       retry_failed=retry_failed, quiet=quiet)
+    return outdir, runs
