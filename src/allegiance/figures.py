@@ -1,4 +1,5 @@
-"""Publication figures (matplotlib, Agg backend): PNG at 200 dpi and SVG, sources under each plot."""
+"""Publication figures (matplotlib, Agg backend): PNG at 200 dpi and SVG, sources under each.
+"""
 
 from __future__ import annotations
 
