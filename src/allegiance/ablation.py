@@ -70,13 +70,20 @@ def run_one(task: dict[str, Any]) -> dict[str, Any]:
     over = list(task["overrides"])
     if task["mechanism"] is not None:
         over.append(f"mechanisms.{task['mechanism']}.enabled=false")
-    r = run(task["scenario"], seed=task["seed"], scale=task["scale"], overrides=over,
-            threads=task["threads"])
-    row = {"variant": task["variant"], "mechanism_off": task["mechanism"] or "",
-           "seed": task["seed"]}
+    row: dict[str, Any] = {"variant": task["variant"], "mechanism_off": task["mechanism"] or "",
+                           "seed": task["seed"]}
+    try:
+        r = run(task["scenario"], seed=task["seed"], scale=task["scale"], overrides=over,
+                threads=task["threads"])
+    except Exception as exc:  # a failed run is a result (recorded), not the end of the ensemble
+        row.update(dict.fromkeys(OUTCOMES, float("nan")))
+        row["wall_seconds"] = float("nan")
+        row["error"] = f"{type(exc).__name__}: {exc}"
+        return row
     for col, path in OUTCOMES.items():
         row[col] = _get(r.summary, path)
     row["wall_seconds"] = r.manifest["wall_seconds"]
+    row["error"] = ""
     return row
 
 
@@ -153,7 +160,7 @@ def hypothesis_table(runs, tolerance: float = 1.5):
     for v in order:
         g = runs[runs["variant"] == v]
         row: dict[str, Any] = {"variant": v, "mechanism_off": g["mechanism_off"].iloc[0],
-                               "n_seeds": len(g)}
+                               "n_seeds": len(g), "n_failed": int((g["error"] != "").sum())}
         for col in OUTCOMES:
             s = g[col].astype(float)
             row[f"{col}_mean"] = float(s.mean()) if s.notna().any() else float("nan")
@@ -163,7 +170,8 @@ def hypothesis_table(runs, tolerance: float = 1.5):
         # a variant whose party dies out is scored on fewer points (the fit skips months with
         # no members), so it must also be scored on as many points as the full model
         row["still_fits"] = bool(row["fit_mean"] <= tolerance * full_fit
-                                 and row["fit_points_min"] >= full_points)
+                                 and row["fit_points_min"] >= full_points
+                                 and row["n_failed"] == 0)
         out.append(row)
     return pd.DataFrame(out)
 
@@ -207,7 +215,9 @@ def to_markdown(table, *, tolerance: float, command: str, note: str = "") -> str
         lines.append(
             f"| {r['variant']} | {_rng(r, 'fit', 3)} | {_num(r['fit_points_min'])} "
             f"| {_num(r['fit_ratio_to_full'], 2)} "
-            f"| {'yes' if r['still_fits'] else 'no'} | {_rng(r, 'members_1989')} "
+            f"| {'yes' if r['still_fits'] else 'no'}"
+            f"{f' ({r.n_failed} runs failed)' if r['n_failed'] else ''} "
+            f"| {_rng(r, 'members_1989')} "
             f"| {_rng(r, 'exits_1990')} | {_rng(r, 'defenders_members')} "
             f"| {_rng(r, 'defenders_nonmembers')} |")
     return "\n".join(lines) + "\n"
