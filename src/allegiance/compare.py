@@ -89,9 +89,10 @@ def _get(d: Any, path: str) -> float | None:
 
 def summary_differences(ra, rb) -> list[dict[str, Any]]:
     """Rows (outcome, a, b, diff) for the headline outcomes and the crisis numbers."""
-    keys = [f"headline.{k}" for k in (ra.summary.get("headline") or {})]
-    keys += [f"headline.{k}" for k in (rb.summary.get("headline") or {})
-             if f"headline.{k}" not in keys]
+    # headline crisis numbers are repeated in the full crisis block below: shown once
+    heads = [k for k in (*(ra.summary.get("headline") or {}), *(rb.summary.get("headline") or {}))
+             if not k.startswith("crisis_")]
+    keys = [f"headline.{k}" for k in dict.fromkeys(heads)]
     keys += [f"forecast.crisis.{k}" for k in CRISIS_KEYS]
     keys += ["peak_members"]
     rows = []
@@ -100,8 +101,9 @@ def summary_differences(ra, rb) -> list[dict[str, Any]]:
         if a is None and b is None:
             continue
         diff = None if a is None or b is None else b - a
-        rows.append({"outcome": k.rsplit(".", 1)[-1] if k.startswith("headline.") else k,
-                     "a": a, "b": b, "diff": diff})
+        label = (k.removeprefix("headline.") if k.startswith("headline.")
+                 else k.replace("forecast.crisis.", "crisis: "))
+        rows.append({"outcome": label, "a": a, "b": b, "diff": diff})
     return rows
 
 
