@@ -200,6 +200,9 @@ def scenarios() -> None:
 from .cli_experiments import register as _register_experiments  # noqa: E402
 
 _register_experiments(app)
+from .cli_cpsu import register as _register_cpsu  # noqa: E402
+
+_register_cpsu(app)
 
 
 def main() -> None:

@@ -126,7 +126,7 @@ def cascade(alive, birth, status, belief, trust, stake, converted, cell, uid, mo
 
 @njit(cache=True)
 def tally(alive, birth, status, choice, month, out):
-    """Counts by tier (0 non-member adults, 1 candidates, 2 members, 3 cadres, 4 elite) and choice."""
+    """Counts by tier (0 non-member adults, 1 candidates, 2 rank-and-file, 3 cadres, 4 elite) and choice."""
     out[:] = 0
     for i in range(alive.shape[0]):
         if alive[i] and month - birth[i] >= ADULT_MONTHS:
@@ -151,7 +151,7 @@ def apply(m, step: int, ev) -> dict:
     out = np.zeros((5, 3), dtype=np.int64)
     tally(st.view("alive"), st.view("birth"), st.view("status"), choice, month, out)
     k = 1.0 / m.scale
-    tiers = ["nonmembers", "candidates", "members", "cadres", "elite"]
+    tiers = ["nonmembers", "candidates", "rank_and_file", "cadres", "elite"]
     breakdown = {t: {"passive": out[j, PASSIVE] * k, "defenders": out[j, DEFEND] * k,
                      "opponents": out[j, OPPOSE] * k} for j, t in enumerate(tiers)}
     party = out[1:].sum(axis=0) * k

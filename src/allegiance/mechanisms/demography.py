@@ -41,7 +41,7 @@ class Params(MechanismParams):
     adults_per_cell: float = positive(440.0, "adults per workplace; with ~10% party share this gives ~44 members per primary organization")
     climate_weight: float = unit(0.5, "weight of the adults' mean belief in a cohort's climate (rest: the regime's message)")
     message_strength: float = unit(0.8, "belief the regime's message instils when not ritualized")
-    socialization_sd: float = positive(0.15, "spread of belief around the climate at age 16")
+    socialization_sd: float = positive(0.25, "spread of belief around the climate at age 16")
     initial_belief_mean: float = unit(0.35, "mean belief in the ideal among adults in 1917")
     initial_belief_sd: float = positive(0.2, "spread of belief in 1917")
     initial_trust_mean: float = unit(0.4, "mean trust in the party among adults in 1917")

@@ -64,7 +64,8 @@ def apply(m, step: int, ev) -> dict:
     damp = remedies.history_effect(m)
     before = m.aggregate(step)
     apply_shock(st.view("alive"), st.view("birth"), st.view("status"), st.view("belief"),
-                st.view("trust"), m.month(step), ev.belief * (1.0 - damp), ev.trust,
+                st.view("trust"), m.month(step), ev.belief * (1.0 - damp if ev.belief < 0 else 1.0),
+                ev.trust,
                 ("all", "members", "nonmembers").index(ev.target), lo, hi,
                 ev.other_exposure, m.params.shocks.child_exposure)
     after = m.aggregate(step)

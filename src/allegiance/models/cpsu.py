@@ -568,7 +568,7 @@ class CpsuModel(Model):
         a = self.agg = self.aggregate(step)
         k = 1.0 / self.scale
         members = a["members"]
-        tiers = ("nonmembers", "candidates", "members", "cadres", "elite")
+        tiers = ("nonmembers", "candidates", "rank_and_file", "cadres", "elite")
         counts = (a["nonmember_adults"], a["candidates"], a["full_members"], a["cadres"], a["elites"])
         row = {
             "population": a["alive"] * k,

@@ -71,7 +71,7 @@ def summarize(model, ts, events) -> dict[str, Any]:
     fit["boundary_check_1989_01_01"] = (
         None if boundary is None or peak is None else
         {"data": peak["value"], "model": round(boundary),
-         "log_error": math.log(boundary / peak["value"]),
+         "log_error": math.log(boundary / peak["value"]) if boundary > 0 else None,
          "note": "1 Jan 1989 peak: not used in the fit (it is the first month outside it)"})
     fit["seniority_1983"] = _seniority_check(model)
     fit["share_of_adults"] = _share_check(ts)

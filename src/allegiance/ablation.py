@@ -1,0 +1,267 @@
+"""Ablation (``allegiance ablate cpsu``): does the model still fit with a mechanism switched off?
+
+The essay's thesis is a chain of mechanisms (self-selection, generational replacement,
+shocks, ritualization, privilege, ...). Its rivals say one or another link is unnecessary.
+The ablation runs the full model and, for every mechanism, the model with that mechanism
+switched off (``mechanisms.<name>.enabled = false``), each over the same ensemble of seeds, and
+reports per variant:
+
+* the in-sample fit — rmse of log(model / data) of members + candidates up to 1988
+  (``summary["fit"]["value"]``), mean and range across seeds;
+* whether the variant *still fits*: its mean rmse is at most ``tolerance`` × the full model's
+  mean rmse (default 1.5);
+* what it forecasts out of sample: members on 1 Jan 1989, exits in 1990, committed members on
+  1 Jul 1991, and defenders at the crisis (members and non-members).
+
+A mechanism whose removal leaves the fit intact but changes the forecast is one the data up to
+1988 cannot test; one whose removal breaks the fit is one the data support. Measurement-only
+mechanisms (``commitment``) are not ablated. Seeds are ``seed, seed+1, ...``; each variant
+uses the same seeds (common random numbers across variants).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+#: mechanisms that only measure and have nothing to switch off
+MEASUREMENT_ONLY = ("commitment",)
+
+#: per-run outcomes: column -> path in summary.json
+OUTCOMES = {
+    "fit": "fit.value",
+    "fit_points": "fit.n_points",
+    "members_1989": "headline.members_1989_01_01",
+    "exits_1990": "forecast.exits_1990",
+    "committed_members_1991_07": "forecast.committed_members_1991_07_01",
+    "defenders_members": "forecast.crisis.defenders_members",
+    "defenders_nonmembers": "forecast.crisis.defenders_nonmembers",
+    "opponents_nonmembers": "forecast.crisis.opponents_nonmembers",
+}
+
+
+def mechanisms_of(scenario) -> list[str]:
+    """Names of the switchable mechanisms of a validated scenario, in scenario order."""
+    mech = getattr(scenario, "mechanisms", None)
+    if mech is None:
+        return []
+    return [name for name in type(mech).model_fields
+            if hasattr(getattr(mech, name), "enabled") and name not in MEASUREMENT_ONLY]
+
+
+def variants(scenario) -> list[tuple[str, str | None]]:
+    """(variant name, mechanism switched off) — the full model first."""
+    return [("full", None)] + [(f"no_{m}", m) for m in mechanisms_of(scenario)]
+
+
+def _get(d: Any, path: str) -> float:
+    for part in path.split("."):
+        if not isinstance(d, Mapping) or d.get(part) is None:
+            return float("nan")
+        d = d[part]
+    return float(d) if isinstance(d, int | float) else float("nan")
+
+
+def run_one(task: dict[str, Any]) -> dict[str, Any]:
+    """One run of the ensemble (top-level so a spawned worker process can call it)."""
+    from .api import run
+
+    over = list(task["overrides"])
+    if task["mechanism"] is not None:
+        over.append(f"mechanisms.{task['mechanism']}.enabled=false")
+    row: dict[str, Any] = {"variant": task["variant"], "mechanism_off": task["mechanism"] or "",
+                           "seed": task["seed"]}
+    try:
+        r = run(task["scenario"], seed=task["seed"], scale=task["scale"], overrides=over,
+                threads=task["threads"])
+    except Exception as exc:  # a failed run is a result (recorded), not the end of the ensemble
+        row.update(dict.fromkeys(OUTCOMES, float("nan")))
+        row["wall_seconds"] = float("nan")
+        row["error"] = f"{type(exc).__name__}: {exc}"
+        return row
+    for col, path in OUTCOMES.items():
+        row[col] = _get(r.summary, path)
+    row["wall_seconds"] = r.manifest["wall_seconds"]
+    row["error"] = ""
+    return row
+
+
+def run_ensemble(scenario="cpsu", *, seeds: int = 3, seed: int | None = None,
+                 scale: float | None = None, overrides: Iterable[str] = (), jobs: int = 1,
+                 progress=None):
+    """Run every variant over ``seeds`` seeds; returns one row per run (a DataFrame).
+
+    Args:
+        scenario: bundled name or TOML path.
+        seeds: ensemble size per variant.
+        seed: first seed (default: the scenario's ``run.seed``).
+        scale: agents per person (default: the scenario's ``run.scale``).
+        overrides: ``--set`` items applied to every run (e.g. ``run.end=1930-12``).
+        jobs: worker processes (spawned); 1 runs in this process. Every run uses one numba
+            thread: an ensemble is parallel across runs, which scales better than threads.
+        progress: called as ``progress(done, total, label)`` after each run.
+    """
+    import pandas as pd
+
+    from .errors import AllegianceError
+    from .scenario import load_scenario
+
+    if seeds < 1:
+        raise AllegianceError(f"--seeds {seeds}: must be at least 1")
+    if jobs < 1:
+        raise AllegianceError(f"--jobs {jobs}: must be at least 1")
+    overrides = list(overrides)
+    sc = load_scenario(scenario, overrides)
+    if not mechanisms_of(sc):
+        raise AllegianceError(f"scenario '{sc.name}' (model {sc.model}) has no switchable "
+                              "mechanisms to ablate")
+    seed0 = int(sc.run.seed if seed is None else seed)
+    scale = float(sc.run.scale if scale is None else scale)
+    raw = sc.to_dict()
+    tasks = [{"scenario": raw, "overrides": overrides, "seed": seed0 + k, "scale": scale,
+              "variant": v, "mechanism": m, "threads": 1}
+             for v, m in variants(sc) for k in range(seeds)]
+    rows: list[dict[str, Any]] = []
+    if jobs == 1:
+        for i, t in enumerate(tasks):
+            rows.append(run_one(t))
+            if progress:
+                progress(i + 1, len(tasks), f"{t['variant']} seed {t['seed']}")
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as ex:
+            futs = {ex.submit(run_one, t): i for i, t in enumerate(tasks)}
+            done: dict[int, dict[str, Any]] = {}
+            for f in as_completed(futs):
+                done[futs[f]] = f.result()
+                if progress:
+                    t = tasks[futs[f]]
+                    progress(len(done), len(tasks), f"{t['variant']} seed {t['seed']}")
+        rows = [done[i] for i in range(len(tasks))]
+    return pd.DataFrame(rows)
+
+
+def hypothesis_table(runs, tolerance: float = 1.5):
+    """Aggregate the runs by variant: mean and range of every outcome, and ``still_fits``.
+
+    ``still_fits`` is true when the variant's mean fit (rmse) is at most ``tolerance`` times
+    the full model's mean fit and every run was scored on as many data points as the full
+    model (a party that dies out is scored only on the months it still has members).
+    """
+    import pandas as pd
+
+    order = list(dict.fromkeys(runs["variant"]))
+    full_fit = float(runs.loc[runs["variant"] == "full", "fit"].mean())
+    full_points = float(runs.loc[runs["variant"] == "full", "fit_points"].min())
+    out = []
+    for v in order:
+        g = runs[runs["variant"] == v]
+        row: dict[str, Any] = {"variant": v, "mechanism_off": g["mechanism_off"].iloc[0],
+                               "n_seeds": len(g), "n_failed": int((g["error"] != "").sum())}
+        for col in OUTCOMES:
+            s = g[col].astype(float)
+            row[f"{col}_mean"] = float(s.mean()) if s.notna().any() else float("nan")
+            row[f"{col}_min"] = float(s.min()) if s.notna().any() else float("nan")
+            row[f"{col}_max"] = float(s.max()) if s.notna().any() else float("nan")
+        row["fit_ratio_to_full"] = row["fit_mean"] / full_fit if full_fit > 0 else float("nan")
+        # a variant whose party dies out is scored on fewer points (the fit skips months with
+        # no members), so it must also be scored on as many points as the full model
+        row["still_fits"] = bool(row["fit_mean"] <= tolerance * full_fit
+                                 and row["fit_points_min"] >= full_points
+                                 and row["n_failed"] == 0)
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _num(v: float, digits: int = 0) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if digits:
+        return f"{v:.{digits}f}"
+    return f"{v:,.0f}"
+
+
+def _rng(row, col: str, digits: int = 0) -> str:
+    mean, lo, hi = row[f"{col}_mean"], row[f"{col}_min"], row[f"{col}_max"]
+    if row["n_seeds"] == 1 or _num(lo, digits) == _num(hi, digits):
+        return _num(mean, digits)
+    return f"{_num(mean, digits)} [{_num(lo, digits)}, {_num(hi, digits)}]"
+
+
+def to_markdown(table, *, tolerance: float, command: str, note: str = "") -> str:
+    """The hypothesis table as Markdown, with the rule and the command that produced it."""
+    lines = [
+        f"Command: `{command}`",
+        "",
+        "Fit = rmse of log(model/data) of members + candidates over the dated points up to "
+        "1988-12 (lower is better); values are mean [min, max] across seeds. "
+        f"**Still fits** = mean fit ≤ {tolerance:g} × the full model's mean fit, scored on as "
+        "many data points as the full model (the fit skips months without members). Forecasts "
+        "(persons) are out of sample: members on 1 Jan 1989, voluntary exits during 1990, "
+        "defenders at the August 1991 crisis.",
+    ]
+    if note:
+        lines += ["", note]
+    lines += [
+        "",
+        "| variant | fit (rmse, ≤1988) | points | × full | still fits | members 1989-01 "
+        "| exits 1990 | defenders: members | defenders: non-members |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for _, r in table.iterrows():
+        lines.append(
+            f"| {r['variant']} | {_rng(r, 'fit', 3)} | {_num(r['fit_points_min'])} "
+            f"| {_num(r['fit_ratio_to_full'], 2)} "
+            f"| {'yes' if r['still_fits'] else 'no'}"
+            f"{f' ({r.n_failed} runs failed)' if r['n_failed'] else ''} "
+            f"| {_rng(r, 'members_1989')} "
+            f"| {_rng(r, 'exits_1990')} | {_rng(r, 'defenders_members')} "
+            f"| {_rng(r, 'defenders_nonmembers')} |")
+    return "\n".join(lines) + "\n"
+
+
+def write(out, runs, table, *, tolerance: float, command: str, meta: dict[str, Any],
+          force: bool = False) -> list:
+    """Write ablation.parquet, ablation_runs.parquet, ablation.md and ablation.json into ``out``.
+
+    The directory is written beside the target and renamed into place when complete.
+    """
+    import os
+    import shutil
+    import uuid
+    from pathlib import Path
+
+    from .errors import OutputExistsError
+    from .results import dump_json, write_parquet
+
+    out = Path(out)
+    if out.exists() and not force:
+        raise OutputExistsError(f"output directory '{out}' exists; choose another --out or "
+                                "pass --force")
+    parent = out.parent if str(out.parent) else Path(".")
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        write_parquet(table, tmp / "ablation.parquet")
+        write_parquet(runs, tmp / "ablation_runs.parquet")
+        (tmp / "ablation.md").write_text(to_markdown(table, tolerance=tolerance, command=command))
+        dump_json({**meta, "tolerance": tolerance, "command": command,
+                   "rule": f"still_fits: mean fit <= {tolerance:g} x full model mean fit, "
+                           "on as many data points as the full model"},
+                  tmp / "ablation.json")
+        if out.exists():
+            trash = parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+            os.replace(out, trash)
+            os.replace(tmp, out)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [out / n for n in ("ablation.parquet", "ablation_runs.parquet", "ablation.md",
+                              "ablation.json")]

@@ -1,0 +1,137 @@
+"""CLI commands ``compare`` and ``ablate`` (registered by :mod:`allegiance.cli`).
+
+Only typer is imported here; the work happens in :mod:`allegiance.compare` and
+:mod:`allegiance.ablation`, imported inside the commands so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float) and math.isnan(v):
+        return "–"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.4g}"
+
+
+def compare(
+    a: Annotated[str, typer.Argument(help="Scenario A (bundled name or TOML file).")],
+    b: Annotated[str, typer.Argument(help="Scenario B (bundled name or TOML file).")],
+    scale: Annotated[float | None, typer.Option(help="Agents per person, both runs.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Root seed of both runs (default: A's).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Output directory (default runs/compare_<A>_vs_<B>).")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a key in both scenarios: key.path=value (repeatable).")] = None,
+    threads: Annotated[int | None, typer.Option(help="Compute threads (default: all).")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing output directory.")] = False,
+    figures: Annotated[bool, typer.Option(help="Also draw each run's own figures.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
+) -> None:
+    """Run A and B with the same seed (common random numbers) and draw their difference."""
+    from .cli import RunProgress, _console
+    from .compare import compare as do_compare
+    from .errors import OutputExistsError
+
+    def _stem(s: str) -> str:
+        return Path(s).stem if s.endswith(".toml") else s
+
+    outdir = out or Path("runs") / f"compare_{_stem(a)}_vs_{_stem(b)}"
+    if outdir.exists() and not force:
+        raise OutputExistsError(f"output directory '{outdir}' exists; choose another --out or "
+                                "pass --force")
+    bars = {"A": RunProgress(f"A {_stem(a)}", quiet), "B": RunProgress(f"B {_stem(b)}", quiet)}
+    try:
+        res = do_compare(a, b, outdir, seed=seed, scale=scale, overrides=set_ or [],
+                         threads=threads, force=force, figures=figures,
+                         progress=lambda w, d, t, lab: bars[w](d, t, lab))
+    finally:
+        for p in bars.values():
+            p.close()
+    if quiet:
+        return
+    from rich.table import Table
+
+    con = _console()
+    ra = res["a"]
+    con.print(f"A = [bold]{ra.manifest['scenario_name']}[/], B = "
+              f"[bold]{res['b'].manifest['scenario_name']}[/]; seed={ra.manifest['seed']} "
+              f"scale={ra.manifest['scale']:g}; first difference: "
+              f"{res['first_difference'] or 'none'} -> {res['path']}")
+    t = Table(show_header=True, header_style="bold")
+    for col, just in (("outcome", "left"), ("A", "right"), ("B", "right"), ("B − A", "right")):
+        t.add_column(col, justify=just)
+    for r in res["differences"]:
+        t.add_row(r["outcome"], _fmt(r["a"]), _fmt(r["b"]), _fmt(r["diff"]))
+    con.print(t)
+
+
+def ablate(
+    scenario: Annotated[str, typer.Argument(help="Bundled scenario name or TOML file.")],
+    seeds: Annotated[int, typer.Option(help="Seeds per variant (ensemble size).")] = 3,
+    seed: Annotated[int | None, typer.Option(
+        help="First seed (default: the scenario's run.seed); seeds are seed, seed+1, ...")] = None,
+    scale: Annotated[float | None, typer.Option(help="Agents per person.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Output directory (default runs/ablate_<scenario>).")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a key in every run: key.path=value (repeatable).")] = None,
+    tolerance: Annotated[float, typer.Option(
+        help="A variant still fits if its mean fit <= tolerance x the full model's.")] = 1.5,
+    jobs: Annotated[int, typer.Option(
+        help="Worker processes (spawned, one thread each); 1 = sequential.")] = 1,
+    force: Annotated[bool, typer.Option(help="Replace an existing output directory.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
+) -> None:
+    """Switch off each mechanism in turn: does the model still fit? (hypothesis table)"""
+    from . import ablation
+    from .cli import RunProgress, _console
+    from .errors import AllegianceError, OutputExistsError
+    from .scenario import load_scenario
+
+    if tolerance <= 0:
+        raise AllegianceError(f"--tolerance {tolerance:g}: must be > 0")
+    sc = load_scenario(scenario, set_ or [])
+    outdir = out or Path("runs") / f"ablate_{sc.name}"
+    if outdir.exists() and not force:
+        raise OutputExistsError(f"output directory '{outdir}' exists; choose another --out or "
+                                "pass --force")
+    prog = RunProgress(f"ablate {sc.name}", quiet, unit="run")
+    try:
+        runs = ablation.run_ensemble(scenario, seeds=seeds, seed=seed, scale=scale,
+                                     overrides=set_ or [], jobs=jobs, progress=prog)
+    finally:
+        prog.close()
+    table = ablation.hypothesis_table(runs, tolerance)
+    command = "allegiance " + " ".join(shlex.quote(x) for x in sys.argv[1:]) \
+        if sys.argv and sys.argv[0].endswith(("allegiance", "__main__.py")) else \
+        f"allegiance ablate {scenario} --seeds {seeds} --scale {scale or sc.run.scale:g}"
+    meta = {"scenario": sc.name, "seeds": seeds,
+            "first_seed": int(sc.run.seed if seed is None else seed),
+            "scale": float(sc.run.scale if scale is None else scale), "overrides": set_ or [],
+            "wall_seconds_total": float(runs["wall_seconds"].sum())}
+    ablation.write(outdir, runs, table, tolerance=tolerance, command=command, meta=meta,
+                   force=force)
+    if quiet:
+        return
+    con = _console()
+    con.print(f"[bold]ablate {sc.name}[/]: {len(runs)} runs, "
+              f"wall {meta['wall_seconds_total']:.0f}s -> {outdir}")
+    con.print((outdir / "ablation.md").read_text(), markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``compare`` and ``ablate`` to the app."""
+    app.command("compare")(compare)
+    app.command("ablate")(ablate)

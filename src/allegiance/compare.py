@@ -1,0 +1,267 @@
+"""Compare two scenarios run with common random numbers (``allegiance compare A B``).
+
+Both scenarios run with the same seed and scale. The engine's random draws are keyed by
+(seed, stream, step, agent uid), so as long as the two timelines agree the two runs are
+bit-identical; every difference after the first diverging event is caused by that event (and
+by what follows from it), not by sampling noise. The output directory holds both results, a
+``comparison.parquet`` with the key series of A, B and B − A by month, ``comparison.json`` with
+the differences of the summary outcomes, and a figure.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .errors import AllegianceError, OutputExistsError
+
+#: series compared month by month (those a model does not record are skipped)
+SERIES = ("members", "committed_members", "exits", "expelled", "joins", "mean_belief_adults",
+          "mean_trust_members", "mean_trust_citizens", "expressed_trust_citizens")
+
+#: crisis numbers compared side by side (summary["forecast"]["crisis"])
+CRISIS_KEYS = ("defenders_members", "passive_members", "opponents_members",
+               "defenders_nonmembers", "opponents_nonmembers")
+
+
+def run_pair(a, b, *, seed: int | None = None, scale: float | None = None,
+             overrides: Iterable[str] | Mapping[str, Any] = (), threads: int | None = None,
+             progress=None):
+    """Run scenarios ``a`` and ``b`` with the same seed and scale (common random numbers).
+
+    Args:
+        a, b: bundled names, TOML paths, tables or validated scenarios.
+        seed: root seed of both runs (default: A's ``run.seed``; B's own seed is ignored).
+        scale: agents per person of both runs (default: A's ``run.scale``).
+        overrides: ``--set`` items applied to both scenarios.
+        threads: numba threads (results do not depend on it).
+        progress: ``progress(which, done, total, label)`` with which in {"A", "B"}.
+
+    Returns:
+        (result A, result B).
+    """
+    from .api import run
+    from .scenario import load_scenario
+
+    overrides = dict(overrides) if isinstance(overrides, Mapping) else list(overrides)
+    sa = load_scenario(a, overrides)
+    sb = load_scenario(b, overrides)
+    if sa.model != sb.model:
+        raise AllegianceError(f"compare: A runs model '{sa.model}' and B runs '{sb.model}'; "
+                              "only scenarios of the same model can be compared")
+    seed = int(sa.run.seed if seed is None else seed)
+    scale = float(sa.run.scale if scale is None else scale)
+
+    def _prog(which):
+        return None if progress is None else (lambda d, t, lab: progress(which, d, t, lab))
+
+    ra = run(sa, seed=seed, scale=scale, threads=threads, progress=_prog("A"))
+    rb = run(sb, seed=seed, scale=scale, threads=threads, progress=_prog("B"))
+    return ra, rb
+
+
+def comparison_table(ra, rb):
+    """Key series of A and B by date, with B − A (outer join on date: horizons may differ)."""
+    import pandas as pd
+
+    cols = [c for c in SERIES if c in ra.timeseries and c in rb.timeseries]
+    ta = ra.timeseries[["date", *cols]].rename(columns={c: f"{c}_a" for c in cols})
+    tb = rb.timeseries[["date", *cols]].rename(columns={c: f"{c}_b" for c in cols})
+    t = pd.merge(ta, tb, on="date", how="outer").sort_values("date", ignore_index=True)
+    for c in cols:
+        t[f"{c}_diff"] = t[f"{c}_b"] - t[f"{c}_a"]
+    order = ["date"] + [f"{c}_{s}" for c in cols for s in ("a", "b", "diff")]
+    return t[order]
+
+
+def _get(d: Any, path: str) -> float | None:
+    for part in path.split("."):
+        if not isinstance(d, Mapping) or part not in d or d[part] is None:
+            return None
+        d = d[part]
+    return float(d) if isinstance(d, int | float) else None
+
+
+def summary_differences(ra, rb) -> list[dict[str, Any]]:
+    """Rows (outcome, a, b, diff) for the headline outcomes and the crisis numbers."""
+    # headline crisis numbers are repeated in the full crisis block below: shown once
+    heads = [k for k in (*(ra.summary.get("headline") or {}), *(rb.summary.get("headline") or {}))
+             if not k.startswith("crisis_")]
+    keys = [f"headline.{k}" for k in dict.fromkeys(heads)]
+    keys += [f"forecast.crisis.{k}" for k in CRISIS_KEYS]
+    keys += ["peak_members"]
+    rows = []
+    for k in keys:
+        a, b = _get(ra.summary, k), _get(rb.summary, k)
+        if a is None and b is None:
+            continue
+        diff = None if a is None or b is None else b - a
+        label = (k.removeprefix("headline.") if k.startswith("headline.")
+                 else k.replace("forecast.crisis.", "crisis: "))
+        rows.append({"outcome": label, "a": a, "b": b, "diff": diff})
+    return rows
+
+
+def first_divergence(table) -> str | None:
+    """First date at which any compared series differs between A and B (None if never)."""
+    import numpy as np
+
+    diff_cols = [c for c in table.columns if c.endswith("_diff")]
+    d = table[diff_cols].to_numpy(dtype=float)
+    differs = np.any(np.where(np.isnan(d), False, d != 0), axis=1)
+    idx = np.flatnonzero(differs)
+    return None if idx.size == 0 else str(table["date"].iloc[idx[0]])
+
+
+def compare_figure(ra, rb, table, outdir: Path, name_a: str, name_b: str) -> list[Path]:
+    """Members, committed members, exits, trust (A vs B), B − A, and the crisis side by side."""
+    import numpy as np
+
+    from .figures import _plt, _shade_forecast, _years, save
+
+    plt = _plt()
+    x = _years(table)
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6.6))
+    ca, cb = "#b2182b", "#2166ac"
+
+    def pair(ax, col, title, scale=1e6, unit="millions", rolling=0):
+        for suffix, color, lab, ls in (("a", ca, f"A: {name_a}", "-"),
+                                       ("b", cb, f"B: {name_b}", "--")):
+            if f"{col}_{suffix}" not in table:
+                return
+            y = table[f"{col}_{suffix}"].astype(float)
+            if rolling:
+                y = y.rolling(rolling, min_periods=rolling).sum()
+            ax.plot(x, y / scale, color=color, lw=1.4, ls=ls, label=lab)
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel(unit)
+
+    pair(axes[0, 0], "members", "members + candidates")
+    pair(axes[0, 1], "committed_members", "committed members (belief ≥ threshold)")
+    pair(axes[0, 2], "exits", "voluntary exits, 12-month sum", scale=1e3, unit="thousands a year",
+         rolling=12)
+    ax = axes[1, 0]
+    for col, lab in (("mean_trust_members", "members"), ("mean_trust_citizens", "non-members")):
+        if f"{col}_a" in table:
+            ax.plot(x, table[f"{col}_a"], color=ca, lw=1.3,
+                    ls="-" if lab == "members" else ":", label=f"A, {lab}")
+            ax.plot(x, table[f"{col}_b"], color=cb, lw=1.3,
+                    ls="--" if lab == "members" else "-.", label=f"B, {lab}")
+    ax.set_title("mean trust in the party", fontsize=9)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=6.5, frameon=False, loc="lower left", ncol=2)
+    ax = axes[1, 1]
+    for col, lab, color in (("members", "members + candidates", "#555555"),
+                            ("committed_members", "committed members", "#1b9e77")):
+        if f"{col}_diff" in table:
+            ax.plot(x, table[f"{col}_diff"] / 1e6, color=color, lw=1.4, label=lab)
+    ax.axhline(0, color="black", lw=0.6)
+    div = first_divergence(table)
+    if div is not None:
+        xd = int(div[:4]) + (int(div[5:7]) - 1) / 12
+        ax.axvline(xd, color="0.3", lw=0.7, ls=":")
+        ax.text(xd, 0.98, f" first difference {div}", transform=ax.get_xaxis_transform(),
+                fontsize=6.5, va="top", color="0.3")
+    ax.set_title("difference B − A", fontsize=9)
+    ax.set_ylabel("millions")
+    ax.legend(fontsize=6.5, frameon=False, loc="lower left")
+    for a in (*axes[0], axes[1, 0], axes[1, 1]):
+        a.set_xlim(x[0], x[-1])
+        a.set_xlabel("year")
+        _shade_forecast(a, x[-1] + 1 / 12, label_at="top")
+    axes[0, 0].legend(fontsize=7, frameon=False, loc="upper left")
+    # crisis side by side (log axis; zeros labelled)
+    ax = axes[1, 2]
+    ca_ = (ra.summary.get("forecast") or {}).get("crisis")
+    cb_ = (rb.summary.get("forecast") or {}).get("crisis")
+    if ca_ or cb_:
+        labels = ["defenders\nmembers", "passive\nmembers", "opponents\nmembers",
+                  "defenders\nnon-members", "opponents\nnon-members"]
+        va = np.array([(ca_ or {}).get(k, 0.0) or 0.0 for k in CRISIS_KEYS], dtype=float)
+        vb = np.array([(cb_ or {}).get(k, 0.0) or 0.0 for k in CRISIS_KEYS], dtype=float)
+        pos = np.concatenate([va[va > 0], vb[vb > 0]])
+        floor = 10 ** math.floor(math.log10(pos.min())) / 3 if pos.size else 1.0
+        y = np.arange(len(CRISIS_KEYS))[::-1]
+        for v, off, color, lab in ((va, 0.2, ca, "A"), (vb, -0.2, cb, "B")):
+            ax.barh(y + off, np.where(v > 0, v, np.nan), height=0.38, left=floor, color=color,
+                    label=lab)
+            for yi, vi in zip(y + off, v, strict=True):
+                txt = "0" if vi == 0 else (f"{vi / 1e6:.2f}M" if vi >= 1e6 else f"{vi:,.0f}")
+                ax.text(max(vi, floor) * 1.2, yi, txt, va="center", fontsize=6)
+        ax.set_xscale("log")
+        ax.set_xlim(floor, max(pos.max() if pos.size else 10, 10) * 30)
+        ax.set_yticks(y, labels, fontsize=7)
+        ax.grid(axis="y", visible=False)
+        ax.legend(fontsize=7, frameon=False, loc="lower right")
+        date = (ca_ or cb_)["date"]
+        ax.set_title(f"at the crisis ({date}), persons, log", fontsize=9)
+    else:
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no crisis event in these runs", ha="center", va="center")
+    fig.suptitle(f"A = {name_a}   vs   B = {name_b}   (same seed: common random numbers)",
+                 fontsize=10)
+    fig.tight_layout()
+    m = ra.manifest
+    cap = (f"Model: allegiance {m['model']}; seed {m['seed']}, scale 1:{1 / m['scale']:,.0f}, "
+           f"both runs. Grey band: out-of-sample forecast (1989–). First difference: "
+           f"{div or 'none'}.")
+    return save(fig, outdir, "comparison", cap)
+
+
+def _dirname(prefix: str, name: str) -> str:
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+    return f"{prefix}_{safe}"
+
+
+def compare(a, b, out: str | Path, *, seed: int | None = None, scale: float | None = None,
+            overrides: Iterable[str] | Mapping[str, Any] = (), threads: int | None = None,
+            force: bool = False, figures: bool = True, progress=None) -> dict[str, Any]:
+    """Run A and B with common random numbers and write the comparison directory atomically.
+
+    Returns:
+        dict with ``path``, ``a``/``b`` (results), ``table`` (DataFrame), ``differences``
+        (rows of :func:`summary_differences`) and ``first_difference`` (date or None).
+    """
+    from .results import dump_json, write_parquet
+
+    out = Path(out)
+    if out.exists() and not force:
+        raise OutputExistsError(f"output directory '{out}' exists; choose another --out or "
+                                "pass --force")
+    ra, rb = run_pair(a, b, seed=seed, scale=scale, overrides=overrides, threads=threads,
+                      progress=progress)
+    table = comparison_table(ra, rb)
+    diffs = summary_differences(ra, rb)
+    div = first_divergence(table)
+    name_a, name_b = ra.manifest["scenario_name"], rb.manifest["scenario_name"]
+    parent = out.parent if str(out.parent) else Path(".")
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        ra.save(tmp / _dirname("a", name_a), figures=figures)
+        rb.save(tmp / _dirname("b", name_b), figures=figures)
+        write_parquet(table, tmp / "comparison.parquet")
+        compare_figure(ra, rb, table, tmp, name_a, name_b)
+        dump_json({"a": name_a, "b": name_b, "seed": ra.manifest["seed"],
+                   "scale": ra.manifest["scale"], "first_difference": div,
+                   "differences": diffs}, tmp / "comparison.json")
+        if out.exists():
+            trash = parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+            os.replace(out, trash)
+            os.replace(tmp, out)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    ra.path = out / _dirname("a", name_a)
+    rb.path = out / _dirname("b", name_b)
+    return {"path": out, "a": ra, "b": rb, "table": table, "differences": diffs,
+            "first_difference": div}

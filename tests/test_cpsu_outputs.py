@@ -1,0 +1,177 @@
+"""Outputs around the CPSU model: figures, counterfactual scenarios, compare, ablate, ODD tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import allegiance
+from allegiance import load_scenario, odd
+from allegiance.ablation import hypothesis_table, mechanisms_of
+from allegiance.compare import compare
+from conftest import SMALL, cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+FIGURES = ("members_vs_data", "members_vs_committed", "composition", "belief_trust",
+           "crisis_breakdown")
+
+#: what each counterfactual is meant to change (leaf key paths of the resolved scenario)
+COUNTERFACTUALS = {
+    "cpsu_no_secret_speech": {"events.secret_speech.enabled"},
+    "cpsu_selective": {
+        "events.selectivity_1924.enabled", "events.selectivity_1939.enabled",
+        "events.selectivity_1941.enabled", "events.selectivity_1946.enabled",
+        "events.candidacy_war.enabled", "events.admission_1924_lenin_enrolment.enabled",
+        "events.admission_1929.value", "events.admission_resumed_1936.value",
+        "events.admission_war_1941.value", "events.admission_1954.value",
+        "events.admission_1965.value"},
+    "cpsu_criticism": {"levers.criticism"},
+    "cpsu_no_glasnost": {"events.glasnost.enabled", "events.openness_1990.enabled",
+                         "events.glasnost_history.enabled"},
+    "cpsu_remedies": {"levers.theory_study", "levers.contact", "levers.criticism",
+                      "levers.history_education"},
+}
+
+
+def _leaves(d, prefix=""):
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            yield from _leaves(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
+
+
+@pytest.fixture(scope="module")
+def full_run():
+    """The whole 1917-1991 run (the crisis is in 1991) at 1:10,000, on one thread: on a shared
+    machine one thread is faster than contended threads, and results do not depend on it."""
+    return allegiance.run("cpsu", scale=SMALL, seed=7, threads=1)
+
+
+def test_run_writes_every_figure_png_and_svg(full_run, tmp_path):
+    """``allegiance run cpsu`` (Result.save with figures) writes all five figures, both formats."""
+    out = full_run.save(tmp_path / "r", figures=True)
+    for name in FIGURES:
+        png, svg = out / "figures" / f"{name}.png", out / "figures" / f"{name}.svg"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert png.stat().st_size > 30_000, name  # a drawn figure, not an empty canvas
+        text = svg.read_text()
+        assert text.lstrip().startswith("<?xml") and "</svg>" in text, name
+        assert svg.stat().st_size > 30_000, name
+    # the caption carries the sources
+    assert "cpsu_membership.csv" in (out / "figures" / "members_vs_data.svg").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(COUNTERFACTUALS))
+def test_counterfactual_differs_from_cpsu_only_in_what_it_states(name):
+    base = dict(_leaves(load_scenario("cpsu").to_dict()))
+    sc = load_scenario(name)
+    assert sc.name == name and sc.model == "cpsu"
+    mine = dict(_leaves(sc.to_dict()))
+    skip = ("name", "description", "provenance")
+    changed = {k for k in set(base) | set(mine)
+               if k.split(".")[0] not in skip and base.get(k) != mine.get(k)}
+    assert changed == COUNTERFACTUALS[name]
+    # every change is declared as a counterfactual in [provenance], and nothing more
+    stated = {k for k, v in sc.provenance.items() if v.startswith("counterfactual:")}
+    for k in changed:
+        parts = k.split(".")
+        assert any(".".join(parts[:i]) in stated for i in range(len(parts), 0, -1)), k
+    for k in stated:
+        assert any(c == k or c.startswith(k + ".") for c in changed), k
+
+
+def test_compare_common_random_numbers(tmp_path):
+    """A counterfactual that only changes a Feb 1956 event is bit-identical before 1956-02."""
+    res = compare("cpsu", "cpsu_no_secret_speech", tmp_path / "cmp", seed=3, scale=SMALL,
+                  overrides=["run.end=1957-06"], threads=1, figures=False)
+    ta, tb = res["a"].timeseries, res["b"].timeseries
+    before_a = ta[ta["date"] < "1956-02"].reset_index(drop=True)
+    before_b = tb[tb["date"] < "1956-02"].reset_index(drop=True)
+    assert len(before_a) > 400
+    pd.testing.assert_frame_equal(before_a, before_b, check_exact=True)
+    t = res["table"]
+    diff_cols = [c for c in t.columns if c.endswith("_diff")]
+    assert (t.loc[t["date"] < "1956-02", diff_cols].fillna(0) == 0).all().all()
+    after = t.loc[t["date"] >= "1956-02", diff_cols].fillna(0)
+    assert (after != 0).any().any()
+    assert res["first_difference"] == "1956-02"
+    out = res["path"]
+    on_disk = pd.read_parquet(out / "comparison.parquet")
+    assert list(on_disk.columns) == list(t.columns) and len(on_disk) == len(t)
+    for f in ("comparison.png", "comparison.svg", "comparison.json",
+              "a_cpsu/manifest.json", "b_cpsu_no_secret_speech/manifest.json"):
+        assert (out / f).is_file(), f
+
+
+def test_ablate_cli_writes_one_row_per_variant(tmp_path):
+    out = tmp_path / "abl"
+    r = cli("ablate", "cpsu", "--seeds", "2", "--scale", str(SMALL), "--set", "run.end=1919-06",
+            "--out", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    table = pd.read_parquet(out / "ablation.parquet")
+    mechs = mechanisms_of(load_scenario("cpsu"))
+    assert "commitment" not in mechs and "recruitment" in mechs
+    assert list(table["variant"]) == ["full"] + [f"no_{m}" for m in mechs]
+    assert (table["n_seeds"] == 2).all() and (table["n_failed"] == 0).all()
+    runs = pd.read_parquet(out / "ablation_runs.parquet")
+    assert len(runs) == 2 * len(table)
+    assert runs["fit"].notna().all()
+    md = (out / "ablation.md").read_text()
+    assert "allegiance ablate cpsu --seeds 2" in md
+    assert md.count("\n| ") == len(table) + 1  # header + one row per variant
+
+
+def test_hypothesis_table_still_fits_rule():
+    runs = pd.DataFrame([
+        {"variant": "full", "mechanism_off": "", "seed": s, "fit": f, "fit_points": 30,
+         "error": ""} for s, f in ((1, 0.1), (2, 0.3))
+    ] + [
+        {"variant": "no_a", "mechanism_off": "a", "seed": 1, "fit": 0.29, "fit_points": 30,
+         "error": ""},  # 1.45 x full: fits
+        {"variant": "no_b", "mechanism_off": "b", "seed": 1, "fit": 0.31, "fit_points": 30,
+         "error": ""},  # 1.55 x full: does not
+        {"variant": "no_c", "mechanism_off": "c", "seed": 1, "fit": 0.05, "fit_points": 12,
+         "error": ""},  # party died out: scored on fewer points
+        {"variant": "no_d", "mechanism_off": "d", "seed": 1, "fit": float("nan"),
+         "fit_points": float("nan"), "error": "ValueError: x"},
+    ])
+    for col in ("members_1989", "exits_1990", "committed_members_1991_07", "defenders_members",
+                "defenders_nonmembers", "opponents_nonmembers"):
+        runs[col] = float("nan")
+    t = hypothesis_table(runs, tolerance=1.5).set_index("variant")
+    assert t.loc["full", "fit_mean"] == pytest.approx(0.2)
+    assert t.loc["full", "fit_min"] == 0.1 and t.loc["full", "fit_max"] == 0.3
+    assert t["still_fits"].to_dict() == {"full": True, "no_a": True, "no_b": False,
+                                         "no_c": False, "no_d": False}
+
+
+def test_odd_tables_match_code():
+    """docs/ODD.md's generated blocks equal what the code produces now (regenerate with
+    ``PYTHONPATH=src python scripts/gen_odd_tables.py``)."""
+    path = ROOT / "docs" / "ODD.md"
+    assert odd.stale_blocks(path) == []
+    text = path.read_text()
+    assert "`levers.admission_rate`" in text and "`mechanisms.exit.hazard`" in text
+    # and the check would notice drift
+    tampered = text.replace("| `levers.selectivity` | float | 0.5 |",
+                            "| `levers.selectivity` | float | 0.9 |")
+    assert tampered != text
+    assert odd.render(tampered) == text
+
+
+def test_cli_lists_compare_and_ablate():
+    r = cli("--help")
+    assert r.returncode == 0
+    assert "compare" in r.stdout and "ablate" in r.stdout
+    r = cli("compare", "--help")
+    assert r.returncode == 0 and "--set" in r.stdout and "--seed" in r.stdout
+
+
+def test_ablate_bad_seeds_is_one_line_error(tmp_path):
+    r = cli("ablate", "cpsu", "--seeds", "0", "--out", str(tmp_path / "x"))
+    assert r.returncode == 2
+    assert "--seeds 0" in r.stderr and "Traceback" not in r.stderr
