@@ -94,6 +94,23 @@ class Model:
         """Bytes the run will need at its peak (checked against available RAM)."""
         return 0
 
+    def work_size(self) -> int:
+        """Agent slots a step's kernels loop over (0: unknown); sets the threads per step."""
+        return 0
+
+
+#: slots per thread below which a step runs on fewer threads. A parallel region costs a
+#: fork/join of the thread pool; on a small population (or a busy machine, where a waiting
+#: thread loses its time slice) that costs more than the loop. Results do not depend on it.
+PARALLEL_MIN_SLOTS = 1 << 18
+
+
+def threads_for(n_slots: int, max_threads: int) -> int:
+    """Threads worth using for a step over ``n_slots`` agent slots (at most ``max_threads``)."""
+    if n_slots <= 0:
+        return max_threads
+    return max(1, min(max_threads, n_slots // PARALLEL_MIN_SLOTS))
+
 
 def set_threads(threads: int | None) -> int:
     """Set numba's thread count (``None``: all cores); returns the count in use."""
@@ -111,6 +128,9 @@ def simulate(model: Model, progress: ProgressFn | None = None) -> dict[str, Any]
     Returns:
         ``{"rows": [...], "events": [...], "phase_seconds": {...}, "setup_seconds": float}``.
     """
+    import numba
+
+    max_threads = numba.get_num_threads()
     t0 = time.perf_counter()
     model.setup()
     setup_s = time.perf_counter() - t0
@@ -121,30 +141,43 @@ def simulate(model: Model, progress: ProgressFn | None = None) -> dict[str, Any]
     rows: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     n = model.n_steps()
-    for step in range(n):
-        t = time.perf_counter()
-        row: dict[str, Any] = {"step": step, "date": model.step_label(step)}
-        row.update(model.record_stocks(step))
-        timing["record"] += time.perf_counter() - t
-        t = time.perf_counter()
-        for ev_id, ev in model.events_at(step):
-            effect = model.apply_event(step, ev_id, ev)
-            events.append(
-                {"step": step, "date": model.step_label(step), "event": ev_id,
-                 "type": getattr(ev, "type", ""), **effect}
-            )
-        timing["events"] += time.perf_counter() - t
-        for name, fn in phases:
-            t = time.perf_counter()
-            fn(step)
-            timing[name] += time.perf_counter() - t
-        t = time.perf_counter()
-        row.update(model.record_flows(step))
-        rows.append(row)
-        timing["record"] += time.perf_counter() - t
-        if progress is not None:
-            progress(step + 1, n, model.step_label(step))
+    used = max_threads
+    try:
+        for step in range(n):
+            want = threads_for(model.work_size(), max_threads)
+            if want != used:
+                numba.set_num_threads(want)
+                used = want
+            _one_step(model, step, n, phases, timing, rows, events, progress)
+    finally:
+        numba.set_num_threads(max_threads)
     return {"rows": rows, "events": events, "phase_seconds": timing, "setup_seconds": setup_s}
+
+
+def _one_step(model, step, n, phases, timing, rows, events, progress) -> None:  # noqa: PLR0917
+    """One step: record stocks, apply events, run the phases (each timed), record flows."""
+    t = time.perf_counter()
+    row: dict[str, Any] = {"step": step, "date": model.step_label(step)}
+    row.update(model.record_stocks(step))
+    timing["record"] += time.perf_counter() - t
+    t = time.perf_counter()
+    for ev_id, ev in model.events_at(step):
+        effect = model.apply_event(step, ev_id, ev)
+        events.append(
+            {"step": step, "date": model.step_label(step), "event": ev_id,
+             "type": getattr(ev, "type", ""), **effect}
+        )
+    timing["events"] += time.perf_counter() - t
+    for name, fn in phases:
+        t = time.perf_counter()
+        fn(step)
+        timing[name] += time.perf_counter() - t
+    t = time.perf_counter()
+    row.update(model.record_flows(step))
+    rows.append(row)
+    timing["record"] += time.perf_counter() - t
+    if progress is not None:
+        progress(step + 1, n, model.step_label(step))
 
 
 def chunk_bounds(n: int, chunk: int = 1 << 16) -> np.ndarray:

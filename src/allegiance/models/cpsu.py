@@ -397,6 +397,9 @@ class CpsuModel(Model):
                 out.setdefault(step, []).append((eid, ev))
         return out
 
+    def work_size(self) -> int:
+        return self.state.n
+
     def bounds(self) -> np.ndarray:
         """Chunk boundaries over the used slots (deterministic reductions)."""
         return chunk_bounds(self.state.n)
