@@ -14,8 +14,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 GROWTH = 1.5
+
+
+@njit(cache=True)
+def _squeeze(arr, alive, n):
+    """Move the living slots of ``arr[:n]`` to its front, in order, in place."""
+    j = 0
+    for i in range(n):
+        if alive[i]:
+            arr[j] = arr[i]
+            j += 1
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,7 @@ class AgentState:
         self.arrays: dict[str, np.ndarray] = {}
         self._scratch: dict[str, np.ndarray] = {}
         self.peak_capacity = self.capacity
+        self.peak_n = 0
         self.declare("uid", np.int64, -1, owner="state")
         self.declare("alive", np.bool_, False, owner="state")
 
@@ -123,6 +135,7 @@ class AgentState:
         self.arrays["alive"][s] = True
         self.next_uid += count
         self.n += count
+        self.peak_n = max(self.peak_n, self.n)
         return s
 
     def compact(self, force: bool = False) -> bool:
@@ -131,9 +144,12 @@ class AgentState:
         n_alive = int(np.count_nonzero(alive))
         if not force and (self.n - n_alive) * 3 <= self.n:
             return False
-        keep = np.flatnonzero(alive)
-        for name, arr in self.arrays.items():
-            arr[:n_alive] = arr[keep]
+        # in place, without an index array: no transient memory at any scale; the mask
+        # ("alive") is squeezed last because every other array reads it
+        names = [k for k in self.arrays if k != "alive"] + ["alive"]
+        for name in names:
+            arr = self.arrays[name]
+            _squeeze(arr, alive, self.n)
             arr[n_alive : self.n] = self.fields[name].fill
         self.n = n_alive
         return True
