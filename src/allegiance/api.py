@@ -49,6 +49,15 @@ def _peak_rss() -> int:
     return int(ru if sys.platform == "darwin" else ru * 1024)
 
 
+def _state_stats(model) -> dict[str, int]:
+    """Peak slots and capacity of the model's agent state (for checking memory estimates)."""
+    st = getattr(model, "state", None)
+    if st is None or not hasattr(st, "peak_capacity"):
+        return {}
+    return {"state_peak_slots": int(st.peak_n), "state_peak_capacity": int(st.peak_capacity),
+            "state_bytes_per_slot": int(st.bytes_per_agent)}
+
+
 def run(
     scenario: str | Path | Mapping[str, Any] | ScenarioBase = "cpsu",
     *,
@@ -107,6 +116,7 @@ def run(
         "phase_seconds": {k: round(v, 4) for k, v in out["phase_seconds"].items()},
         "peak_rss_bytes": _peak_rss(),
         "memory_estimate_bytes": estimate,
+        **_state_stats(model),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "numba": numba.__version__,

@@ -94,6 +94,23 @@ class Model:
         """Bytes the run will need at its peak (checked against available RAM)."""
         return 0
 
+    def work_size(self) -> int:
+        """Agent slots a step's kernels loop over (0: unknown); sets the threads per step."""
+        return 0
+
+
+#: slots per thread below which a step runs on fewer threads. A parallel region costs a
+#: fork/join of the thread pool; on a small population (or a busy machine, where a waiting
+#: thread loses its time slice) that costs more than the loop. Results do not depend on it.
+PARALLEL_MIN_SLOTS = 1 << 18
+
+
+def threads_for(n_slots: int, max_threads: int) -> int:
+    """Threads worth using for a step over ``n_slots`` agent slots (at most ``max_threads``)."""
+    if n_slots <= 0:
+        return max_threads
+    return max(1, min(max_threads, n_slots // PARALLEL_MIN_SLOTS))
+
 
 def set_threads(threads: int | None) -> int:
     """Set numba's thread count (``None``: all cores); returns the count in use."""
@@ -138,35 +155,28 @@ class Runner:
         return new
 
     def advance(self, until: int | None = None, progress: ProgressFn | None = None) -> None:
-        """Run steps up to (not including) ``until`` (default: to the end)."""
-        model, timing = self.model, self.timing
+        """Run steps up to (not including) ``until`` (default: to the end).
+
+        Each step runs on as many threads as its population warrants (``threads_for``), never
+        more than the count set by the caller; results do not depend on it.
+        """
+        import numba
+
         n = self.n_steps
         until = n if until is None else min(until, n)
-        while self.step < until:
-            step = self.step
-            t = time.perf_counter()
-            row: dict[str, Any] = {"step": step, "date": model.step_label(step)}
-            row.update(model.record_stocks(step))
-            timing["record"] += time.perf_counter() - t
-            t = time.perf_counter()
-            for ev_id, ev in model.events_at(step):
-                effect = model.apply_event(step, ev_id, ev)
-                self.events.append(
-                    {"step": step, "date": model.step_label(step), "event": ev_id,
-                     "type": getattr(ev, "type", ""), **effect}
-                )
-            timing["events"] += time.perf_counter() - t
-            for name, fn in self.phases:
-                t = time.perf_counter()
-                fn(step)
-                timing[name] += time.perf_counter() - t
-            t = time.perf_counter()
-            row.update(model.record_flows(step))
-            self.rows.append(row)
-            timing["record"] += time.perf_counter() - t
-            self.step += 1
-            if progress is not None:
-                progress(step + 1, n, model.step_label(step))
+        max_threads = numba.get_num_threads()
+        used = max_threads
+        try:
+            while self.step < until:
+                want = threads_for(self.model.work_size(), max_threads)
+                if want != used:
+                    numba.set_num_threads(want)
+                    used = want
+                _one_step(self.model, self.step, n, self.phases, self.timing, self.rows,
+                          self.events, progress)
+                self.step += 1
+        finally:
+            numba.set_num_threads(max_threads)
 
     def output(self) -> dict[str, Any]:
         """Rows, events and timings so far."""
@@ -185,10 +195,41 @@ def simulate(model: Model, progress: ProgressFn | None = None) -> dict[str, Any]
     return runner.output()
 
 
-def chunk_bounds(n: int, chunk: int = 1 << 16) -> np.ndarray:
+def _one_step(model, step, n, phases, timing, rows, events, progress) -> None:  # noqa: PLR0917
+    """One step: record stocks, apply events, run the phases (each timed), record flows."""
+    t = time.perf_counter()
+    row: dict[str, Any] = {"step": step, "date": model.step_label(step)}
+    row.update(model.record_stocks(step))
+    timing["record"] += time.perf_counter() - t
+    t = time.perf_counter()
+    for ev_id, ev in model.events_at(step):
+        effect = model.apply_event(step, ev_id, ev)
+        events.append(
+            {"step": step, "date": model.step_label(step), "event": ev_id,
+             "type": getattr(ev, "type", ""), **effect}
+        )
+    timing["events"] += time.perf_counter() - t
+    for name, fn in phases:
+        t = time.perf_counter()
+        fn(step)
+        timing[name] += time.perf_counter() - t
+    t = time.perf_counter()
+    row.update(model.record_flows(step))
+    rows.append(row)
+    timing["record"] += time.perf_counter() - t
+    if progress is not None:
+        progress(step + 1, n, model.step_label(step))
+
+
+#: slots per chunk of the deterministic reductions (tests lower it to get several chunks)
+CHUNK = 1 << 16
+
+
+def chunk_bounds(n: int, chunk: int | None = None) -> np.ndarray:
     """Fixed chunk boundaries for deterministic parallel reductions.
 
     Kernels reduce within each chunk in parallel, then add the chunk totals in order, so a sum
     is bit-identical whatever the number of threads.
     """
+    chunk = CHUNK if chunk is None else chunk
     return np.arange(0, n + chunk, chunk, dtype=np.int64).clip(max=n)

@@ -14,8 +14,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 GROWTH = 1.5
+
+
+@njit(cache=True)
+def _squeeze(arr, alive, n):
+    """Move the living slots of ``arr[:n]`` to its front, in order, in place."""
+    j = 0
+    for i in range(n):
+        if alive[i]:
+            arr[j] = arr[i]
+            j += 1
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,9 @@ class AgentState:
         self.next_uid = 0
         self.fields: dict[str, Field] = {}
         self.arrays: dict[str, np.ndarray] = {}
+        self._scratch: dict[str, np.ndarray] = {}
+        self.peak_capacity = self.capacity
+        self.peak_n = 0
         self.declare("uid", np.int64, -1, owner="state")
         self.declare("alive", np.bool_, False, owner="state")
 
@@ -78,6 +92,24 @@ class AgentState:
         """The used part ``[0, n)`` of an attribute array (a view, not a copy)."""
         return self.arrays[name][: self.n]
 
+    def scratch(self, name: str, dtype) -> np.ndarray:
+        """A per-step work array of ``n`` slots, reused across steps (contents undefined).
+
+        Kernels that need a per-agent temporary (e.g. "applied this month") use this instead of
+        allocating ``n`` elements every step; it is not an attribute and is not compacted.
+        """
+        dt = np.dtype(dtype)
+        buf = self._scratch.get(name)
+        if buf is None or buf.dtype != dt or buf.shape[0] < self.n:
+            buf = self._scratch[name] = np.empty(max(self.capacity, self.n), dtype=dt)
+        return buf[: self.n]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the attribute arrays and scratch buffers."""
+        return int(sum(a.nbytes for a in self.arrays.values())
+                   + sum(a.nbytes for a in self._scratch.values()))
+
     # -- growth --------------------------------------------------------------------------
     def _grow(self, needed: int) -> None:
         new_cap = max(int(self.capacity * GROWTH), needed)
@@ -85,8 +117,10 @@ class AgentState:
             f = self.fields[name]
             grown = np.full(new_cap, f.fill, dtype=f.dtype)
             grown[: self.n] = arr[: self.n]
-            self.arrays[name] = grown
+            self.arrays[name] = grown  # the old array is freed here: one array's copy at a time
         self.capacity = new_cap
+        self.peak_capacity = max(self.peak_capacity, new_cap)
+        self._scratch.clear()  # re-made at the new capacity on next use
 
     def add(self, count: int) -> slice:
         """Append ``count`` living agents with fresh uids; returns their slots.
@@ -101,6 +135,7 @@ class AgentState:
         self.arrays["alive"][s] = True
         self.next_uid += count
         self.n += count
+        self.peak_n = max(self.peak_n, self.n)
         return s
 
     def compact(self, force: bool = False) -> bool:
@@ -109,9 +144,12 @@ class AgentState:
         n_alive = int(np.count_nonzero(alive))
         if not force and (self.n - n_alive) * 3 <= self.n:
             return False
-        keep = np.flatnonzero(alive)
-        for name, arr in self.arrays.items():
-            arr[:n_alive] = arr[keep]
+        # in place, without an index array: no transient memory at any scale; the mask
+        # ("alive") is squeezed last because every other array reads it
+        names = [k for k in self.arrays if k != "alive"] + ["alive"]
+        for name in names:
+            arr = self.arrays[name]
+            _squeeze(arr, alive, self.n)
             arr[n_alive : self.n] = self.fields[name].fill
         self.n = n_alive
         return True

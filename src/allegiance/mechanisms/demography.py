@@ -47,19 +47,38 @@ class Params(MechanismParams):
     initial_trust_mean: float = unit(0.4, "mean trust in the party among adults in 1917")
 
 
+@njit(cache=True, inline="always")
+def _hazard(age_months, a, b, infant):
+    age_y = age_months / 12.0
+    h = a * np.exp(b * age_y) / 12.0
+    if age_y < 1.0:
+        h += infant / 12.0
+    return h
+
+
+#: ages (months) covered by the hazard table; older agents compute theirs directly
+HAZARD_TABLE_MONTHS = 150 * 12
+
+
+@njit(cache=True)
+def hazard_table(a, b, infant, out):
+    """Monthly death hazard by age in months (the same expression as per agent, computed once)."""
+    for k in range(out.shape[0]):
+        out[k] = _hazard(k, a, b, infant)
+
+
 @njit(cache=True, parallel=True)
-def natural_deaths(alive, birth, status, uid, month, key, a, b, infant, bounds, part):
+def natural_deaths(alive, birth, status, uid, month, key, a, b, infant, table, bounds, part):
     """Kill agents by the age hazard; count deaths and deaths of members per chunk."""
+    nt = table.shape[0]
     for c in prange(bounds.shape[0] - 1):
         d = 0
         dm = 0
         for i in range(bounds[c], bounds[c + 1]):
             if not alive[i]:
                 continue
-            age_y = (month - birth[i]) / 12.0
-            h = a * np.exp(b * age_y) / 12.0
-            if age_y < 1.0:
-                h += infant / 12.0
+            age = month - birth[i]
+            h = table[age] if 0 <= age < nt else _hazard(age, a, b, infant)
             if uniform(key, uid[i]) < h:
                 alive[i] = False
                 d += 1
@@ -111,6 +130,17 @@ def round_random(x: float, u: float) -> int:
     return base + (1 if u < x - base else 0)
 
 
+def _table(m, p) -> np.ndarray:
+    """The model's hazard table for the current parameters (built on first use)."""
+    key = (p.gompertz_a, p.gompertz_b, p.infant_mortality)
+    cached = getattr(m, "_hazard_table", None)
+    if cached is None or cached[0] != key:
+        t = np.empty(HAZARD_TABLE_MONTHS, dtype=np.float64)
+        hazard_table(*key, t)
+        cached = m._hazard_table = (key, t)
+    return cached[1]
+
+
 def step(m, step: int) -> None:
     """Phase ``demography``: deaths, census matching, births/arrivals, socialization."""
     p = m.params.demography
@@ -123,7 +153,7 @@ def step(m, step: int) -> None:
     part = np.zeros((bounds.shape[0] - 1, 2), dtype=np.int64)
     natural_deaths(st.view("alive"), st.view("birth"), st.view("status"), st.view("uid"), month,
                    m.rng.key("demography.death", step), p.gompertz_a, p.gompertz_b,
-                   p.infant_mortality, bounds, part)
+                   p.infant_mortality, _table(m, p), bounds, part)
     deaths = int(part[:, 0].sum())
     deaths_members = int(part[:, 1].sum())
     n_alive = m.n_alive - deaths

@@ -87,25 +87,30 @@ def _propensity(belief, ambition, privilege, mobilization, danger, w_i, w_c, w_m
 def recruit(alive, birth, status, left, join, motive, uid, belief, month, min_age, max_age,
             privilege, mobilization, danger, selectivity_k, quota,
             apply_rate, w_i, w_c, w_m, w_d, theta, slope, key_apply, key_amb, key_admit,
-            bounds, wsum, counts):
+            bounds, wsum, counts, applied):
     """Applications and admissions of one month. Returns through ``counts`` per chunk:
-    [applicants, admitted, admitted_ideal, admitted_career, admitted_conformist]."""
+    [applicants, admitted, admitted_ideal, admitted_career, admitted_conformist].
+
+    ``applied`` (int8 scratch, one per slot) carries each applicant's motive from the first
+    pass to the second, so the decision to apply is computed once per agent."""
     nchunk = bounds.shape[0] - 1
     for c in prange(nchunk):
         s = 0.0
         napp = 0
         for i in range(bounds[c], bounds[c + 1]):
+            applied[i] = 0
             if not alive[i] or status[i] != NONMEMBER or left[i] != NEVER:
                 continue
             age = month - birth[i]
             if age < min_age or age > max_age:
                 continue
             amb = uniform(key_amb, uid[i])
-            prop, _ = _propensity(belief[i], amb, privilege, mobilization, danger,
-                                  w_i, w_c, w_m, w_d)
+            prop, mot = _propensity(belief[i], amb, privilege, mobilization, danger,
+                                    w_i, w_c, w_m, w_d)
             if uniform(key_apply, uid[i]) < apply_rate * logistic((prop - theta) / slope):
                 napp += 1
                 s += np.exp(selectivity_k * (belief[i] - 0.5))
+                applied[i] = mot
         wsum[c] = s
         counts[c, 0] = napp
     total = 0.0
@@ -117,15 +122,8 @@ def recruit(alive, birth, status, left, join, motive, uid, belief, month, min_ag
         adm = 0
         by = np.zeros(4, dtype=np.int64)
         for i in range(bounds[c], bounds[c + 1]):
-            if not alive[i] or status[i] != NONMEMBER or left[i] != NEVER:
-                continue
-            age = month - birth[i]
-            if age < min_age or age > max_age:
-                continue
-            amb = uniform(key_amb, uid[i])
-            prop, mot = _propensity(belief[i], amb, privilege, mobilization, danger,
-                                    w_i, w_c, w_m, w_d)
-            if uniform(key_apply, uid[i]) >= apply_rate * logistic((prop - theta) / slope):
+            mot = applied[i]
+            if mot == 0:
                 continue
             pa = quota * np.exp(selectivity_k * (belief[i] - 0.5)) / total
             if uniform(key_admit, uid[i]) < pa:
@@ -235,7 +233,7 @@ def step(m, step: int) -> None:
             p.apply_rate, p.w_ideal, p.w_career, p.w_conformity, p.danger_weight,
             p.apply_threshold, p.apply_slope, m.rng.key("recruitment.apply", step),
             m.rng.key("recruitment.ambition", 0), m.rng.key("recruitment.admit", step),
-            bounds, wsum, counts)
+            bounds, wsum, counts, st.scratch("applied", np.int8))
     tot = counts.sum(axis=0)
     m.flows["applicants"] += int(tot[0])
     m.flows["joins"] += int(tot[1])

@@ -328,7 +328,6 @@ class CpsuModel(Model):
     name = "cpsu"
     scenario_class = CpsuScenario
     step_unit = "month"
-    BYTES_PER_AGENT = 8 + 1 + 4 + 4 + 1 + 4 + 1 + 1 + 4 + 4 + 1 + 4  # see STATE of each module
 
     def __init__(self, scenario: CpsuScenario, *, seed: int, scale: float):
         super().__init__(scenario, seed=seed, scale=scale)
@@ -397,6 +396,9 @@ class CpsuModel(Model):
                 out.setdefault(step, []).append((eid, ev))
         return out
 
+    def work_size(self) -> int:
+        return self.state.n
+
     def bounds(self) -> np.ndarray:
         """Chunk boundaries over the used slots (deterministic reductions)."""
         return chunk_bounds(self.state.n)
@@ -412,12 +414,52 @@ class CpsuModel(Model):
         return p.climate_weight * self.agg.get("belief_adults", 0.5) + (1 - p.climate_weight) * message
 
     # -- setup ---------------------------------------------------------------------------
+    #: agent slots at the peak relative to the peak population: dead slots wait for the next
+    #: compaction (AgentState.compact, at a third dead). Measured: 1.27 at 1:10,000 and
+    #: 1:1,000 (manifest ``state_peak_slots``); 1.30 leaves a margin.
+    SLOTS_PER_PERSON_PEAK = 1.30
+    #: bytes per slot that live outside the attribute arrays: the recruitment scratch (1)
+    SCRATCH_BYTES = 1
+    #: transient bytes per slot at the crisis (cascade: side int8, threshold float64, choice int8)
+    CRISIS_BYTES = 10
+    #: transient bytes per initial agent during setup (float64 draws, scores, argpartition)
+    SETUP_BYTES = 48
+    #: the interpreter with numpy, numba, pandas and the compiled kernels loaded
+    BASE_BYTES = 240 * 2**20
+
+    @classmethod
+    def _bytes_per_slot(cls) -> int:
+        n = sum(np.dtype(dt).itemsize for mod in MODULES.values() for _, dt, _ in mod.STATE)
+        return n + 8 + 1 + 4 + cls.SCRATCH_BYTES  # + uid, alive, belief (declared by the model)
+
+    @classmethod
+    def _population_range(cls, scenario: CpsuScenario) -> tuple[float, float]:
+        """Persons at the start and at the peak of the run (census series)."""
+        m0, m1 = parse_month(scenario.run.start), parse_month(scenario.run.end) + 1
+        probe = cls.__new__(cls)
+        pop = data.population_series()
+        probe._pop_m = np.array([p[0] for p in pop], dtype=np.float64)
+        probe._pop_v = np.log(np.array([p[1] for p in pop], dtype=np.float64))
+        peak = max(probe.population_target(x) for x in range(m0, m1 + 1))
+        return probe.population_target(m0), peak
+
+    @classmethod
+    def peak_slots(cls, scenario: CpsuScenario, scale: float) -> int:
+        """Agent slots the run will use at most (its state is allocated at this size)."""
+        peak = cls._population_range(scenario)[1]
+        return int(peak * scale * cls.SLOTS_PER_PERSON_PEAK) + 64
+
     @classmethod
     def memory_estimate(cls, scenario: CpsuScenario, scale: float) -> int:
-        peak = max(v for _, v in data.population_series()) * 1.05
-        agents = peak * scale
-        # state arrays with 1.5x growth headroom + a 2x transient during growth + crisis scratch
-        return int(agents * cls.BYTES_PER_AGENT * 2.5 + agents * 10 + 200 * 2**20)
+        """Peak bytes: state allocated at its peak size plus the largest transient.
+
+        Compared with measured peak RSS in docs/PERFORMANCE.md ("## CPSU at scale").
+        """
+        slots = cls.peak_slots(scenario, scale)
+        n0 = cls._population_range(scenario)[0] * scale
+        state = slots * cls._bytes_per_slot()
+        transient = max(slots * cls.CRISIS_BYTES, n0 * cls.SETUP_BYTES)
+        return int(cls.BASE_BYTES + state + transient)
 
     def setup(self) -> None:
         sc = self.scenario
@@ -425,7 +467,9 @@ class CpsuModel(Model):
         month0 = self.start
         n0 = max(1, int(round(self.population_target(month0) * self.scale)))
         peak_pop = max(v for _, v in data.population_series())
-        self.state = st = AgentState(capacity=int(n0 * 1.3) + 16)
+        # allocated once at the run's peak size: no growth copies, and the peak is known
+        # before the run starts (memory_estimate); capacity never changes results
+        self.state = st = AgentState(capacity=max(self.peak_slots(sc, self.scale), n0 + 16))
         for mod in MODULES.values():
             for name, dtype, fill in mod.STATE:
                 st.declare(name, dtype, fill, owner=mod.__name__.rsplit(".", 1)[-1])

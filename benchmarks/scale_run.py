@@ -1,0 +1,44 @@
+"""One full CPSU run at a given scale, reporting wall/CPU time, agent-steps and memory.
+
+    PYTHONPATH=src /usr/bin/time -v python benchmarks/scale_run.py --scale 0.01 --seed 1
+
+Prints one JSON line (wall, CPU, agent-steps, per-phase seconds, peak RSS, the memory estimate,
+the state's peak slots) and one with the headline outputs. Refuses (exit 2) like the CLI when
+the memory estimate exceeds available memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=0.01)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=None)
+    a = ap.parse_args(argv)
+    import allegiance
+    from allegiance.errors import AllegianceError
+
+    c, t = time.process_time(), time.perf_counter()
+    try:
+        r = allegiance.run("cpsu", scale=a.scale, seed=a.seed, threads=a.threads)
+    except AllegianceError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    m = r.manifest
+    keep = ("peak_rss_bytes", "memory_estimate_bytes", "scale", "seed", "wall_seconds",
+            "threads", "phase_seconds", "setup_seconds")
+    print(json.dumps({"wall_total": time.perf_counter() - t, "cpu": time.process_time() - c,
+                      "agent_steps": float((r.timeseries["population"] * a.scale).sum()),
+                      **{k: m[k] for k in m if k.startswith("state_") or k in keep}}))
+    print(json.dumps(r.summary["headline"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

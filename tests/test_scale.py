@@ -1,0 +1,70 @@
+"""Scale machinery: thread-count independence, the memory estimate and its refusal."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pandas as pd
+import pytest
+
+import allegiance
+from allegiance import engine
+from allegiance.models.cpsu import CpsuModel
+from allegiance.scenario import load_scenario
+
+from conftest import cli
+
+SHORT = {"run.end": "1925-12"}  # civil war, famine, the 1921 purge, the Lenin Enrolment
+
+
+def _run(scale: float, threads: int) -> allegiance.Result:
+    return allegiance.run("cpsu", scale=scale, seed=3, threads=threads, overrides=SHORT)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
+@pytest.mark.parametrize("scale", [1e-4, 2e-4])
+def test_one_and_two_threads_bit_identical(monkeypatch, scale):
+    # small chunks and no thread threshold, so 2 threads really split the work
+    monkeypatch.setattr(engine, "CHUNK", 1 << 11)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_SLOTS", 1 << 10)
+    one, two = _run(scale, 1), _run(scale, 2)
+    assert one.manifest["threads"] == 1
+    assert two.manifest["threads"] == 2
+    assert one.timeseries["population"].iloc[-1] > 10_000  # a real run, not an empty one
+    pd.testing.assert_frame_equal(one.timeseries, two.timeseries, check_exact=True)
+    assert one.summary == two.summary
+
+
+def test_threads_for_uses_fewer_threads_on_small_populations():
+    assert engine.threads_for(1000, 2) == 1
+    assert engine.threads_for(engine.PARALLEL_MIN_SLOTS * 2, 2) == 2
+    assert engine.threads_for(engine.PARALLEL_MIN_SLOTS * 100, 2) == 2
+    assert engine.threads_for(0, 2) == 2
+
+
+def test_state_is_allocated_at_its_predicted_peak():
+    r = allegiance.run("cpsu", scale=1e-4, seed=3, overrides=SHORT)
+    m = r.manifest
+    sc = load_scenario("cpsu", SHORT)
+    assert m["state_peak_capacity"] == CpsuModel.peak_slots(sc, 1e-4)  # never had to grow
+    assert 0.7 * m["state_peak_capacity"] < m["state_peak_slots"] <= m["state_peak_capacity"]
+    assert m["state_bytes_per_slot"] + CpsuModel.SCRATCH_BYTES == CpsuModel._bytes_per_slot()
+
+
+def test_memory_estimate_grows_linearly_with_scale():
+    sc = load_scenario("cpsu")
+    e = np.array([CpsuModel.memory_estimate(sc, s) for s in (0.01, 0.1, 1.0)])
+    state = e - CpsuModel.BASE_BYTES
+    assert state[2] == pytest.approx(100 * state[0], rel=1e-3)
+    assert 10 * 2**30 < e[2] < 40 * 2**30  # 1:1 is ~290 million agents
+
+
+def test_impossible_scale_refused_with_exit_code_2():
+    p = cli("run", "cpsu", "--scale", "1", "--out", "/nonexistent/never-written",
+            env={"ALLEGIANCE_AVAILABLE_MEMORY": str(4 * 2**30)})
+    assert p.returncode == 2, p.stderr
+    msg = " ".join(p.stderr.split())
+    assert "scale 1 needs about" in msg
+    need = CpsuModel.memory_estimate(load_scenario("cpsu"), 1.0) / 2**30
+    assert f"{need:.1f} GiB" in msg
+    assert "4.0 GiB is available" in msg
