@@ -197,6 +197,11 @@ def scenarios() -> None:
     _console().print(t)
 
 
+from .cli_dashboard import register as _register_dashboard  # noqa: E402
+
+_register_dashboard(app)
+
+
 def main() -> None:
     """Entry point: run the app, turning user errors into one line and exit code 2."""
     try:
