@@ -20,22 +20,27 @@ def ScenarioUpload(on_file: Callable[[str, bytes | None, int], None], label: str
     """Calls ``on_file(name, data, size)``; ``data`` is None for a file over ``max_bytes``,
     which is refused without being read."""
     file_info, set_file_info = solara.use_state(None)
+    wired, set_wired = solara.use_state(None)
     zone = ScenarioDropZone.element(label=label, on_file_info=set_file_info, multiple=False)
 
-    def wire():
+    def wire():  # needs the render context: an effect, as in solara's FileDrop
         if not file_info:
             return
         real = solara.get_widget(zone)
         real.version += 1
         real.reset_stats()
-        files = real.get_files()
-        if not files:
+        set_wired(real.get_files())
+
+    solara.use_effect(wire, [file_info])
+
+    def read():  # waits for the browser to send the bytes: a thread
+        if not wired:
             return
-        f = files[0]
+        f = wired[0]
         if f["size"] > max_bytes:
             on_file(f["name"], None, f["size"])
             return
         on_file(f["name"], f["file_obj"].read(), f["size"])
 
-    solara.use_thread(wire, [file_info])
+    solara.use_thread(read, [wired])
     return zone
