@@ -8,6 +8,7 @@ page stays live during a run and a run can be cancelled.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
 import shutil
 import tempfile
@@ -22,11 +23,14 @@ from .. import views
 from ..api import check_memory
 from ..errors import AllegianceError, ScenarioError
 from ..scenario import ScenarioBase, bundled_names, load_scenario, scenario_to_toml
-from . import controls as C
+from . import controls
 from .jobs import RunRequest, Worker, auto_threads
 from .upload import ScenarioUpload
 
 DEFAULT_SCALE = 1e-4
+# Every tab's run directories live under one folder of this server process, removed at exit.
+WORKROOT = tempfile.mkdtemp(prefix="allegiance-dashboard-")
+atexit.register(shutil.rmtree, WORKROOT, ignore_errors=True)
 BASELINE_CACHE = 4  # unchanged-scenario results kept per tab (one per seed/scale/end)
 
 # ---- per-tab state ----------------------------------------------------------------------------
@@ -73,8 +77,8 @@ def take_upload(name: str, data: bytes | None, size: int) -> None:
     try:
         if data is None:
             raise ScenarioError(f"{name}: {size:,} bytes; a scenario file may have at most "
-                                f"{C.MAX_UPLOAD_BYTES:,} bytes")
-        sc = C.parse_upload(name, data)
+                                f"{controls.MAX_UPLOAD_BYTES:,} bytes")
+        sc = controls.parse_upload(name, data)
     except ScenarioError as exc:
         upload_errors.set([f"{name}: {len(exc.messages)} problem"
                            f"{'s' if len(exc.messages) != 1 else ''}", *exc.messages])
@@ -134,9 +138,9 @@ def start_run(worker: Worker, cache: dict, workdir: str) -> None:
     run_errors.set([])
     try:
         base = scenario_now()
-        rs = C.run_settings(seed.value, scale.value, end.value or None)
+        rs = controls.run_settings(seed.value, scale.value, end.value or None)
         unchanged = load_scenario(base, rs)
-        changed = C.changes(base, values.value)
+        changed = controls.changes(base, values.value)
         current = load_scenario(base, {**changed, **rs})
         check_memory(current, float(scale.value))
     except AllegianceError as exc:
@@ -179,7 +183,7 @@ def _slug(path: str) -> str:
 
 
 @solara.component
-def Section(title: str, children=(), open_: bool = False, classes=()):
+def Section(title: str, children=(), open_: bool = False, classes=()):  # noqa: N802 (Solara components are CamelCase)
     """A collapsible block whose content is built only once opened (the page stays light)."""
     is_open, set_open = solara.use_state(open_)
     with solara.Div(classes=["section", *classes]) as main:
@@ -198,10 +202,10 @@ def _set(path: str, v: Any) -> None:
 
 
 @solara.component
-def ControlWidget(c: C.Control, note: str = ""):
+def ControlWidget(c: controls.Control, note: str = ""):  # noqa: N802 (Solara components are CamelCase)
     """One slider, number field, switch or choice."""
     v = values.value.get(c.path, c.value)
-    changed = c.path in values.value and C.changes_one(c, v)
+    changed = c.path in values.value and controls.changes_one(c, v)
     with solara.Div(classes=["ctl", _slug(c.path), *(["changed"] if changed else [])],
                     style={"margin-bottom": "6px"}):
         if c.kind == "toggle":
@@ -210,7 +214,7 @@ def ControlWidget(c: C.Control, note: str = ""):
             solara.Select(label=c.label, value=v, values=list(c.choices),
                           on_value=lambda x: _set(c.path, x))
         elif c.kind == "slider":
-            solara.Text(f"{c.label} = {C.show(v)}", classes=["ctl-value"],
+            solara.Text(f"{c.label} = {controls.show(v)}", classes=["ctl-value"],
                         style={"font-size": "13px", "font-weight": "600" if changed else "400"})
             if c.integer:
                 solara.SliderInt("", value=int(v), min=int(c.lo), max=int(c.hi),
@@ -220,8 +224,8 @@ def ControlWidget(c: C.Control, note: str = ""):
                                    on_value=lambda x: _set(c.path, c.clean(x)),
                                    thumb_label=False)
         else:
-            bound = ("" if c.lo is None else f"≥ {C.show(c.lo)}") + (
-                "" if c.hi is None else f" ≤ {C.show(c.hi)}")
+            bound = ("" if c.lo is None else f"≥ {controls.show(c.lo)}") + (
+                "" if c.hi is None else f" ≤ {controls.show(c.hi)}")
             if c.integer:
                 solara.InputInt(f"{c.label} {bound}".strip(), value=int(v), dense=True,
                                 on_value=lambda x: _set(c.path, x))
@@ -234,12 +238,12 @@ def ControlWidget(c: C.Control, note: str = ""):
 
 
 @solara.component
-def Controls(sc: ScenarioBase):
+def Controls(sc: ScenarioBase):  # noqa: N802 (Solara components are CamelCase)
     """Levers, mechanism switches and parameters, and event switches, from the schema."""
-    groups = solara.use_memo(lambda: C.groups(sc), [sc.digest()])
-    events = solara.use_memo(lambda: C.event_switches(sc), [sc.digest()])
-    counts = solara.use_memo(lambda: C.lever_event_counts(sc), [sc.digest()])
-    n_changed = len(C.changes(sc, values.value))
+    groups = solara.use_memo(lambda: controls.groups(sc), [sc.digest()])
+    events = solara.use_memo(lambda: controls.event_switches(sc), [sc.digest()])
+    counts = solara.use_memo(lambda: controls.lever_event_counts(sc), [sc.digest()])
+    n_changed = len(controls.changes(sc, values.value))
     solara.Text(f"{n_changed} setting{'s' if n_changed != 1 else ''} changed from the scenario",
                 classes=["n-changed"], style={"font-size": "12px"})
     for g in groups:
@@ -284,8 +288,9 @@ def _numbers_html(rows, has_base: bool) -> str:
             cells.append(f'<td class="num" data-key="{escape(k)}" data-col="difference">'
                          f"{escape(views.fmt(d))}</td>")
         body.append(f'<tr class="sec-{escape(sec)}"><th>{escape(k)}</th>{"".join(cells)}</tr>')
-    style = ("<style>.numbers td.num{text-align:right;font-variant-numeric:tabular-nums;"
-             "padding:0 10px}.numbers th{text-align:left;font-weight:400;padding-right:10px}"
+    style = ("<style>.numbers{font-size:12.5px}.numbers-box{overflow-x:auto}"
+             ".numbers td.num{text-align:right;font-variant-numeric:tabular-nums;"
+             "padding:0 8px}.numbers th{text-align:left;font-weight:400;padding-right:8px}"
              ".numbers tr.sec-forecast th{color:#7a4b00}.numbers tr.sec-crisis th{color:#5b2c6f}"
              "</style>")
     return f'{style}<table class="numbers">{head}{"".join(body)}</table>'
@@ -296,7 +301,7 @@ def _download_bytes(path: Path) -> bytes:
 
 
 @solara.component
-def Downloads(result):
+def Downloads(result):  # noqa: N802 (Solara components are CamelCase)
     """Files of exactly what was run: results (Parquet, CSV) and the scenario TOML."""
     rdir = Path(result.path)
     with solara.Row(classes=["downloads"], style={"flex-wrap": "wrap"}):
@@ -319,7 +324,7 @@ def Downloads(result):
 
 
 @solara.component
-def Results():
+def Results():  # noqa: N802 (Solara components are CamelCase)
     """Numbers, figures and downloads of the last finished run."""
     s = shown.value
     if s is None:
@@ -335,7 +340,7 @@ def Results():
             f"{views.fmt(m['scale'])}, {m['scenario']['run']['start']} to "
             f"{m['scenario']['run']['end']}, run in {m['wall_seconds']:.1f} s"))
     if s["changes"]:
-        sets = C.format_set(s["changes"])
+        sets = controls.format_set(s["changes"])
         with solara.Div(classes=["changes"]):
             solara.Text("Changed from the scenario: ", style={"font-size": "13px"})
             solara.HTML(tag="code", unsafe_innerHTML=escape("  ".join(sets)),
@@ -344,30 +349,46 @@ def Results():
     if not src.startswith("upload:"):
         cmd = (f"allegiance run {src} --seed {m['seed']} --scale {m['scale']!r}"
                + (f" --set run.end={m['scenario']['run']['end']}" )
-               + "".join(f" --set '{x}'" for x in C.format_set(s["changes"])))
+               + "".join(f" --set '{x}'" for x in controls.format_set(s["changes"])))
         solara.HTML(tag="div", unsafe_innerHTML="Same run from the command line: <code>"
                     f"{escape(cmd)}</code>", classes=["cli-equivalent"],
                     style={"font-size": "12px", "margin": "4px 0"})
     has_base = bool(s["changes"]) and s["baseline"] is not None
-    solara.HTML(tag="div", unsafe_innerHTML=_numbers_html(s["rows"], has_base),
-                classes=["numbers-box"])
-    fc = cur.summary.get("forecast") or {}
-    if fc.get("note"):
-        solara.Text(fc["note"], style={"font-size": "12px", "color": "#7a4b00"})
-    for key, title, png in s["pngs"]:
+    pngs = {key: (title, png) for key, title, png in s["pngs"]}
+    first = [k for k in ("members", "difference") if k in pngs]
+    rest = [k for k in pngs if k not in first]
+
+    def figure(key):
+        title, png = pngs[key]
         b64 = base64.b64encode(png).decode("ascii")
         solara.HTML(tag="div", unsafe_innerHTML=(
             f'<img class="fig fig-{key}" alt="{escape(title)}" style="max-width:100%" '
             f'src="data:image/png;base64,{b64}">'), classes=[f"figbox-{key}"])
+
+    with solara.Columns([6, 5]):
+        with solara.Column():
+            solara.HTML(tag="div", unsafe_innerHTML=_numbers_html(s["rows"], has_base),
+                        classes=["numbers-box"])
+            fc = cur.summary.get("forecast") or {}
+            if fc.get("note"):
+                solara.Text(fc["note"], style={"font-size": "12px", "color": "#7a4b00"})
+        with solara.Column():
+            for key in first:
+                figure(key)
+    with solara.Columns([1, 1]):
+        for i in (0, 1):
+            with solara.Column():
+                for key in rest[i::2]:
+                    figure(key)
     Downloads(cur)
 
 
 @solara.component
-def Page():
+def Page():  # noqa: N802 (Solara components are CamelCase)
     """The whole dashboard."""
     worker = solara.use_memo(Worker, [])
     cache = solara.use_memo(dict, [])
-    workdir = solara.use_memo(lambda: tempfile.mkdtemp(prefix="allegiance-dashboard-"), [])
+    workdir = solara.use_memo(lambda: tempfile.mkdtemp(prefix="tab-", dir=WORKROOT), [])
 
     def cleanup():
         def stop():
@@ -391,7 +412,7 @@ def Page():
         solara.Select("bundled scenario", value=bundled, values=names, on_value=pick_bundled,
                       classes=["pick-scenario"])
         ScenarioUpload(take_upload, "…or upload a scenario TOML (choose or drop a file)",
-                       C.MAX_UPLOAD_BYTES)
+                       controls.MAX_UPLOAD_BYTES)
         if upload_errors.value:
             with solara.Div(classes=["upload-errors"]):
                 solara.Error(upload_errors.value[0])

@@ -64,7 +64,7 @@ class Control:
         if self.kind == "choice":
             return v
         if self.integer:
-            return int(round(float(v)))
+            return round(float(v))
         v = float(v)
         if self.kind == "slider" and self.step:
             digits = max(0, -math.floor(math.log10(self.step))) + 2
@@ -175,7 +175,8 @@ def lever_event_counts(scenario: ScenarioBase) -> dict[str, int]:
 
 def all_controls(scenario: ScenarioBase) -> dict[str, Control]:
     """Every control by path (parameters and event switches)."""
-    out = {c.path: c for g in groups(scenario) for c in [*g.controls, *([g.switch] if g.switch else [])]}
+    out = {c.path: c for g in groups(scenario)
+           for c in [*g.controls, *([g.switch] if g.switch else [])]}
     out.update({c.path: c for c in event_switches(scenario)})
     return out
 

@@ -23,7 +23,7 @@ from typing import Any
 from ..errors import AllegianceError
 
 
-class RunCancelled(AllegianceError):
+class RunCancelledError(AllegianceError):
     """Raised from a run's progress callback when the user cancels it."""
 
 
@@ -42,16 +42,22 @@ def auto_threads(scale: float) -> int | None:
     return 1 if scale <= 3e-3 else None
 
 
+IDLE_EXIT = 600.0  # seconds: a closed tab's worker goes away; the next run starts a new one
+
+
 def _worker(inbox, outbox, cancel) -> None:  # pragma: no cover - runs in the child process
-    """Serve run requests until told to stop or the parent goes away."""
+    """Serve run requests until told to stop, idle too long, or the parent goes away."""
     import allegiance
 
     parent = mp.parent_process()
+    idle_since = time.monotonic()
     while True:
         try:
             msg = inbox.get(timeout=1.0)
         except queue.Empty:
             if parent is not None and not parent.is_alive():
+                return
+            if time.monotonic() - idle_since > IDLE_EXIT:
                 return
             continue
         if msg is None:
@@ -61,20 +67,20 @@ def _worker(inbox, outbox, cancel) -> None:  # pragma: no cover - runs in the ch
         for req in requests:
             last = [0.0]
 
-            def progress(done, total, label, _req=req, _last=last):
+            def progress(done, total, label, _req=req, _last=last, _id=job_id):
                 if cancel.is_set():
-                    raise RunCancelled("cancelled")
+                    raise RunCancelledError("cancelled")
                 now = time.monotonic()
                 if now - _last[0] > 0.1 or done == total:
                     _last[0] = now
-                    outbox.put(("progress", job_id, _req.label, done, total, label))
+                    outbox.put(("progress", _id, _req.label, done, total, label))
 
             try:
                 outbox.put(("started", job_id, req.label, 0, 0, ""))
                 result = allegiance.run(req.scenario, threads=req.threads, progress=progress)
                 path = result.save(Path(outdir) / req.label, force=True)
                 outbox.put(("done", job_id, req.label, str(path)))
-            except RunCancelled:
+            except RunCancelledError:
                 outbox.put(("cancelled", job_id))
                 break
             except AllegianceError as exc:
@@ -87,6 +93,7 @@ def _worker(inbox, outbox, cancel) -> None:  # pragma: no cover - runs in the ch
                 break
         else:
             outbox.put(("finished", job_id))
+        idle_since = time.monotonic()
 
 
 @dataclass

@@ -15,8 +15,9 @@ class ScenarioDropZone(FileDropZone):
 
 
 @solara.component
-def ScenarioUpload(on_file: Callable[[str, bytes | None, int], None], label: str,
-                   max_bytes: int):
+def ScenarioUpload(  # noqa: N802 (Solara components are CamelCase)
+    on_file: Callable[[str, bytes | None, int], None], label: str, max_bytes: int
+):
     """Calls ``on_file(name, data, size)``; ``data`` is None for a file over ``max_bytes``,
     which is refused without being read."""
     file_info, set_file_info = solara.use_state(None)
