@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 import tomllib
 
-from browser import chromium
-from conftest import cli
-
 from allegiance import views
 from allegiance.scenario import load_scenario
+from browser import chromium
+from conftest import cli
 
 
 def test_report_is_self_contained_and_complete(cpsu_small, tmp_path):
