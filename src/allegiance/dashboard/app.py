@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import base64
+import os
 import shutil
 import tempfile
 from html import escape
@@ -28,9 +29,11 @@ from .jobs import RunRequest, Worker, auto_threads
 from .upload import ScenarioUpload
 
 DEFAULT_SCALE = 1e-4
-# Every tab's run directories live under one folder of this server process, removed at exit.
-WORKROOT = tempfile.mkdtemp(prefix="allegiance-dashboard-")
-atexit.register(shutil.rmtree, WORKROOT, ignore_errors=True)
+# Every tab's run directories live under one folder of the server (see server.serve).
+WORKROOT = os.environ.get("ALLEGIANCE_DASHBOARD_WORKDIR") or tempfile.mkdtemp(
+    prefix="allegiance-dashboard-")
+if not os.environ.get("ALLEGIANCE_DASHBOARD_WORKDIR"):
+    atexit.register(shutil.rmtree, WORKROOT, ignore_errors=True)
 BASELINE_CACHE = 4  # unchanged-scenario results kept per tab (one per seed/scale/end)
 
 # ---- per-tab state ----------------------------------------------------------------------------
