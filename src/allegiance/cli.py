@@ -203,6 +203,9 @@ _register_experiments(app)
 from .cli_cpsu import register as _register_cpsu  # noqa: E402
 
 _register_cpsu(app)
+from .cli_dashboard import register as _register_dashboard  # noqa: E402
+
+_register_dashboard(app)
 
 
 def main() -> None:

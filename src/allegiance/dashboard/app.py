@@ -1,0 +1,463 @@
+"""The dashboard page (Solara): pick a scenario, move its levers, run, compare, download.
+
+State is per browser tab (Solara scopes ``solara.reactive`` values to a session). Runs go to
+the tab's worker process (:mod:`allegiance.dashboard.jobs`); an async task polls it, so the
+page stays live during a run and a run can be cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import base64
+import os
+import shutil
+import tempfile
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import solara
+import solara.lab
+
+from .. import views
+from ..api import check_memory
+from ..errors import AllegianceError, ScenarioError
+from ..scenario import ScenarioBase, bundled_names, load_scenario, scenario_to_toml
+from . import controls
+from .jobs import RunRequest, Worker, auto_threads
+from .upload import ScenarioUpload
+
+DEFAULT_SCALE = 1e-4
+# Every tab's run directories live under one folder of the server (see server.serve).
+WORKROOT = os.environ.get("ALLEGIANCE_DASHBOARD_WORKDIR") or tempfile.mkdtemp(
+    prefix="allegiance-dashboard-")
+if not os.environ.get("ALLEGIANCE_DASHBOARD_WORKDIR"):
+    atexit.register(shutil.rmtree, WORKROOT, ignore_errors=True)
+BASELINE_CACHE = 4  # unchanged-scenario results kept per tab (one per seed/scale/end)
+
+# ---- per-tab state ----------------------------------------------------------------------------
+source = solara.reactive("cpsu")  # a bundled name, or "upload:<file name>"
+uploaded: solara.Reactive[ScenarioBase | None] = solara.reactive(None)
+upload_errors: solara.Reactive[list[str]] = solara.reactive([])
+values: solara.Reactive[dict[str, Any]] = solara.reactive({})
+seed = solara.reactive(1917)
+scale = solara.reactive(DEFAULT_SCALE)
+end = solara.reactive("")
+run_errors: solara.Reactive[list[str]] = solara.reactive([])
+progress: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)
+shown: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)
+
+
+def _messages(exc: Exception) -> list[str]:
+    return list(getattr(exc, "messages", None) or [str(exc)])
+
+
+def scenario_now() -> ScenarioBase:
+    """The scenario the controls start from (bundled or uploaded), as loaded."""
+    if source.value.startswith("upload:") and uploaded.value is not None:
+        return uploaded.value
+    return load_scenario(source.value)
+
+
+def _load_source(sc: ScenarioBase) -> None:
+    values.set({})
+    seed.set(int(sc.run.seed) if hasattr(sc, "run") else 1917)
+    end.set(str(sc.run.end) if hasattr(sc, "run") else "")
+    run_errors.set([])
+
+
+def pick_bundled(name: str) -> None:
+    """Switch to a bundled scenario."""
+    uploaded.set(None)
+    upload_errors.set([])
+    source.set(name)
+    _load_source(load_scenario(name))
+
+
+def take_upload(name: str, data: bytes | None, size: int) -> None:
+    """Validate an uploaded file; show its problems or switch to it."""
+    try:
+        if data is None:
+            raise ScenarioError(f"{name}: {size:,} bytes; a scenario file may have at most "
+                                f"{controls.MAX_UPLOAD_BYTES:,} bytes")
+        sc = controls.parse_upload(name, data)
+    except ScenarioError as exc:
+        upload_errors.set([f"{name}: {len(exc.messages)} problem"
+                           f"{'s' if len(exc.messages) != 1 else ''}", *exc.messages])
+        return
+    upload_errors.set([])
+    uploaded.set(sc)
+    source.set(f"upload:{name}")
+    _load_source(sc)
+
+
+# ---- running ----------------------------------------------------------------------------------
+
+
+@solara.lab.task
+async def watch(worker: Worker, job, reqs, cache: dict, outdir: str) -> None:
+    """Follow a submitted job until it ends, then load and draw its results."""
+    import allegiance
+
+    try:
+        while True:
+            job = worker.poll()
+            label = {"current": "your settings", "baseline": "unchanged scenario"}.get(
+                job.current, job.current)
+            progress.set({"fraction": job.fraction, "label": label, "month": job.month,
+                          "done": job.done, "total": job.total, "state": job.state})
+            if job.finished:
+                break
+            await asyncio.sleep(0.15)
+    except asyncio.CancelledError:
+        worker.cancel()
+        raise
+    if job.state == "cancelled":
+        progress.set({"fraction": 0.0, "label": "", "month": "", "state": "cancelled"})
+        return
+    if job.state == "failed":
+        progress.set(None)
+        run_errors.set(job.errors)
+        return
+    res = {k: allegiance.load(p) for k, p in job.paths.items()}
+    base_key = reqs["baseline_key"]
+    if "baseline" in res:
+        cache[base_key] = res["baseline"]
+        while len(cache) > BASELINE_CACHE:
+            cache.pop(next(iter(cache)))
+    baseline = cache.get(base_key)
+    current = res.get("current", baseline)
+    changed = reqs["changes"]
+    pngs = await asyncio.to_thread(views.overview_pngs, current, baseline if changed else None)
+    rows = views.compare_rows(current.summary, baseline.summary if baseline else None)
+    shown.set({"current": current, "baseline": baseline, "changes": changed, "pngs": pngs,
+               "rows": rows, "source": reqs["source"], "outdir": outdir})
+    progress.set({"fraction": 1.0, "label": "", "month": "", "state": "finished"})
+
+
+def start_run(worker: Worker, cache: dict, workdir: str) -> None:
+    """Validate, check memory, and submit the run(s) of the current settings."""
+    run_errors.set([])
+    try:
+        base = scenario_now()
+        rs = controls.run_settings(seed.value, scale.value, end.value or None)
+        unchanged = load_scenario(base, rs)
+        changed = controls.changes(base, values.value)
+        current = load_scenario(base, {**changed, **rs})
+        check_memory(current, float(scale.value))
+    except AllegianceError as exc:
+        run_errors.set(_messages(exc))
+        return
+    threads = auto_threads(float(scale.value))
+    base_key = unchanged.digest()
+    reqs = []
+    if changed:
+        reqs.append(RunRequest("current", current.to_dict(), threads))
+    if base_key not in cache:
+        reqs.append(RunRequest("baseline", unchanged.to_dict(), threads))
+    job_dir = tempfile.mkdtemp(prefix="run-", dir=workdir)
+    meta = {"baseline_key": base_key, "changes": changed, "source": source.value}
+    if not reqs:  # unchanged and already run: show it again
+        reqs_job = None
+    else:
+        try:
+            reqs_job = worker.submit(reqs, job_dir)
+        except AllegianceError as exc:
+            run_errors.set(_messages(exc))
+            return
+    progress.set({"fraction": 0.0, "label": "starting", "month": "", "state": "running"})
+    if reqs_job is None:
+        cached = cache[base_key]
+        shown.set({"current": cached, "baseline": cached, "changes": {},
+                   "pngs": views.overview_pngs(cached), "source": source.value,
+                   "rows": views.compare_rows(cached.summary, cached.summary),
+                   "outdir": job_dir})
+        progress.set({"fraction": 1.0, "label": "", "month": "", "state": "finished"})
+        return
+    watch(worker, reqs_job, meta, cache, job_dir)
+
+
+# ---- pieces of the page ---------------------------------------------------------------------
+
+
+def _slug(path: str) -> str:
+    return "ctl-" + path.replace(".", "-")
+
+
+@solara.component
+def Section(title: str, children=(), open_: bool = False, classes=()):  # noqa: N802 (Solara components are CamelCase)
+    """A collapsible block whose content is built only once opened (the page stays light)."""
+    is_open, set_open = solara.use_state(open_)
+    with solara.Div(classes=["section", *classes]) as main:
+        solara.Button(("▾ " if is_open else "▸ ") + title, text=True,
+                      on_click=lambda: set_open(not is_open), classes=["section-toggle"],
+                      style={"text-transform": "none", "padding": "0 4px"})
+        if is_open:
+            with solara.Div(style={"padding-left": "8px"}):
+                for child in children:
+                    solara.display(child) if not callable(child) else child()
+    return main
+
+
+def _set(path: str, v: Any) -> None:
+    values.set({**values.value, path: v})
+
+
+@solara.component
+def ControlWidget(c: controls.Control, note: str = ""):  # noqa: N802 (Solara components are CamelCase)
+    """One slider, number field, switch or choice."""
+    v = values.value.get(c.path, c.value)
+    changed = c.path in values.value and controls.changes_one(c, v)
+    with solara.Div(classes=["ctl", _slug(c.path), *(["changed"] if changed else [])],
+                    style={"margin-bottom": "6px"}):
+        if c.kind == "toggle":
+            solara.Switch(label=c.label, value=bool(v), on_value=lambda x: _set(c.path, x))
+        elif c.kind == "choice":
+            solara.Select(label=c.label, value=v, values=list(c.choices),
+                          on_value=lambda x: _set(c.path, x))
+        elif c.kind == "slider":
+            solara.Text(f"{c.label} = {controls.show(v)}", classes=["ctl-value"],
+                        style={"font-size": "13px", "font-weight": "600" if changed else "400"})
+            if c.integer:
+                solara.SliderInt("", value=int(v), min=int(c.lo), max=int(c.hi),
+                                 on_value=lambda x: _set(c.path, c.clean(x)), thumb_label=False)
+            else:
+                solara.SliderFloat("", value=float(v), min=c.lo, max=c.hi, step=c.step,
+                                   on_value=lambda x: _set(c.path, c.clean(x)),
+                                   thumb_label=False)
+        else:
+            bound = ("" if c.lo is None else f"≥ {controls.show(c.lo)}") + (
+                "" if c.hi is None else f" ≤ {controls.show(c.hi)}")
+            if c.integer:
+                solara.InputInt(f"{c.label} {bound}".strip(), value=int(v), dense=True,
+                                on_value=lambda x: _set(c.path, x))
+            else:
+                solara.InputFloat(f"{c.label} {bound}".strip(), value=float(v), dense=True,
+                                  on_value=lambda x: _set(c.path, x))
+        text = " ".join(t.rstrip(".") + "." for t in (c.description, note) if t)
+        if text:
+            solara.Text(text, style={"font-size": "11px", "color": "#666"})
+
+
+@solara.component
+def Controls(sc: ScenarioBase):  # noqa: N802 (Solara components are CamelCase)
+    """Levers, mechanism switches and parameters, and event switches, from the schema."""
+    groups = solara.use_memo(lambda: controls.groups(sc), [sc.digest()])
+    events = solara.use_memo(lambda: controls.event_switches(sc), [sc.digest()])
+    counts = solara.use_memo(lambda: controls.lever_event_counts(sc), [sc.digest()])
+    n_changed = len(controls.changes(sc, values.value))
+    solara.Text(f"{n_changed} setting{'s' if n_changed != 1 else ''} changed from the scenario",
+                classes=["n-changed"], style={"font-size": "12px"})
+    for g in groups:
+        title = g.path
+        if g.switch is not None:
+            on = values.value.get(g.switch.path, g.switch.value)
+            title += "" if on else " (off)"
+
+        def body(g=g):
+            if g.switch is not None:
+                ControlWidget(g.switch)
+            if g.description:
+                solara.Text(g.description.replace("``", ""),
+                            style={"font-size": "12px", "color": "#444"})
+            for c in g.controls:
+                n = counts.get(c.label, 0) if g.path == "levers" else 0
+                note = (f"Start value; {n} dated event{'s' if n != 1 else ''} change it later."
+                        if n else "")
+                ControlWidget(c, note)
+
+        Section(title, [body], open_=(g.path == "levers"), classes=[f"group-{_slug(g.path)}"])
+    if events:
+        def ev_body():
+            solara.Text("Switch a dated event off to ask what would have happened without it.",
+                        style={"font-size": "12px", "color": "#444"})
+            for c in events:
+                ControlWidget(c)
+
+        Section(f"events ({len(events)})", [ev_body], classes=["group-events"])
+
+
+def _numbers_html(rows, has_base: bool) -> str:
+    head = "<tr><th>outcome</th><th>your settings</th>" + (
+        "<th>unchanged</th><th>difference</th>" if has_base else "") + "</tr>"
+    body = []
+    for k, sec, v, b, d in rows:
+        cells = [f'<td class="num" data-key="{escape(k)}" data-col="current" '
+                 f'data-value="{escape(repr(v))}">{escape(views.fmt(v))}</td>']
+        if has_base:
+            cells.append(f'<td class="num" data-key="{escape(k)}" data-col="baseline" '
+                         f'data-value="{escape(repr(b))}">{escape(views.fmt(b))}</td>')
+            cells.append(f'<td class="num" data-key="{escape(k)}" data-col="difference">'
+                         f"{escape(views.fmt(d))}</td>")
+        body.append(f'<tr class="sec-{escape(sec)}"><th>{escape(k)}</th>{"".join(cells)}</tr>')
+    style = ("<style>.numbers{font-size:12.5px}.numbers-box{overflow-x:auto}"
+             ".numbers td.num{text-align:right;font-variant-numeric:tabular-nums;"
+             "padding:0 8px}.numbers th{text-align:left;font-weight:400;padding-right:8px}"
+             ".numbers tr.sec-forecast th{color:#7a4b00}.numbers tr.sec-crisis th{color:#5b2c6f}"
+             "</style>")
+    return f'{style}<table class="numbers">{head}{"".join(body)}</table>'
+
+
+def _download_bytes(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+@solara.component
+def Downloads(result):  # noqa: N802 (Solara components are CamelCase)
+    """Files of exactly what was run: results (Parquet, CSV) and the scenario TOML."""
+    rdir = Path(result.path)
+    with solara.Row(classes=["downloads"], style={"flex-wrap": "wrap"}):
+        solara.FileDownload(lambda: scenario_to_toml(result.scenario).encode(),
+                            filename="scenario.toml", label="scenario.toml",
+                            mime_type="application/toml")
+        solara.FileDownload(lambda: _download_bytes(rdir / "timeseries.parquet"),
+                            filename="timeseries.parquet", label="timeseries.parquet")
+        solara.FileDownload(lambda: result.timeseries.to_csv(index=False).encode(),
+                            filename="timeseries.csv", label="timeseries.csv",
+                            mime_type="text/csv")
+        solara.FileDownload(lambda: result.events.to_csv(index=False).encode(),
+                            filename="events.csv", label="events.csv", mime_type="text/csv")
+        solara.FileDownload(lambda: _download_bytes(rdir / "summary.json"),
+                            filename="summary.json", label="summary.json",
+                            mime_type="application/json")
+        solara.FileDownload(lambda: _download_bytes(rdir / "manifest.json"),
+                            filename="manifest.json", label="manifest.json",
+                            mime_type="application/json")
+
+
+@solara.component
+def Results():  # noqa: N802 (Solara components are CamelCase)
+    """Numbers, figures and downloads of the last finished run."""
+    s = shown.value
+    if s is None:
+        solara.HTML(tag="p", unsafe_innerHTML=(
+            "Set the levers on the left and press <b>Run</b>. The unchanged scenario is run "
+            "too (same seed: common random numbers), so your changes show as a difference."))
+        return
+    cur = s["current"]
+    m = cur.manifest
+    with solara.Div(classes=["run-info"]):
+        solara.HTML(tag="p", unsafe_innerHTML=(
+            f"<b>{escape(m['scenario_name'])}</b>: seed {m['seed']}, scale "
+            f"{views.fmt(m['scale'])}, {m['scenario']['run']['start']} to "
+            f"{m['scenario']['run']['end']}, run in {m['wall_seconds']:.1f} s"))
+    if s["changes"]:
+        sets = controls.format_set(s["changes"])
+        with solara.Div(classes=["changes"]):
+            solara.Text("Changed from the scenario: ", style={"font-size": "13px"})
+            solara.HTML(tag="code", unsafe_innerHTML=escape("  ".join(sets)),
+                        classes=["changes-list"])
+    src = s["source"]
+    if not src.startswith("upload:"):
+        cmd = (f"allegiance run {src} --seed {m['seed']} --scale {m['scale']!r}"
+               + (f" --set run.end={m['scenario']['run']['end']}" )
+               + "".join(f" --set '{x}'" for x in controls.format_set(s["changes"])))
+        solara.HTML(tag="div", unsafe_innerHTML="Same run from the command line: <code>"
+                    f"{escape(cmd)}</code>", classes=["cli-equivalent"],
+                    style={"font-size": "12px", "margin": "4px 0"})
+    has_base = bool(s["changes"]) and s["baseline"] is not None
+    pngs = {key: (title, png) for key, title, png in s["pngs"]}
+    first = [k for k in ("members", "difference") if k in pngs]
+    rest = [k for k in pngs if k not in first]
+
+    def figure(key):
+        title, png = pngs[key]
+        b64 = base64.b64encode(png).decode("ascii")
+        solara.HTML(tag="div", unsafe_innerHTML=(
+            f'<img class="fig fig-{key}" alt="{escape(title)}" style="max-width:100%" '
+            f'src="data:image/png;base64,{b64}">'), classes=[f"figbox-{key}"])
+
+    with solara.Columns([6, 5]):
+        with solara.Column():
+            solara.HTML(tag="div", unsafe_innerHTML=_numbers_html(s["rows"], has_base),
+                        classes=["numbers-box"])
+            fc = cur.summary.get("forecast") or {}
+            if fc.get("note"):
+                solara.Text(fc["note"], style={"font-size": "12px", "color": "#7a4b00"})
+        with solara.Column():
+            for key in first:
+                figure(key)
+    with solara.Columns([1, 1]):
+        for i in (0, 1):
+            with solara.Column():
+                for key in rest[i::2]:
+                    figure(key)
+    Downloads(cur)
+
+
+@solara.component
+def Page():  # noqa: N802 (Solara components are CamelCase)
+    """The whole dashboard."""
+    worker = solara.use_memo(Worker, [])
+    cache = solara.use_memo(dict, [])
+    workdir = solara.use_memo(lambda: tempfile.mkdtemp(prefix="tab-", dir=WORKROOT), [])
+
+    def cleanup():
+        def stop():
+            worker.close()
+            shutil.rmtree(workdir, ignore_errors=True)
+
+        return stop
+
+    solara.use_effect(cleanup, [])
+    solara.Title("allegiance dashboard")
+    try:
+        sc = scenario_now()
+    except AllegianceError as exc:
+        solara.Error("; ".join(_messages(exc)))
+        return
+    running = progress.value is not None and progress.value.get("state") == "running"
+    with solara.Sidebar():
+        solara.HTML(tag="h3", unsafe_innerHTML="Scenario")
+        names = bundled_names()
+        bundled = source.value if source.value in names else None
+        solara.Select("bundled scenario", value=bundled, values=names, on_value=pick_bundled,
+                      classes=["pick-scenario"])
+        ScenarioUpload(take_upload, "…or upload a scenario TOML (choose or drop a file)",
+                       controls.MAX_UPLOAD_BYTES)
+        if upload_errors.value:
+            with solara.Div(classes=["upload-errors"]):
+                solara.Error(upload_errors.value[0])
+                for line in upload_errors.value[1:]:
+                    solara.HTML(tag="div", unsafe_innerHTML=escape(line),
+                                classes=["upload-error-line"],
+                                style={"font-family": "monospace", "font-size": "12px",
+                                       "color": "#b00020", "white-space": "pre-wrap"})
+        solara.HTML(tag="h3", unsafe_innerHTML="Run")
+        with solara.Row():
+            solara.InputInt("seed", value=seed, classes=["run-seed"])
+            solara.InputFloat("scale (agents per person)", value=scale, classes=["run-scale"])
+        solara.InputText("end (YYYY-MM)", value=end, classes=["run-end"])
+        try:
+            from ..models import model_class
+
+            need = model_class(sc.model).memory_estimate(sc, float(scale.value))
+            solara.Text(f"memory estimate: {need / 2**30:.2f} GiB",
+                        style={"font-size": "12px", "color": "#666"})
+        except Exception:  # an invalid scale is reported when Run is pressed
+            pass
+        with solara.Row():
+            solara.Button("Run", color="primary", disabled=running, classes=["run-button"],
+                          on_click=lambda: start_run(worker, cache, workdir))
+            solara.Button("Cancel", disabled=not running, classes=["cancel-button"],
+                          on_click=worker.cancel)
+            solara.Button("Reset settings", text=True, classes=["reset-button"],
+                          on_click=lambda: values.set({}))
+        p = progress.value
+        if p is not None and p.get("state") == "running":
+            solara.ProgressLinear(value=100 * p["fraction"])
+            solara.Text(f"running {p['label']}: {p['month']} ({p.get('done', 0)}/"
+                        f"{p.get('total', 0)})", classes=["progress-text"],
+                        style={"font-size": "12px"})
+        elif p is not None and p.get("state") == "cancelled":
+            solara.Warning("Run cancelled.", classes=["run-cancelled"])
+        if run_errors.value:
+            with solara.Div(classes=["run-errors"]):
+                for line in run_errors.value:
+                    solara.Error(line)
+        solara.HTML(tag="h3", unsafe_innerHTML="Settings")
+        Controls(sc)
+    solara.HTML(tag="h2", unsafe_innerHTML=escape(sc.name))
+    solara.HTML(tag="p", unsafe_innerHTML=escape(sc.description))
+    Results()

@@ -1,0 +1,260 @@
+"""The dashboard's controls, read from the scenario schema (one source of truth).
+
+Every slider, toggle and number field comes from a pydantic field of the scenario class: its
+type picks the widget, ``ge``/``le`` (or ``gt``/``lt``) give the range, ``description`` the help
+text and the loaded scenario the starting value. Nothing here names a lever or a parameter, so
+a field added to :class:`allegiance.models.cpsu.Levers` or to a mechanism's ``Params`` appears
+in the dashboard without touching this module.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from ..errors import ScenarioError
+from ..scenario import ScenarioBase, bundled_names, load_scenario
+
+# Sections of a scenario that are not parameters: run settings get their own controls, events
+# are listed as on/off switches, and provenance is text.
+NOT_PARAMETERS = ("name", "description", "model", "provenance", "run", "events")
+
+MAX_UPLOAD_BYTES = 1 << 20  # a scenario is a few kB of TOML; refuse anything bigger
+
+Kind = Literal["slider", "number", "toggle", "choice"]
+
+
+@dataclass(frozen=True)
+class Control:
+    """One editable scenario value.
+
+    Attributes:
+        path: dotted key, as in ``--set`` (``levers.openness``).
+        label: the field name.
+        kind: ``slider`` (bounded number), ``number`` (number with at most one bound),
+            ``toggle`` (bool) or ``choice`` (Literal).
+        value: the value in the loaded scenario.
+        lo, hi: bounds from ``ge``/``gt`` and ``le``/``lt`` (None where the schema has none).
+        step: slider step (range / 100, or 1 for integers).
+        integer: whether the value is an int.
+        description: the field's description.
+        choices: allowed values of a ``choice``.
+    """
+
+    path: str
+    label: str
+    kind: Kind
+    value: Any
+    lo: float | None = None
+    hi: float | None = None
+    step: float | None = None
+    integer: bool = False
+    description: str = ""
+    choices: tuple = ()
+
+    def clean(self, v: Any) -> Any:
+        """A widget value as the scenario stores it (slider floats rounded to the step grid)."""
+        if self.kind == "toggle":
+            return bool(v)
+        if self.kind == "choice":
+            return v
+        if self.integer:
+            return round(float(v))
+        v = float(v)
+        if self.kind == "slider" and self.step:
+            digits = max(0, -math.floor(math.log10(self.step))) + 2
+            v = round(v, digits)
+        return v
+
+
+@dataclass(frozen=True)
+class Group:
+    """Controls of one table of the scenario (``levers``, ``mechanisms.exit``, ...)."""
+
+    path: str
+    title: str
+    description: str
+    controls: list[Control] = field(default_factory=list)
+    switch: Control | None = None  # the ``enabled`` toggle of a mechanism, shown in the title
+
+
+def _bounds(info) -> tuple[float | None, float | None]:
+    lo = hi = None
+    for m in info.metadata:
+        if getattr(m, "ge", None) is not None:
+            lo = float(m.ge)
+        if getattr(m, "gt", None) is not None:
+            lo = float(m.gt)
+        if getattr(m, "le", None) is not None:
+            hi = float(m.le)
+        if getattr(m, "lt", None) is not None:
+            hi = float(m.lt)
+    return lo, hi
+
+
+def _control(path: str, name: str, info, value: Any) -> Control | None:
+    tp = info.annotation
+    desc = info.description or ""
+    if tp is bool:
+        return Control(path, name, "toggle", bool(value), description=desc)
+    if typing.get_origin(tp) is Literal:
+        return Control(path, name, "choice", value, description=desc,
+                       choices=tuple(typing.get_args(tp)))
+    if tp in (int, float):
+        lo, hi = _bounds(info)
+        integer = tp is int
+        if lo is not None and hi is not None and hi - lo <= 1e6:
+            step = 1.0 if integer else (hi - lo) / 100.0
+            return Control(path, name, "slider", value, lo, hi, step, integer, desc)
+        return Control(path, name, "number", value, lo, hi, None, integer, desc)
+    return None  # lists, tables, dates: edit them in the TOML file
+
+
+def _walk(model: BaseModel, path: str, title: str, out: list[Group]) -> None:
+    cls = type(model)
+    group = Group(path, title, (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "")
+    for name, info in cls.model_fields.items():
+        value = getattr(model, name)
+        sub = f"{path}.{name}"
+        if isinstance(value, BaseModel):
+            _walk(value, sub, name, out)
+            continue
+        c = _control(sub, name, info, value)
+        if c is None:
+            continue
+        if name == "enabled" and c.kind == "toggle":
+            object.__setattr__(group, "switch", c)
+        else:
+            group.controls.append(c)
+    if group.controls or group.switch:
+        out.append(group)
+
+
+def groups(scenario: ScenarioBase) -> list[Group]:
+    """Controls of every parameter table of ``scenario``, in schema order."""
+    out: list[Group] = []
+    for name in type(scenario).model_fields:
+        if name in NOT_PARAMETERS:
+            continue
+        value = getattr(scenario, name)
+        if isinstance(value, BaseModel):
+            _walk(value, name, name, out)
+    # a table whose fields are all sub-tables (``mechanisms``) adds nothing itself
+    return [g for g in out if g.controls or g.switch]
+
+
+def event_switches(scenario: ScenarioBase) -> list[Control]:
+    """One on/off switch per dated event (``events.<id>.enabled``), in date order."""
+    events = getattr(scenario, "events", None) or {}
+    items = sorted(events.items(), key=lambda kv: (kv[1].date, kv[0]))
+    out = []
+    for eid, ev in items:
+        kind = getattr(ev, "type", "event")
+        detail = ev.note or ""
+        if kind == "lever":
+            detail = f"{ev.lever} → {ev.value:g}" + (f" over {ev.ramp_months} months"
+                                                    if getattr(ev, "ramp_months", 0) else "")
+        out.append(Control(f"events.{eid}.enabled", eid, "toggle", bool(ev.enabled),
+                           description=f"{ev.date} {kind}: {detail}".strip(": ")))
+    return out
+
+
+def lever_event_counts(scenario: ScenarioBase) -> dict[str, int]:
+    """How many enabled dated events later change each lever (the slider sets its start value)."""
+    counts: dict[str, int] = {}
+    for ev in (getattr(scenario, "events", None) or {}).values():
+        if getattr(ev, "type", None) == "lever" and ev.enabled:
+            counts[ev.lever] = counts.get(ev.lever, 0) + 1
+    return counts
+
+
+def all_controls(scenario: ScenarioBase) -> dict[str, Control]:
+    """Every control by path (parameters and event switches)."""
+    out = {c.path: c for g in groups(scenario)
+           for c in [*g.controls, *([g.switch] if g.switch else [])]}
+    out.update({c.path: c for c in event_switches(scenario)})
+    return out
+
+
+def show(v: Any) -> str:
+    """A setting's value for display (short, but exact enough to tell values apart)."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return str(v)
+    return f"{v:.6g}"
+
+
+def changes_one(c: Control, v: Any) -> bool:
+    """Whether widget value ``v`` differs from the scenario's value of ``c``."""
+    v = c.clean(v)
+    if c.kind in ("toggle", "choice") or c.integer:
+        return v != c.value
+    return not math.isclose(float(v), float(c.value), rel_tol=0, abs_tol=1e-12)
+
+
+def changes(scenario: ScenarioBase, values: dict[str, Any]) -> dict[str, Any]:
+    """The values that differ from ``scenario`` (what the user changed), as ``--set`` pairs."""
+    ctl = all_controls(scenario)
+    out = {}
+    for path, v in values.items():
+        c = ctl.get(path)
+        if c is None:
+            raise ScenarioError(f"{path}: not a setting of this scenario")
+        if changes_one(c, v):
+            out[path] = c.clean(v)
+    return out
+
+
+def run_settings(seed: int, scale: float, end: str | None) -> dict[str, Any]:
+    """``run.*`` overrides, so the resolved scenario (and its TOML) carries seed and scale."""
+    out: dict[str, Any] = {"run.seed": int(seed), "run.scale": float(scale)}
+    if end:
+        out["run.end"] = str(end).strip()
+    return out
+
+
+def resolve(scenario: ScenarioBase, settings: dict[str, Any], run: dict[str, Any]) -> ScenarioBase:
+    """The scenario with the user's changes and run settings applied (validated)."""
+    return load_scenario(scenario, {**changes(scenario, settings), **run})
+
+
+def format_set(items: dict[str, Any]) -> list[str]:
+    """``key=value`` strings as the CLI's ``--set`` takes them."""
+    out = []
+    for k, v in items.items():
+        text = ("true" if v else "false") if isinstance(v, bool) else (
+            f'"{v}"' if isinstance(v, str) else repr(v))
+        out.append(f"{k}={text}")
+    return out
+
+
+def parse_upload(name: str, data: bytes) -> ScenarioBase:
+    """Validate an uploaded scenario file without running anything from it.
+
+    The bytes are parsed with :mod:`tomllib` and validated by
+    :func:`allegiance.scenario.load_scenario`; ``base`` may only name a bundled scenario (an
+    upload must not make the server read its local files).
+
+    Raises:
+        ScenarioError: with the same lines ``allegiance validate`` prints.
+    """
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ScenarioError(f"{name}: {len(data):,} bytes; a scenario file may have at most "
+                            f"{MAX_UPLOAD_BYTES:,} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{name}: not a UTF-8 text file") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{name}: malformed TOML: {exc}") from None
+    base = raw.get("base")
+    if base is not None and base not in bundled_names():
+        raise ScenarioError(f"base = {base!r}: an uploaded scenario may derive only from a "
+                            f"bundled scenario ({', '.join(bundled_names())})")
+    return load_scenario(raw)
