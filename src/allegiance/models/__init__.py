@@ -9,6 +9,7 @@ from importlib import import_module
 
 MODELS: dict[str, str] = {
     "cpsu": "allegiance.models.cpsu:CpsuModel",
+    "epstein": "allegiance.models.classic.epstein:EpsteinModel",
 }
 
 

@@ -1,0 +1,1 @@
+"""Classic models of collective action and rebellion, rebuilt on the allegiance engine."""
