@@ -8,7 +8,6 @@ import pytest
 import allegiance
 from allegiance.errors import ScenarioError
 from allegiance.models.classic.epstein import _ratio, count_outbursts, offsets
-
 from conftest import cli
 
 
@@ -47,7 +46,7 @@ def test_outburst_count_uses_hysteresis():
 def test_bad_values_are_one_line_errors():
     with pytest.raises(ScenarioError, match="max_jail_term"):
         allegiance.run("epstein_run1", overrides={"params.max_jail_term": -3})
-    with pytest.raises(ScenarioError, match="cop_withdrawal.density"):
+    with pytest.raises(ScenarioError, match=r"cop_withdrawal\.density"):
         allegiance.run("epstein_cops", overrides={"events.cop_withdrawal.density": 0.2})
     with pytest.raises(ScenarioError, match="vision"):
         allegiance.run("epstein_run2", overrides={"world.width": 10})

@@ -53,7 +53,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from numba import njit
@@ -148,7 +148,7 @@ class CopsEvent(StepEvent):
     per_step: float = Field(0.0, ge=0, description="cops removed per tick; 0 = all at once")
 
 
-Event = Annotated[Union[LegitimacyEvent, CopsEvent], Field(discriminator="type")]
+Event = Annotated[LegitimacyEvent | CopsEvent, Field(discriminator="type")]
 
 
 class EpsteinScenario(ScenarioBase):
@@ -162,7 +162,7 @@ class EpsteinScenario(ScenarioBase):
 
     @model_validator(mode="after")
     def _consistent(self):
-        r = int(math.floor(max(self.params.vision, self.params.cop_vision)))
+        r = math.floor(max(self.params.vision, self.params.cop_vision))
         if 2 * r + 1 > min(self.world.width, self.world.height):
             raise ValueError(f"vision {r} needs a world at least {2 * r + 1} cells wide and "
                              f"high (width={self.world.width}, height={self.world.height})")
@@ -180,7 +180,7 @@ class EpsteinScenario(ScenarioBase):
 
 def offsets(kind: str, v: float) -> np.ndarray:
     """(dx, dy) offsets of a vision neighbourhood of radius ``v``, centre excluded."""
-    r = int(math.floor(v))
+    r = math.floor(v)
     out = []
     for dy in range(-r, r + 1):
         for dx in range(-r, r + 1):
@@ -392,8 +392,8 @@ class EpsteinModel(Model):
         cells = np.arange(ncell, dtype=np.int64)
         u = self.rng.uniforms("setup.place", 0, cells)
         if self.w.placement == "exact":
-            n_cit = int(round(self.w.citizen_density * ncell))
-            n_cop = int(round(self.w.cop_density * ncell))
+            n_cit = round(self.w.citizen_density * ncell)
+            n_cop = round(self.w.cop_density * ncell)
             shuffled = np.argsort(u, kind="stable")
             cit_cells = shuffled[:n_cit]
             cop_cells = shuffled[n_cit:n_cit + n_cop]
@@ -438,7 +438,7 @@ class EpsteinModel(Model):
                 return {"detail": f"legitimacy {l0:g} -> {ev.value:g} at once"}
             self._legit_ramp = (step, l0, float(ev.value), float(ev.per_step))
             return {"detail": f"legitimacy {l0:g} -> {ev.value:g} by {ev.per_step:g} per tick"}
-        target = int(round(ev.density * self.w.width * self.w.height))
+        target = round(ev.density * self.w.width * self.w.height)
         now = self.n_cops()
         if ev.per_step == 0:
             self._cop_ramp = None
@@ -477,7 +477,7 @@ class EpsteinModel(Model):
                 self._legit_ramp = None
         if self._cop_ramp is not None:
             s0, target, rate, removed = self._cop_ramp
-            due = int(math.floor(rate * (step - s0 + 1))) - removed
+            due = math.floor(rate * (step - s0 + 1)) - removed
             due = min(due, self.n_cops() - target)
             self._remove_cops(step, due)
             self._cop_ramp = (s0, target, rate, removed + max(due, 0))
@@ -573,7 +573,8 @@ def draw_figures(result, outdir: Path) -> list[Path]:
     m = result.manifest
     sc = m["scenario"]
     cap = (f"{SOURCE}; scenario {m['scenario_name']}, seed {m['seed']}, "
-           f"{sc['world']['width']}x{sc['world']['height']} torus, rule {sc['params']['arrest_rule']}, "
+           f"{sc['world']['width']}x{sc['world']['height']} torus, "
+           f"rule {sc['params']['arrest_rule']}, "
            f"vision {sc['params']['vision']:g} ({sc['params']['neighbourhood']}).")
     paths = []
     fig, ax = plt.subplots(figsize=(7, 4))
