@@ -226,15 +226,95 @@ def _wrap(x, d, n):
     return x
 
 
+# What the lattice shows at a cell (``code``), kept beside the agent id (``grid``) so a scan of
+# the vision reads one byte per cell instead of chasing agent ids through three arrays.
+EMPTY, SHOW_QUIET, SHOW_ACTIVE, SHOW_COP, SHOW_JAILED = 0, 1, 2, 3, 4
+
+
+def spans(off: np.ndarray) -> np.ndarray:
+    """The offsets as row spans ``(dy, dx_lo, dx_hi)``, in the offsets' (row-major) order."""
+    out: list[list[int]] = []
+    for dx, dy in off.tolist():
+        if out and out[-1][0] == dy and out[-1][2] == dx - 1:
+            out[-1][2] = dx
+        else:
+            out.append([dy, dx, dx])
+    return np.array(out, dtype=np.int64).reshape(-1, 3)
+
+
+@njit(cache=True, inline="always")
+def _count(code, p, W, H, sp, inside, want):
+    """Cells of vision spans ``sp`` around cell ``p`` whose code is ``want``."""
+    n = 0
+    x = p % W
+    y = p // W
+    for i in range(sp.shape[0]):
+        if inside:
+            base = p + sp[i, 0] * W
+            for c in range(base + sp[i, 1], base + sp[i, 2] + 1):
+                n += code[c] == want
+        else:
+            row = _wrap(y, sp[i, 0], H) * W
+            for d in range(sp[i, 1], sp[i, 2] + 1):
+                n += code[row + _wrap(x, d, W)] == want
+    return n
+
+
+@njit(cache=True, inline="always")
+def _count3(code, p, W, H, sp, inside):
+    """(empty, active, cop) cells of vision spans ``sp`` around cell ``p``."""
+    e = 0
+    a = 0
+    c3 = 0
+    x = p % W
+    y = p // W
+    for i in range(sp.shape[0]):
+        if inside:
+            base = p + sp[i, 0] * W
+            for c in range(base + sp[i, 1], base + sp[i, 2] + 1):
+                v = code[c]
+                e += v == EMPTY
+                a += v == SHOW_ACTIVE
+                c3 += v == SHOW_COP
+        else:
+            row = _wrap(y, sp[i, 0], H) * W
+            for d in range(sp[i, 1], sp[i, 2] + 1):
+                v = code[row + _wrap(x, d, W)]
+                e += v == EMPTY
+                a += v == SHOW_ACTIVE
+                c3 += v == SHOW_COP
+    return e, a, c3
+
+
+@njit(cache=True, inline="always")
+def _nth(code, p, W, H, sp, want, k):
+    """The ``k``-th (from 0) cell of code ``want`` in the vision spans, in span order."""
+    x = p % W
+    y = p // W
+    for i in range(sp.shape[0]):
+        row = _wrap(y, sp[i, 0], H) * W
+        for d in range(sp[i, 1], sp[i, 2] + 1):
+            c = row + _wrap(x, d, W)
+            if code[c] == want:
+                if k == 0:
+                    return c
+                k -= 1
+    return -1
+
+
 @njit(cache=True)
-def tick_kernel(grid, W, H, pos, kind, alive, hard, risk, state, jail_left, offc, offp,
-                L, k, T, rule, jmax, movement, remove, korder, kmove, karrest, kterm, krelease,
-                order, empty, cand, out):
+def tick_kernel(grid, code, W, H, pos, kind, alive, hard, risk, state, jail_left, spc, rc,
+                spp, rp, L, k, T, rule, jmax, movement, remove, korder, kmove, karrest, kterm,
+                krelease, order, out):
     """One tick: every living agent acts once, in a keyed random permutation.
 
-    ``out`` accumulates ``[arrests, releases, aggrieved seeing cops, ... of them active,
-    aggrieved seeing no cop, ... of them active, releases postponed for want of an empty cell]``.
-    ``jail_left < 0`` is a life sentence.
+    ``grid`` holds the agent id on each cell (-1: empty) and ``code`` what the cell shows
+    (``EMPTY``, ``SHOW_*``). ``spc``/``spp`` are the citizens'/cops' visions as row spans and
+    ``rc``/``rp`` their radii (away from the seams of the torus a span is contiguous memory).
+    A scan counts; a uniform index into the counted cells then picks the arrestee or the cell
+    to move to, in span order. ``out`` accumulates ``[arrests, releases, aggrieved seeing cops,
+    ... of them active, aggrieved seeing no cop, ... of them active, releases postponed for want
+    of an empty cell]``. ``jail_left < 0`` is a life sentence.
     """
     n = pos.shape[0]
     ncell = W * H
@@ -250,6 +330,7 @@ def tick_kernel(grid, W, H, pos, kind, alive, hard, risk, state, jail_left, offc
         order[j] = t
     for s in range(m):
         a = order[s]
+        freed = -1  # a cell emptied by an arrest, offered last to the cop's move
         if kind[a] == CITIZEN:
             if state[a] == JAILED:
                 if jail_left[a] != 0:
@@ -269,27 +350,20 @@ def tick_kernel(grid, W, H, pos, kind, alive, hard, risk, state, jail_left, offc
                         out[6] += 1
                         continue
                 state[a] = QUIET
+                code[pos[a]] = SHOW_QUIET
                 out[1] += 1
             p = pos[a]
             x = p % W
             y = p // W
-            C = 0
-            A = 1
-            ne = 0
-            for o in range(offc.shape[0]):
-                c = _wrap(y, offc[o, 1], H) * W + _wrap(x, offc[o, 0], W)
-                g = grid[c]
-                if g < 0:
-                    empty[ne] = c
-                    ne += 1
-                elif kind[g] == COP:
-                    C += 1
-                elif state[g] == ACTIVE:
-                    A += 1
+            sp = spc
+            inside = rc <= x < W - rc and rc <= y < H - rc
+            ne, nact, C = _count3(code, p, W, H, spc, inside)
+            A = 1 + nact
             G = hard[a] * (1.0 - L)
             P = 1.0 - np.exp(-k * _ratio(float(C), float(A), rule))
             act = G - risk[a] * P > T
             state[a] = ACTIVE if act else QUIET
+            code[p] = SHOW_ACTIVE if act else SHOW_QUIET
             if G > T:  # would rebel if no arrest were possible: measure deception
                 if C > 0:
                     out[2] += 1
@@ -301,32 +375,40 @@ def tick_kernel(grid, W, H, pos, kind, alive, hard, risk, state, jail_left, offc
             p = pos[a]
             x = p % W
             y = p // W
-            nc = 0
-            ne = 0
-            for o in range(offp.shape[0]):
-                c = _wrap(y, offp[o, 1], H) * W + _wrap(x, offp[o, 0], W)
-                g = grid[c]
-                if g < 0:
-                    empty[ne] = c
-                    ne += 1
-                elif kind[g] == CITIZEN and state[g] == ACTIVE:
-                    cand[nc] = g
-                    nc += 1
+            sp = spp
+            inside = rp <= x < W - rp and rp <= y < H - rp
+            ne = _count(code, p, W, H, spp, inside, EMPTY) if movement else 0
+            nc = _count(code, p, W, H, spp, inside, SHOW_ACTIVE)
             if nc > 0:
-                b = cand[int(uniform(karrest, a) * nc)]
+                c = _nth(code, p, W, H, spp, SHOW_ACTIVE, int(uniform(karrest, a) * nc))
+                b = grid[c]
                 state[b] = JAILED
                 jail_left[b] = -1 if jmax < 0 else int(uniform(kterm, b) * (jmax + 1))
                 out[0] += 1
                 if remove:
-                    grid[pos[b]] = -1
-                    empty[ne] = pos[b]
-                    ne += 1
+                    grid[c] = -1
+                    code[c] = EMPTY
                     pos[b] = -1
-        if movement and ne > 0:
-            c = empty[int(uniform(kmove, a) * ne)]
-            grid[pos[a]] = -1
-            grid[c] = a
-            pos[a] = c
+                    freed = c
+                else:
+                    code[c] = SHOW_JAILED
+        if movement:
+            tot = ne + (freed >= 0)
+            if tot > 0:
+                i = int(uniform(kmove, a) * tot)
+                if i == ne:
+                    c = freed
+                else:
+                    if freed >= 0:
+                        code[freed] = SHOW_JAILED  # hide it from the scan of the old empties
+                    c = _nth(code, p, W, H, sp, EMPTY, i)
+                    if freed >= 0:
+                        code[freed] = EMPTY
+                grid[c] = a
+                code[c] = code[p]
+                grid[p] = -1
+                code[p] = EMPTY
+                pos[a] = c
 
 
 def count_outbursts(active: np.ndarray, n_citizens: int, hi: float = 0.05,
@@ -417,12 +499,15 @@ class EpsteinModel(Model):
         st.risk[:n_cit] = self.rng.uniforms("setup.risk", 0, ids[:n_cit])
         self.grid = np.full(ncell, -1, dtype=np.int64)
         self.grid[st.view("pos")] = ids
+        self.code = np.zeros(ncell, dtype=np.int8)
+        self.code[cit_cells] = SHOW_QUIET
+        self.code[cop_cells] = SHOW_COP
         self.offc = offsets(self.p.neighbourhood, self.p.vision)
         self.offp = offsets(self.p.neighbourhood, self.p.cop_vision)
+        self.spc = spans(self.offc)
+        self.spp = spans(self.offp)
         n = n_cit + n_cop
         self._order = np.empty(n, dtype=np.int64)
-        self._empty = np.empty(max(self.offc.shape[0], self.offp.shape[0]) + 1, dtype=np.int64)
-        self._cand = np.empty(self.offp.shape[0] + 1, dtype=np.int64)
         self._jmax = -1 if self.p.max_jail_term == "inf" else int(self.p.max_jail_term)
 
     # -- events and schedule -------------------------------------------------------------
@@ -461,6 +546,7 @@ class EpsteinModel(Model):
         u = self.rng.uniforms("cops.remove", step, st.uid[cops])
         gone = cops[np.argsort(u, kind="stable")[:count]]
         self.grid[st.pos[gone]] = -1
+        self.code[st.pos[gone]] = EMPTY
         st.pos[gone] = -1
         st.alive[gone] = False
 
@@ -487,13 +573,15 @@ class EpsteinModel(Model):
     def _tick(self, step: int) -> None:
         """Phase ``tick``: every agent acts once (random asynchronous activation)."""
         st, p, r = self.state, self.p, self.rng
-        tick_kernel(self.grid, self.w.width, self.w.height, st.view("pos"), st.view("kind"),
-                    st.view("alive"), st.view("hardship"), st.view("risk"), st.view("status"),
-                    st.view("jail_left"), self.offc, self.offp, self.legitimacy, p.k,
+        tick_kernel(self.grid, self.code, self.w.width, self.w.height, st.view("pos"),
+                    st.view("kind"), st.view("alive"), st.view("hardship"), st.view("risk"),
+                    st.view("status"), st.view("jail_left"), self.spc,
+                    math.floor(self.p.vision), self.spp, math.floor(self.p.cop_vision),
+                    self.legitimacy, p.k,
                     p.threshold, RULES[p.arrest_rule], self._jmax, p.movement,
                     p.jail == "remove", r.key("order", step), r.key("move", step),
                     r.key("arrest", step), r.key("jail_term", step), r.key("release", step),
-                    self._order, self._empty, self._cand, self.flows)
+                    self._order, self.flows)
 
     def phases(self) -> list[tuple[str, Callable[[int], None]]]:
         return [("schedule", self._schedule), ("tick", self._tick)]
