@@ -126,9 +126,10 @@ def speed(args) -> dict:
     sizes = [int(s) for s in args.sizes.split(",")]
     mesa_steps = dict(zip(sizes, [int(s) for s in args.mesa_steps.split(",")], strict=True))
     al_steps = dict(zip(sizes, [int(s) for s in args.allegiance_steps.split(",")], strict=True))
+    reps = dict(zip(sizes, [int(s) for s in args.reps.split(",")], strict=True))
     mesa_rows = []
     for size in sizes:
-        for rep in range(args.reps):
+        for rep in range(reps[size]):
             m = mesa_model(size, rep + 1)
             m.step()  # warm-up: Mesa caches each cell's neighbourhood on first use
             t = time.perf_counter()
@@ -141,9 +142,10 @@ def speed(args) -> dict:
             print(f"mesa {size}x{size} rep {rep}: {mesa_rows[-1]['agent_steps_per_s']:,.0f} "
                   "agent-steps/s", file=sys.stderr, flush=True)
     al = allegiance_side(args.allegiance_python, {
-        "what": "speed", "sizes": [[s, al_steps[s]] for s in sizes], "reps": args.reps,
+        "what": "speed", "sizes": [[s, al_steps[s]] for s in sizes], "reps": max(reps.values()),
         "params": PARAMS})
-    print(f"## Speed: agent-steps per second, medians of {args.reps} runs, {PARAMS}")
+    print(f"## Speed: agent-steps per second, medians of runs (Mesa runs per size {reps}, "
+          f"allegiance {max(reps.values())}), {PARAMS}")
     print("| lattice | agents | Mesa 3.5.1 | allegiance (1 thread) | ratio |")
     print("|---|---|---|---|---|")
     table = []
@@ -153,7 +155,7 @@ def speed(args) -> dict:
         n = statistics.median(r["agents"] for r in al["rows"] if r["size"] == size)
         table.append({"size": size, "agents": n, "mesa": ms, "allegiance": a, "ratio": a / ms})
         print(f"| {size}x{size} | {n:,.0f} | {ms:,.0f} | {a:,.0f} | {a / ms:,.0f}x |")
-    return {"params": PARAMS, "reps": args.reps, "mesa_steps": mesa_steps,
+    return {"params": PARAMS, "reps": reps, "mesa_steps": mesa_steps,
             "allegiance_steps": al_steps, "table": table, "mesa_rows": mesa_rows,
             "allegiance_rows": al["rows"]}
 
@@ -167,7 +169,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="40,200,400")
     ap.add_argument("--mesa-steps", default="20,3,2")
     ap.add_argument("--allegiance-steps", default="500,100,50")
-    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--reps", default="3,3,1",
+                    help="Mesa runs per size (allegiance does the largest number at each size)")
     args = ap.parse_args()
     import mesa
 
