@@ -34,8 +34,8 @@ from scipy import stats
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE.parent / "results"
-PARAMS = {"citizen_density": 0.7, "cop_density": 0.04, "legitimacy": 0.82, "max_jail_term": 30,
-          "vision": 7}
+sys.path.insert(0, str(HERE))
+from compare_params import PARAMS  # noqa: E402
 
 
 def count_outbursts(active, n_citizens, hi=0.05, lo=0.025):
