@@ -673,15 +673,17 @@ def draw_figures(result, outdir: Path) -> list[Path]:
     ax.plot(x, ts["cops"], color="#2166ac", lw=1.0, ls="--", label="cops")
     ax.set_xlabel("tick")
     ax.set_ylabel("agents")
+    ax.set_ylim(-20, 1.3 * float(ts[["quiet", "active", "jailed"]].max().max()))
     ax2 = ax.twinx()
     ax2.plot(x, ts["legitimacy"], color="#e08214", lw=1.0, ls=":", label="legitimacy (right)")
-    ax2.set_ylim(0, 1.05)
+    ax2.set_ylim(0, 1.3)  # the same headroom as the left axis: the legend sits above
     ax2.set_ylabel("legitimacy")
     ax2.grid(False)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=7, frameon=False, ncol=3)
     ax.set_title(f"Civil violence: {m['scenario_name']}")
+    fig.subplots_adjust(bottom=0.2)  # room for the sources caption under the tick label
     paths += save(fig, outdir, "epstein_counts", cap)
 
     rows = result.summary.get("snapshot") or []
@@ -696,5 +698,6 @@ def draw_figures(result, outdir: Path) -> list[Path]:
         ax.grid(False)
         ax.set_title(f"Lattice after tick {result.summary['final_step']}: quiet (green), "
                      "active (red), cops (blue)", fontsize=8)
+        fig.subplots_adjust(bottom=0.12)
         paths += save(fig, outdir, "epstein_lattice", cap)
     return paths
