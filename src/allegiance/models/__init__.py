@@ -13,6 +13,7 @@ MODELS: dict[str, str] = {
     "kuran": "allegiance.models.classic.kuran:KuranModel",
     "emperor": "allegiance.models.classic.emperor:EmperorModel",
     "ishigami": "allegiance.models.ishigami:IshigamiModel",
+    "epstein": "allegiance.models.classic.epstein:EpsteinModel",
 }
 
 

@@ -1,0 +1,144 @@
+"""Epstein (2002) civil violence, Model I: mechanics, determinism and the published patterns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import allegiance
+from allegiance.errors import ScenarioError
+from allegiance.models.classic.epstein import _ratio, count_outbursts, offsets
+from conftest import cli
+
+
+def run(name, seed, **over):
+    return allegiance.run(name, seed=seed, overrides=over)
+
+
+# -- rules -------------------------------------------------------------------------------------
+
+
+def test_arrest_rules_differ_as_documented():
+    # printed C/A; floor; round half to even (Python's round, as Mesa 3.5)
+    assert _ratio(1.0, 2.0, 0) == 0.5
+    assert _ratio(1.0, 2.0, 2) == 0.0
+    assert _ratio(1.0, 2.0, 1) == 0.0
+    assert _ratio(3.0, 2.0, 1) == 2.0
+    assert _ratio(5.0, 2.0, 1) == 2.0
+    assert _ratio(2.0, 3.0, 1) == 1.0
+    assert _ratio(2.0, 3.0, 2) == 0.0
+    assert _ratio(7.0, 2.0, 2) == 3.0
+
+
+def test_neighbourhood_sizes():
+    assert len(offsets("euclidean", 1.7)) == 8  # Run 1's v = 1.7: the Moore 8
+    assert len(offsets("von_neumann", 7)) == 112  # Mesa's OrthogonalVonNeumannGrid radius 7
+    assert len(offsets("moore", 1)) == 8
+    assert len(offsets("cross", 7)) == 28  # north, south, east, west
+    assert len(offsets("euclidean", 7)) == 148
+
+
+def test_outburst_count_uses_hysteresis():
+    a = np.array([0, 60, 40, 60, 10, 0, 70, 0])  # 1000 citizens: up at 50, down under 25
+    assert count_outbursts(a, 1000) == 2
+
+
+def test_bad_values_are_one_line_errors():
+    with pytest.raises(ScenarioError, match="max_jail_term"):
+        allegiance.run("epstein_run1", overrides={"params.max_jail_term": -3})
+    with pytest.raises(ScenarioError, match=r"cop_withdrawal\.density"):
+        allegiance.run("epstein_cops", overrides={"events.cop_withdrawal.density": 0.2})
+    with pytest.raises(ScenarioError, match="vision"):
+        allegiance.run("epstein_run2", overrides={"world.width": 10})
+
+
+# -- mechanics ---------------------------------------------------------------------------------
+
+
+def test_accounting_and_events():
+    r = run("epstein_salami", 3, **{"run.steps": 160})
+    ts = r.timeseries
+    assert ((ts["active"] + ts["quiet"] + ts["jailed"]) == r.summary["headline"]["citizens"]).all()
+    # jailed(t+1) = jailed(t) + arrests(t) - releases(t); Jmax = inf: nobody is released
+    j = ts["jailed"].to_numpy()
+    assert (j[1:] == j[:-1] + ts["arrests"].to_numpy()[:-1] - ts["releases"].to_numpy()[:-1]).all()
+    assert ts["releases"].sum() == 0
+    legit = ts.set_index("step")["legitimacy"]
+    # stocks are recorded before the tick's schedule: tick 77 runs at 0.89, tick 146 at 0.2
+    assert legit[77] == 0.9 and legit[78] == pytest.approx(0.89)
+    assert legit[146] == pytest.approx(0.21) and legit[147] == legit[159] == pytest.approx(0.2)
+    c = run("epstein_cops", 3, **{"run.steps": 120}).timeseries.set_index("step")["cops"]
+    assert c[50] == 118 and c[51] == 118 and c[52] == 117 and c[119] == 118 - 34
+
+
+def test_finite_jail_terms_release_citizens():
+    ts = run("epstein_run1", 2, **{"run.steps": 200}).timeseries
+    assert ts["releases"].sum() > 0
+    assert ts["arrests"].sum() >= ts["releases"].sum()
+
+
+def test_same_seed_same_run_and_thread_count_irrelevant():
+    over = {"run.steps": 150}
+    a = allegiance.run("epstein_run2", seed=4, overrides=over, threads=1)
+    b = allegiance.run("epstein_run2", seed=4, overrides=over, threads=2)
+    assert a.manifest["threads"] == 1
+    assert a.timeseries.equals(b.timeseries)
+    assert a.summary == b.summary
+    c = allegiance.run("epstein_run2", seed=5, overrides=over)
+    assert not c.timeseries["active"].equals(a.timeseries["active"])
+
+
+def test_cli_run_writes_counts_and_lattice_figures(tmp_path):
+    out = tmp_path / "r1"
+    p = cli("run", "epstein_run1", "--set", "run.steps=30", "--out", str(out), "--quiet")
+    assert p.returncode == 0, p.stderr
+    names = sorted(f.name for f in (out / "figures").iterdir())
+    assert names == ["epstein_counts.png", "epstein_counts.svg", "epstein_lattice.png",
+                     "epstein_lattice.svg"]
+
+
+# -- published patterns ------------------------------------------------------------------------
+
+
+def test_run1_deceptive_behaviour():
+    """Aggrieved citizens (G > T) stay quiet when a cop is in sight and go active when none is."""
+    for seed in (1, 2):
+        r = run("epstein_run1", seed, **{"run.steps": 300})
+        h = r.summary["headline"]
+        seen, unseen = (h["active_share_aggrieved_seeing_cops"],
+                        h["active_share_aggrieved_seeing_no_cops"])
+        assert 1 - seen > 0.7  # quiet rate with cops in vision
+        assert 1 - unseen < 0.05  # quiet rate without
+        # local outbursts never stop and never engulf the lattice (replication: 33-62 actives)
+        act = r.timeseries["active"].to_numpy()[100:]
+        assert 20 < act.mean() < 80 and act.min() > 0
+
+
+def test_run2_punctuated_outbursts_need_a_rounded_ratio():
+    for seed in (1, 2):
+        rounded = run("epstein_run2", seed, **{"run.steps": 500}).summary["headline"]
+        printed = run("epstein_run2", seed, **{"run.steps": 500,
+                                               "params.arrest_rule": "printed"}).summary["headline"]
+        assert rounded["outbursts"] >= 4, rounded
+        assert printed["outbursts"] == 0 and printed["peak_active"] < 30, printed
+
+
+def test_jump_gives_higher_peak_than_salami_in_most_seeds():
+    wins = 0
+    for seed in range(1, 6):
+        salami = run("epstein_salami", seed, **{"run.steps": 160}).summary["headline"]
+        jump = run("epstein_jump", seed, **{"run.steps": 160}).summary["headline"]
+        wins += jump["peak_active"] > salami["peak_active"]
+    assert wins >= 4
+
+
+def test_removing_cops_tips_the_society():
+    for seed in (1, 2):
+        r = run("epstein_cops", seed, **{"run.steps": 260})
+        ts = r.timeseries
+        before = ts.loc[ts["step"] < 50, "active"].max()
+        peak = int(ts["active"].max())
+        at_peak = ts.loc[ts["active"].idxmax()]
+        assert before < 20
+        assert peak > 10 * max(before, 1) and peak > 150
+        assert 0 < at_peak["cops"] < 118
