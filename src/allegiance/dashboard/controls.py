@@ -193,6 +193,10 @@ def changes_one(c: Control, v: Any) -> bool:
     v = c.clean(v)
     if c.kind in ("toggle", "choice") or c.integer:
         return v != c.value
+    if c.kind == "slider" and c.step:
+        # a slider snaps an off-grid scenario value (e.g. a calibrated 0.05999) to its grid:
+        # moving less than half a step is not a change the user made
+        return abs(float(v) - float(c.value)) >= c.step / 2
     return not math.isclose(float(v), float(c.value), rel_tol=0, abs_tol=1e-12)
 
 
