@@ -232,7 +232,6 @@ def main() -> None:
 
 def _fail_line(message: str, code: int) -> None:
     from rich.console import Console
-
     from rich.text import Text
 
     Console(stderr=True, highlight=False, soft_wrap=True).print(

@@ -50,7 +50,7 @@ def _failures(runs) -> str:
     return s
 
 
-def ensemble(  # noqa: PLR0917 (typer: one parameter per option)
+def ensemble(
     scenario: Annotated[str, typer.Argument(help="Bundled scenario name or TOML file.")],
     runs: Annotated[int, typer.Option("--runs", min=1, help="Number of runs.")] = 10,
     scale: Annotated[float | None, typer.Option(help="Agents per person.")] = None,
@@ -82,7 +82,7 @@ def ensemble(  # noqa: PLR0917 (typer: one parameter per option)
                 _echo(f"  {k}: median {b['q50']:.6g} (5-95 %: {b['q05']:.6g} .. {b['q95']:.6g})")
 
 
-def sweep(  # noqa: PLR0917 (typer: one parameter per option)
+def sweep(
     file: Annotated[Path, typer.Argument(help="Sweep file (TOML).")],
     out: Out = None, resume: Resume = False, retry_failed: RetryFailed = False,
     force: Force = False, workers: Workers = None, scheduler: Scheduler = None,
@@ -97,7 +97,7 @@ def sweep(  # noqa: PLR0917 (typer: one parameter per option)
         _echo(f"sweep {file.name}: {_failures(runs)} -> {outdir}")
 
 
-def sensitivity(  # noqa: PLR0917 (typer: one parameter per option)
+def sensitivity(
     file: Annotated[Path, typer.Argument(help="Sensitivity file (a sweep file, Sobol design).")],
     out: Out = None, resume: Resume = False, retry_failed: RetryFailed = False,
     force: Force = False, workers: Workers = None, scheduler: Scheduler = None,
@@ -117,7 +117,7 @@ def sensitivity(  # noqa: PLR0917 (typer: one parameter per option)
                   f"ST {r.ST:.3f} ± {r.ST_conf:.3f}")
 
 
-def calibrate(  # noqa: PLR0917 (typer: one parameter per option)
+def calibrate(
     file: Annotated[Path, typer.Argument(help="Calibration file (TOML).")],
     out: Out = None, resume: Resume = False, force: Force = False, workers: Workers = None,
     scheduler: Scheduler = None, dask: Dask = False, serial: Serial = False,

@@ -195,7 +195,7 @@ def simulate(model: Model, progress: ProgressFn | None = None) -> dict[str, Any]
     return runner.output()
 
 
-def _one_step(model, step, n, phases, timing, rows, events, progress) -> None:  # noqa: PLR0917
+def _one_step(model, step, n, phases, timing, rows, events, progress) -> None:
     """One step: record stocks, apply events, run the phases (each timed), record flows."""
     t = time.perf_counter()
     row: dict[str, Any] = {"step": step, "date": model.step_label(step)}

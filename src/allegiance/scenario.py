@@ -259,10 +259,7 @@ def _clean_loc(raw: Any, loc: tuple) -> list[str]:
     for i, part in enumerate(loc):
         if isinstance(node, Mapping) and node.get("type") == part and i < len(loc) - 1:
             continue  # the tag of a discriminated union, inserted by pydantic
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-            out.append(str(part))
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if (isinstance(node, Mapping) and part in node) or (isinstance(node, list) and isinstance(part, int) and part < len(node)):
             node = node[part]
             out.append(str(part))
         elif i == len(loc) - 1:

@@ -304,7 +304,7 @@ class Calibration:
                 break
         return self._report(store, outdir, theta, w, d, ids, history)
 
-    def _report(self, store, outdir, theta, w, d, ids, history) -> dict[str, Any]:  # noqa: PLR0917
+    def _report(self, store, outdir, theta, w, d, ids, history) -> dict[str, Any]:
         import numpy as np
         import pandas as pd
 

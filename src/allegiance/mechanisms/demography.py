@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..rng import normal, uniform
-from ._common import ADULT_MONTHS, MechanismParams, clip01, positive, unit
+from ._common import MechanismParams, clip01, positive, unit
 
 STATE = [("birth", np.int32, 0), ("cell", np.int32, 0)]
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from numba import njit, prange
@@ -145,7 +145,7 @@ class DissolutionEvent(EventBase):
 
 
 Event = Annotated[
-    Union[LeverEvent, ShockEvent, PurgeEvent, MortalityEvent, CrisisEvent, DissolutionEvent],
+    LeverEvent | ShockEvent | PurgeEvent | MortalityEvent | CrisisEvent | DissolutionEvent,
     Field(discriminator="type"),
 ]
 
