@@ -122,8 +122,9 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"nproc": os.cpu_count(), "mem_total_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "mem_available_gib": round(psutil.virtual_memory().available / 2**30, 1),
+    vm = psutil.virtual_memory()
+    return {"nproc": os.cpu_count(), "mem_total_gib": round(vm.total / 2**30, 1),
+            "mem_available_gib": round(vm.available / 2**30, 1),
             "cpu": cpu, "loadavg": os.getloadavg(), "python": platform.python_version()}
 
 
@@ -187,7 +188,8 @@ def markdown(res: dict) -> str:
     for t, v in bw.items():
         lines.append(f"| {t} | {v['copy']:.1f} | {v['triad']:.1f} |")
     lines += ["", "| scale | threads | months | agent-steps | wall s (median) | CPU s | "
-              "agent-steps/s | peak RSS MiB | estimate MiB |", "|---|---|---|---|---|---|---|---|---|"]
+              "agent-steps/s | peak RSS MiB | estimate MiB |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for r in res["runs"]:
         lines.append(f"| 1:{1 / r['scale']:,.0f} | {r['threads']} | {r['months']} | "
                      f"{r['agent_steps']:.3g} | {r['wall_s']:.1f} | {r['process_cpu_s']:.1f} | "
@@ -195,7 +197,8 @@ def markdown(res: dict) -> str:
                      f"{r['memory_estimate_bytes'] / 2**20:.0f} |")
     lines += ["", "Per phase (median seconds; bytes streamed per agent-step; achieved GB/s and "
               "% of the STREAM copy bandwidth at the same thread count):", "",
-              "| scale | threads | phase | s | agent-steps/s | B/agent-step | GB/s | % of roofline |",
+              "| scale | threads | phase | s | agent-steps/s | B/agent-step | GB/s "
+              "| % of roofline |",
               "|---|---|---|---|---|---|---|---|"]
     for r in res["runs"]:
         for ph, sec in r["phase_seconds"].items():
@@ -206,7 +209,7 @@ def markdown(res: dict) -> str:
                              f"{rate:.3g} | – | – | – |")
                 continue
             gbs = nb * rate / 1e9
-            peak = bw[r["threads"]]["copy"] if r["threads"] in bw else max(  # noqa: SIM401
+            peak = bw[r["threads"]]["copy"] if r["threads"] in bw else max(
                 v["copy"] for v in bw.values())
             lines.append(f"| 1:{1 / r['scale']:,.0f} | {r['threads']} | {ph} | {sec:.2f} | "
                          f"{rate:.3g} | {nb} | {gbs:.2f} | {100 * gbs / peak:.0f}% |")

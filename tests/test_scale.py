@@ -11,7 +11,6 @@ import allegiance
 from allegiance import engine
 from allegiance.models.cpsu import CpsuModel
 from allegiance.scenario import load_scenario
-
 from conftest import cli
 
 SHORT = {"run.end": "1925-12"}  # civil war, famine, the 1921 purge, the Lenin Enrolment
