@@ -46,8 +46,8 @@ PHASE_TRAFFIC = {
                      "alive", "status", "left", "birth", "uid", "belief",  # recruit: apply
                      "applied"], ["applied"]),                      # recruit: admit
     "exit": (["alive", "status"], []),
-    "elite": (["alive", "status"], []),
-    "remedies": (["alive", "status"], []),
+    # elite and remedies return early while their levers (outside_option, criticism) are 0,
+    # i.e. in most months, so a per-agent-step byte count would be meaningless for them
     "record": (["alive", "birth", "status", "motive", "belief", "trust", "stake",
                 "converted"], []),                                 # aggregate_kernel
 }
@@ -122,8 +122,9 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"nproc": os.cpu_count(), "mem_total_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "mem_available_gib": round(psutil.virtual_memory().available / 2**30, 1),
+    vm = psutil.virtual_memory()
+    return {"nproc": os.cpu_count(), "mem_total_gib": round(vm.total / 2**30, 1),
+            "mem_available_gib": round(vm.available / 2**30, 1),
             "cpu": cpu, "loadavg": os.getloadavg(), "python": platform.python_version()}
 
 
@@ -187,7 +188,8 @@ def markdown(res: dict) -> str:
     for t, v in bw.items():
         lines.append(f"| {t} | {v['copy']:.1f} | {v['triad']:.1f} |")
     lines += ["", "| scale | threads | months | agent-steps | wall s (median) | CPU s | "
-              "agent-steps/s | peak RSS MiB | estimate MiB |", "|---|---|---|---|---|---|---|---|---|"]
+              "agent-steps/s | peak RSS MiB | estimate MiB |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for r in res["runs"]:
         lines.append(f"| 1:{1 / r['scale']:,.0f} | {r['threads']} | {r['months']} | "
                      f"{r['agent_steps']:.3g} | {r['wall_s']:.1f} | {r['process_cpu_s']:.1f} | "
@@ -195,7 +197,8 @@ def markdown(res: dict) -> str:
                      f"{r['memory_estimate_bytes'] / 2**20:.0f} |")
     lines += ["", "Per phase (median seconds; bytes streamed per agent-step; achieved GB/s and "
               "% of the STREAM copy bandwidth at the same thread count):", "",
-              "| scale | threads | phase | s | agent-steps/s | B/agent-step | GB/s | % of roofline |",
+              "| scale | threads | phase | s | agent-steps/s | B/agent-step | GB/s "
+              "| % of roofline |",
               "|---|---|---|---|---|---|---|---|"]
     for r in res["runs"]:
         for ph, sec in r["phase_seconds"].items():
@@ -231,8 +234,26 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--stream-n", type=int, default=1 << 24, help="STREAM array length")
     ap.add_argument("--skip-compile", action="store_true")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    ap.add_argument("--add-run", type=Path, default=None,
+                    help="merge one benchmarks/scale_run.py result (JSON) into OUT/bench.json "
+                         "and re-render the tables without running anything")
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
+    if a.add_run is not None:
+        res = json.loads((a.out / "bench.json").read_text())
+        r = json.loads(a.add_run.read_text())
+        res["runs"].append({"scale": r["scale"], "threads": r["threads"], "repeat": 1,
+                            "wall_s": r["wall_seconds"], "process_cpu_s": r["cpu"],
+                            "process_wall_s": r["wall_total"], "setup_s": r["setup_seconds"],
+                            "peak_rss_bytes": r["peak_rss_bytes"], "walls": [r["wall_seconds"]],
+                            "phase_seconds": r["phase_seconds"], "agent_steps": r["agent_steps"],
+                            "months": 890, "memory_estimate_bytes": r["memory_estimate_bytes"]})
+        res["stream"] = {int(k): v for k, v in res["stream"].items()}
+        (a.out / "bench.json").write_text(json.dumps(res, indent=1))
+        md = markdown(res)
+        (a.out / "bench.md").write_text(md)
+        print(md)
+        return
     res: dict = {"machine": machine(), "command": " ".join(sys.argv)}
     res["stream"] = stream(a.threads, a.stream_n)
     res["startup"] = startup(7)
