@@ -229,23 +229,12 @@ def write(out, runs, table, *, tolerance: float, command: str, meta: dict[str, A
 
     The directory is written beside the target and renamed into place when complete.
     """
-    import os
-    import shutil
-    import uuid
     from pathlib import Path
 
-    from .errors import OutputExistsError
-    from .results import dump_json, write_parquet
+    from .results import atomic_directory, dump_json, write_parquet
 
     out = Path(out)
-    if out.exists() and not force:
-        raise OutputExistsError(f"output directory '{out}' exists; choose another --out or "
-                                "pass --force")
-    parent = out.parent if str(out.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
+    with atomic_directory(out, force=force) as tmp:
         write_parquet(table, tmp / "ablation.parquet")
         write_parquet(runs, tmp / "ablation_runs.parquet")
         (tmp / "ablation.md").write_text(to_markdown(table, tolerance=tolerance, command=command))
@@ -253,15 +242,5 @@ def write(out, runs, table, *, tolerance: float, command: str, meta: dict[str, A
                    "rule": f"still_fits: mean fit <= {tolerance:g} x full model mean fit, "
                            "on as many data points as the full model"},
                   tmp / "ablation.json")
-        if out.exists():
-            trash = parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(out, trash)
-            os.replace(tmp, out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return [out / n for n in ("ablation.parquet", "ablation_runs.parquet", "ablation.md",
                               "ablation.json")]

@@ -11,9 +11,6 @@ the differences of the summary outcomes, and a figure.
 from __future__ import annotations
 
 import math
-import os
-import shutil
-import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -227,10 +224,10 @@ def compare(a, b, out: str | Path, *, seed: int | None = None, scale: float | No
         dict with ``path``, ``a``/``b`` (results), ``table`` (DataFrame), ``differences``
         (rows of :func:`summary_differences`) and ``first_difference`` (date or None).
     """
-    from .results import dump_json, write_parquet
+    from .results import atomic_directory, dump_json, write_parquet
 
     out = Path(out)
-    if out.exists() and not force:
+    if out.exists() and not force:  # checked before the runs, not only when writing
         raise OutputExistsError(f"output directory '{out}' exists; choose another --out or "
                                 "pass --force")
     ra, rb = run_pair(a, b, seed=seed, scale=scale, overrides=overrides, threads=threads,
@@ -239,11 +236,7 @@ def compare(a, b, out: str | Path, *, seed: int | None = None, scale: float | No
     diffs = summary_differences(ra, rb)
     div = first_divergence(table)
     name_a, name_b = ra.manifest["scenario_name"], rb.manifest["scenario_name"]
-    parent = out.parent if str(out.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
+    with atomic_directory(out, force=force) as tmp:
         ra.save(tmp / _dirname("a", name_a), figures=figures)
         rb.save(tmp / _dirname("b", name_b), figures=figures)
         write_parquet(table, tmp / "comparison.parquet")
@@ -251,16 +244,6 @@ def compare(a, b, out: str | Path, *, seed: int | None = None, scale: float | No
         dump_json({"a": name_a, "b": name_b, "seed": ra.manifest["seed"],
                    "scale": ra.manifest["scale"], "first_difference": div,
                    "differences": diffs}, tmp / "comparison.json")
-        if out.exists():
-            trash = parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(out, trash)
-            os.replace(tmp, out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     ra.path = out / _dirname("a", name_a)
     rb.path = out / _dirname("b", name_b)
     return {"path": out, "a": ra, "b": rb, "table": table, "differences": diffs,

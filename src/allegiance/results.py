@@ -12,6 +12,8 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,41 @@ def write_parquet(df, path: Path) -> None:
 
 
 
+@contextmanager
+def atomic_directory(outdir: Path, *, force: bool = False) -> Iterator[Path]:
+    """Write a result directory atomically: yields a hidden temporary directory beside
+    ``outdir`` and renames it into place only if the block completes.
+
+    An interrupted or failed write leaves no ``outdir`` (and removes the temporary one); an
+    existing ``outdir`` is refused unless ``force``, and then replaced only at the very end.
+    """
+    outdir = Path(outdir)
+    if outdir.exists() and not force:
+        raise OutputExistsError(
+            f"output directory '{outdir}' exists; choose another --out or pass --force"
+        )
+    parent = outdir.parent if str(outdir.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AllegianceError(
+            f"--out {outdir}: cannot create directory: {exc.strerror}") from None
+    tmp = parent / f".{outdir.name}.partial-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        if outdir.exists():
+            trash = parent / f".{outdir.name}.old-{uuid.uuid4().hex[:8]}"
+            os.replace(outdir, trash)
+            os.replace(tmp, outdir)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, outdir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 @dataclass
 class Result:
     """What one run produced.
@@ -88,18 +125,7 @@ class Result:
         from .scenario import scenario_to_toml
 
         outdir = Path(outdir)
-        if outdir.exists() and not force:
-            raise OutputExistsError(
-                f"output directory '{outdir}' exists; choose another --out or pass --force"
-            )
-        parent = outdir.parent if str(outdir.parent) else Path(".")
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise AllegianceError(f"--out {outdir}: cannot create directory: {exc.strerror}") from None
-        tmp = parent / f".{outdir.name}.partial-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
-        try:
+        with atomic_directory(outdir, force=force) as tmp:
             write_parquet(self.timeseries, tmp / TIMESERIES)
             write_parquet(self.events, tmp / EVENTS)
             dump_json(self.summary, tmp / SUMMARY)
@@ -109,16 +135,6 @@ class Result:
 
                 model_class(self.manifest["model"]).figures(self, tmp / "figures")
             dump_json(self.manifest, tmp / MANIFEST)  # written last: marks completeness
-            if outdir.exists():
-                trash = parent / f".{outdir.name}.old-{uuid.uuid4().hex[:8]}"
-                os.replace(outdir, trash)
-                os.replace(tmp, outdir)
-                shutil.rmtree(trash, ignore_errors=True)
-            else:
-                os.replace(tmp, outdir)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         self.path = outdir
         return outdir
 
