@@ -280,15 +280,13 @@ def _finite(o: Any) -> Any:
 
 
 def _default(o: Any):
-    import numpy as np
+    """NumPy scalars and arrays as the results writer does; anything else as its text."""
+    from ..results import _json_default
 
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
+    try:
+        return _json_default(o)
+    except TypeError:
+        return str(o)
 
 
 class Progress:
