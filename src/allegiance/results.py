@@ -96,7 +96,9 @@ class Result:
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise AllegianceError(f"--out {outdir}: cannot create directory: {exc.strerror}") from None
+            raise AllegianceError(
+                f"--out {outdir}: cannot create directory: {exc.strerror}"
+            ) from None
         tmp = parent / f".{outdir.name}.partial-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
         try:
