@@ -37,7 +37,8 @@ def main() -> None:
     runs = [allegiance.run("cpsu", scale=args.scale, seed=s) for s in args.seeds]
     fits = [r.summary["fit"] for r in runs]
     print(f"Command: `python scripts/validate_cpsu.py --scale {args.scale:g} --seeds "
-          f"{' '.join(map(str, args.seeds))}` (allegiance {runs[0].manifest['allegiance_version']})\n")
+          f"{' '.join(map(str, args.seeds))}` "
+          f"(allegiance {runs[0].manifest['allegiance_version']})\n")
     print(f"**In-sample fit** (rmse of log(model/data), members + candidates, "
           f"{fits[0]['n_points']} dated rows up to 1988-12): {rng([f['value'] for f in fits])}\n")
     print("| date | data | model (mean, range over seeds) | log error (mean) | code |")

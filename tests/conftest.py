@@ -24,4 +24,4 @@ def cli(*args: str, env: dict | None = None, cwd=None) -> subprocess.CompletedPr
     e = dict(os.environ)
     e.update(env or {})
     return subprocess.run([sys.executable, "-m", "allegiance", *args], capture_output=True,
-                          text=True, env=e, cwd=cwd, timeout=600)
+                          text=True, env=e, cwd=cwd, timeout=600, check=False)

@@ -58,7 +58,8 @@ def test_bad_inputs_give_one_line_and_exit_2(tmp_path):
     wrong = tmp_path / "wrong.toml"
     wrong.write_text('base = "cpsu"\nname = "t"\n[levers]\nopenness = "lots"\n')
     assert "levers.openness = 'lots'" in _one_line_error(cli("run", str(wrong)))
-    assert "levers.openness = 7" in _one_line_error(cli("run", "cpsu", "--set", "levers.openness=7"))
+    assert "levers.openness = 7" in _one_line_error(
+        cli("run", "cpsu", "--set", "levers.openness=7"))
     line = _one_line_error(cli("run", "cpsu", "--set", "mechanisms.exitt.hazard=1"))
     assert "mechanisms.exitt.hazard" in line and "did you mean 'exit'" in line
 

@@ -95,7 +95,7 @@ def test_provenance_of_bundled_scenarios_is_complete():
         prov = sc.provenance
         dump = sc.to_dict()
 
-        def covered(path):
+        def covered(path, prov=prov):
             parts = path.split(".")
             return any(".".join(parts[:i]) in prov for i in range(len(parts), 0, -1))
 

@@ -55,8 +55,10 @@ def _set_quota(runner: Runner, era: dict[str, Any], value: float) -> None:
         return
     step = era["month"] - model.start
     items = model._timeline.get(step, [])
-    model._timeline[step] = [(eid, ev.model_copy(update={"value": value}) if eid == era["id"] else ev)
-                             for eid, ev in items]
+    model._timeline[step] = [
+        (eid, ev.model_copy(update={"value": value}) if eid == era["id"] else ev)
+        for eid, ev in items
+    ]
 
 
 def _members_at(runner: Runner, month: int) -> float:

@@ -178,7 +178,9 @@ def validate(
         for m in exc.messages:
             con.print(Text(f"  - {m}"))
         raise typer.Exit(2) from None
-    _console().print(f"{scenario}: valid {sc.model} scenario '{sc.name}' (sha256 {sc.digest()[:12]})")
+    _console().print(
+        f"{scenario}: valid {sc.model} scenario '{sc.name}' (sha256 {sc.digest()[:12]})"
+    )
 
 
 @app.command()

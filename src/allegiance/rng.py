@@ -94,7 +94,9 @@ class Streams:
         sid = self._ids.get(stream)
         if sid is None:
             sid = self._ids[stream] = stream_id(stream)
-        return np.uint64(make_key(np.uint64(self.seed), np.uint64(sid), np.uint64(step & 0xFFFFFFFF)))
+        return np.uint64(
+            make_key(np.uint64(self.seed), np.uint64(sid), np.uint64(step & 0xFFFFFFFF))
+        )
 
     def uniforms(self, stream: str, step: int, ids: np.ndarray) -> np.ndarray:
         """Uniform [0, 1) draws, one per agent id."""

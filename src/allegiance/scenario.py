@@ -1,4 +1,5 @@
-"""Scenario files: TOML, validated by pydantic v2, derivable with ``base``, overridable with ``--set``.
+"""Scenario files: TOML, validated by pydantic v2, derivable with ``base``, overridable with
+``--set``.
 
 A scenario names the model it runs (``model = "cpsu"``), its run settings, the model's
 parameters and a timeline of dated events. A scenario may derive from another with
@@ -259,7 +260,9 @@ def _clean_loc(raw: Any, loc: tuple) -> list[str]:
     for i, part in enumerate(loc):
         if isinstance(node, Mapping) and node.get("type") == part and i < len(loc) - 1:
             continue  # the tag of a discriminated union, inserted by pydantic
-        if (isinstance(node, Mapping) and part in node) or (isinstance(node, list) and isinstance(part, int) and part < len(node)):
+        if (isinstance(node, Mapping) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        ):
             node = node[part]
             out.append(str(part))
         elif i == len(loc) - 1:

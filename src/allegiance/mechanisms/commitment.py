@@ -19,7 +19,8 @@ class Params(MechanismParams):
     """Measurement of commitment."""
 
     threshold: float = Field(0.6, ge=0.0, le=1.0,
-                             description="belief in the ideal at or above which a member counts as committed")
+                             description="belief in the ideal at or above which a member "
+                                         "counts as committed")
 
 
 def step(m, step: int) -> None:

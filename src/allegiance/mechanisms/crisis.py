@@ -94,8 +94,9 @@ def cascade(alive, birth, status, belief, trust, stake, converted, cell, uid, mo
             act_opp[cell[i]] += 1
     s_def = act_def.sum() / adults
     s_opp = act_opp.sum() / adults
-    it = 0
-    for it in range(max_iter):
+    rounds = 0
+    for _ in range(max_iter):
+        rounds += 1
         changed = 0
         new_def = act_def.copy()
         new_opp = act_opp.copy()
@@ -121,12 +122,16 @@ def cascade(alive, birth, status, belief, trust, stake, converted, cell, uid, mo
         s_opp = act_opp.sum() / adults
         if changed == 0:
             break
-    return it + 1
+    # rounds run; reported as 1 also when max_iter <= 0 (the count has always done this)
+    return max(rounds, 1)
 
 
 @njit(cache=True)
 def tally(alive, birth, status, choice, month, out):
-    """Counts by tier (0 non-member adults, 1 candidates, 2 rank-and-file, 3 cadres, 4 elite) and choice."""
+    """Counts by tier and choice.
+
+    Tiers: 0 non-member adults, 1 candidates, 2 rank-and-file, 3 cadres, 4 elite.
+    """
     out[:] = 0
     for i in range(alive.shape[0]):
         if alive[i] and month - birth[i] >= ADULT_MONTHS:

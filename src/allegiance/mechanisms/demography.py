@@ -38,8 +38,10 @@ class Params(MechanismParams):
     max_birth_rate: float = unit(0.045, "maximum crude birth rate per year")
     min_birth_rate: float = unit(0.015, "minimum crude birth rate per year (war, famine)")
     initial_age_decay: float = positive(0.03, "per-year decay of the initial age pyramid")
-    adults_per_cell: float = positive(440.0, "adults per workplace; with ~10% party share this gives ~44 members per primary organization")
-    climate_weight: float = unit(0.5, "weight of the adults' mean belief in a cohort's climate (rest: the regime's message)")
+    adults_per_cell: float = positive(440.0, "adults per workplace; with ~10% party share this "
+                                             "gives ~44 members per primary organization")
+    climate_weight: float = unit(0.5, "weight of the adults' mean belief in a cohort's climate "
+                                      "(rest: the regime's message)")
     message_strength: float = unit(0.8, "belief the regime's message instils when not ritualized")
     socialization_sd: float = positive(0.25, "spread of belief around the climate at age 16")
     initial_belief_mean: float = unit(0.35, "mean belief in the ideal among adults in 1917")

@@ -53,7 +53,8 @@ def step(m, step: int) -> None:
     p = m.params.legitimacy
     if not p.enabled:
         return
-    common = p.base + p.w_performance * m.lever("performance") + p.w_contact * remedies.contact_effect(m)
+    common = (p.base + p.w_performance * m.lever("performance")
+              + p.w_contact * remedies.contact_effect(m))
     base_m = common - p.w_corruption * privilege.visible_corruption(m, members=True)
     base_c = common - p.w_corruption * privilege.visible_corruption(m, members=False)
     st = m.state

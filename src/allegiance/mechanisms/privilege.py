@@ -75,7 +75,7 @@ def promote(alive, status, join, motive, stake, uid, month, need_cadre, need_eli
             if not alive[i]:
                 continue
             st = status[i]
-            if st == MEMBER or st == CADRE:
+            if st == MEMBER or st == CADRE:  # noqa: PLR1714, SIM109 (numba kernel: plain compares)
                 w = np.exp(career_bias * (motive[i] == CAREER)
                            + seniority_bias * (month - join[i]) / 120.0)
                 u = uniform(key_p, uid[i])

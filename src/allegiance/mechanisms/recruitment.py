@@ -215,7 +215,8 @@ def step(m, step: int) -> None:
     nchunk = bounds.shape[0] - 1
     part = np.zeros((nchunk, 2), dtype=np.int64)
     confirm_candidates(st.view("alive"), st.view("status"), st.view("join"), st.view("left"),
-                       st.view("uid"), month, int(round(m.lever("candidacy_months"))),
+                       st.view("uid"), month,
+                       int(round(m.lever("candidacy_months"))),  # noqa: RUF046 (may be np.float)
                        p.candidate_drop, m.rng.key("recruitment.confirm", step), bounds, part)
     m.flows["confirmed"] += int(part[:, 0].sum())
     m.flows["dropped_candidates"] += int(part[:, 1].sum())
@@ -243,7 +244,11 @@ def step(m, step: int) -> None:
 
 
 def apply_purge(m, step: int, share: float, target: str) -> int:
-    """Expel ``share`` of members this month, weighted towards ``target``; returns agents expelled."""
+    """Expel ``share`` of members this month, weighted towards ``target``.
+
+    Returns:
+        The number of agents expelled.
+    """
     st = m.state
     bounds = m.bounds()
     nchunk = bounds.shape[0] - 1

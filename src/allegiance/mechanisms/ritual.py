@@ -30,8 +30,10 @@ class Params(MechanismParams):
 
     decay: float = positive(0.02, "yearly proportional loss of belief at ritualization 1")
     citizen_weight: float = unit(0.5, "exposure of non-members to ritual relative to members")
-    peer: float = positive(0.1, "yearly rate at which members move towards their cell's mean belief")
-    asymmetry: float = positive(1.5, "how much faster belief falls towards a cynical cell than rises")
+    peer: float = positive(0.1, "yearly rate at which members move towards their cell's "
+                                "mean belief")
+    asymmetry: float = positive(1.5, "how much faster belief falls towards a cynical cell "
+                                     "than rises")
 
 
 @njit(cache=True)

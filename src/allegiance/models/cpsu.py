@@ -56,22 +56,32 @@ from ..state import AgentState
 class Levers(Frozen):
     """Time-varying conditions and policies; initial values here, changes as ``lever`` events."""
 
-    admission_rate: float = Field(0.0, ge=0, le=0.2, description="admission quota per year, as a share of adults")
-    selectivity: float = Field(0.5, ge=0, le=1, description="how strongly vetting favours believers")
-    candidacy_months: float = Field(12, ge=0, le=60, description="months of candidacy before full membership")
-    danger: float = Field(0.0, ge=0, le=1, description="danger of being a member (repression, civil war)")
-    mobilization: float = Field(0.0, ge=0, le=1, description="pressure of enrolment drives (war, Lenin Enrolment)")
+    admission_rate: float = Field(0.0, ge=0, le=0.2,
+                                  description="admission quota per year, as a share of adults")
+    selectivity: float = Field(0.5, ge=0, le=1,
+                               description="how strongly vetting favours believers")
+    candidacy_months: float = Field(12, ge=0, le=60,
+                                    description="months of candidacy before full membership")
+    danger: float = Field(0.0, ge=0, le=1,
+                          description="danger of being a member (repression, civil war)")
+    mobilization: float = Field(0.0, ge=0, le=1,
+                                description="pressure of enrolment drives (war, Lenin Enrolment)")
     privilege: float = Field(0.0, ge=0, le=1, description="material value of membership and office")
     openness: float = Field(0.0, ge=0, le=1, description="freedom to speak and to see (glasnost)")
     ritualization: float = Field(0.0, ge=0, le=1, description="ideology recited but not lived")
-    performance: float = Field(0.0, ge=-1, le=1, description="economic performance as people feel it")
-    cadre_stability: float = Field(0.0, ge=0, le=1, description="protection of office-holders from rotation")
-    outside_option: float = Field(0.0, ge=0, le=1, description="chance to convert office into private wealth")
+    performance: float = Field(0.0, ge=-1, le=1,
+                               description="economic performance as people feel it")
+    cadre_stability: float = Field(0.0, ge=0, le=1,
+                                   description="protection of office-holders from rotation")
+    outside_option: float = Field(0.0, ge=0, le=1,
+                                  description="chance to convert office into private wealth")
     exit_cost: float = Field(1.0, ge=0, le=2, description="cost of leaving the party")
     theory_study: float = Field(0.0, ge=0, le=1, description="remedy: real study of theory (M11)")
     contact: float = Field(0.0, ge=0, le=1, description="remedy: contact with the people (M11)")
-    criticism: float = Field(0.0, ge=0, le=1, description="remedy: criticism and self-criticism (M11)")
-    history_education: float = Field(0.0, ge=0, le=1, description="remedy: scientific attitude to history (M11)")
+    criticism: float = Field(0.0, ge=0, le=1,
+                             description="remedy: criticism and self-criticism (M11)")
+    history_education: float = Field(0.0, ge=0, le=1,
+                                     description="remedy: scientific attitude to history (M11)")
 
 
 LEVER_NAMES = tuple(Levers.model_fields)
@@ -171,7 +181,9 @@ class Initial(Frozen):
     """The party at the start."""
 
     members: float = Field(350_000, ge=0, description="members + candidates at the start")
-    member_belief_boost: float = Field(0.35, ge=0, le=1, description="how far above the population mean the founding members' belief is")
+    member_belief_boost: float = Field(0.35, ge=0, le=1,
+                                       description="how far above the population mean the founding "
+                                                   "members' belief is")
 
 
 class Mechanisms(Frozen):
@@ -411,7 +423,8 @@ class CpsuModel(Model):
         """Belief a cohort coming of age now is socialized towards (M2)."""
         p = self.params.demography
         message = p.message_strength * (1.0 - self.lever("ritualization"))
-        return p.climate_weight * self.agg.get("belief_adults", 0.5) + (1 - p.climate_weight) * message
+        return (p.climate_weight * self.agg.get("belief_adults", 0.5)
+                + (1 - p.climate_weight) * message)
 
     # -- setup ---------------------------------------------------------------------------
     #: agent slots at the peak relative to the peak population: dead slots wait for the next
@@ -465,7 +478,7 @@ class CpsuModel(Model):
         sc = self.scenario
         p2 = self.params.demography
         month0 = self.start
-        n0 = max(1, int(round(self.population_target(month0) * self.scale)))
+        n0 = max(1, round(self.population_target(month0) * self.scale))
         peak_pop = max(v for _, v in data.population_series())
         # allocated once at the run's peak size: no growth copies, and the peak is known
         # before the run starts (memory_estimate); capacity never changes results
@@ -474,7 +487,7 @@ class CpsuModel(Model):
             for name, dtype, fill in mod.STATE:
                 st.declare(name, dtype, fill, owner=mod.__name__.rsplit(".", 1)[-1])
         st.declare("belief", np.float32, 0.5, owner="demography")
-        self.n_cells = max(1, int(round(peak_pop * 0.7 * self.scale / p2.adults_per_cell)))
+        self.n_cells = max(1, round(peak_pop * 0.7 * self.scale / p2.adults_per_cell))
         self._cell_sums = np.zeros(self.n_cells)
         self._cell_counts = np.zeros(self.n_cells, dtype=np.int64)
         s = st.add(n0)
@@ -486,19 +499,21 @@ class CpsuModel(Model):
         st.birth[s] = (month0 - np.floor(age_y * 12)).astype(np.int32)
         st.cell[s] = (self.rng.uniforms("demography.cell", 0, ids) * self.n_cells).astype(np.int32)
         st.belief[s] = np.clip(p2.initial_belief_mean
-                               + p2.initial_belief_sd * self.rng.normals("setup.belief", 0, ids), 0, 1)
+                               + p2.initial_belief_sd * self.rng.normals("setup.belief", 0, ids),
+                               0, 1)
         st.trust[s] = np.clip(p2.initial_trust_mean
                               + p2.socialization_sd * self.rng.normals("setup.trust", 0, ids), 0, 1)
         # founding members: adults with the strongest belief, boosted ("special material", §1.1)
         adult = (month0 - st.birth[s]) >= ADULT_MONTHS
-        k = int(round(sc.initial.members * self.scale))
+        k = round(sc.initial.members * self.scale)
         if k:
             score = np.where(adult, st.belief[s] + 0.1 * self.rng.normals("setup.members", 0, ids),
                              -np.inf)
             chosen = np.argpartition(-score, min(k, n0 - 1))[:k]
             st.status[chosen] = 2
             st.motive[chosen] = IDEAL
-            st.join[chosen] = month0 - (self.rng.uniforms("setup.join", 0, ids[chosen]) * 120).astype(np.int32)
+            st.join[chosen] = month0 - (self.rng.uniforms("setup.join", 0, ids[chosen])
+                                        * 120).astype(np.int32)
             b = st.belief[chosen]
             st.belief[chosen] = np.clip(b + sc.initial.member_belief_boost * (1 - b), 0, 1)
         self.n_alive = n0
@@ -613,7 +628,8 @@ class CpsuModel(Model):
         k = 1.0 / self.scale
         members = a["members"]
         tiers = ("nonmembers", "candidates", "rank_and_file", "cadres", "elite")
-        counts = (a["nonmember_adults"], a["candidates"], a["full_members"], a["cadres"], a["elites"])
+        counts = (a["nonmember_adults"], a["candidates"], a["full_members"], a["cadres"],
+                  a["elites"])
         row = {
             "population": a["alive"] * k,
             "adults": a["adults"] * k,
@@ -629,8 +645,10 @@ class CpsuModel(Model):
             "mean_trust_members": a["mean_trust_members"],
             "mean_trust_citizens": a["sum_trust_nonmembers"] / max(a["nonmember_adults"], 1),
             "mean_belief_citizens": a["sum_belief_nonmembers"] / max(a["nonmember_adults"], 1),
-            "expressed_trust_citizens": a["sum_expressed_nonmembers"] / max(a["nonmember_adults"], 1),
-            "expressed_trust_members": a["sum_expressed_members"] / members if members else float("nan"),
+            "expressed_trust_citizens": (a["sum_expressed_nonmembers"]
+                                         / max(a["nonmember_adults"], 1)),
+            "expressed_trust_members": (a["sum_expressed_members"] / members
+                                        if members else float("nan")),
             "mean_belief_adults": a["belief_adults"],
             "mean_trust_adults": a["trust_adults"],
             "corruption": a["corruption"],

@@ -2,7 +2,8 @@
 
 - :mod:`.granovetter` — Granovetter (1978) threshold model of collective behaviour;
 - :mod:`.kuran` — Kuran (1991) preference falsification, revolutionary thresholds, hysteresis;
-- :mod:`.epstein` — Epstein (2002) civil violence, Model I (arrest rules as printed, rounded, floored);
+- :mod:`.epstein` — Epstein (2002) civil violence, Model I (arrest rules as printed, rounded,
+  floored);
 - :mod:`.emperor` — Centola, Willer & Macy (2005) "The Emperor's Dilemma": unpopular norms
   enforced by false believers, on a lattice with optional random long ties.
 
