@@ -239,7 +239,14 @@ def test_upload_errors_and_memory_refusal_show_in_the_page(page, tmp_path):
     assert pg.locator(".upload-error-line").count() == 0
 
     # a scale whose memory estimate exceeds what is available is refused with the API's message
-    _set_input(pg, "run-scale", "0.5")
+    # the page may still re-render after the upload and reset the field: set it until it holds
+    for _ in range(30):
+        _set_input(pg, "run-scale", "0.5")
+        pg.locator(".run-scale input").press("Tab")  # commit on blur as well
+        pg.wait_for_timeout(1000)
+        if pg.locator(".run-scale input").input_value() in ("0.5", "0.50"):
+            break
+    assert pg.locator(".run-scale input").input_value() in ("0.5", "0.50")
     sc = load_scenario(tomllib.loads(good.read_text()))
     import os
 
@@ -250,5 +257,5 @@ def test_upload_errors_and_memory_refusal_show_in_the_page(page, tmp_path):
     finally:
         del os.environ["ALLEGIANCE_AVAILABLE_MEMORY"]
     pg.locator(".run-button").click()
-    pg.wait_for_selector(".run-errors")
+    pg.wait_for_selector(".run-errors", timeout=120_000)
     assert str(mem.value) in pg.locator(".run-errors").inner_text()
