@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from pydantic import Field
 
 from ..rng import uniform
 from ._common import ADULT_MONTHS, CADRE, MechanismParams, positive, unit
@@ -47,7 +48,8 @@ class Params(MechanismParams):
     threshold_a: float = positive(1.0, "Kumaraswamy a of the personal thresholds")
     threshold_b: float = positive(4.0, "Kumaraswamy b of the personal thresholds")
     local: float = unit(0.6, "weight of one's workplace in what one sees")
-    max_iterations: int = 200
+    max_iterations: int = Field(200, ge=1, le=100_000,
+                                description="cap on the rounds of the cascade")
 
 
 @njit(cache=True)
