@@ -53,6 +53,7 @@ from ..scenario import Frozen, check_month
 from .design import Range, flatten_parameters
 from .executors import Executor, run_seed
 from .store import RunStore, RunTask, extract, run_tasks
+from .sweep import ExperimentHeader
 
 
 class Target(Frozen):
@@ -88,16 +89,9 @@ class AbcOptions(Frozen):
     min_acceptance: float = Field(0.05, ge=0, lt=1)
 
 
-class CalibrationSpec(Frozen):
+class CalibrationSpec(ExperimentHeader):
     """A calibration file."""
 
-    name: str = ""
-    description: str = ""
-    scenario: str
-    scale: float | None = Field(None, gt=0, le=1)
-    seed: int = Field(0, ge=0, le=2**63 - 1)
-    set: dict[str, Any] = Field(default_factory=dict)
-    out: str | None = None
     parameters: dict[str, Range]
     target: Target
     abc: AbcOptions = AbcOptions()

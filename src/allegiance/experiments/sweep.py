@@ -47,21 +47,27 @@ class SensitivityOptions(Frozen):
     resamples: int = Field(200, ge=10, description="bootstrap resamples for the intervals")
 
 
-class SweepSpec(Frozen):
-    """A sweep (or ensemble, or sensitivity analysis) file."""
+class ExperimentHeader(Frozen):
+    """Keys every experiment file has: which scenario, at what scale and seed, with what
+    overrides, written where (shared by sweep and calibration files)."""
 
     name: str = ""
     description: str = ""
     scenario: str
     scale: float | None = Field(None, gt=0, le=1)
     seed: int = Field(0, ge=0, le=2**63 - 1)
+    set: dict[str, Any] = Field(default_factory=dict)
+    out: str | None = None
+
+
+class SweepSpec(ExperimentHeader):
+    """A sweep (or ensemble, or sensitivity analysis) file."""
+
     replicates: int = Field(1, ge=1)
     common_random_numbers: bool = Field(
         False, description="replicate r of every point uses the same seed")
-    set: dict[str, Any] = Field(default_factory=dict)
     outcomes: list[str] = Field(default_factory=list)
     timeseries: bool = Field(True, description="keep each run's time series")
-    out: str | None = None
     design: Design = Design()
     parameters: dict[str, list[Value] | Range] = Field(default_factory=dict)
     sensitivity: SensitivityOptions | None = None
