@@ -182,3 +182,65 @@ def test_m12_committed_members_never_exceed_members():
     strict = run(mechanisms__commitment__threshold=0.9)
     assert last(strict, "committed_members") < last(r, "committed_members")
     assert np.isfinite(ts["mean_belief_members"]).all()
+
+
+def _reference_cascade(alive, birth, status, belief, trust, stake, converted, cell, uid, month,
+                       w_b, w_t, w_s, w_c, margin, conviction, ta, tb, local, openness,
+                       seed_def, seed_opp, risk_def, risk_opp, key_thr, n_cells, max_iter):
+    """The cascade as the ODD states it, with float64 thresholds kept for every agent."""
+    from allegiance.rng import uniform
+
+    n = alive.size
+    adult = alive & (month - birth.astype(np.int64) >= 18 * 12)
+    u = np.array([uniform(key_thr, int(x)) for x in uid])
+    office = (status >= 3).astype(float)
+    d = (w_b * (belief.astype(float) - 0.5) + w_t * (trust.astype(float) - 0.5)
+         + w_s * stake.astype(float) * office - np.where(converted, w_c, 0.0))
+    theta = (1.0 - (1.0 - u) ** (1.0 / tb)) ** (1.0 / ta)
+    eff = theta * (1.0 - np.minimum(1.0, conviction * np.abs(d)))
+    side = np.where(adult & (d > margin), 1, np.where(adult & (d < -margin), 2, 0))
+    choice = np.where(((side == 1) & (u < seed_def)) | ((side == 2) & (u < seed_opp)), side, 0)
+    adults_cell = np.bincount(cell[adult], minlength=n_cells)
+    adults = adult.sum()
+    for _ in range(max_iter):
+        act = [np.bincount(cell[choice == s], minlength=n_cells) for s in (1, 2)]
+        shares = [a.sum() / adults for a in act]
+        new = choice.copy()
+        for i in range(n):
+            if side[i] == 0 or choice[i] != 0:
+                continue
+            s = side[i] - 1
+            seen = (local * (act[s][cell[i]] / adults_cell[cell[i]])
+                    + (1.0 - local) * openness * shares[s])
+            if eff[i] + (risk_def, risk_opp)[s] <= seen:
+                new[i] = side[i]
+        if (new == choice).all():
+            break
+        choice = new
+    return choice
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_m10_cascade_matches_a_float64_reference(seed):
+    from allegiance.mechanisms import crisis
+
+    rng = np.random.default_rng(seed)
+    n, n_cells = 3000, 7
+    alive = rng.random(n) < 0.95
+    birth = rng.integers(20000, 23800, n).astype(np.int16)
+    status = rng.integers(0, 5, n).astype(np.int8)
+    belief = rng.random(n).astype(np.float32)
+    trust = rng.random(n).astype(np.float32)
+    stake = rng.random(n).astype(np.float32)
+    converted = rng.random(n) < 0.1
+    cell = rng.integers(0, n_cells, n).astype(np.int32)
+    uid = np.arange(n, dtype=np.int32)
+    args = (alive, birth, status, belief, trust, stake, converted, cell, uid, 23860,
+            1.0, 1.0, 0.5, 0.5, 0.1, 1.0, 1.0, 4.0, 0.6, 0.8, 0.05, 0.05, 0.0, 0.01,
+            np.uint64(12345 + seed), n_cells, 200)
+    want = _reference_cascade(*args)
+    choice = np.zeros(n, dtype=np.int8)
+    rounds = crisis.cascade(*args, choice, np.empty(n, dtype=np.float32))
+    assert rounds > 2  # a real cascade, beyond the seeds
+    assert (want == 1).sum() > 50 and (want == 2).sum() > 50
+    assert np.array_equal(choice, want)

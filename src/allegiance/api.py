@@ -55,7 +55,8 @@ def _state_stats(model) -> dict[str, int]:
     if st is None or not hasattr(st, "peak_capacity"):
         return {}
     return {"state_peak_slots": int(st.peak_n), "state_peak_capacity": int(st.peak_capacity),
-            "state_bytes_per_slot": int(st.bytes_per_agent)}
+            "state_bytes_per_slot": int(st.bytes_per_agent),
+            "state_compactions": int(getattr(st, "compactions", 0))}
 
 
 def run(

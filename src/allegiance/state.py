@@ -3,8 +3,13 @@
 Each attribute is one NumPy array; slot ``i`` of every array belongs to the same agent. Agents
 are appended at the end (births, arrivals) and marked dead in place (deaths); when dead slots
 make up more than a third of the used slots, :meth:`AgentState.compact` squeezes them out,
-keeping order. Because agents keep their ``uid`` through compaction and every random draw is
-keyed by ``uid`` (see :mod:`allegiance.rng`), compaction never changes results.
+keeping order. Because agents keep their ``uid`` through compaction, every random draw is
+keyed by ``uid`` (see :mod:`allegiance.rng`) and reductions are chunked by uid range
+(:meth:`AgentState.chunk_bounds`), compaction never changes results: how often it runs is a
+memory/time trade-off only.
+
+Uids are ``int32``: a run may create at most 2³¹ − 1 agents (the whole USSR 1917–1991 at 1:1
+creates about 450 million).
 
 Growth is amortized: capacity grows by at least 50 % when full (as in Starsim).
 """
@@ -17,6 +22,10 @@ import numpy as np
 from numba import njit
 
 GROWTH = 1.5
+#: compact when more than this share of the used slots are dead
+COMPACT_DEAD_SHARE = 1 / 16
+#: most agents a run may ever create (uids are int32)
+MAX_UIDS = 2**31 - 1
 
 
 @njit(cache=True)
@@ -55,7 +64,8 @@ class AgentState:
         self._scratch: dict[str, np.ndarray] = {}
         self.peak_capacity = self.capacity
         self.peak_n = 0
-        self.declare("uid", np.int64, -1, owner="state")
+        self.compactions = 0
+        self.declare("uid", np.int32, -1, owner="state")
         self.declare("alive", np.bool_, False, owner="state")
 
     # -- declaration ---------------------------------------------------------------------
@@ -128,6 +138,8 @@ class AgentState:
         Their other attributes hold the declared fill values until the caller sets them.
         """
         count = int(count)
+        if self.next_uid + count > MAX_UIDS:
+            raise OverflowError(f"more than {MAX_UIDS} agents in one run (uids are int32)")
         if self.n + count > self.capacity:
             self._grow(self.n + count)
         s = slice(self.n, self.n + count)
@@ -138,11 +150,14 @@ class AgentState:
         self.peak_n = max(self.peak_n, self.n)
         return s
 
-    def compact(self, force: bool = False) -> bool:
-        """Drop dead slots, keeping order, when they exceed a third of used slots."""
+    def compact(self, force: bool = False, dead_share: float | None = None) -> bool:
+        """Drop dead slots, keeping order, when they exceed ``dead_share`` of used slots
+        (default ``COMPACT_DEAD_SHARE``)."""
+        if dead_share is None:
+            dead_share = COMPACT_DEAD_SHARE
         alive = self.arrays["alive"][: self.n]
         n_alive = int(np.count_nonzero(alive))
-        if not force and (self.n - n_alive) * 3 <= self.n:
+        if not force and (self.n - n_alive) <= dead_share * self.n:
             return False
         # in place, without an index array: no transient memory at any scale; the mask
         # ("alive") is squeezed last because every other array reads it
@@ -152,4 +167,15 @@ class AgentState:
             _squeeze(arr, alive, self.n)
             arr[n_alive : self.n] = self.fields[name].fill
         self.n = n_alive
+        self.compactions += 1
         return True
+
+    def chunk_bounds(self, chunk: int) -> np.ndarray:
+        """Slot boundaries of the uid ranges ``[k·chunk, (k+1)·chunk)`` over the used slots.
+
+        Deterministic reductions sum within each chunk, then over chunks in order. Because a
+        chunk is a fixed set of agents (a uid range) and not a range of slots, the sums do not
+        depend on the number of threads *nor* on when dead slots were compacted away.
+        """
+        edges = np.arange(0, self.next_uid + chunk, chunk, dtype=np.int64)
+        return np.searchsorted(self.arrays["uid"][: self.n], edges).astype(np.int64)

@@ -45,3 +45,21 @@ def clip01(x):
 def logistic(x):
     """The logistic function."""
     return 1.0 / (1.0 + np.exp(-x))
+
+
+#: per-workplace sums of belief or trust are kept in fixed point, in units of 2**-32, so they
+#: are exact integers: a cell's sum is the same whatever order its agents are added in (by one
+#: thread or several). A value in [0, 1] is rounded to the nearest unit (error < 1.2e-10).
+FIXED_ONE = 2.0**32
+
+
+@njit(cache=True, inline="always")
+def to_fixed(x):
+    """A value in [0, 1] as an integer number of 2**-32 units."""
+    return np.int64(x * FIXED_ONE + 0.5)
+
+
+@njit(cache=True, inline="always")
+def peer_mean(cell_sum, count, own):
+    """Mean of the *other* agents of a cell, from its fixed-point sum and count."""
+    return (cell_sum - to_fixed(own)) / FIXED_ONE / (count - 1)

@@ -52,18 +52,37 @@ class Params(MechanismParams):
                                 description="cap on the rounds of the cascade")
 
 
+#: working codes of the cascade (``choice`` holds them until the end): leaning but passive
+LEAN_DEFEND, LEAN_OPPOSE = 3, 4
+
+
+@njit(cache=True, inline="always")
+def disposition(belief, trust, stake, status, converted, uid, w_b, w_t, w_s, w_c, conviction,
+                ta, tb, key_thr):
+    """An adult's disposition ``d``, threshold draw ``u`` and effective threshold."""
+    office = 1.0 if status >= CADRE else 0.0
+    d = (w_b * (belief - 0.5) + w_t * (trust - 0.5) + w_s * stake * office
+         - (w_c if converted else 0.0))
+    u = uniform(key_thr, uid)
+    theta = (1.0 - (1.0 - u) ** (1.0 / tb)) ** (1.0 / ta)
+    return d, u, theta * (1.0 - min(1.0, conviction * abs(d)))
+
+
 @njit(cache=True)
 def cascade(alive, birth, status, belief, trust, stake, converted, cell, uid, month,
             w_b, w_t, w_s, w_c, margin, conviction, ta, tb, local, openness,
-            seed_def, seed_opp, risk_def, risk_opp, key_thr, n_cells, max_iter, choice):
+            seed_def, seed_opp, risk_def, risk_opp, key_thr, n_cells, max_iter, choice, low):
     """Run the threshold cascade to its fixed point; writes PASSIVE/DEFEND/OPPOSE to choice.
 
     Sequential on purpose: each round reads the previous round's shares, so the result does
     not depend on agent order or thread count.
+
+    Memory: 5 bytes per slot (``choice`` int8 and ``low`` float32). ``low`` holds each
+    leaning agent's effective threshold rounded to float32; a round tests a lower bound from it
+    first and recomputes the exact float64 threshold (``disposition``) only when the bound
+    says the agent may act, so decisions are those of the exact thresholds.
     """
     n = alive.shape[0]
-    side = np.zeros(n, dtype=np.int8)
-    eff = np.zeros(n, dtype=np.float64)
     adults_cell = np.zeros(n_cells, dtype=np.int64)
     adults = 0
     for i in range(n):
@@ -72,19 +91,16 @@ def cascade(alive, birth, status, belief, trust, stake, converted, cell, uid, mo
             continue
         adults += 1
         adults_cell[cell[i]] += 1
-        office = 1.0 if status[i] >= CADRE else 0.0
-        d = (w_b * (belief[i] - 0.5) + w_t * (trust[i] - 0.5) + w_s * stake[i] * office
-             - (w_c if converted[i] else 0.0))
+        d, u, eff = disposition(belief[i], trust[i], stake[i], status[i], converted[i], uid[i],
+                                w_b, w_t, w_s, w_c, conviction, ta, tb, key_thr)
         if d > margin:
-            side[i] = DEFEND
+            # instigators: the seed share of each side acts whatever others do
+            choice[i] = DEFEND if u < seed_def else LEAN_DEFEND
         elif d < -margin:
-            side[i] = OPPOSE
-        u = uniform(key_thr, uid[i])
-        theta = (1.0 - (1.0 - u) ** (1.0 / tb)) ** (1.0 / ta)
-        eff[i] = theta * (1.0 - min(1.0, conviction * abs(d)))
-        # instigators: the seed share of each side acts whatever others do
-        if (side[i] == DEFEND and u < seed_def) or (side[i] == OPPOSE and u < seed_opp):
-            choice[i] = side[i]
+            choice[i] = OPPOSE if u < seed_opp else LEAN_OPPOSE
+        else:
+            continue
+        low[i] = np.float32(eff)
     if adults == 0:
         return 0
     act_def = np.zeros(n_cells, dtype=np.int64)
@@ -103,27 +119,39 @@ def cascade(alive, birth, status, belief, trust, stake, converted, cell, uid, mo
         new_def = act_def.copy()
         new_opp = act_opp.copy()
         for i in range(n):
-            if side[i] == 0 or choice[i] != PASSIVE:
+            ch = choice[i]
+            if ch != LEAN_DEFEND and ch != LEAN_OPPOSE:  # noqa: PLR1714 (numba: plain compares)
                 continue
             k = adults_cell[cell[i]]
-            if side[i] == DEFEND:
+            if ch == LEAN_DEFEND:
                 seen = local * (act_def[cell[i]] / k) + (1.0 - local) * openness * s_def
-                if eff[i] + risk_def <= seen:
-                    choice[i] = DEFEND
-                    new_def[cell[i]] += 1
-                    changed += 1
+                risk = risk_def
             else:
                 seen = local * (act_opp[cell[i]] / k) + (1.0 - local) * openness * s_opp
-                if eff[i] + risk_opp <= seen:
+                risk = risk_opp
+            # eff is in [0, 1], so float32 rounding moved it by at most 2**-25: the exact
+            # threshold is at least low - 2**-24 (computed exactly in float64)
+            if (np.float64(low[i]) - 2.0**-24) + risk > seen:
+                continue
+            eff = disposition(belief[i], trust[i], stake[i], status[i], converted[i], uid[i],
+                              w_b, w_t, w_s, w_c, conviction, ta, tb, key_thr)[2]
+            if eff + risk <= seen:
+                changed += 1
+                if ch == LEAN_DEFEND:
+                    choice[i] = DEFEND
+                    new_def[cell[i]] += 1
+                else:
                     choice[i] = OPPOSE
                     new_opp[cell[i]] += 1
-                    changed += 1
         act_def = new_def
         act_opp = new_opp
         s_def = act_def.sum() / adults
         s_opp = act_opp.sum() / adults
         if changed == 0:
             break
+    for i in range(n):
+        if choice[i] >= LEAN_DEFEND:
+            choice[i] = PASSIVE
     # rounds run; reported as 1 also when max_iter <= 0 (the count has always done this)
     return max(rounds, 1)
 
@@ -146,6 +174,7 @@ def apply(m, step: int, ev) -> dict:
     st = m.state
     month = m.month(step)
     choice = np.zeros(st.n, dtype=np.int8)
+    low = np.empty(st.n, dtype=np.float32)
     iters = 0
     if p.enabled:
         iters = cascade(st.view("alive"), st.view("birth"), st.view("status"), st.view("belief"),
@@ -154,7 +183,9 @@ def apply(m, step: int, ev) -> dict:
                         p.w_stake, p.w_converted, p.margin, p.conviction, p.threshold_a,
                         p.threshold_b, p.local, m.openness(), ev.defender_seed,
                         ev.challenger_seed, ev.risk_defend, ev.risk_oppose,
-                        m.rng.key("crisis.threshold", 0), m.n_cells, p.max_iterations, choice)
+                        m.rng.key("crisis.threshold", 0), m.n_cells, p.max_iterations, choice,
+                        low)
+        del low
     out = np.zeros((5, 3), dtype=np.int64)
     tally(st.view("alive"), st.view("birth"), st.view("status"), choice, month, out)
     k = 1.0 / m.scale

@@ -23,7 +23,7 @@ from numba import njit, prange
 from ..rng import normal, uniform
 from ._common import MechanismParams, clip01, positive, unit
 
-STATE = [("birth", np.int32, 0), ("cell", np.int32, 0)]
+STATE = [("birth", np.int16, 0), ("cell", np.int32, 0)]
 
 SOCIALIZATION_MONTHS = 16 * 12
 
@@ -117,13 +117,38 @@ def init_newcomers(lo, hi, uid, birth, cell, belief, trust, month, ages, n_cells
         trust[i] = clip01(trust_mean + sd * normal(key_t, uid[i]))
 
 
-@njit(cache=True, parallel=True)
-def socialize(alive, birth, uid, belief, trust, month, climate, trust_mean, sd, key_b, key_t):
-    """Set belief and trust of the cohort turning 16 this month from the climate of its youth."""
-    for i in prange(alive.shape[0]):
-        if alive[i] and month - birth[i] == SOCIALIZATION_MONTHS:
-            belief[i] = clip01(climate + sd * normal(key_b, uid[i]))
-            trust[i] = clip01(trust_mean + sd * normal(key_t, uid[i]))
+@njit(cache=True, inline="always")
+def socialized(climate, trust_mean, sd, uid, key_b, key_t):
+    """Belief and trust of an agent turning 16 this month, from the climate of its youth."""
+    return (clip01(climate + sd * normal(key_b, uid)),
+            clip01(trust_mean + sd * normal(key_t, uid)))
+
+
+def socialization_terms(m, step: int) -> tuple | None:
+    """(climate, trust mean, spread, key of belief, key of trust), or ``None`` when M2 is off."""
+    p = m.params.demography
+    if not p.enabled:
+        return None
+    return (m.climate(), m.agg["trust_adults"], p.socialization_sd,
+            m.rng.key("demography.socialize_b", step), m.rng.key("demography.socialize_t", step))
+
+
+@njit(cache=True)
+def nth_alive(alive, ks):
+    """Slots of the ``ks[j]``-th living agents (``ks`` sorted ascending), in one pass and
+    without an index of all living agents."""
+    out = np.empty(ks.shape[0], dtype=np.int64)
+    j = 0
+    seen = 0
+    for i in range(alive.shape[0]):
+        if j == ks.shape[0]:
+            break
+        if alive[i]:
+            while j < ks.shape[0] and ks[j] == seen:
+                out[j] = i
+                j += 1
+            seen += 1
+    return out
 
 
 def round_random(x: float, u: float) -> int:
@@ -144,7 +169,8 @@ def _table(m, p) -> np.ndarray:
 
 
 def step(m, step: int) -> None:
-    """Phase ``demography``: deaths, census matching, births/arrivals, socialization."""
+    """Phase ``demography``: deaths, census matching, births and arrivals (the cohort turning
+    16 is socialized in the model's ``adults`` pass, after the newcomers are added)."""
     p = m.params.demography
     st = m.state
     if not p.enabled:
@@ -184,19 +210,20 @@ def step(m, step: int) -> None:
         ages = np.zeros(births + arrivals, dtype=np.int32)
         if arrivals:
             # arrivals copy the ages of randomly chosen residents (same age pyramid)
-            act = st.active()
+            alive = st.view("alive")
+            n_living = int(np.count_nonzero(alive))
             pick = m.rng.uniforms("demography.arrival_age", step,
                                   np.arange(arrivals, dtype=np.int64))
-            src = act[np.minimum((pick * act.size).astype(np.int64), act.size - 1)]
-            ages[births:] = month - st.view("birth")[src]
+            k = np.minimum((pick * n_living).astype(np.int64), n_living - 1)
+            order = np.argsort(k, kind="stable")
+            src = np.empty(arrivals, dtype=np.int64)
+            src[order] = nth_alive(alive, k[order])
+            ages[births:] = month - st.view("birth")[src].astype(np.int64)
         s = st.add(births + arrivals)
         init_newcomers(s.start, s.stop, st.uid, st.birth, st.cell, st.belief, st.trust, month,
                        ages, m.n_cells, climate, trust_mean, sd,
                        m.rng.key("demography.cell", 0), m.rng.key("demography.belief", step),
                        m.rng.key("demography.trust", step))
-    socialize(st.view("alive"), st.view("birth"), st.view("uid"), st.view("belief"),
-              st.view("trust"), month, climate, trust_mean, sd,
-              m.rng.key("demography.socialize_b", step), m.rng.key("demography.socialize_t", step))
     m.flows["births"] += births
     m.flows["arrivals"] += arrivals
     m.flows["deaths"] += deaths

@@ -19,7 +19,7 @@ State: ``converted``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..rng import uniform
 from ._common import CADRE, MechanismParams, logistic, positive, unit
@@ -37,36 +37,23 @@ class Params(MechanismParams):
     hazard: float = positive(0.5, "yearly conversion rate when converting clearly pays")
 
 
-@njit(cache=True, parallel=True)
-def convert(alive, status, belief, trust, stake, converted, uid, outside, privilege,
-            gain, risk, w_b, w_t, hazard, key, bounds, part):
-    """Office-holders decide whether to convert."""
-    for c in prange(bounds.shape[0] - 1):
-        k = 0
-        for i in range(bounds[c], bounds[c + 1]):
-            if not alive[i] or status[i] < CADRE or converted[i]:
-                continue
-            v_conv = gain * outside * stake[i]
-            v_keep = privilege * (1.0 - risk) + w_b * belief[i] + w_t * trust[i]
-            if uniform(key, uid[i]) < hazard * logistic((v_conv - v_keep) / 0.1):
-                converted[i] = True
-                k += 1
-        part[c, 0] = k
+@njit(cache=True, inline="always")
+def converts(status, converted, belief, trust, stake, uid, outside, privilege, gain, risk, w_b,
+             w_t, hazard, key):
+    """Whether an office-holder who has not yet converted does so this month."""
+    if status < CADRE or converted:
+        return False
+    v_conv = gain * outside * stake
+    v_keep = privilege * (1.0 - risk) + w_b * belief + w_t * trust
+    return uniform(key, uid) < hazard * logistic((v_conv - v_keep) / 0.1)
 
 
-def step(m, step: int) -> None:
-    """Phase ``elite``."""
+def month_terms(m, step: int) -> tuple | None:
+    """(outside, privilege, gain, risk, w_belief, w_trust, monthly hazard, key), or ``None``
+    when nobody can convert this month."""
     p = m.params.elite
-    if not p.enabled:
-        return
     outside = m.lever("outside_option")
-    if outside <= 0:
-        return
-    st = m.state
-    bounds = m.bounds()
-    part = np.zeros((bounds.shape[0] - 1, 1), dtype=np.int64)
-    convert(st.view("alive"), st.view("status"), st.view("belief"), st.view("trust"),
-            st.view("stake"), st.view("converted"), st.view("uid"), outside,
-            m.lever("privilege"), p.gain, p.risk, p.w_belief, p.w_trust, p.hazard / 12.0,
-            m.rng.key("elite.convert", step), bounds, part)
-    m.flows["conversions"] += int(part[:, 0].sum())
+    if not p.enabled or outside <= 0:
+        return None
+    return (outside, m.lever("privilege"), p.gain, p.risk, p.w_belief, p.w_trust,
+            p.hazard / 12.0, m.rng.key("elite.convert", step))

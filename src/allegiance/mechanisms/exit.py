@@ -19,11 +19,10 @@ Switched off, nobody leaves voluntarily (expulsions and deaths still happen).
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..rng import uniform
-from ._common import CADRE, ELITE, EXITED, NONMEMBER, MechanismParams, logistic, positive
+from ._common import CADRE, ELITE, MechanismParams, logistic, positive
 
 STATE: list = []
 
@@ -42,41 +41,26 @@ class Params(MechanismParams):
     converted_factor: float = positive(3.0, "exit hazard multiplier for converted officials")
 
 
-@njit(cache=True, parallel=True)
-def leave(alive, status, left, belief, trust, stake, converted, uid, privilege, cost,
-          w_b, w_t, w_p, w_s, theta, slope, hazard, conv_f, key, bounds, part):
-    """Members decide whether to leave."""
-    for c in prange(bounds.shape[0] - 1):
-        k = 0
-        for i in range(bounds[c], bounds[c + 1]):
-            st = status[i]
-            if not alive[i] or st == NONMEMBER:
-                continue
-            tier = 1.0 if st < CADRE else (2.0 if st < ELITE else 3.0)
-            stay = w_b * belief[i] + w_t * trust[i] + w_p * privilege * tier + w_s * stake[i]
-            h = hazard * logistic((theta - stay - cost) / slope)
-            if converted[i]:
-                h *= conv_f
-            if uniform(key, uid[i]) < h:
-                status[i] = NONMEMBER
-                left[i] = EXITED
-                k += 1
-        part[c, 0] = k
+@njit(cache=True, inline="always")
+def leaves(st, belief, trust, stake, converted, uid, privilege, cost, w_b, w_t, w_p, w_s, theta,
+           slope, hazard, conv_f, key):
+    """Whether a member (``st`` > 0) leaves this month."""
+    tier = 1.0 if st < CADRE else (2.0 if st < ELITE else 3.0)
+    stay = w_b * belief + w_t * trust + w_p * privilege * tier + w_s * stake
+    h = hazard * logistic((theta - stay - cost) / slope)
+    if converted:
+        h *= conv_f
+    return uniform(key, uid) < h
 
 
-def step(m, step: int) -> None:
-    """Phase ``exit``."""
+def month_terms(m, step: int) -> tuple | None:
+    """(privilege, cost, w_belief, w_trust, w_privilege, w_stake, threshold, slope, monthly
+    hazard, converted factor, key), or ``None`` when M9 is off."""
     p = m.params.exit
     if not p.enabled:
-        return
+        return None
     seen = min(1.0, 12.0 * m.last_exit_rate * m.openness())
     cost = max(0.0, m.lever("exit_cost") * (1.0 - p.cascade * seen))
-    st = m.state
-    bounds = m.bounds()
-    part = np.zeros((bounds.shape[0] - 1, 1), dtype=np.int64)
-    leave(st.view("alive"), st.view("status"), st.view("left"), st.view("belief"),
-          st.view("trust"), st.view("stake"), st.view("converted"), st.view("uid"),
-          m.lever("privilege"), cost, p.w_belief, p.w_trust, p.w_privilege, p.w_stake,
-          p.threshold, p.slope, p.hazard / 12.0, p.converted_factor,
-          m.rng.key("exit.leave", step), bounds, part)
-    m.flows["exits"] += int(part[:, 0].sum())
+    return (m.lever("privilege"), cost, p.w_belief, p.w_trust, p.w_privilege, p.w_stake,
+            p.threshold, p.slope, p.hazard / 12.0, p.converted_factor,
+            m.rng.key("exit.leave", step))

@@ -17,9 +17,9 @@ Switched off, trust stays where socialization put it.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ._common import ADULT_MONTHS, MechanismParams, clip01, positive, unit
+from ._common import MechanismParams, clip01, positive, unit
 
 STATE = [("trust", np.float32, 0.5)]
 
@@ -35,31 +35,22 @@ class Params(MechanismParams):
     rate: float = positive(0.4, "yearly adjustment rate towards the target")
 
 
-@njit(cache=True, parallel=True)
-def adjust(alive, birth, status, belief, trust, month, base_m, base_c, w_belief, rate):
-    """Move adults' trust towards their target (members and citizens see different corruption)."""
-    for i in prange(alive.shape[0]):
-        if not alive[i] or month - birth[i] < ADULT_MONTHS:
-            continue
-        tgt = (base_m if status[i] > 0 else base_c) + w_belief * (belief[i] - 0.5)
-        tgt = clip01(tgt)
-        trust[i] = clip01(trust[i] + rate * (tgt - trust[i]))
+@njit(cache=True, inline="always")
+def adjust_one(trust, belief, member, base_m, base_c, w_belief, rate):
+    """An adult's trust moved towards its target (members and citizens see different
+    corruption, hence different bases)."""
+    tgt = (base_m if member else base_c) + w_belief * (belief - 0.5)
+    tgt = clip01(tgt)
+    return clip01(trust + rate * (tgt - trust))
 
 
-def step(m, step: int) -> None:
-    """Phase ``legitimacy``."""
+def bases(m) -> tuple[float, float, float, float]:
+    """This month's (target base of members, of citizens, belief weight, monthly rate)."""
     from . import privilege, remedies
 
     p = m.params.legitimacy
-    if not p.enabled:
-        return
     common = (p.base + p.w_performance * m.lever("performance")
               + p.w_contact * remedies.contact_effect(m))
     base_m = common - p.w_corruption * privilege.visible_corruption(m, members=True)
     base_c = common - p.w_corruption * privilege.visible_corruption(m, members=False)
-    st = m.state
-    adjust(st.view("alive"), st.view("birth"), st.view("status"), st.view("belief"),
-           st.view("trust"), m.month(step), base_m, base_c, p.w_belief, p.rate / 12.0)
-
-
-_ = np
+    return base_m, base_c, p.w_belief, p.rate / 12.0

@@ -15,10 +15,9 @@ no longer changes what people see (it stays at its initial value).
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ._common import ADULT_MONTHS, MechanismParams, clip01, positive, unit
+from ._common import MechanismParams, clip01, peer_mean, positive, unit
 
 STATE: list = []
 
@@ -30,32 +29,19 @@ class Params(MechanismParams):
     learn: float = positive(0.5, "yearly rate of learning others' trust at openness 1")
 
 
-@njit(cache=True, parallel=True)
-def learn(alive, birth, cell, trust, month, rate, sums, counts):
-    """Adults move their trust towards their workplace's mean (synchronous)."""
-    for i in prange(alive.shape[0]):
-        if not alive[i] or month - birth[i] < ADULT_MONTHS:
-            continue
-        k = counts[cell[i]]
-        if k > 1:
-            mean = (sums[cell[i]] - trust[i]) / (k - 1)
-            trust[i] = clip01(trust[i] + rate * (mean - trust[i]))
+@njit(cache=True, inline="always")
+def learn_one(trust, cell_sum, cell_count, rate):
+    """An adult's trust moved towards the mean trust of the others in its workplace
+    (``cell_sum``/``cell_count``: fixed-point sum and count over everyone alive there)."""
+    if cell_count > 1:
+        return clip01(trust + rate * (peer_mean(cell_sum, cell_count, trust) - trust))
+    return trust
 
 
-def step(m, step: int) -> None:
-    """Phase ``openness``: social learning about others' trust."""
-    from .ritual import cell_sums
-
+def learning_rate(m) -> float:
+    """This month's learning rate (0: no learning, and no workplace sums are needed)."""
     p = m.params.openness
     o = m.openness()
     if not p.enabled or o <= 0:
-        return
-    st = m.state
-    sums, counts = m.cell_buffers()
-    cell_sums(st.view("alive"), st.view("status"), st.view("cell"), st.view("trust"),
-              m.n_cells, False, sums, counts)
-    learn(st.view("alive"), st.view("birth"), st.view("cell"), st.view("trust"),
-          m.month(step), p.learn / 12.0 * o, sums, counts)
-
-
-_ = np
+        return 0.0
+    return p.learn / 12.0 * o

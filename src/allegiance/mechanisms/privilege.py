@@ -19,7 +19,7 @@ State: ``stake``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..rng import uniform
 from ._common import CADRE, CAREER, ELITE, MEMBER, MechanismParams, clip01, positive, unit
@@ -42,90 +42,62 @@ class Params(MechanismParams):
     visibility_members: float = unit(0.4, "share of corruption members see at openness 0")
 
 
-@njit(cache=True, parallel=True)
-def promote(alive, status, join, motive, stake, uid, month, need_cadre, need_elite,
-            career_bias, seniority_bias, rent_elite, rent_cadre, decay, p_rotate,
-            key_p, key_r, bounds, wsum, part):
-    """Promotions to fill the tiers, rotation out of office, and the stake update."""
-    nchunk = bounds.shape[0] - 1
-    for c in prange(nchunk):
-        s_m = 0.0
-        s_c = 0.0
-        for i in range(bounds[c], bounds[c + 1]):
-            if not alive[i]:
-                continue
-            if status[i] == MEMBER or status[i] == CADRE:
-                w = np.exp(career_bias * (motive[i] == CAREER)
-                           + seniority_bias * (month - join[i]) / 120.0)
-                if status[i] == MEMBER:
-                    s_m += w
-                else:
-                    s_c += w
-        wsum[c, 0] = s_m
-        wsum[c, 1] = s_c
-    tm = 0.0
-    tc = 0.0
-    for c in range(nchunk):
-        tm += wsum[c, 0]
-        tc += wsum[c, 1]
-    for c in prange(nchunk):
-        up = 0
-        down = 0
-        for i in range(bounds[c], bounds[c + 1]):
-            if not alive[i]:
-                continue
-            st = status[i]
-            if st == MEMBER or st == CADRE:  # noqa: PLR1714, SIM109 (numba kernel: plain compares)
-                w = np.exp(career_bias * (motive[i] == CAREER)
-                           + seniority_bias * (month - join[i]) / 120.0)
-                u = uniform(key_p, uid[i])
-                if st == MEMBER and tm > 0 and u < need_cadre * w / tm:
-                    status[i] = CADRE
-                    up += 1
-                elif st == CADRE and tc > 0 and u < need_elite * w / tc:
-                    status[i] = ELITE
-                    up += 1
-            st = status[i]
-            if st >= CADRE and uniform(key_r, uid[i]) < p_rotate:
-                status[i] = MEMBER
-                down += 1
-                st = MEMBER
-            s = stake[i]
-            if st == ELITE:
-                s += rent_elite * (1.0 - s)
-            elif st == CADRE:
-                s += rent_cadre * (1.0 - s)
-            else:
-                s *= 1.0 - decay
-            stake[i] = clip01(s)
-        part[c, 0] = up
-        part[c, 1] = down
+@njit(cache=True, inline="always")
+def promote_weight(motive, join, month, career_bias, seniority_bias):
+    """Weight of a member or cadre in the draw for promotion (careerists, seniority)."""
+    return np.exp(career_bias * (motive == CAREER) + seniority_bias * (month - join) / 120.0)
 
 
-def step(m, step: int) -> None:
-    """Phase ``privilege``."""
+@njit(cache=True, inline="always")
+def promote_one(st, stake, motive, join, uid, month, need_cadre, need_elite, tm, tc,
+                career_bias, seniority_bias, rent_elite, rent_cadre, decay, p_rotate,
+                key_p, key_r):
+    """A member's promotion, rotation and stake this month.
+
+    ``tm``/``tc``: total promotion weight of members/cadres (the draws fill ``need_cadre`` and
+    ``need_elite`` places in expectation). Returns ``(status, stake, promoted, rotated)``.
+    """
+    up = 0
+    down = 0
+    if st == MEMBER or st == CADRE:  # noqa: PLR1714, SIM109 (numba kernel: plain compares)
+        w = promote_weight(motive, join, month, career_bias, seniority_bias)
+        u = uniform(key_p, uid)
+        if st == MEMBER and tm > 0 and u < need_cadre * w / tm:
+            st = CADRE
+            up = 1
+        elif st == CADRE and tc > 0 and u < need_elite * w / tc:
+            st = ELITE
+            up = 1
+    if st >= CADRE and uniform(key_r, uid) < p_rotate:
+        st = MEMBER
+        down = 1
+    s = stake
+    if st == ELITE:
+        s += rent_elite * (1.0 - s)
+    elif st == CADRE:
+        s += rent_cadre * (1.0 - s)
+    else:
+        s *= 1.0 - decay
+    return st, clip01(s), up, down
+
+
+def month_terms(m, step: int) -> tuple | None:
+    """This month's promotion and rent terms (``None`` when M5 is off):
+    (need_cadre, need_elite, career_bias, seniority_bias, rent_elite, rent_cadre, decay,
+    p_rotate, key_promote, key_rotate)."""
     from . import remedies
 
     p = m.params.privilege
     if not p.enabled:
-        return
-    st = m.state
+        return None
     a = m.agg
     members = a["full_members"] + a["cadres"] + a["elites"]
     need_elite = max(0.0, p.elite_share * members - a["elites"])
     need_cadre = max(0.0, p.cadre_share * members - a["cadres"]) + need_elite
-    bounds = m.bounds()
-    nchunk = bounds.shape[0] - 1
-    part = np.zeros((nchunk, 2), dtype=np.int64)
     rent = p.rent / 12.0 * m.lever("privilege") * (1.0 - remedies.criticism_effect(m))
-    promote(st.view("alive"), st.view("status"), st.view("join"), st.view("motive"),
-            st.view("stake"), st.view("uid"), m.month(step), need_cadre, need_elite,
-            p.career_bias, p.seniority_bias, rent, rent * p.cadre_factor, p.stake_decay / 12.0,
-            p.turnover / 12.0 * (1.0 - m.lever("cadre_stability")),
-            m.rng.key("privilege.promote", step), m.rng.key("privilege.rotate", step),
-            bounds, np.zeros((nchunk, 2)), part)
-    m.flows["promotions"] += int(part[:, 0].sum())
-    m.flows["rotations"] += int(part[:, 1].sum())
+    return (need_cadre, need_elite, p.career_bias, p.seniority_bias, rent, rent * p.cadre_factor,
+            p.stake_decay / 12.0, p.turnover / 12.0 * (1.0 - m.lever("cadre_stability")),
+            m.rng.key("privilege.promote", step), m.rng.key("privilege.rotate", step))
 
 
 def visible_corruption(m, members: bool) -> float:

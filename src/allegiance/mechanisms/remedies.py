@@ -17,11 +17,10 @@ Switched off, the levers have no effect whatever their values.
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..rng import uniform
-from ._common import CADRE, EXPELLED, NONMEMBER, MechanismParams, positive, unit
+from ._common import CADRE, MechanismParams, positive, unit
 
 STATE: list = []
 
@@ -60,31 +59,18 @@ def history_effect(m) -> float:
     return m.params.remedies.history_gain * m.lever("history_education") if _on(m) else 0.0
 
 
-@njit(cache=True, parallel=True)
-def expel_corrupt(alive, status, left, stake, uid, rate, key, bounds, part):
-    """Criticism and self-criticism: office-holders expelled in proportion to their stake."""
-    for c in prange(bounds.shape[0] - 1):
-        k = 0
-        for i in range(bounds[c], bounds[c + 1]):
-            if alive[i] and status[i] >= CADRE and uniform(key, uid[i]) < rate * stake[i]:
-                status[i] = NONMEMBER
-                left[i] = EXPELLED
-                k += 1
-        part[c, 0] = k
+@njit(cache=True, inline="always")
+def expelled_for_corruption(status, stake, uid, rate, key):
+    """Criticism and self-criticism: whether an office-holder is expelled this month (in
+    proportion to the stake)."""
+    return status >= CADRE and uniform(key, uid) < rate * stake
 
 
-def step(m, step: int) -> None:
-    """Phase ``remedies``: expulsions for corruption."""
+def month_terms(m, step: int) -> tuple | None:
+    """(monthly expulsion rate at stake 1, key), or ``None`` when nobody is expelled."""
     if not _on(m):
-        return
+        return None
     rate = m.params.remedies.expel_rate / 12.0 * m.lever("criticism")
     if rate <= 0:
-        return
-    st = m.state
-    bounds = m.bounds()
-    part = np.zeros((bounds.shape[0] - 1, 1), dtype=np.int64)
-    expel_corrupt(st.view("alive"), st.view("status"), st.view("left"), st.view("stake"),
-                  st.view("uid"), rate, m.rng.key("remedies.expel", step), bounds, part)
-    n = int(part[:, 0].sum())
-    m.flows["expelled"] += n
-    m.flows["expelled_corruption"] += n
+        return None
+    return rate, m.rng.key("remedies.expel", step)

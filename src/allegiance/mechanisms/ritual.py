@@ -17,10 +17,9 @@ Switched off, belief neither decays nor spreads.
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ._common import ADULT_MONTHS, MechanismParams, clip01, positive, unit
+from ._common import MechanismParams, clip01, peer_mean, positive, unit
 
 STATE: list = []
 
@@ -36,52 +35,28 @@ class Params(MechanismParams):
                                      "than rises")
 
 
-@njit(cache=True)
-def cell_sums(alive, status, cell, x, n_cells, members_only, sums, counts):
-    """Per-cell sum and count of ``x`` over members (or over everyone if not members_only)."""
-    sums[:] = 0.0
-    counts[:] = 0
-    for i in range(alive.shape[0]):
-        if alive[i] and (status[i] > 0 or not members_only):
-            sums[cell[i]] += x[i]
-            counts[cell[i]] += 1
+@njit(cache=True, inline="always")
+def erode_one(b0, member, cell_sum, cell_count, rate_member, rate_citizen, peer, asym):
+    """An adult's belief after this month's ritual decay and (members) peer drift.
+
+    ``cell_sum``/``cell_count``: fixed-point sum and count of the members of the agent's cell
+    at the start of the phase (synchronous update).
+    """
+    b = b0
+    if member:
+        b *= 1.0 - rate_member
+        if cell_count > 1 and peer > 0:
+            d = peer_mean(cell_sum, cell_count, b0) - b
+            b += peer * (asym if d < 0 else 1.0) * d
+    else:
+        b *= 1.0 - rate_citizen
+    return clip01(b)
 
 
-@njit(cache=True, parallel=True)
-def erode(alive, birth, status, cell, belief, month, rate_member, rate_citizen, peer, asym,
-          sums, counts):
-    """Ritual decay for adults and peer drift for members (synchronous: cell sums are old)."""
-    for i in prange(alive.shape[0]):
-        if not alive[i] or month - birth[i] < ADULT_MONTHS:
-            continue
-        b = belief[i]
-        if status[i] > 0:
-            b *= 1.0 - rate_member
-            k = counts[cell[i]]
-            if k > 1 and peer > 0:
-                mean = (sums[cell[i]] - belief[i]) / (k - 1)
-                d = mean - b
-                b += peer * (asym if d < 0 else 1.0) * d
-        else:
-            b *= 1.0 - rate_citizen
-        belief[i] = clip01(b)
-
-
-def step(m, step: int) -> None:
-    """Phase ``ritual``."""
+def rates(m) -> tuple[float, float, float, float]:
+    """This month's (decay rate of members, of citizens, peer rate, asymmetry)."""
     from . import remedies
 
     p = m.params.ritual
-    if not p.enabled:
-        return
-    st = m.state
-    sums, counts = m.cell_buffers()
-    cell_sums(st.view("alive"), st.view("status"), st.view("cell"), st.view("belief"),
-              m.n_cells, True, sums, counts)
     r = p.decay / 12.0 * m.lever("ritualization") * (1.0 - remedies.theory_effect(m))
-    erode(st.view("alive"), st.view("birth"), st.view("status"), st.view("cell"),
-          st.view("belief"), m.month(step), r, r * p.citizen_weight, p.peer / 12.0,
-          p.asymmetry, sums, counts)
-
-
-_ = np
+    return r, r * p.citizen_weight, p.peer / 12.0, p.asymmetry

@@ -28,9 +28,9 @@ import numpy as np
 from numba import njit, prange
 from pydantic import Field, field_validator, model_validator
 
-from .. import data
+from .. import data, engine
 from ..calendar import month_label, parse_month
-from ..engine import Model, chunk_bounds
+from ..engine import Model
 from ..mechanisms import MODULES
 from ..mechanisms import commitment as m12
 from ..mechanisms import crisis as m10
@@ -45,9 +45,9 @@ from ..mechanisms import remedies as m11
 from ..mechanisms import ritual as m4
 from ..mechanisms import shocks as m3
 from ..mechanisms._common import ADULT_MONTHS, CAREER, CONFORMIST, IDEAL
-from ..rng import uniform
 from ..scenario import EventBase, Frozen, ScenarioBase, check_month
 from ..state import AgentState
+from .cpsu_month import Month
 
 # ---------------------------------------------------------------------------------------------
 # Scenario schema
@@ -160,6 +160,12 @@ Event = Annotated[
 ]
 
 
+#: birth and join months are int16 month numbers: runs must lie within these months (the
+#: start leaves room for initial ages up to 100 years)
+MAX_MONTH = np.iinfo(np.int16).max
+MIN_MONTH = np.iinfo(np.int16).min + 100 * 12
+
+
 class RunSettings(Frozen):
     """Calendar, seed and scale of a run."""
 
@@ -174,6 +180,13 @@ class RunSettings(Frozen):
     def _order(self):
         if parse_month(self.end) < parse_month(self.start):
             raise ValueError(f"end {self.end} is before start {self.start}")
+        if parse_month(self.end) > MAX_MONTH:
+            # birth and join months are stored as int16 month numbers (year · 12 + month − 1)
+            raise ValueError(f"end {self.end} is after {month_label(MAX_MONTH)}, the last month "
+                             "the model can represent")
+        if parse_month(self.start) < MIN_MONTH:
+            raise ValueError(f"start {self.start} is before {month_label(MIN_MONTH)}, the first "
+                             "month the model can represent")
         return self
 
 
@@ -304,18 +317,6 @@ def seniority_kernel(alive, status, join, out_edges, counts):
 
 
 @njit(cache=True, parallel=True)
-def member_deaths(alive, status, uid, share, key, bounds, part):
-    """Excess deaths among members (war losses)."""
-    for c in prange(bounds.shape[0] - 1):
-        k = 0
-        for i in range(bounds[c], bounds[c + 1]):
-            if alive[i] and status[i] > 0 and uniform(key, uid[i]) < share:
-                alive[i] = False
-                k += 1
-        part[c, 0] = k
-
-
-@njit(cache=True, parallel=True)
 def dissolve(alive, status, left, bounds, part):
     """Every member loses membership (the ban)."""
     for c in prange(bounds.shape[0] - 1):
@@ -355,6 +356,8 @@ class CpsuModel(Model):
         self.flows: dict[str, int] = dict.fromkeys(FLOWS, 0)
         self.last_exit_rate = 0.0
         self.agg: dict[str, float] = {}
+        self._bounds_key: tuple | None = None
+        self._bounds = np.zeros(1, dtype=np.int64)
         pop = data.population_series()
         self._pop_m = np.array([p[0] for p in pop], dtype=np.float64)
         self._pop_v = np.log(np.array([p[1] for p in pop], dtype=np.float64))
@@ -412,8 +415,13 @@ class CpsuModel(Model):
         return self.state.n
 
     def bounds(self) -> np.ndarray:
-        """Chunk boundaries over the used slots (deterministic reductions)."""
-        return chunk_bounds(self.state.n)
+        """Chunk boundaries over the used slots (deterministic reductions, by uid range)."""
+        st = self.state
+        key = (st.n, st.next_uid, st.compactions, engine.CHUNK)
+        if self._bounds_key != key:
+            self._bounds = st.chunk_bounds(engine.CHUNK)
+            self._bounds_key = key
+        return self._bounds
 
     def cell_buffers(self) -> tuple[np.ndarray, np.ndarray]:
         """Reusable per-cell sum/count arrays."""
@@ -428,14 +436,17 @@ class CpsuModel(Model):
 
     # -- setup ---------------------------------------------------------------------------
     #: agent slots at the peak relative to the peak population: dead slots wait for the next
-    #: compaction (AgentState.compact, at a third dead). Measured: 1.27 at 1:10,000 and
-    #: 1:1,000 (manifest ``state_peak_slots``); 1.30 leaves a margin.
-    SLOTS_PER_PERSON_PEAK = 1.30
-    #: bytes per slot that live outside the attribute arrays: the recruitment scratch (1)
-    SCRATCH_BYTES = 1
-    #: transient bytes per slot at the crisis (cascade: side int8, threshold float64, choice int8)
-    CRISIS_BYTES = 10
-    #: transient bytes per initial agent during setup (float64 draws, scores, argpartition)
+    #: compaction (AgentState.compact, at 1/16 dead), and a month's newcomers are appended
+    #: before it. Measured: see docs/PERFORMANCE.md (manifest ``state_peak_slots``).
+    SLOTS_PER_PERSON_PEAK = 1.10
+    #: bytes per slot that live outside the attribute arrays (none: the applicants' motive is
+    #: carried in ``motive`` itself)
+    SCRATCH_BYTES = 0
+    #: transient bytes per slot at the crisis (cascade: choice int8, threshold bound float32)
+    CRISIS_BYTES = 5
+    #: initial agents set up per block, and the transient bytes per agent of a block (float64
+    #: draws, scores, argpartition)
+    SETUP_BLOCK = 1 << 22
     SETUP_BYTES = 48
     #: the interpreter with numpy, numba, pandas and the compiled kernels loaded
     BASE_BYTES = 240 * 2**20
@@ -443,7 +454,7 @@ class CpsuModel(Model):
     @classmethod
     def _bytes_per_slot(cls) -> int:
         n = sum(np.dtype(dt).itemsize for mod in MODULES.values() for _, dt, _ in mod.STATE)
-        return n + 8 + 1 + 4 + cls.SCRATCH_BYTES  # + uid, alive, belief (declared by the model)
+        return n + 4 + 1 + 4 + cls.SCRATCH_BYTES  # + uid, alive, belief (declared by the model)
 
     @classmethod
     def _population_range(cls, scenario: CpsuScenario) -> tuple[float, float]:
@@ -471,7 +482,9 @@ class CpsuModel(Model):
         slots = cls.peak_slots(scenario, scale)
         n0 = cls._population_range(scenario)[0] * scale
         state = slots * cls._bytes_per_slot()
-        transient = max(slots * cls.CRISIS_BYTES, n0 * cls.SETUP_BYTES)
+        k = scenario.initial.members * scale
+        setup = (min(n0, cls.SETUP_BLOCK) + 2 * k) * cls.SETUP_BYTES
+        transient = max(slots * cls.CRISIS_BYTES, setup)
         return int(cls.BASE_BYTES + state + transient)
 
     def setup(self) -> None:
@@ -488,55 +501,66 @@ class CpsuModel(Model):
                 st.declare(name, dtype, fill, owner=mod.__name__.rsplit(".", 1)[-1])
         st.declare("belief", np.float32, 0.5, owner="demography")
         self.n_cells = max(1, round(peak_pop * 0.7 * self.scale / p2.adults_per_cell))
-        self._cell_sums = np.zeros(self.n_cells)
+        self._cell_sums = np.zeros(self.n_cells, dtype=np.int64)  # fixed point, see to_fixed
         self._cell_counts = np.zeros(self.n_cells, dtype=np.int64)
-        s = st.add(n0)
-        ids = st.uid[s]
-        # initial age pyramid: exponential decline with age, truncated at 90
-        u = self.rng.uniforms("setup.age", 0, ids)
-        lam = p2.initial_age_decay
-        age_y = -np.log(1 - u * (1 - math.exp(-lam * 90))) / lam
-        st.birth[s] = (month0 - np.floor(age_y * 12)).astype(np.int32)
-        st.cell[s] = (self.rng.uniforms("demography.cell", 0, ids) * self.n_cells).astype(np.int32)
-        st.belief[s] = np.clip(p2.initial_belief_mean
-                               + p2.initial_belief_sd * self.rng.normals("setup.belief", 0, ids),
-                               0, 1)
-        st.trust[s] = np.clip(p2.initial_trust_mean
-                              + p2.socialization_sd * self.rng.normals("setup.trust", 0, ids), 0, 1)
-        # founding members: adults with the strongest belief, boosted ("special material", §1.1)
-        adult = (month0 - st.birth[s]) >= ADULT_MONTHS
-        k = round(sc.initial.members * self.scale)
+        st.add(n0)
+        k = min(round(sc.initial.members * self.scale), n0)
+        best_score = np.empty(0)
+        best_slot = np.empty(0, dtype=np.int64)
+        # in blocks, so the float64 temporaries stay small at any scale; every draw is keyed by
+        # uid, so the blocks do not change any value
+        for lo in range(0, n0, self.SETUP_BLOCK):
+            s = slice(lo, min(n0, lo + self.SETUP_BLOCK))
+            ids = st.uid[s]
+            # initial age pyramid: exponential decline with age, truncated at 90
+            u = self.rng.uniforms("setup.age", 0, ids)
+            lam = p2.initial_age_decay
+            age_y = -np.log(1 - u * (1 - math.exp(-lam * 90))) / lam
+            st.birth[s] = (month0 - np.floor(age_y * 12)).astype(np.int32)
+            st.cell[s] = (self.rng.uniforms("demography.cell", 0, ids)
+                          * self.n_cells).astype(np.int32)
+            st.belief[s] = np.clip(p2.initial_belief_mean + p2.initial_belief_sd
+                                   * self.rng.normals("setup.belief", 0, ids), 0, 1)
+            st.trust[s] = np.clip(p2.initial_trust_mean + p2.socialization_sd
+                                  * self.rng.normals("setup.trust", 0, ids), 0, 1)
+            if k:
+                # founding members: the k adults with the strongest belief (kept as the block
+                # maxima merge), boosted ("special material", §1.1)
+                adult = (month0 - st.birth[s].astype(np.int64)) >= ADULT_MONTHS
+                score = np.where(adult, st.belief[s] + 0.1 * self.rng.normals("setup.members", 0,
+                                                                              ids), -np.inf)
+                cand_s = np.concatenate([best_score, score])
+                cand_i = np.concatenate([best_slot, np.arange(s.start, s.stop, dtype=np.int64)])
+                if cand_s.size > k:
+                    keep = np.argpartition(-cand_s, k - 1)[:k]
+                    cand_s, cand_i = cand_s[keep], cand_i[keep]
+                best_score, best_slot = cand_s, cand_i
         if k:
-            score = np.where(adult, st.belief[s] + 0.1 * self.rng.normals("setup.members", 0, ids),
-                             -np.inf)
-            chosen = np.argpartition(-score, min(k, n0 - 1))[:k]
+            chosen = np.sort(best_slot)
+            ids = st.uid[chosen]
             st.status[chosen] = 2
             st.motive[chosen] = IDEAL
-            st.join[chosen] = month0 - (self.rng.uniforms("setup.join", 0, ids[chosen])
+            st.join[chosen] = month0 - (self.rng.uniforms("setup.join", 0, ids)
                                         * 120).astype(np.int32)
             b = st.belief[chosen]
             st.belief[chosen] = np.clip(b + sc.initial.member_belief_boost * (1 - b), 0, 1)
         self.n_alive = n0
+        self.passes = Month(self)
         self.agg = self.aggregate(0)
 
     # -- the step ------------------------------------------------------------------------
     def phases(self) -> list[tuple[str, Callable[[int], None]]]:
-        b = self._bind
+        """The month's passes (see :mod:`allegiance.models.cpsu_month` for what each runs)."""
+        mo = self.passes
         return [
-            ("demography", b(m2.step)),
-            ("ritual", b(m4.step)),
-            ("privilege", b(m5.step)),
-            ("legitimacy", b(m6.step)),
-            ("openness", b(m7.step)),
-            ("recruitment", b(m1.step)),
+            ("demography", lambda step: m2.step(self, step)),
+            ("members", mo.members),
+            ("adults", mo.adults),
+            ("learning", mo.learning),
+            ("admissions", mo.admissions),
             ("purges", self._ongoing_events),
-            ("remedies", b(m11.step)),
-            ("elite", b(m8.step)),
-            ("exit", b(m9.step)),
+            ("members_end", mo.members_end),
         ]
-
-    def _bind(self, fn):
-        return lambda step: fn(self, step)
 
     def events_at(self, step: int) -> list[tuple[str, Any]]:
         return self._timeline.get(step, [])
@@ -578,13 +602,9 @@ class CpsuModel(Model):
             share = 1.0 - (1.0 - ev.share) ** (1.0 / ev.months)
             if kind == "purge":
                 if self.params.recruitment.enabled:
-                    m1.apply_purge(self, step, share, ev.target)
+                    self.passes.purge(step, share, ev.target)
             else:
-                st = self.state
-                part = np.zeros((self.bounds().shape[0] - 1, 1), dtype=np.int64)
-                member_deaths(st.view("alive"), st.view("status"), st.view("uid"), share,
-                              self.rng.key("purges.war", step), self.bounds(), part)
-                n = int(part.sum())
+                n = self.passes.war_deaths(step, share)
                 self.n_alive -= n
                 self.flows["war_deaths_members"] += n
                 self.flows["deaths"] += n
@@ -623,7 +643,8 @@ class CpsuModel(Model):
 
     def record_stocks(self, step: int) -> dict[str, Any]:
         self._advance_ramps(step)
-        self.state.compact()
+        if self.state.compact():
+            self._bounds_key = None
         a = self.agg = self.aggregate(step)
         k = 1.0 / self.scale
         members = a["members"]

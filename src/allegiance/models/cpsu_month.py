@@ -1,0 +1,668 @@
+"""One month of the CPSU model as a few fused passes over the agents.
+
+The mechanisms act in the order documented in :mod:`allegiance.models.cpsu` (and the ODD); the
+equations are per-agent functions in the mechanism modules. This module only decides how many
+times the agents are read: a month is
+
+========================  =====================  ==============================================
+phase (timed)             loops over             mechanisms, in order
+========================  =====================  ==============================================
+``demography``            all slots              M2 natural and excess deaths; births, arrivals
+``members``               member index           M4 member sums per workplace, M5 promotion
+                                                 weights; then M5 promotion, rotation, rents
+``adults``                all slots              M2 socialization at 16, M4 ritual decay and
+                                                 peer drift, M6 trust adjustment, M7 workplace
+                                                 sums of trust
+``learning``              all slots              M7 social learning, M1 decisions to apply
+``admissions``            member index, then     M1 confirmation of candidates; admissions
+                          all slots (1 byte)     under the quota; member index update
+``purges``                member index           purge and wartime-loss events
+``members_end``           member index           M11 expulsions for corruption, M8 conversion,
+                                                 M9 exit
+========================  =====================  ==============================================
+
+plus the engine's ``record`` (one pass: every stock at the start of the month). Fusing is
+exact: within a pass an agent's updates use only its own state and quantities fixed before the
+pass (sums of the previous pass, the month's aggregates), in the same order as the mechanisms
+run. The member index lists the slots of members in slot order (a superset after exits and
+deaths, which every loop checks); reductions over it are cut at the same uid chunks as over
+all slots, so every sum is the same as a scan of all slots gives.
+
+Workplace sums (M4, M7) are integers (fixed point, :func:`~allegiance.mechanisms._common.to_fixed`),
+accumulated per thread ("lane") and added: the same for any number of threads.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ..mechanisms import demography as m2
+from ..mechanisms import elite as m8
+from ..mechanisms import exit as m9
+from ..mechanisms import legitimacy as m6
+from ..mechanisms import openness as m7
+from ..mechanisms import privilege as m5
+from ..mechanisms import recruitment as m1
+from ..mechanisms import remedies as m11
+from ..mechanisms import ritual as m4
+from ..mechanisms._common import (
+    ADULT_MONTHS,
+    CADRE,
+    CANDIDATE,
+    CAREER,
+    CONFORMIST,
+    EXITED,
+    EXPELLED,
+    IDEAL,
+    MEMBER,
+    NONMEMBER,
+    to_fixed,
+)
+from ..rng import uniform
+
+_EMPTY_F = (0.0,) * 8
+
+
+# ---------------------------------------------------------------------------------------------
+# The member index
+
+
+@njit(cache=True, parallel=True)
+def _count_members(alive, status, bounds, counts):
+    for c in prange(bounds.shape[0] - 1):
+        k = 0
+        for i in range(bounds[c], bounds[c + 1]):
+            if alive[i] and status[i] > 0:
+                k += 1
+        counts[c] = k
+
+
+@njit(cache=True, parallel=True)
+def _write_members(alive, status, bounds, offsets, idx):
+    for c in prange(bounds.shape[0] - 1):
+        k = offsets[c]
+        for i in range(bounds[c], bounds[c + 1]):
+            if alive[i] and status[i] > 0:
+                idx[k] = i
+                k += 1
+
+
+@njit(cache=True, parallel=True)
+def _count_kept(idx, ib, alive, status, adm_counts, counts):
+    for c in prange(ib.shape[0] - 1):
+        k = adm_counts[c]
+        for j in range(ib[c], ib[c + 1]):
+            i = idx[j]
+            if alive[i] and status[i] > 0:
+                k += 1
+        counts[c] = k
+
+
+@njit(cache=True, parallel=True)
+def _merge(idx, ib, adm, adm_off, adm_counts, alive, status, offsets, out):
+    """Per chunk: the old index's living members and the admitted slots, in slot order."""
+    for c in prange(ib.shape[0] - 1):
+        j = ib[c]
+        j_end = ib[c + 1]
+        a = adm_off[c]
+        a_end = a + adm_counts[c]
+        k = offsets[c]
+        while j < j_end or a < a_end:
+            if a == a_end or (j < j_end and idx[j] < adm[a]):
+                i = idx[j]
+                j += 1
+                if not (alive[i] and status[i] > 0):
+                    continue
+            else:
+                i = adm[a]
+                a += 1
+            out[k] = i
+            k += 1
+
+
+class MemberIndex:
+    """Slots of the members, in slot order (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.idx = np.empty(0, dtype=np.int32)
+        self._spare = np.empty(0, dtype=np.int32)
+        self.n = 0
+        self.key: tuple | None = None
+
+    def _room(self, buf: np.ndarray, n: int) -> np.ndarray:
+        if buf.shape[0] >= n:
+            return buf
+        return np.empty(max(n, int(buf.shape[0] * 1.5), 1024), dtype=np.int32)
+
+    def build(self, st, bounds: np.ndarray) -> None:
+        """Index every living member (after setup and after compaction)."""
+        nchunk = bounds.shape[0] - 1
+        counts = np.zeros(nchunk, dtype=np.int64)
+        alive, status = st.view("alive"), st.view("status")
+        _count_members(alive, status, bounds, counts)
+        offsets = np.zeros(nchunk + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        self.n = int(offsets[-1])
+        self.idx = self._room(self.idx, self.n)
+        _write_members(alive, status, bounds, offsets, self.idx)
+        self.key = (st.compactions,)
+
+    def bounds(self, bounds: np.ndarray) -> np.ndarray:
+        """Positions in the index of the chunk boundaries ``bounds`` (slots)."""
+        return np.searchsorted(self.idx[: self.n], bounds).astype(np.int64)
+
+    def merge(self, st, bounds: np.ndarray, adm: np.ndarray, adm_off: np.ndarray,
+              adm_counts: np.ndarray) -> None:
+        """Add the month's admissions (per-chunk lists) and drop former members."""
+        nchunk = bounds.shape[0] - 1
+        ib = self.bounds(bounds)
+        alive, status = st.view("alive"), st.view("status")
+        counts = np.zeros(nchunk, dtype=np.int64)
+        _count_kept(self.idx, ib, alive, status, adm_counts, counts)
+        offsets = np.zeros(nchunk + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        n = int(offsets[-1])
+        out = self._room(self._spare, n)
+        _merge(self.idx, ib, adm, adm_off, adm_counts, alive, status, offsets, out)
+        self._spare, self.idx, self.n = self.idx, out, n
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.idx.nbytes + self._spare.nbytes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lanes: integer workplace sums per thread
+
+
+def lane_chunks(nchunk: int) -> np.ndarray:
+    """Chunk ranges of the lanes (one lane per thread in use): ``[l[k], l[k+1])``."""
+    t = max(1, min(numba.get_num_threads(), nchunk))
+    return np.linspace(0, nchunk, t + 1).round().astype(np.int64)
+
+
+@njit(cache=True, parallel=True)
+def _reduce_lanes(sums, counts):
+    """Add every lane's workplace sums into lane 0 (integers: any order gives the same)."""
+    for j in prange(sums.shape[1]):
+        s = sums[0, j]
+        k = counts[0, j]
+        for lane in range(1, sums.shape[0]):
+            s += sums[lane, j]
+            k += counts[lane, j]
+        sums[0, j] = s
+        counts[0, j] = k
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernels
+
+
+@njit(cache=True, parallel=True)
+def members_sums(idx, ib, lanes, alive, status, cell, belief, motive, join, month,
+                 ritual_on, promote_on, career_bias, seniority_bias, msum, mcnt, wsum):
+    """M4: fixed-point sums of members' belief per workplace (per lane); M5: promotion weights
+    of members and cadres per chunk."""
+    for lane in prange(lanes.shape[0] - 1):
+        ms = msum[lane]
+        mc = mcnt[lane]
+        ms[:] = 0
+        mc[:] = 0
+        for c in range(lanes[lane], lanes[lane + 1]):
+            s_m = 0.0
+            s_c = 0.0
+            for j in range(ib[c], ib[c + 1]):
+                i = idx[j]
+                st = status[i]
+                if not alive[i] or st == NONMEMBER:
+                    continue
+                if ritual_on:
+                    ms[cell[i]] += to_fixed(belief[i])
+                    mc[cell[i]] += 1
+                if promote_on and (st == MEMBER or st == CADRE):  # noqa: PLR1714, SIM109
+                    w = m5.promote_weight(motive[i], join[i], month, career_bias, seniority_bias)
+                    if st == MEMBER:
+                        s_m += w
+                    else:
+                        s_c += w
+            wsum[c, 0] = s_m
+            wsum[c, 1] = s_c
+
+
+@njit(cache=True, parallel=True)
+def promote_pass(idx, ib, alive, status, stake, motive, join, uid, month, need_cadre,
+                 need_elite, tm, tc, career_bias, seniority_bias, rent_elite, rent_cadre, decay,
+                 p_rotate, key_p, key_r, part):
+    """M5 promotion, rotation and rents; per chunk: [promotions, rotations]."""
+    for c in prange(ib.shape[0] - 1):
+        up = 0
+        down = 0
+        for j in range(ib[c], ib[c + 1]):
+            i = idx[j]
+            st = status[i]
+            if not alive[i] or st == NONMEMBER:
+                continue
+            st, s, u, d = m5.promote_one(st, stake[i], motive[i], join[i], uid[i], month,
+                                         need_cadre, need_elite, tm, tc, career_bias,
+                                         seniority_bias, rent_elite, rent_cadre, decay,
+                                         p_rotate, key_p, key_r)
+            status[i] = st
+            stake[i] = s
+            up += u
+            down += d
+        part[c, 0] = up
+        part[c, 1] = down
+
+
+@njit(cache=True, parallel=True)
+def confirm_pass(idx, ib, alive, status, join, left, uid, month, candidacy, drop, key, part):
+    """M1: candidates past their candidacy become full members or are dropped; per chunk:
+    [confirmed, dropped]."""
+    for c in prange(ib.shape[0] - 1):
+        ok = 0
+        dropped = 0
+        for j in range(ib[c], ib[c + 1]):
+            i = idx[j]
+            if not alive[i]:
+                continue
+            r = m1.confirm_one(status[i], join[i], uid[i], month, candidacy, drop, key)
+            if r == 1:
+                status[i] = MEMBER
+                ok += 1
+            elif r == 2:
+                status[i] = NONMEMBER
+                left[i] = EXPELLED
+                dropped += 1
+        part[c, 0] = ok
+        part[c, 1] = dropped
+
+
+@njit(cache=True, parallel=True)
+def adults_pass(bounds, lanes, alive, birth, status, cell, uid, belief, trust, month,
+                soc_on, climate, trust_mean, sd, key_b, key_t,
+                ritual_on, msum, mcnt, rate_m, rate_c, peer, asym,
+                legit_on, base_m, base_c, w_belief, rate_t,
+                learn_on, tsum, tcnt):
+    """M2 socialization at 16, M4 ritual decay and peer drift, M6 trust adjustment, and the
+    fixed-point workplace sums of trust for M7 (per lane)."""
+    for lane in prange(lanes.shape[0] - 1):
+        ts = tsum[lane]
+        tc = tcnt[lane]
+        if learn_on:
+            ts[:] = 0
+            tc[:] = 0
+        for c in range(lanes[lane], lanes[lane + 1]):
+            for i in range(bounds[c], bounds[c + 1]):
+                if not alive[i]:
+                    continue
+                age = month - birth[i]
+                if soc_on and age == m2.SOCIALIZATION_MONTHS:
+                    b, t = m2.socialized(climate, trust_mean, sd, uid[i], key_b, key_t)
+                    belief[i] = b
+                    trust[i] = t
+                if age >= ADULT_MONTHS and (ritual_on or legit_on):
+                    member = status[i] > 0
+                    if ritual_on:
+                        ms = 0
+                        mc = 0
+                        if member:
+                            ms = msum[0, cell[i]]
+                            mc = mcnt[0, cell[i]]
+                        belief[i] = m4.erode_one(belief[i], member, ms, mc, rate_m, rate_c,
+                                                 peer, asym)
+                    if legit_on:
+                        trust[i] = m6.adjust_one(trust[i], belief[i], member, base_m, base_c,
+                                                 w_belief, rate_t)
+                if learn_on:
+                    ts[cell[i]] += to_fixed(trust[i])
+                    tc[cell[i]] += 1
+
+
+@njit(cache=True, parallel=True)
+def learning_pass(bounds, lanes, alive, birth, status, left, cell, uid, belief, trust, motive,
+                  month, learn_on, rate, tsum, tcnt,
+                  recruit_on, min_age, max_age, privilege, mobilization, danger, sel_k,
+                  apply_rate, w_i, w_c, w_m, w_d, theta, slope, key_apply, key_amb,
+                  wsum, napp):
+    """M7 social learning of adults; M1 decisions to apply (an applicant's motive is stored
+    negated in ``motive`` until the admissions pass). Per chunk: weight sum and applicants."""
+    for lane in prange(lanes.shape[0] - 1):
+        for c in range(lanes[lane], lanes[lane + 1]):
+            s = 0.0
+            k = 0
+            for i in range(bounds[c], bounds[c + 1]):
+                if not alive[i]:
+                    continue
+                age = month - birth[i]
+                if learn_on and age >= ADULT_MONTHS:
+                    trust[i] = m7.learn_one(trust[i], tsum[0, cell[i]], tcnt[0, cell[i]], rate)
+                if recruit_on and m1.eligible(True, status[i], left[i], age, min_age, max_age):
+                    mot = m1.apply_decision(belief[i], uid[i], privilege, mobilization, danger,
+                                            apply_rate, w_i, w_c, w_m, w_d, theta, slope,
+                                            key_apply, key_amb)
+                    if mot != 0:
+                        k += 1
+                        s += m1.admit_weight(belief[i], sel_k)
+                        motive[i] = -mot
+            wsum[c] = s
+            napp[c] = k
+
+
+@njit(cache=True, parallel=True)
+def admissions_pass(bounds, status, join, motive, uid, belief, month, quota, total, sel_k,
+                    key_admit, adm, adm_off, counts):
+    """M1 admissions: each applicant (negative ``motive``) is admitted with probability
+    ``quota · w / Σw``; the admitted slots are listed per chunk for the member index.
+    Per chunk: [admitted, ideal, career, conformist]."""
+    for c in prange(bounds.shape[0] - 1):
+        n = 0
+        by = np.zeros(4, dtype=np.int64)
+        base = adm_off[c]
+        for i in range(bounds[c], bounds[c + 1]):
+            mo = motive[i]
+            if mo >= 0:
+                continue
+            mot = -mo
+            motive[i] = 0
+            if total <= 0.0:
+                continue
+            pa = quota * m1.admit_weight(belief[i], sel_k) / total
+            if uniform(key_admit, uid[i]) < pa:
+                status[i] = CANDIDATE
+                join[i] = month
+                motive[i] = mot
+                adm[base + n] = i
+                n += 1
+                by[mot] += 1
+        counts[c, 0] = n
+        counts[c, 1] = by[IDEAL]
+        counts[c, 2] = by[CAREER]
+        counts[c, 3] = by[CONFORMIST]
+
+
+@njit(cache=True, parallel=True)
+def purge_pass(idx, ib, alive, status, join, motive, left, uid, belief, month, share, target,
+               key, wsum, part):
+    """A purge: expel members with probability ``share · w_i / mean(w)``."""
+    nchunk = ib.shape[0] - 1
+    for c in prange(nchunk):
+        s = 0.0
+        k = 0
+        for j in range(ib[c], ib[c + 1]):
+            i = idx[j]
+            if alive[i] and status[i] >= CANDIDATE:
+                s += m1.purge_weight(target, belief[i], motive[i], status[i],
+                                     (month - join[i]) / 12.0)
+                k += 1
+        wsum[c] = s
+        part[c, 1] = k
+    tot = 0.0
+    nm = 0
+    for c in range(nchunk):
+        tot += wsum[c]
+        nm += part[c, 1]
+    if nm == 0:
+        return
+    mean_w = tot / nm
+    for c in prange(nchunk):
+        e = 0
+        for j in range(ib[c], ib[c + 1]):
+            i = idx[j]
+            if alive[i] and status[i] >= CANDIDATE:
+                w = m1.purge_weight(target, belief[i], motive[i], status[i],
+                                    (month - join[i]) / 12.0)
+                if uniform(key, uid[i]) < share * w / mean_w:
+                    status[i] = NONMEMBER
+                    left[i] = EXPELLED
+                    e += 1
+        part[c, 0] = e
+
+
+@njit(cache=True, parallel=True)
+def member_deaths(idx, ib, alive, status, uid, share, key, part):
+    """Excess deaths among members (war losses)."""
+    for c in prange(ib.shape[0] - 1):
+        k = 0
+        for j in range(ib[c], ib[c + 1]):
+            i = idx[j]
+            if alive[i] and status[i] > 0 and uniform(key, uid[i]) < share:
+                alive[i] = False
+                k += 1
+        part[c, 0] = k
+
+
+@njit(cache=True, parallel=True)
+def members_end(idx, ib, alive, status, left, belief, trust, stake, converted, uid,
+                rem_on, rem_rate, key_rem,
+                elite_on, outside, privilege, gain, risk, e_wb, e_wt, e_hazard, key_elite,
+                exit_on, x_privilege, cost, x_wb, x_wt, x_wp, x_ws, theta, slope, x_hazard,
+                conv_f, key_exit, part):
+    """M11 expulsions for corruption, M8 conversions, M9 exits, in that order per member.
+    Per chunk: [expelled, converted, exits]."""
+    for c in prange(ib.shape[0] - 1):
+        n_exp = 0
+        n_conv = 0
+        n_exit = 0
+        for j in range(ib[c], ib[c + 1]):
+            i = idx[j]
+            st = status[i]
+            if not alive[i] or st == NONMEMBER:
+                continue
+            if rem_on and m11.expelled_for_corruption(st, stake[i], uid[i], rem_rate, key_rem):
+                status[i] = NONMEMBER
+                left[i] = EXPELLED
+                n_exp += 1
+                continue
+            if elite_on and m8.converts(st, converted[i], belief[i], trust[i], stake[i], uid[i],
+                                        outside, privilege, gain, risk, e_wb, e_wt, e_hazard,
+                                        key_elite):
+                converted[i] = True
+                n_conv += 1
+            if exit_on and m9.leaves(st, belief[i], trust[i], stake[i], converted[i], uid[i],
+                                     x_privilege, cost, x_wb, x_wt, x_wp, x_ws, theta, slope,
+                                     x_hazard, conv_f, key_exit):
+                status[i] = NONMEMBER
+                left[i] = EXITED
+                n_exit += 1
+        part[c, 0] = n_exp
+        part[c, 1] = n_conv
+        part[c, 2] = n_exit
+
+
+# ---------------------------------------------------------------------------------------------
+# The phases (called by CpsuModel in its documented order)
+
+
+class Month:
+    """Buffers reused from month to month, and the phases that use them."""
+
+    def __init__(self, model) -> None:
+        self.m = model
+        self.index = MemberIndex()
+        self._lane_bufs: tuple[np.ndarray, ...] | None = None
+        self.quota = 0.0
+        self.recruit_terms: tuple | None = None
+        self.wsum = np.zeros(0)
+        self.napp = np.zeros(0, dtype=np.int64)
+
+    # -- helpers -------------------------------------------------------------------------
+    def _lanes(self, nchunk: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                           np.ndarray]:
+        lanes = lane_chunks(nchunk)
+        t = lanes.shape[0] - 1
+        nc = self.m.n_cells
+        if self._lane_bufs is None or self._lane_bufs[0].shape[0] < t:
+            self._lane_bufs = tuple(np.zeros((t, nc), dtype=np.int64) for _ in range(4))
+        return (lanes, *self._lane_bufs)
+
+    def _index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(slot bounds, index, index bounds), rebuilding the index after a compaction."""
+        st = self.m.state
+        bounds = self.m.bounds()
+        if self.index.key != (st.compactions,):
+            self.index.build(st, bounds)
+        return bounds, self.index.idx, self.index.bounds(bounds)
+
+    # -- phases --------------------------------------------------------------------------
+    def members(self, step: int) -> None:
+        """M4 member sums and M5 weights; then M5 promotions and M1 confirmations."""
+        m, st = self.m, self.m.state
+        month = m.month(step)
+        bounds, idx, ib = self._index()
+        nchunk = bounds.shape[0] - 1
+        lanes, msum, mcnt, _, _ = self._lanes(nchunk)
+        ritual_on = m.params.ritual.enabled
+        pt = m5.month_terms(m, step)
+        promote_on = pt is not None
+        cb, sb = (pt[2], pt[3]) if promote_on else (0.0, 0.0)
+        wsum = np.zeros((nchunk, 2))
+        members_sums(idx, ib, lanes, st.view("alive"), st.view("status"), st.view("cell"),
+                     st.view("belief"), st.view("motive"), st.view("join"), month, ritual_on,
+                     promote_on, cb, sb, msum, mcnt, wsum)
+        if ritual_on:
+            _reduce_lanes(msum[: lanes.shape[0] - 1], mcnt[: lanes.shape[0] - 1])
+        tm = tc = 0.0
+        for c in range(nchunk):  # chunk order is fixed: deterministic
+            tm += wsum[c, 0]
+            tc += wsum[c, 1]
+        if not promote_on:
+            return
+        part = np.zeros((nchunk, 2), dtype=np.int64)
+        promote_pass(idx, ib, st.view("alive"), st.view("status"), st.view("stake"),
+                     st.view("motive"), st.view("join"), st.view("uid"), month, pt[0], pt[1],
+                     tm, tc, *pt[2:], part)
+        tot = part.sum(axis=0)
+        m.flows["promotions"] += int(tot[0])
+        m.flows["rotations"] += int(tot[1])
+
+    def confirm(self, step: int) -> None:
+        """M1: candidates past their candidacy are confirmed or dropped (even when M1 is off)."""
+        m, st = self.m, self.m.state
+        _, idx, ib = self._index()
+        part = np.zeros((ib.shape[0] - 1, 2), dtype=np.int64)
+        confirm_pass(idx, ib, st.view("alive"), st.view("status"), st.view("join"),
+                     st.view("left"), st.view("uid"), m.month(step), *m1.confirm_terms(m, step),
+                     part)
+        tot = part.sum(axis=0)
+        m.flows["confirmed"] += int(tot[0])
+        m.flows["dropped_candidates"] += int(tot[1])
+
+    def adults(self, step: int) -> None:
+        """M2 socialization, M4 ritual, M6 legitimacy, and M7's workplace sums of trust."""
+        m, st = self.m, self.m.state
+        bounds = m.bounds()
+        lanes, msum, mcnt, tsum, tcnt = self._lanes(bounds.shape[0] - 1)
+        soc = m2.socialization_terms(m, step)
+        soc_on = soc is not None
+        if not soc_on:
+            soc = (0.0, 0.0, 0.0, np.uint64(0), np.uint64(0))
+        ritual_on = m.params.ritual.enabled
+        rr = m4.rates(m) if ritual_on else (0.0, 0.0, 0.0, 0.0)
+        legit_on = m.params.legitimacy.enabled
+        lb = m6.bases(m) if legit_on else (0.0, 0.0, 0.0, 0.0)
+        learn_on = m7.learning_rate(m) > 0
+        adults_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("status"),
+                    st.view("cell"), st.view("uid"), st.view("belief"), st.view("trust"),
+                    m.month(step), soc_on, *soc, ritual_on, msum, mcnt, *rr, legit_on, *lb,
+                    learn_on, tsum, tcnt)
+        if learn_on:
+            t = lanes.shape[0] - 1
+            _reduce_lanes(tsum[:t], tcnt[:t])
+
+    def learning(self, step: int) -> None:
+        """M7 social learning and M1 decisions to apply."""
+        m, st = self.m, self.m.state
+        bounds = m.bounds()
+        nchunk = bounds.shape[0] - 1
+        lanes, _, _, tsum, tcnt = self._lanes(nchunk)
+        rate = m7.learning_rate(m)
+        rt = self.recruit_terms = m1.recruit_terms(m, step)
+        self.wsum = np.zeros(nchunk)
+        self.napp = np.zeros(nchunk, dtype=np.int64)
+        if rate <= 0 and rt is None:
+            return
+        recruit_on = rt is not None
+        args = rt if recruit_on else (0, 0) + (0.0,) * 12 + (np.uint64(0),) * 3
+        # terms: ages, levers, selectivity, quota (used by admissions), weights, keys
+        learning_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("status"),
+                      st.view("left"), st.view("cell"), st.view("uid"), st.view("belief"),
+                      st.view("trust"), st.view("motive"), m.month(step), rate > 0, rate, tsum,
+                      tcnt, recruit_on, args[0], args[1], args[2], args[3], args[4], args[5],
+                      *args[7:16], self.wsum, self.napp)
+
+    def admissions(self, step: int) -> None:
+        """M1 confirmations; admissions under the quota, and the member index update."""
+        self.confirm(step)
+        m, st = self.m, self.m.state
+        rt = self.recruit_terms
+        if rt is None:
+            return
+        bounds = m.bounds()
+        nchunk = bounds.shape[0] - 1
+        napp = self.napp
+        m.flows["applicants"] += int(napp.sum())
+        total = 0.0
+        for c in range(nchunk):  # chunk order is fixed: deterministic
+            total += self.wsum[c]
+        adm_off = np.zeros(nchunk + 1, dtype=np.int64)
+        np.cumsum(napp, out=adm_off[1:])
+        adm = np.empty(int(adm_off[-1]), dtype=np.int32)
+        counts = np.zeros((nchunk, 4), dtype=np.int64)
+        admissions_pass(bounds, st.view("status"), st.view("join"), st.view("motive"),
+                        st.view("uid"), st.view("belief"), m.month(step), rt[6], total, rt[5],
+                        rt[16], adm, adm_off, counts)
+        tot = counts.sum(axis=0)
+        m.flows["joins"] += int(tot[0])
+        m.flows["joins_ideal"] += int(tot[1])
+        m.flows["joins_career"] += int(tot[2])
+        m.flows["joins_conformist"] += int(tot[3])
+        if tot[0]:
+            self._index()  # valid for the current slots before merging
+            self.index.merge(st, bounds, adm, adm_off, np.ascontiguousarray(counts[:, 0]))
+
+    def purge(self, step: int, share: float, target: str) -> int:
+        """Expel ``share`` of members this month, weighted towards ``target``."""
+        m, st = self.m, self.m.state
+        _, idx, ib = self._index()
+        nchunk = ib.shape[0] - 1
+        part = np.zeros((nchunk, 2), dtype=np.int64)
+        purge_pass(idx, ib, st.view("alive"), st.view("status"), st.view("join"),
+                   st.view("motive"), st.view("left"), st.view("uid"), st.view("belief"),
+                   m.month(step), share, m1.PURGE_TARGETS.index(target),
+                   m.rng.key("recruitment.purge", step), np.zeros(nchunk), part)
+        n = int(part[:, 0].sum())
+        m.flows["expelled"] += n
+        return n
+
+    def war_deaths(self, step: int, share: float) -> int:
+        """Excess deaths among members this month (war losses)."""
+        m, st = self.m, self.m.state
+        _, idx, ib = self._index()
+        part = np.zeros((ib.shape[0] - 1, 1), dtype=np.int64)
+        member_deaths(idx, ib, st.view("alive"), st.view("status"), st.view("uid"), share,
+                      m.rng.key("purges.war", step), part)
+        return int(part.sum())
+
+    def members_end(self, step: int) -> None:
+        """M11 expulsions for corruption, M8 conversions, M9 exits."""
+        m, st = self.m, self.m.state
+        rem = m11.month_terms(m, step)
+        el = m8.month_terms(m, step)
+        ex = m9.month_terms(m, step)
+        if rem is None and el is None and ex is None:
+            return
+        _, idx, ib = self._index()
+        part = np.zeros((ib.shape[0] - 1, 3), dtype=np.int64)
+        k0 = np.uint64(0)
+        members_end(idx, ib, st.view("alive"), st.view("status"), st.view("left"),
+                    st.view("belief"), st.view("trust"), st.view("stake"), st.view("converted"),
+                    st.view("uid"), rem is not None, *(rem or (0.0, k0)),
+                    el is not None, *(el or (*_EMPTY_F[:7], k0)),
+                    ex is not None, *(ex or (*(0.0,) * 10, k0)), part)
+        tot = part.sum(axis=0)
+        m.flows["expelled"] += int(tot[0])
+        m.flows["expelled_corruption"] += int(tot[0])
+        m.flows["conversions"] += int(tot[1])
+        m.flows["exits"] += int(tot[2])
