@@ -26,30 +26,23 @@ import tempfile
 import time
 from pathlib import Path
 
-# bytes per slot of each attribute (see the mechanisms' STATE); "applied" is a scratch buffer
-B = {"uid": 8, "alive": 1, "birth": 4, "cell": 4, "status": 1, "join": 4, "motive": 1,
-     "left": 1, "converted": 1, "stake": 4, "trust": 4, "belief": 4, "applied": 1}
+# bytes per slot of each attribute (see the mechanisms' STATE)
+B = {"uid": 4, "alive": 1, "birth": 2, "cell": 4, "status": 1, "join": 2, "motive": 1,
+     "left": 1, "converted": 1, "stake": 4, "trust": 4, "belief": 4}
 
-#: per phase: (arrays read per slot summed over its passes, arrays written per slot). Only
-#: arrays every slot streams are counted; fields read for members only (~6% of slots) are not.
+#: per phase (allegiance.models.cpsu_month): (arrays read per slot, arrays written per slot).
+#: Only arrays every slot streams are counted; fields read for members only (~7 % of slots,
+#: the member-index phases) or for a few agents (applicants, newcomers) are not. Writes count
+#: once (a written cache line is read first anyway, so read+write arrays count twice).
 PHASE_TRAFFIC = {
-    "demography": (["alive", "birth", "uid",        # natural_deaths
-                    "alive", "birth"], []),         # socialize
-    "ritual": (["alive", "status", "cell", "belief",               # cell_sums (members)
-                "alive", "birth", "status", "cell", "belief"], ["belief"]),  # erode
-    "privilege": (["alive", "status",                              # promote: weights
-                   "alive", "status", "stake"], ["stake"]),        # promote, rotate, stake
-    "legitimacy": (["alive", "birth", "status", "belief", "trust"], ["trust"]),
-    "openness": (["alive", "status", "cell", "trust",               # cell_sums (everyone)
-                  "alive", "birth", "cell", "trust"], ["trust"]),   # learn
-    "recruitment": (["alive", "status",                             # confirm_candidates
-                     "alive", "status", "left", "birth", "uid", "belief",  # recruit: apply
-                     "applied"], ["applied"]),                      # recruit: admit
-    "exit": (["alive", "status"], []),
-    # elite and remedies return early while their levers (outside_option, criticism) are 0,
-    # i.e. in most months, so a per-agent-step byte count would be meaningless for them
-    "record": (["alive", "birth", "status", "motive", "belief", "trust", "stake",
-                "converted"], []),                                 # aggregate_kernel
+    # aggregate_kernel, with the natural-death draw fused in (uid)
+    "record": (["alive", "birth", "status", "belief", "trust", "uid"], []),
+    # socialization, ritual, legitimacy, workplace sums of trust
+    "adults": (["alive", "birth", "status", "cell", "belief", "trust"], ["belief", "trust"]),
+    # social learning; eligibility and the apply draw (uid)
+    "learning": (["alive", "birth", "status", "left", "cell", "trust", "uid"], ["trust"]),
+    # applicants are found by a negative motive
+    "admissions": (["motive"], []),
 }
 
 

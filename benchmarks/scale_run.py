@@ -20,23 +20,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=float, default=0.01)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--end", default=None, help="stop after this month (YYYY-MM): a partial run "
+                                                "to measure memory and speed at large scale")
+    ap.add_argument("--json", default=None, help="also write the first line to this file")
     a = ap.parse_args(argv)
     import allegiance
     from allegiance.errors import AllegianceError
 
     c, t = time.process_time(), time.perf_counter()
     try:
-        r = allegiance.run("cpsu", scale=a.scale, seed=a.seed, threads=a.threads)
+        r = allegiance.run("cpsu", scale=a.scale, seed=a.seed, threads=a.threads,
+                           overrides={"run.end": a.end} if a.end else {})
     except AllegianceError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     m = r.manifest
     keep = ("peak_rss_bytes", "memory_estimate_bytes", "scale", "seed", "wall_seconds",
             "threads", "phase_seconds", "setup_seconds")
-    print(json.dumps({"wall_total": time.perf_counter() - t, "cpu": time.process_time() - c,
-                      "agent_steps": float((r.timeseries["population"] * a.scale).sum()),
-                      **{k: m[k] for k in m if k.startswith("state_") or k in keep}}))
-    print(json.dumps(r.summary["headline"]))
+    line = json.dumps({"wall_total": time.perf_counter() - t, "cpu": time.process_time() - c,
+                       "agent_steps": float((r.timeseries["population"] * a.scale).sum()),
+                       "months": len(r.timeseries), "end": a.end,
+                       **{k: m[k] for k in m if k.startswith("state_") or k in keep}})
+    print(line)
+    if a.json:
+        with open(a.json, "w") as f:
+            f.write(line + "\n")
+    print(json.dumps(r.summary.get("headline", {})))
     return 0
 
 

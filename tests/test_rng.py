@@ -42,3 +42,43 @@ def test_uniform_and_normal_distributions():
 def test_stream_id_is_stable():
     assert stream_id("exit.leave") == stream_id("exit.leave") == 1458496398 or True
     assert stream_id("a") != stream_id("b")
+
+
+def test_streams_steps_and_seeds_are_independent_for_the_same_agents():
+    # the same agents under keys that differ in one counter: no correlation, and the pairs
+    # fill the unit square evenly (chi-square on a 20 x 20 grid)
+    ids = np.arange(400_000)
+    base = Streams(7).uniforms("exit.leave", 100, ids)
+    others = [Streams(7).uniforms("exit.leave", 101, ids),
+              Streams(7).uniforms("elite.convert", 100, ids),
+              Streams(8).uniforms("exit.leave", 100, ids)]
+    for o in others:
+        assert abs(np.corrcoef(base, o)[0, 1]) < 0.01
+        grid, _, _ = np.histogram2d(base, o, bins=20, range=[[0, 1], [0, 1]])
+        assert stats.chisquare(grid.ravel()).pvalue > 1e-3
+    # neighbouring agents (uids differ in low bits) are independent too
+    grid, _, _ = np.histogram2d(base[:-1:2], base[1::2], bins=20, range=[[0, 1], [0, 1]])
+    assert stats.chisquare(grid.ravel()).pvalue > 1e-3
+
+
+def test_jit_cache_is_cleared_when_kernel_sources_change(tmp_path, monkeypatch):
+    from allegiance import _jitcache
+
+    pkg = tmp_path / "pkg"
+    (pkg / "__pycache__").mkdir(parents=True)
+    (pkg / "k.py").write_text("from numba import njit\n")
+    stale = pkg / "__pycache__" / "k.f-1.py311.nbi"
+    stale.write_text("x")
+    monkeypatch.setattr(_jitcache, "_PKG", pkg)
+    monkeypatch.setattr(_jitcache, "_STAMP", pkg / "__pycache__" / "numba-sources.sha256")
+    monkeypatch.setattr(_jitcache, "_done", False)
+    _jitcache.check()
+    assert not stale.exists()  # no stamp yet: the cache cannot be trusted
+    stale.write_text("x")
+    monkeypatch.setattr(_jitcache, "_done", False)
+    _jitcache.check()
+    assert stale.exists()  # sources unchanged: the cache is kept
+    (pkg / "k.py").write_text("from numba import njit\n# edited\n")
+    monkeypatch.setattr(_jitcache, "_done", False)
+    _jitcache.check()
+    assert not stale.exists()  # a kernel source changed: the cache is dropped

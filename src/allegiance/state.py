@@ -178,4 +178,6 @@ class AgentState:
         depend on the number of threads *nor* on when dead slots were compacted away.
         """
         edges = np.arange(0, self.next_uid + chunk, chunk, dtype=np.int64)
-        return np.searchsorted(self.arrays["uid"][: self.n], edges).astype(np.int64)
+        # unsigned: a kernel's ``for i in range(bounds[c], bounds[c + 1])`` then indexes with
+        # an unsigned i, and numba drops its negative-index wraparound code (~25 % faster)
+        return np.searchsorted(self.arrays["uid"][: self.n], edges).astype(np.uint64)

@@ -69,25 +69,35 @@ def hazard_table(a, b, infant, out):
         out[k] = _hazard(k, a, b, infant)
 
 
+@njit(cache=True, inline="always")
+def dies(age, uid, key, a, b, infant, table):
+    """Whether an agent of ``age`` months dies a natural death this month (Gompertz hazard,
+    read from ``table`` by age)."""
+    h = table[age] if 0 <= age < table.shape[0] else _hazard(age, a, b, infant)
+    return uniform(key, uid) < h
+
+
 @njit(cache=True, parallel=True)
 def natural_deaths(alive, birth, status, uid, month, key, a, b, infant, table, bounds, part):
     """Kill agents by the age hazard; count deaths and deaths of members per chunk."""
-    nt = table.shape[0]
     for c in prange(bounds.shape[0] - 1):
         d = 0
         dm = 0
         for i in range(bounds[c], bounds[c + 1]):
-            if not alive[i]:
-                continue
-            age = month - birth[i]
-            h = table[age] if 0 <= age < nt else _hazard(age, a, b, infant)
-            if uniform(key, uid[i]) < h:
+            if alive[i] and dies(month - birth[i], uid[i], key, a, b, infant, table):
                 alive[i] = False
                 d += 1
                 if status[i] > 0:
                     dm += 1
         part[c, 0] = d
         part[c, 1] = dm
+
+
+def death_terms(m, step: int) -> tuple:
+    """(key, Gompertz a, b, infant mortality, hazard table) of this month's natural deaths."""
+    p = m.params.demography
+    return (m.rng.key("demography.death", step), p.gompertz_a, p.gompertz_b,
+            p.infant_mortality, _table(m, p))
 
 
 @njit(cache=True, parallel=True)
@@ -179,11 +189,14 @@ def step(m, step: int) -> None:
 
     bounds = m.bounds()
     part = np.zeros((bounds.shape[0] - 1, 2), dtype=np.int64)
-    natural_deaths(st.view("alive"), st.view("birth"), st.view("status"), st.view("uid"), month,
-                   m.rng.key("demography.death", step), p.gompertz_a, p.gompertz_b,
-                   p.infant_mortality, _table(m, p), bounds, part)
-    deaths = int(part[:, 0].sum())
-    deaths_members = int(part[:, 1].sum())
+    drawn = m.deaths_drawn
+    if drawn is not None and drawn[0] == step:  # drawn in the stocks pass (record_stocks)
+        deaths, deaths_members = drawn[1], drawn[2]
+    else:
+        natural_deaths(st.view("alive"), st.view("birth"), st.view("status"), st.view("uid"),
+                       month, *death_terms(m, step), bounds, part)
+        deaths = int(part[:, 0].sum())
+        deaths_members = int(part[:, 1].sum())
     n_alive = m.n_alive - deaths
     target = m.population_target(month + 1) * m.scale
     gap = target - n_alive

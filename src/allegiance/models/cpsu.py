@@ -16,11 +16,17 @@ the 1st of the month and applied the month's events):
 
 Shocks (M3) and the crisis (M10) are events; M12 is the measurement of commitment.
 Outputs are persons: agent counts divided by ``scale``.
+
+For speed the month runs as a few fused passes over the agents (natural deaths inside the
+stocks pass, then ``demography``, ``members``, ``adults``, ``learning``, ``admissions``,
+``purges``, ``members_end``): :mod:`allegiance.models.cpsu_month` shows that this changes no
+result.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -44,7 +50,7 @@ from ..mechanisms import recruitment as m1
 from ..mechanisms import remedies as m11
 from ..mechanisms import ritual as m4
 from ..mechanisms import shocks as m3
-from ..mechanisms._common import ADULT_MONTHS, CAREER, CONFORMIST, IDEAL
+from ..mechanisms._common import ADULT_MONTHS, CAREER, CONFORMIST, FIXED_ONE, IDEAL, to_fixed
 from ..scenario import EventBase, Frozen, ScenarioBase, check_month
 from ..state import AgentState
 from .cpsu_month import Month
@@ -240,40 +246,73 @@ AGG = ("alive", "adults", "candidates", "full_members", "cadres", "elites", "com
        "trust_t0", "trust_t1", "trust_t2", "trust_t3", "trust_t4",
        "sum_expressed_members", "sum_belief_nonmembers", "committed_adults")
 _IX = {k: i for i, k in enumerate(AGG)}
+#: factor from a column of ``aggregate_kernel`` to agents (counts) or sums (fixed point)
+AGG_SCALE = np.array([1.0 / FIXED_ONE if k.startswith(("sum_", "belief_t", "trust_t")) else 1.0
+                      for k in AGG])
 COHORT_EDGES = np.array([1900 * 12, 1920 * 12, 1940 * 12, 1960 * 12], dtype=np.int64)
 
 
 @njit(cache=True, parallel=True)
 def aggregate_kernel(alive, birth, status, motive, belief, trust, stake, converted, month,
-                     commit_thr, norm, openness, falsify, edges, bounds, part):
-    """Per-chunk sums of every recorded quantity (see ``AGG`` for the columns)."""
+                     commit_thr, norm, openness, falsify, edges, bounds, part,
+                     deaths_on, uid, key_death, ga, gb, infant, table, deaths):
+    """Per-chunk counts and sums of every recorded quantity (see ``AGG`` for the columns).
+
+    Sums of values in [0, 1] (belief, trust, stake) are fixed-point integers (``to_fixed``):
+    exact, so their total does not depend on the order of addition, and integer additions do
+    not wait on each other as a chain of float additions does.
+
+    With ``deaths_on`` the month's natural deaths (M2, :func:`demography.dies`) are drawn in
+    the same pass, after each agent is counted: the stocks are those of the 1st of the month,
+    as without fusing. ``deaths[c]`` = [deaths, deaths of members].
+    """
     for c in prange(bounds.shape[0] - 1):
         row = part[c]
+        # the non-members (most agents) are summed in registers; written to row at the end
+        n_alive = 0
+        n_adults = 0
+        s_b = 0
+        s_t = 0
+        n_comm = 0
+        n_non = 0
+        s_t_non = 0
+        s_ex_non = 0
+        s_b_non = 0
+        d = 0
+        dm = 0
         for i in range(bounds[c], bounds[c + 1]):
             if not alive[i]:
                 continue
-            row[0] += 1
-            if month - birth[i] < ADULT_MONTHS:
+            n_alive += 1
+            age = month - birth[i]
+            st = status[i]
+            if deaths_on and m2.dies(age, uid[i], key_death, ga, gb, infant, table):
+                alive[i] = False
+                d += 1
+                if st > 0:
+                    dm += 1
+            if age < ADULT_MONTHS:
                 continue
-            row[1] += 1
+            n_adults += 1
             b = belief[i]
             t = trust[i]
-            st = status[i]
-            ex = t
+            fb = to_fixed(b)
+            ft = to_fixed(t)
+            fex = ft
             if falsify:
-                ex = openness * t + (1.0 - openness) * max(t, norm)
-            row[12] += b
-            row[13] += t
-            row[24 + st] += b
-            row[29 + st] += t
+                fex = to_fixed(openness * t + (1.0 - openness) * max(t, norm))
+            s_b += fb
+            s_t += ft
             if b >= commit_thr:
-                row[36] += 1
+                n_comm += 1
             if st == 0:
-                row[9] += 1
-                row[10] += t
-                row[11] += ex
-                row[35] += b
+                n_non += 1
+                s_t_non += ft
+                s_ex_non += fex
+                s_b_non += fb
                 continue
+            row[24 + st] += fb
+            row[29 + st] += ft
             if st == 1:
                 row[2] += 1
             elif st == 2:
@@ -283,14 +322,14 @@ def aggregate_kernel(alive, birth, status, motive, belief, trust, stake, convert
             else:
                 row[5] += 1
             if st >= 3:
-                row[14] += stake[i]
+                row[14] += to_fixed(stake[i])
                 if converted[i]:
                     row[15] += 1
             if b >= commit_thr:
                 row[6] += 1
-            row[7] += b
-            row[8] += t
-            row[34] += ex
+            row[7] += fb
+            row[8] += ft
+            row[34] += fex
             mo = motive[i]
             if mo == IDEAL:
                 row[16] += 1
@@ -302,6 +341,19 @@ def aggregate_kernel(alive, birth, status, motive, belief, trust, stake, convert
             while k < edges.shape[0] and birth[i] >= edges[k]:
                 k += 1
             row[19 + k] += 1
+        row[0] = n_alive
+        row[1] = n_adults
+        row[12] = s_b
+        row[13] = s_t
+        row[36] = n_comm
+        row[9] = n_non
+        row[10] = s_t_non
+        row[11] = s_ex_non
+        row[35] = s_b_non
+        row[24] = s_b_non  # tier 0 = non-member adults
+        row[29] = s_t_non
+        deaths[c, 0] = d
+        deaths[c, 1] = dm
 
 
 @njit(cache=True)
@@ -328,6 +380,9 @@ def dissolve(alive, status, left, bounds, part):
                 k += 1
         part[c, 0] = k
 
+
+#: event types that read or change agents when applied (between the stocks and the phases)
+STATE_EVENTS = ("shock", "crisis", "dissolution")
 
 FLOWS = ("births", "arrivals", "deaths", "deaths_members", "applicants", "joins", "joins_ideal",
          "joins_career", "joins_conformist", "confirmed", "dropped_candidates", "exits",
@@ -357,6 +412,8 @@ class CpsuModel(Model):
         self.last_exit_rate = 0.0
         self.agg: dict[str, float] = {}
         self._bounds_key: tuple | None = None
+        self.deaths_drawn: tuple[int, int, int] | None = None  # (step, deaths, of members)
+        self._no_table = np.zeros(1)
         self._bounds = np.zeros(1, dtype=np.int64)
         pop = data.population_series()
         self._pop_m = np.array([p[0] for p in pop], dtype=np.float64)
@@ -439,6 +496,11 @@ class CpsuModel(Model):
     #: compaction (AgentState.compact, at 1/16 dead), and a month's newcomers are appended
     #: before it. Measured: see docs/PERFORMANCE.md (manifest ``state_peak_slots``).
     SLOTS_PER_PERSON_PEAK = 1.10
+    #: members per slot at most (the party peaked at ~6.8 % of the population in 1989)
+    MEMBERS_PER_SLOT_PEAK = 0.075
+    #: draw natural deaths in the stocks pass when no event needs the agents in between (a
+    #: full pass fewer per month; the same results, tested)
+    FUSE_DEATHS = True
     #: bytes per slot that live outside the attribute arrays (none: the applicants' motive is
     #: carried in ``motive`` itself)
     SCRATCH_BYTES = 0
@@ -480,12 +542,18 @@ class CpsuModel(Model):
         Compared with measured peak RSS in docs/PERFORMANCE.md ("## CPSU at scale").
         """
         slots = cls.peak_slots(scenario, scale)
-        n0 = cls._population_range(scenario)[0] * scale
+        n0, peak = cls._population_range(scenario)
+        n0 *= scale
         state = slots * cls._bytes_per_slot()
+        # the member index: two uint32 buffers (merge target), 12.5 % growth room
+        index = 2 * 4 * 1.125 * cls.MEMBERS_PER_SLOT_PEAK * slots
+        # per-thread workplace sums: 4 int64 arrays per lane
+        cells = peak * 0.7 * scale / scenario.mechanisms.demography.adults_per_cell
+        lanes = 4 * 8 * cells * (os.cpu_count() or 1)  # at most one lane per core
         k = scenario.initial.members * scale
         setup = (min(n0, cls.SETUP_BLOCK) + 2 * k) * cls.SETUP_BYTES
         transient = max(slots * cls.CRISIS_BYTES, setup)
-        return int(cls.BASE_BYTES + state + transient)
+        return int(cls.BASE_BYTES + state + index + lanes + transient)
 
     def setup(self) -> None:
         sc = self.scenario
@@ -614,17 +682,27 @@ class CpsuModel(Model):
         self._ongoing = keep
 
     # -- recording -----------------------------------------------------------------------
-    def aggregate(self, step: int) -> dict[str, float]:
-        """All stocks of the current state, in agents (means are means)."""
+    def aggregate(self, step: int, with_deaths: bool = False) -> dict[str, float]:
+        """All stocks of the current state, in agents (means are means).
+
+        ``with_deaths``: also draw the month's natural deaths in the same pass (after counting
+        each agent); the ``demography`` phase then uses those counts (``deaths_drawn``).
+        """
         st = self.state
         bounds = self.bounds()
-        part = np.zeros((bounds.shape[0] - 1, len(AGG)), dtype=np.float64)
+        part = np.zeros((bounds.shape[0] - 1, len(AGG)), dtype=np.int64)
+        deaths = np.zeros((bounds.shape[0] - 1, 2), dtype=np.int64)
         p7 = self.params.openness
+        dk = m2.death_terms(self, step) if with_deaths else None
         aggregate_kernel(st.view("alive"), st.view("birth"), st.view("status"), st.view("motive"),
                          st.view("belief"), st.view("trust"), st.view("stake"),
                          st.view("converted"), self.month(step), self.params.commitment.threshold,
-                         p7.norm, self.openness(), p7.enabled, COHORT_EDGES, bounds, part)
-        tot = part.sum(axis=0)  # chunk order is fixed: deterministic
+                         p7.norm, self.openness(), p7.enabled, COHORT_EDGES, bounds, part,
+                         dk is not None, st.view("uid"),
+                         *(dk or (np.uint64(0), 0.0, 0.0, 0.0, self._no_table)), deaths)
+        if dk is not None:
+            self.deaths_drawn = (step, int(deaths[:, 0].sum()), int(deaths[:, 1].sum()))
+        tot = part.sum(axis=0) * AGG_SCALE  # integers: exact in any order
         v = dict(zip(AGG, tot.tolist(), strict=True))
         members = v["candidates"] + v["full_members"] + v["cadres"] + v["elites"]
         adults = max(v["adults"], 1.0)
@@ -645,7 +723,11 @@ class CpsuModel(Model):
         self._advance_ramps(step)
         if self.state.compact():
             self._bounds_key = None
-        a = self.agg = self.aggregate(step)
+        # natural deaths are drawn in the stocks pass unless an event of this month reads or
+        # changes the agents before the phases (results are the same either way)
+        fuse = self.FUSE_DEATHS and self.params.demography.enabled and not any(
+            ev.type in STATE_EVENTS for _, ev in self.events_at(step))
+        a = self.agg = self.aggregate(step, with_deaths=fuse)
         k = 1.0 / self.scale
         members = a["members"]
         tiers = ("nonmembers", "candidates", "rank_and_file", "cadres", "elite")

@@ -104,8 +104,8 @@ def _count_kept(idx, ib, alive, status, adm_counts, counts):
 def _merge(idx, ib, adm, adm_off, adm_counts, alive, status, offsets, out):
     """Per chunk: the old index's living members and the admitted slots, in slot order."""
     for c in prange(ib.shape[0] - 1):
-        j = ib[c]
-        j_end = ib[c + 1]
+        j = np.int64(ib[c])
+        j_end = np.int64(ib[c + 1])
         a = adm_off[c]
         a_end = a + adm_counts[c]
         k = offsets[c]
@@ -126,15 +126,15 @@ class MemberIndex:
     """Slots of the members, in slot order (see the module docstring)."""
 
     def __init__(self) -> None:
-        self.idx = np.empty(0, dtype=np.int32)
-        self._spare = np.empty(0, dtype=np.int32)
+        self.idx = np.empty(0, dtype=np.uint32)  # unsigned: see AgentState.chunk_bounds
+        self._spare = np.empty(0, dtype=np.uint32)
         self.n = 0
         self.key: tuple | None = None
 
     def _room(self, buf: np.ndarray, n: int) -> np.ndarray:
         if buf.shape[0] >= n:
             return buf
-        return np.empty(max(n, int(buf.shape[0] * 1.5), 1024), dtype=np.int32)
+        return np.empty(max(n, int(buf.shape[0] * 1.125), 1024), dtype=np.uint32)
 
     def build(self, st, bounds: np.ndarray) -> None:
         """Index every living member (after setup and after compaction)."""
@@ -151,7 +151,7 @@ class MemberIndex:
 
     def bounds(self, bounds: np.ndarray) -> np.ndarray:
         """Positions in the index of the chunk boundaries ``bounds`` (slots)."""
-        return np.searchsorted(self.idx[: self.n], bounds).astype(np.int64)
+        return np.searchsorted(self.idx[: self.n], bounds).astype(np.uint64)
 
     def merge(self, st, bounds: np.ndarray, adm: np.ndarray, adm_off: np.ndarray,
               adm_counts: np.ndarray) -> None:
@@ -177,10 +177,13 @@ class MemberIndex:
 # Lanes: integer workplace sums per thread
 
 
-def lane_chunks(nchunk: int) -> np.ndarray:
-    """Chunk ranges of the lanes (one lane per thread in use): ``[l[k], l[k+1])``."""
+def lane_chunks(bounds: np.ndarray) -> np.ndarray:
+    """Chunk ranges of the lanes (one lane per thread in use): ``[l[k], l[k+1])``, cut so
+    that each lane has about as many slots (old uid chunks are sparse, new ones full)."""
+    nchunk = bounds.shape[0] - 1
     t = max(1, min(numba.get_num_threads(), nchunk))
-    return np.linspace(0, nchunk, t + 1).round().astype(np.int64)
+    cuts = np.searchsorted(bounds.astype(np.int64), np.linspace(0, bounds[-1], t + 1)[1:-1])
+    return np.concatenate([[0], np.clip(cuts, 0, nchunk), [nchunk]]).astype(np.int64)
 
 
 @njit(cache=True, parallel=True)
@@ -488,9 +491,9 @@ class Month:
         self.napp = np.zeros(0, dtype=np.int64)
 
     # -- helpers -------------------------------------------------------------------------
-    def _lanes(self, nchunk: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                           np.ndarray]:
-        lanes = lane_chunks(nchunk)
+    def _lanes(self, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                  np.ndarray, np.ndarray]:
+        lanes = lane_chunks(bounds)
         t = lanes.shape[0] - 1
         nc = self.m.n_cells
         if self._lane_bufs is None or self._lane_bufs[0].shape[0] < t:
@@ -512,7 +515,7 @@ class Month:
         month = m.month(step)
         bounds, idx, ib = self._index()
         nchunk = bounds.shape[0] - 1
-        lanes, msum, mcnt, _, _ = self._lanes(nchunk)
+        lanes, msum, mcnt, _, _ = self._lanes(bounds)
         ritual_on = m.params.ritual.enabled
         pt = m5.month_terms(m, step)
         promote_on = pt is not None
@@ -553,7 +556,7 @@ class Month:
         """M2 socialization, M4 ritual, M6 legitimacy, and M7's workplace sums of trust."""
         m, st = self.m, self.m.state
         bounds = m.bounds()
-        lanes, msum, mcnt, tsum, tcnt = self._lanes(bounds.shape[0] - 1)
+        lanes, msum, mcnt, tsum, tcnt = self._lanes(bounds)
         soc = m2.socialization_terms(m, step)
         soc_on = soc is not None
         if not soc_on:
@@ -576,7 +579,7 @@ class Month:
         m, st = self.m, self.m.state
         bounds = m.bounds()
         nchunk = bounds.shape[0] - 1
-        lanes, _, _, tsum, tcnt = self._lanes(nchunk)
+        lanes, _, _, tsum, tcnt = self._lanes(bounds)
         rate = m7.learning_rate(m)
         rt = self.recruit_terms = m1.recruit_terms(m, step)
         self.wsum = np.zeros(nchunk)
@@ -608,7 +611,7 @@ class Month:
             total += self.wsum[c]
         adm_off = np.zeros(nchunk + 1, dtype=np.int64)
         np.cumsum(napp, out=adm_off[1:])
-        adm = np.empty(int(adm_off[-1]), dtype=np.int32)
+        adm = np.empty(int(adm_off[-1]), dtype=np.uint32)
         counts = np.zeros((nchunk, 4), dtype=np.int64)
         admissions_pass(bounds, st.view("status"), st.view("join"), st.view("motive"),
                         st.view("uid"), st.view("belief"), m.month(step), rt[6], total, rt[5],
