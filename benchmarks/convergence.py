@@ -31,9 +31,17 @@ CHILD = """
 import json, sys, time, allegiance
 scale, seed = float(sys.argv[1]), int(sys.argv[2])
 t = time.perf_counter()
+c = time.process_time()
 r = allegiance.run("cpsu", scale=scale, seed=seed, threads=%s)
+m = r.manifest
 out = {"scale": scale, "seed": seed, "wall_s": time.perf_counter() - t,
-       "engine_s": r.manifest["wall_seconds"], "peak_rss_bytes": r.manifest["peak_rss_bytes"]}
+       "engine_s": m["wall_seconds"], "peak_rss_bytes": m["peak_rss_bytes"],
+       # the fields of benchmarks/scale_run.py, so bench.py --add-run can take a run
+       "wall_seconds": m["wall_seconds"], "wall_total": time.perf_counter() - t,
+       "cpu": time.process_time() - c, "setup_seconds": m["setup_seconds"],
+       "threads": m["threads"], "phase_seconds": m["phase_seconds"],
+       "memory_estimate_bytes": m["memory_estimate_bytes"],
+       "agent_steps": float((r.timeseries["population"] * scale).sum())}
 for k in %r:
     src = r.summary["headline"] if k in r.summary["headline"] else r.summary["forecast"]
     out[k] = src.get(k)
@@ -107,8 +115,8 @@ def main(argv: list[str] | None = None) -> None:
             done.append(r)
     import pandas as pd
 
-    pd.DataFrame(done).sort_values(["scale", "seed"]).to_csv(a.out / "convergence.csv",
-                                                              index=False)
+    table = pd.DataFrame(done).drop(columns=["phase_seconds"], errors="ignore")
+    table.sort_values(["scale", "seed"]).to_csv(a.out / "convergence.csv", index=False)
     if a.figure is not None:
         for p in figure(done, a.figure):
             print("wrote", p)
