@@ -252,7 +252,7 @@ AGG_SCALE = np.array([1.0 / FIXED_ONE if k.startswith(("sum_", "belief_t", "trus
 COHORT_EDGES = np.array([1900 * 12, 1920 * 12, 1940 * 12, 1960 * 12], dtype=np.int64)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def aggregate_kernel(alive, birth, status, motive, belief, trust, stake, converted, month,
                      commit_thr, norm, openness, falsify, edges, bounds, part,
                      deaths_on, uid, key_death, ga, gb, infant, table, deaths):
