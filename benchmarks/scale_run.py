@@ -23,9 +23,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--end", default=None, help="stop after this month (YYYY-MM): a partial run "
                                                 "to measure memory and speed at large scale")
     ap.add_argument("--json", default=None, help="also write the first line to this file")
+    ap.add_argument("--full-capacity", action="store_true",
+                    help="with --end: allocate the state at the size of the whole 1917-1991 run "
+                         "(as a full run does from its first month), to measure its memory")
     a = ap.parse_args(argv)
     import allegiance
     from allegiance.errors import AllegianceError
+    from allegiance.models.cpsu import CpsuModel
+    from allegiance.scenario import load_scenario
+
+    if a.full_capacity:
+        full = CpsuModel.peak_slots(load_scenario("cpsu"), a.scale)
+        CpsuModel.peak_slots = classmethod(lambda cls, sc, scale: full)
 
     c, t = time.process_time(), time.perf_counter()
     try:

@@ -143,7 +143,11 @@ class AgentState:
         if self.n + count > self.capacity:
             self._grow(self.n + count)
         s = slice(self.n, self.n + count)
-        self.arrays["uid"][s] = np.arange(self.next_uid, self.next_uid + count, dtype=np.int64)
+        uid = self.arrays["uid"]
+        for lo in range(0, count, 1 << 22):  # in blocks: no count-sized temporary
+            hi = min(count, lo + (1 << 22))
+            uid[s.start + lo : s.start + hi] = np.arange(self.next_uid + lo, self.next_uid + hi,
+                                                         dtype=uid.dtype)
         self.arrays["alive"][s] = True
         self.next_uid += count
         self.n += count

@@ -1,9 +1,9 @@
 """The CPSU model's mechanisms, one module each (M1–M12 in the brief).
 
 Each module owns the agent attributes it declares (``STATE``), its parameters (a pydantic model
-named ``Params`` with ``enabled``), its equations as per-agent functions that numba compiles inline into the
-kernels (e.g. ``ritual.erode_one``), and the month's constants it derives
-from levers and aggregates (e.g. ``ritual.rates``). The model runs them in one documented
+named ``Params`` with ``enabled``), its equations as per-agent functions that numba compiles
+inline into the kernels (e.g. ``ritual.erode_one``), and the month's constants it derives from
+levers and aggregates (e.g. ``ritual.rates``). The model runs them in one documented
 order (:mod:`allegiance.models.cpsu`), fused into a few passes over the agents
 (:mod:`allegiance.models.cpsu_month`): one edit to an equation changes the model everywhere.
 

@@ -63,3 +63,23 @@ def to_fixed(x):
 def peer_mean(cell_sum, count, own):
     """Mean of the *other* agents of a cell, from its fixed-point sum and count."""
     return (cell_sum - to_fixed(own)) / FIXED_ONE / (count - 1)
+
+
+#: a workplace's sum and count are packed into one int64 (``(sum << COUNT_BITS) + count``), so
+#: adding an agent touches one memory word instead of two: at 1:1 the 460,000 workplaces do not
+#: fit in cache and each scattered addition is a cache miss. Exact while a workplace has fewer
+#: than 2**15 agents (``demography.adults_per_cell`` is bounded accordingly).
+COUNT_BITS = 15
+COUNT_MASK = (1 << COUNT_BITS) - 1
+
+
+@njit(cache=True, inline="always")
+def packed(x):
+    """One agent's contribution to a packed workplace sum (value ``x`` in [0, 1], count 1)."""
+    return (to_fixed(x) << COUNT_BITS) + 1
+
+
+@njit(cache=True, inline="always")
+def unpack(p):
+    """(fixed-point sum, count) of a packed workplace sum."""
+    return p >> COUNT_BITS, p & COUNT_MASK

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+from pydantic import Field
 
 from ..rng import normal, uniform
 from ._common import MechanismParams, clip01, positive, unit
@@ -38,8 +39,11 @@ class Params(MechanismParams):
     max_birth_rate: float = unit(0.045, "maximum crude birth rate per year")
     min_birth_rate: float = unit(0.015, "minimum crude birth rate per year (war, famine)")
     initial_age_decay: float = positive(0.03, "per-year decay of the initial age pyramid")
-    adults_per_cell: float = positive(440.0, "adults per workplace; with ~10% party share this "
-                                             "gives ~44 members per primary organization")
+    adults_per_cell: float = Field(440.0, gt=0, le=10_000,
+                                   description="adults per workplace; with ~10% party share "
+                                               "this gives ~44 members per primary "
+                                               "organization (at most 10,000: workplace sums "
+                                               "are packed, see _common.COUNT_BITS)")
     climate_weight: float = unit(0.5, "weight of the adults' mean belief in a cohort's climate "
                                       "(rest: the regime's message)")
     message_strength: float = unit(0.8, "belief the regime's message instils when not ritualized")

@@ -480,9 +480,6 @@ class CpsuModel(Model):
             self._bounds_key = key
         return self._bounds
 
-    def cell_buffers(self) -> tuple[np.ndarray, np.ndarray]:
-        """Reusable per-cell sum/count arrays."""
-        return self._cell_sums, self._cell_counts
 
     def climate(self) -> float:
         """Belief a cohort coming of age now is socialized towards (M2)."""
@@ -547,9 +544,9 @@ class CpsuModel(Model):
         state = slots * cls._bytes_per_slot()
         # the member index: two uint32 buffers (merge target), 12.5 % growth room
         index = 2 * 4 * 1.125 * cls.MEMBERS_PER_SLOT_PEAK * slots
-        # per-thread workplace sums: 4 int64 arrays per lane
+        # per-thread workplace sums: 2 packed int64 arrays per lane
         cells = peak * 0.7 * scale / scenario.mechanisms.demography.adults_per_cell
-        lanes = 4 * 8 * cells * (os.cpu_count() or 1)  # at most one lane per core
+        lanes = 2 * 8 * cells * (os.cpu_count() or 1)  # at most one lane per core
         k = scenario.initial.members * scale
         setup = (min(n0, cls.SETUP_BLOCK) + 2 * k) * cls.SETUP_BYTES
         transient = max(slots * cls.CRISIS_BYTES, setup)
@@ -569,8 +566,6 @@ class CpsuModel(Model):
                 st.declare(name, dtype, fill, owner=mod.__name__.rsplit(".", 1)[-1])
         st.declare("belief", np.float32, 0.5, owner="demography")
         self.n_cells = max(1, round(peak_pop * 0.7 * self.scale / p2.adults_per_cell))
-        self._cell_sums = np.zeros(self.n_cells, dtype=np.int64)  # fixed point, see to_fixed
-        self._cell_counts = np.zeros(self.n_cells, dtype=np.int64)
         st.add(n0)
         k = min(round(sc.initial.members * self.scale), n0)
         best_score = np.empty(0)

@@ -58,7 +58,8 @@ from ..mechanisms._common import (
     IDEAL,
     MEMBER,
     NONMEMBER,
-    to_fixed,
+    packed,
+    unpack,
 )
 from ..rng import uniform
 
@@ -192,16 +193,14 @@ def lane_chunks(bounds: np.ndarray) -> np.ndarray:
 
 
 @njit(**KERNEL)
-def _reduce_lanes(sums, counts):
-    """Add every lane's workplace sums into lane 0 (integers: any order gives the same)."""
+def _reduce_lanes(sums):
+    """Add every lane's packed workplace sums into lane 0 (integers: any order gives the
+    same; sums and counts add independently while counts stay below 2**COUNT_BITS)."""
     for j in prange(sums.shape[1]):
         s = sums[0, j]
-        k = counts[0, j]
         for lane in range(1, sums.shape[0]):
             s += sums[lane, j]
-            k += counts[lane, j]
         sums[0, j] = s
-        counts[0, j] = k
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,14 +209,12 @@ def _reduce_lanes(sums, counts):
 
 @njit(**KERNEL)
 def members_sums(idx, ib, lanes, alive, status, cell, belief, motive, join, month,
-                 ritual_on, promote_on, career_bias, seniority_bias, msum, mcnt, wsum):
+                 ritual_on, promote_on, career_bias, seniority_bias, msum, wsum):
     """M4: fixed-point sums of members' belief per workplace (per lane); M5: promotion weights
     of members and cadres per chunk."""
     for lane in prange(lanes.shape[0] - 1):
         ms = msum[lane]
-        mc = mcnt[lane]
         ms[:] = 0
-        mc[:] = 0
         for c in range(lanes[lane], lanes[lane + 1]):
             s_m = 0.0
             s_c = 0.0
@@ -227,8 +224,7 @@ def members_sums(idx, ib, lanes, alive, status, cell, belief, motive, join, mont
                 if not alive[i] or st == NONMEMBER:
                     continue
                 if ritual_on:
-                    ms[cell[i]] += to_fixed(belief[i])
-                    mc[cell[i]] += 1
+                    ms[cell[i]] += packed(belief[i])
                 if promote_on and (st == MEMBER or st == CADRE):  # noqa: PLR1714, SIM109
                     w = m5.promote_weight(motive[i], join[i], month, career_bias, seniority_bias)
                     if st == MEMBER:
@@ -290,19 +286,16 @@ def confirm_pass(idx, ib, alive, status, join, left, uid, month, candidacy, drop
 @njit(**KERNEL)
 def adults_pass(bounds, lanes, alive, birth, status, cell, uid, belief, trust, month,
                 soc_on, climate, trust_mean, sd, key_b, key_t,
-                ritual_on, msum, mcnt, rate_m, rate_c, peer, asym,
+                ritual_on, msum, rate_m, rate_c, peer, asym,
                 legit_on, base_m, base_c, w_belief, rate_t,
-                learn_on, tsum, tcnt):
+                learn_on, tsum):
     """M2 socialization at 16, M4 ritual decay and peer drift, M6 trust adjustment, and the
     fixed-point workplace sums of trust for M7 (per lane)."""
     msum0 = msum[0]
-    mcnt0 = mcnt[0]
     for lane in prange(lanes.shape[0] - 1):
         ts = tsum[lane]
-        tc = tcnt[lane]
         if learn_on:
             ts[:] = 0
-            tc[:] = 0
         for c in range(lanes[lane], lanes[lane + 1]):
             for i in range(bounds[c], bounds[c + 1]):
                 if not alive[i]:
@@ -318,28 +311,25 @@ def adults_pass(bounds, lanes, alive, birth, status, cell, uid, belief, trust, m
                         ms = 0
                         mc = 0
                         if member:
-                            ms = msum0[cell[i]]
-                            mc = mcnt0[cell[i]]
+                            ms, mc = unpack(msum0[cell[i]])
                         belief[i] = m4.erode_one(belief[i], member, ms, mc, rate_m, rate_c,
                                                  peer, asym)
                     if legit_on:
                         trust[i] = m6.adjust_one(trust[i], belief[i], member, base_m, base_c,
                                                  w_belief, rate_t)
                 if learn_on:
-                    ts[cell[i]] += to_fixed(trust[i])
-                    tc[cell[i]] += 1
+                    ts[cell[i]] += packed(trust[i])
 
 
 @njit(**KERNEL)
 def learning_pass(bounds, lanes, alive, birth, status, left, cell, uid, belief, trust, motive,
-                  month, learn_on, rate, tsum, tcnt,
+                  month, learn_on, rate, tsum,
                   recruit_on, min_age, max_age, privilege, mobilization, danger, sel_k,
                   apply_rate, w_i, w_c, w_m, w_d, theta, slope, key_apply, key_amb,
                   wsum, napp):
     """M7 social learning of adults; M1 decisions to apply (an applicant's motive is stored
     negated in ``motive`` until the admissions pass). Per chunk: weight sum and applicants."""
     tsum0 = tsum[0]
-    tcnt0 = tcnt[0]
     for lane in prange(lanes.shape[0] - 1):
         for c in range(lanes[lane], lanes[lane + 1]):
             s = 0.0
@@ -349,7 +339,8 @@ def learning_pass(bounds, lanes, alive, birth, status, left, cell, uid, belief, 
                     continue
                 age = month - birth[i]
                 if learn_on and age >= ADULT_MONTHS:
-                    trust[i] = m7.learn_one(trust[i], tsum0[cell[i]], tcnt0[cell[i]], rate)
+                    ts, tc = unpack(tsum0[cell[i]])
+                    trust[i] = m7.learn_one(trust[i], ts, tc, rate)
                 if recruit_on and m1.eligible(True, status[i], left[i], age, min_age, max_age):
                     mot = m1.apply_decision(belief[i], uid[i], privilege, mobilization, danger,
                                             apply_rate, w_i, w_c, w_m, w_d, theta, slope,
@@ -500,13 +491,12 @@ class Month:
         self.napp = np.zeros(0, dtype=np.int64)
 
     # -- helpers -------------------------------------------------------------------------
-    def _lanes(self, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                  np.ndarray, np.ndarray]:
+    def _lanes(self, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lanes = lane_chunks(bounds)
         t = lanes.shape[0] - 1
         nc = self.m.n_cells
         if self._lane_bufs is None or self._lane_bufs[0].shape[0] < t:
-            self._lane_bufs = tuple(np.zeros((t, nc), dtype=np.int64) for _ in range(4))
+            self._lane_bufs = tuple(np.zeros((t, nc), dtype=np.int64) for _ in range(2))
         return (lanes, *self._lane_bufs)
 
     def _index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -524,7 +514,7 @@ class Month:
         month = m.month(step)
         bounds, idx, ib = self._index()
         nchunk = bounds.shape[0] - 1
-        lanes, msum, mcnt, _, _ = self._lanes(bounds)
+        lanes, msum, _ = self._lanes(bounds)
         ritual_on = m.params.ritual.enabled
         pt = m5.month_terms(m, step)
         promote_on = pt is not None
@@ -532,9 +522,9 @@ class Month:
         wsum = np.zeros((nchunk, 2))
         members_sums(idx, ib, lanes, st.view("alive"), st.view("status"), st.view("cell"),
                      st.view("belief"), st.view("motive"), st.view("join"), month, ritual_on,
-                     promote_on, cb, sb, msum, mcnt, wsum)
+                     promote_on, cb, sb, msum, wsum)
         if ritual_on:
-            _reduce_lanes(msum[: lanes.shape[0] - 1], mcnt[: lanes.shape[0] - 1])
+            _reduce_lanes(msum[: lanes.shape[0] - 1])
         tm = tc = 0.0
         for c in range(nchunk):  # chunk order is fixed: deterministic
             tm += wsum[c, 0]
@@ -565,7 +555,7 @@ class Month:
         """M2 socialization, M4 ritual, M6 legitimacy, and M7's workplace sums of trust."""
         m, st = self.m, self.m.state
         bounds = m.bounds()
-        lanes, msum, mcnt, tsum, tcnt = self._lanes(bounds)
+        lanes, msum, tsum = self._lanes(bounds)
         soc = m2.socialization_terms(m, step)
         soc_on = soc is not None
         if not soc_on:
@@ -577,18 +567,18 @@ class Month:
         learn_on = m7.learning_rate(m) > 0
         adults_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("status"),
                     st.view("cell"), st.view("uid"), st.view("belief"), st.view("trust"),
-                    m.month(step), soc_on, *soc, ritual_on, msum, mcnt, *rr, legit_on, *lb,
-                    learn_on, tsum, tcnt)
+                    m.month(step), soc_on, *soc, ritual_on, msum, *rr, legit_on, *lb,
+                    learn_on, tsum)
         if learn_on:
             t = lanes.shape[0] - 1
-            _reduce_lanes(tsum[:t], tcnt[:t])
+            _reduce_lanes(tsum[:t])
 
     def learning(self, step: int) -> None:
         """M7 social learning and M1 decisions to apply."""
         m, st = self.m, self.m.state
         bounds = m.bounds()
         nchunk = bounds.shape[0] - 1
-        lanes, _, _, tsum, tcnt = self._lanes(bounds)
+        lanes, _, tsum = self._lanes(bounds)
         rate = m7.learning_rate(m)
         rt = self.recruit_terms = m1.recruit_terms(m, step)
         self.wsum = np.zeros(nchunk)
@@ -601,7 +591,7 @@ class Month:
         learning_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("status"),
                       st.view("left"), st.view("cell"), st.view("uid"), st.view("belief"),
                       st.view("trust"), st.view("motive"), m.month(step), rate > 0, rate, tsum,
-                      tcnt, recruit_on, args[0], args[1], args[2], args[3], args[4], args[5],
+                      recruit_on, args[0], args[1], args[2], args[3], args[4], args[5],
                       *args[7:16], self.wsum, self.napp)
 
     def admissions(self, step: int) -> None:
