@@ -157,7 +157,8 @@ class MemberIndex:
 
     def bounds(self, bounds: np.ndarray) -> np.ndarray:
         """Positions in the index of the chunk boundaries ``bounds`` (slots)."""
-        return np.searchsorted(self.idx[: self.n], bounds).astype(np.uint64)
+        # in the index's dtype, or numpy would first copy the index to uint64
+        return np.searchsorted(self.idx[: self.n], bounds.astype(self.idx.dtype)).astype(np.uint64)
 
     def merge(self, st, bounds: np.ndarray, adm: np.ndarray, adm_off: np.ndarray,
               adm_counts: np.ndarray) -> None:
