@@ -240,7 +240,8 @@ def main(argv: list[str] | None = None) -> None:
                             "process_wall_s": r["wall_total"], "setup_s": r["setup_seconds"],
                             "peak_rss_bytes": r["peak_rss_bytes"], "walls": [r["wall_seconds"]],
                             "phase_seconds": r["phase_seconds"], "agent_steps": r["agent_steps"],
-                            "months": 890, "memory_estimate_bytes": r["memory_estimate_bytes"]})
+                            "months": r.get("months", 890),
+                            "memory_estimate_bytes": r["memory_estimate_bytes"]})
         res["stream"] = {int(k): v for k, v in res["stream"].items()}
         (a.out / "bench.json").write_text(json.dumps(res, indent=1))
         md = markdown(res)
