@@ -61,7 +61,6 @@ class AgentState:
         self.next_uid = 0
         self.fields: dict[str, Field] = {}
         self.arrays: dict[str, np.ndarray] = {}
-        self._scratch: dict[str, np.ndarray] = {}
         self.peak_capacity = self.capacity
         self.peak_n = 0
         self.compactions = 0
@@ -102,23 +101,10 @@ class AgentState:
         """The used part ``[0, n)`` of an attribute array (a view, not a copy)."""
         return self.arrays[name][: self.n]
 
-    def scratch(self, name: str, dtype) -> np.ndarray:
-        """A per-step work array of ``n`` slots, reused across steps (contents undefined).
-
-        Kernels that need a per-agent temporary (e.g. "applied this month") use this instead of
-        allocating ``n`` elements every step; it is not an attribute and is not compacted.
-        """
-        dt = np.dtype(dtype)
-        buf = self._scratch.get(name)
-        if buf is None or buf.dtype != dt or buf.shape[0] < self.n:
-            buf = self._scratch[name] = np.empty(max(self.capacity, self.n), dtype=dt)
-        return buf[: self.n]
-
     @property
     def nbytes(self) -> int:
-        """Bytes held by the attribute arrays and scratch buffers."""
-        return int(sum(a.nbytes for a in self.arrays.values())
-                   + sum(a.nbytes for a in self._scratch.values()))
+        """Bytes held by the attribute arrays."""
+        return int(sum(a.nbytes for a in self.arrays.values()))
 
     # -- growth --------------------------------------------------------------------------
     def _grow(self, needed: int) -> None:
@@ -130,7 +116,6 @@ class AgentState:
             self.arrays[name] = grown  # the old array is freed here: one array's copy at a time
         self.capacity = new_cap
         self.peak_capacity = max(self.peak_capacity, new_cap)
-        self._scratch.clear()  # re-made at the new capacity on next use
 
     def add(self, count: int) -> slice:
         """Append ``count`` living agents with fresh uids; returns their slots.

@@ -175,10 +175,6 @@ class MemberIndex:
         _merge(self.idx, ib, adm, adm_off, adm_counts, alive, status, offsets, out)
         self._spare, self.idx, self.n = self.idx, out, n
 
-    @property
-    def nbytes(self) -> int:
-        return int(self.idx.nbytes + self._spare.nbytes)
-
 
 # ---------------------------------------------------------------------------------------------
 # Lanes: integer workplace sums per thread
