@@ -18,8 +18,6 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-import numpy as np
-
 from .rng import Streams
 from .scenario import ScenarioBase
 
@@ -221,15 +219,7 @@ def _one_step(model, step, n, phases, timing, rows, events, progress) -> None:
         progress(step + 1, n, model.step_label(step))
 
 
-#: slots per chunk of the deterministic reductions (tests lower it to get several chunks)
+#: uids per chunk of the deterministic reductions (``AgentState.chunk_bounds``: a chunk is a
+#: uid range, so its sums do not depend on threads or compaction); tests lower it to get
+#: several chunks
 CHUNK = 1 << 16
-
-
-def chunk_bounds(n: int, chunk: int | None = None) -> np.ndarray:
-    """Fixed chunk boundaries for deterministic parallel reductions.
-
-    Kernels reduce within each chunk in parallel, then add the chunk totals in order, so a sum
-    is bit-identical whatever the number of threads.
-    """
-    chunk = CHUNK if chunk is None else chunk
-    return np.arange(0, n + chunk, chunk, dtype=np.int64).clip(max=n)

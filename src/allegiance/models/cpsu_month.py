@@ -63,11 +63,9 @@ from ..mechanisms._common import (
 )
 from ..rng import uniform
 
-_EMPTY_F = (0.0,) * 8
-
 #: options of the month's kernels. ``error_model="numpy"``: every division in them is guarded
 #: (``count > 1``, ``tm > 0``, ...), so numba's default Python error model would only add a
-#: zero-divisor test to each one on the hot path (~12 % of the adults pass); results are equal.
+#: zero-divisor test to each one on the hot path; results are equal.
 KERNEL = {"cache": True, "parallel": True, "error_model": "numpy"}
 
 
@@ -658,7 +656,7 @@ class Month:
         members_end(idx, ib, st.view("alive"), st.view("status"), st.view("left"),
                     st.view("belief"), st.view("trust"), st.view("stake"), st.view("converted"),
                     st.view("uid"), rem is not None, *(rem or (0.0, k0)),
-                    el is not None, *(el or (*_EMPTY_F[:7], k0)),
+                    el is not None, *(el or (*(0.0,) * 7, k0)),
                     ex is not None, *(ex or (*(0.0,) * 10, k0)), part)
         tot = part.sum(axis=0)
         m.flows["expelled"] += int(tot[0])
