@@ -83,3 +83,39 @@ def packed(x):
 def unpack(p):
     """(fixed-point sum, count) of a packed workplace sum."""
     return p >> COUNT_BITS, p & COUNT_MASK
+
+
+def _prefetch_intrinsic(write: int):
+    """An ``llvm.prefetch`` of ``arr[idx]`` (a hint: no fault, no effect on results)."""
+    from llvmlite import ir
+    from numba.core import cgutils, types
+    from numba.core.extending import intrinsic
+
+    @intrinsic
+    def prefetch(typingctx, arr, idx):
+        sig = types.void(arr, idx)
+
+        def codegen(context, builder, signature, args):
+            ary = context.make_array(signature.args[0])(context, builder, args[0])
+            ptr = builder.gep(ary.data, [args[1]])
+            i8p = ir.IntType(8).as_pointer()
+            i32 = ir.IntType(32)
+            fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+            # (address, 0 read / 1 write, locality 3 = keep in all caches, 1 = data)
+            builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, write),
+                              ir.Constant(i32, 3), ir.Constant(i32, 1)])
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return prefetch
+
+
+#: ``prefetch_read(a, i)`` / ``prefetch_write(a, i)``: ask the CPU to bring ``a[i]`` into cache
+#: ahead of use. The scattered workplace sums at 1:1 (460,000 workplaces, 3.7 MB per array)
+#: miss the cache; the passes prefetch the workplace of the agent ``PREFETCH`` slots ahead so
+#: that several misses overlap instead of each stalling the loop.
+prefetch_read = _prefetch_intrinsic(0)
+prefetch_write = _prefetch_intrinsic(1)
+PREFETCH = 16

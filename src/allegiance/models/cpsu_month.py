@@ -58,7 +58,10 @@ from ..mechanisms._common import (
     IDEAL,
     MEMBER,
     NONMEMBER,
+    PREFETCH,
     packed,
+    prefetch_read,
+    prefetch_write,
     unpack,
 )
 from ..rng import uniform
@@ -291,8 +294,14 @@ def adults_pass(bounds, lanes, alive, birth, status, cell, uid, belief, trust, m
         ts = tsum[lane]
         if learn_on:
             ts[:] = 0
+        last = bounds[lanes[lane + 1]] - np.uint64(1)
         for c in range(lanes[lane], lanes[lane + 1]):
             for i in range(bounds[c], bounds[c + 1]):
+                ahead = cell[min(i + np.uint64(PREFETCH), last)]
+                if learn_on:
+                    prefetch_write(ts, ahead)
+                if ritual_on:
+                    prefetch_read(msum0, ahead)
                 if not alive[i]:
                     continue
                 age = month - birth[i]
@@ -326,10 +335,13 @@ def learning_pass(bounds, lanes, alive, birth, status, left, cell, uid, belief, 
     negated in ``motive`` until the admissions pass). Per chunk: weight sum and applicants."""
     tsum0 = tsum[0]
     for lane in prange(lanes.shape[0] - 1):
+        last = bounds[lanes[lane + 1]] - np.uint64(1)
         for c in range(lanes[lane], lanes[lane + 1]):
             s = 0.0
             k = 0
             for i in range(bounds[c], bounds[c + 1]):
+                if learn_on:
+                    prefetch_read(tsum0, cell[min(i + np.uint64(PREFETCH), last)])
                 if not alive[i]:
                     continue
                 age = month - birth[i]
