@@ -115,7 +115,10 @@ def _prefetch_intrinsic(write: int):
 #: ``prefetch_read(a, i)`` / ``prefetch_write(a, i)``: ask the CPU to bring ``a[i]`` into cache
 #: ahead of use. The scattered workplace sums at 1:1 (460,000 workplaces, 3.7 MB per array)
 #: miss the cache; the passes prefetch the workplace of the agent ``PREFETCH`` slots ahead so
-#: that several misses overlap instead of each stalling the loop.
+#: that several misses overlap instead of each stalling the loop. They do so only when one
+#: workplace array exceeds ``PREFETCH_MIN_BYTES`` (the L2 cache of the development machine):
+#: below it the arrays stay in cache and the hint costs ~4 ns per agent (measured at 1:100).
 prefetch_read = _prefetch_intrinsic(0)
 prefetch_write = _prefetch_intrinsic(1)
 PREFETCH = 16
+PREFETCH_MIN_BYTES = 1 << 20

@@ -59,6 +59,7 @@ from ..mechanisms._common import (
     MEMBER,
     NONMEMBER,
     PREFETCH,
+    PREFETCH_MIN_BYTES,
     packed,
     prefetch_read,
     prefetch_write,
@@ -286,9 +287,10 @@ def adults_pass(bounds, lanes, alive, birth, status, cell, uid, belief, trust, m
                 soc_on, climate, trust_mean, sd, key_b, key_t,
                 ritual_on, msum, rate_m, rate_c, peer, asym,
                 legit_on, base_m, base_c, w_belief, rate_t,
-                learn_on, tsum):
+                learn_on, tsum, far):
     """M2 socialization at 16, M4 ritual decay and peer drift, M6 trust adjustment, and the
-    fixed-point workplace sums of trust for M7 (per lane)."""
+    fixed-point workplace sums of trust for M7 (per lane). ``far``: the workplace arrays do
+    not fit in cache; prefetch them (see :data:`_common.PREFETCH`)."""
     msum0 = msum[0]
     for lane in prange(lanes.shape[0] - 1):
         ts = tsum[lane]
@@ -297,11 +299,12 @@ def adults_pass(bounds, lanes, alive, birth, status, cell, uid, belief, trust, m
         last = bounds[lanes[lane + 1]] - np.uint64(1)
         for c in range(lanes[lane], lanes[lane + 1]):
             for i in range(bounds[c], bounds[c + 1]):
-                ahead = cell[min(i + np.uint64(PREFETCH), last)]
-                if learn_on:
-                    prefetch_write(ts, ahead)
-                if ritual_on:
-                    prefetch_read(msum0, ahead)
+                if far:
+                    ahead = cell[min(i + np.uint64(PREFETCH), last)]
+                    if learn_on:
+                        prefetch_write(ts, ahead)
+                    if ritual_on:
+                        prefetch_read(msum0, ahead)
                 if not alive[i]:
                     continue
                 age = month - birth[i]
@@ -330,7 +333,7 @@ def learning_pass(bounds, lanes, alive, birth, status, left, cell, uid, belief, 
                   month, learn_on, rate, tsum,
                   recruit_on, min_age, max_age, privilege, mobilization, danger, sel_k,
                   apply_rate, w_i, w_c, w_m, w_d, theta, slope, key_apply, key_amb,
-                  wsum, napp):
+                  wsum, napp, far):
     """M7 social learning of adults; M1 decisions to apply (an applicant's motive is stored
     negated in ``motive`` until the admissions pass). Per chunk: weight sum and applicants."""
     tsum0 = tsum[0]
@@ -340,7 +343,7 @@ def learning_pass(bounds, lanes, alive, birth, status, left, cell, uid, belief, 
             s = 0.0
             k = 0
             for i in range(bounds[c], bounds[c + 1]):
-                if learn_on:
+                if far and learn_on:
                     prefetch_read(tsum0, cell[min(i + np.uint64(PREFETCH), last)])
                 if not alive[i]:
                     continue
@@ -506,6 +509,11 @@ class Month:
             self._lane_bufs = tuple(np.zeros((t, nc), dtype=np.int64) for _ in range(2))
         return (lanes, *self._lane_bufs)
 
+    def _far(self) -> bool:
+        """Whether one workplace array exceeds ``PREFETCH_MIN_BYTES`` (then the passes
+        prefetch workplace sums; below it the hint only costs time)."""
+        return self.m.n_cells * 8 > PREFETCH_MIN_BYTES
+
     def _index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(slot bounds, index, index bounds), rebuilding the index after a compaction."""
         st = self.m.state
@@ -575,7 +583,7 @@ class Month:
         adults_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("status"),
                     st.view("cell"), st.view("uid"), st.view("belief"), st.view("trust"),
                     m.month(step), soc_on, *soc, ritual_on, msum, *rr, legit_on, *lb,
-                    learn_on, tsum)
+                    learn_on, tsum, self._far())
         if learn_on:
             t = lanes.shape[0] - 1
             _reduce_lanes(tsum[:t])
@@ -599,7 +607,7 @@ class Month:
                       st.view("left"), st.view("cell"), st.view("uid"), st.view("belief"),
                       st.view("trust"), st.view("motive"), m.month(step), rate > 0, rate, tsum,
                       recruit_on, args[0], args[1], args[2], args[3], args[4], args[5],
-                      *args[7:16], self.wsum, self.napp)
+                      *args[7:16], self.wsum, self.napp, self._far())
 
     def admissions(self, step: int) -> None:
         """M1 confirmations; admissions under the quota, and the member index update."""
