@@ -106,3 +106,15 @@ def test_deaths_drawn_in_the_stocks_pass_change_nothing(monkeypatch):
     assert base.timeseries["deaths"].sum() > 0
     pd.testing.assert_frame_equal(base.timeseries, other.timeseries, check_exact=True)
     pd.testing.assert_frame_equal(base.events, other.events, check_exact=True)
+
+
+def test_prefetching_changes_nothing(monkeypatch):
+    # at 1:1 the passes prefetch workplace sums (arrays over PREFETCH_MIN_BYTES); force that
+    # path at a small scale: a hint to the CPU, it must not change a bit
+    from allegiance.models import cpsu_month
+
+    base = _run(2e-4, 1)
+    monkeypatch.setattr(cpsu_month, "PREFETCH_MIN_BYTES", 0)
+    other = _run(2e-4, 1)
+    pd.testing.assert_frame_equal(base.timeseries, other.timeseries, check_exact=True)
+    assert base.summary == other.summary

@@ -59,6 +59,45 @@ def to_fixed(x):
     return np.int64(x * FIXED_ONE + 0.5)
 
 
+def _bits_intrinsic():
+    from llvmlite import ir
+    from numba.core import types
+    from numba.core.extending import intrinsic
+
+    @intrinsic
+    def f64_bits(typingctx, x):
+        """The bits of a float64 as an int64 (a reinterpretation, not a conversion)."""
+        sig = types.int64(types.float64)
+
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], ir.IntType(64))
+
+        return sig, codegen
+
+    return f64_bits
+
+
+f64_bits = _bits_intrinsic()
+_MAGIC = 2.0**52
+_MAGIC_BITS = np.int64(0x4330000000000000)  # the bits of 2.0**52
+
+
+@njit(cache=True, inline="always")
+def to_fixed_simd(x):
+    """:func:`to_fixed`, bit for bit, without a float-to-int64 conversion instruction.
+
+    AVX2 has no packed double→int64 conversion, so a loop calling :func:`to_fixed` does not
+    vectorize. Here ``y = x·2³² + ½`` (in [½, 2³² + ½]) is added to 2⁵², which leaves
+    ``round(y)`` in the low bits of the sum; one is subtracted where that rounded up, which
+    gives ``floor(y)`` — what the truncating conversion in :func:`to_fixed` gives for y ≥ 0
+    (``tests/test_mechanisms.py`` checks the two agree).
+    """
+    y = x * FIXED_ONE + 0.5
+    t = y + _MAGIC
+    r = f64_bits(t) - _MAGIC_BITS
+    return r - np.int64((t - _MAGIC) > y)
+
+
 @njit(cache=True, inline="always")
 def peer_mean(cell_sum, count, own):
     """Mean of the *other* agents of a cell, from its fixed-point sum and count."""

@@ -53,6 +53,7 @@ from ..mechanisms._common import (
     CANDIDATE,
     CAREER,
     CONFORMIST,
+    COUNT_BITS,
     EXITED,
     EXPELLED,
     IDEAL,
@@ -60,9 +61,11 @@ from ..mechanisms._common import (
     NONMEMBER,
     PREFETCH,
     PREFETCH_MIN_BYTES,
+    clip01,
     packed,
     prefetch_read,
     prefetch_write,
+    to_fixed_simd,
     unpack,
 )
 from ..rng import uniform
@@ -282,50 +285,115 @@ def confirm_pass(idx, ib, alive, status, join, left, uid, month, candidacy, drop
         part[c, 1] = dropped
 
 
+#: slots per block of the blocked passes: a block's per-agent buffers (8 bytes per slot) stay
+#: in the L1/L2 cache between the block's loops
+BLOCK = 4096
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _adult_member(i, month, birth, cell, uid, belief, trust, soc_on, climate, trust_mean, sd,
+                  key_b, key_t, ritual_on, msum0, rate_m, rate_c, peer, asym, legit_on, base_m,
+                  base_c, w_belief, rate_t, learn_on, ts):
+    """The ``adults`` pass for one living member (the mechanisms' order, as for everyone)."""
+    age = month - birth[i]
+    if soc_on and age == m2.SOCIALIZATION_MONTHS:
+        b, t = m2.socialized(climate, trust_mean, sd, uid[i], key_b, key_t)
+        belief[i] = b
+        trust[i] = t
+    if age >= ADULT_MONTHS and (ritual_on or legit_on):
+        if ritual_on:
+            ms, mc = unpack(msum0[cell[i]])
+            belief[i] = m4.erode_one(belief[i], True, ms, mc, rate_m, rate_c, peer, asym)
+        if legit_on:
+            trust[i] = m6.adjust_one(trust[i], belief[i], True, base_m, base_c, w_belief, rate_t)
+    if learn_on:
+        ts[cell[i]] += packed(trust[i])
+
+
 @njit(**KERNEL)
-def adults_pass(bounds, lanes, alive, birth, status, cell, uid, belief, trust, month,
+def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief, trust, month,
                 soc_on, climate, trust_mean, sd, key_b, key_t,
                 ritual_on, msum, rate_m, rate_c, peer, asym,
                 legit_on, base_m, base_c, w_belief, rate_t,
                 learn_on, tsum, far):
     """M2 socialization at 16, M4 ritual decay and peer drift, M6 trust adjustment, and the
-    fixed-point workplace sums of trust for M7 (per lane). ``far``: the workplace arrays do
-    not fit in cache; prefetch them (see :data:`_common.PREFETCH`)."""
+    fixed-point workplace sums of trust for M7 (per lane).
+
+    Per block of ``BLOCK`` slots: (1) every non-member, branch-free so that the compiler
+    vectorizes it — :func:`ritual.erode_one` and :func:`legitimacy.adjust_one` for a
+    non-member written out (the same operations, so the same floats), and each one's packed
+    workplace term kept in a block buffer; (2) the rare non-members turning 16 (socialized,
+    their term replaced); (3) the block's members, from the member index
+    (:func:`_adult_member`); (4) the non-members' terms added to the workplace sums. Every
+    agent goes through the same steps in the same order as a one-agent-at-a-time loop, and
+    the sums are integers, so the results are those of that loop bit for bit. ``far``: the
+    workplace arrays do not fit in cache; prefetch them (:data:`_common.PREFETCH`).
+    """
     msum0 = msum[0]
+    keep_b = 1.0 - rate_c  # erode_one for a non-member: b * (1 - rate_citizen), clipped
+    one = np.uint64(1)
+    ahead = np.uint64(PREFETCH)
     for lane in prange(lanes.shape[0] - 1):
         ts = tsum[lane]
         if learn_on:
             ts[:] = 0
-        last = bounds[lanes[lane + 1]] - np.uint64(1)
+        pk = np.zeros(BLOCK, dtype=np.int64)
         for c in range(lanes[lane], lanes[lane + 1]):
-            for i in range(bounds[c], bounds[c + 1]):
-                if far:
-                    ahead = cell[min(i + np.uint64(PREFETCH), last)]
-                    if learn_on:
-                        prefetch_write(ts, ahead)
-                    if ritual_on:
-                        prefetch_read(msum0, ahead)
-                if not alive[i]:
-                    continue
-                age = month - birth[i]
-                if soc_on and age == m2.SOCIALIZATION_MONTHS:
-                    b, t = m2.socialized(climate, trust_mean, sd, uid[i], key_b, key_t)
-                    belief[i] = b
-                    trust[i] = t
-                if age >= ADULT_MONTHS and (ritual_on or legit_on):
-                    member = status[i] > 0
-                    if ritual_on:
-                        ms = 0
-                        mc = 0
-                        if member:
-                            ms, mc = unpack(msum0[cell[i]])
-                        belief[i] = m4.erode_one(belief[i], member, ms, mc, rate_m, rate_c,
-                                                 peer, asym)
-                    if legit_on:
-                        trust[i] = m6.adjust_one(trust[i], belief[i], member, base_m, base_c,
-                                                 w_belief, rate_t)
-                if learn_on:
-                    ts[cell[i]] += packed(trust[i])
+            j = ib[c]
+            j_end = ib[c + 1]
+            b0 = bounds[c]
+            hi = bounds[c + 1]
+            while b0 < hi:
+                b1 = min(b0 + np.uint64(BLOCK), hi)
+                n = b1 - b0
+                nsoc = 0
+                for k in range(n):  # (1) non-members, vectorized
+                    i = b0 + k
+                    non = np.int64(alive[i]) & np.int64(status[i] <= 0)
+                    age = month - np.int64(birth[i])
+                    upd = non & np.int64(age >= ADULT_MONTHS)
+                    nsoc += non & np.int64(age == m2.SOCIALIZATION_MONTHS)
+                    b = belief[i]
+                    t = trust[i]
+                    nb = np.float32(clip01(np.float64(b) * keep_b)) if ritual_on else b
+                    tg = clip01(base_c + w_belief * (np.float64(nb) - 0.5))
+                    nt = (np.float32(clip01(np.float64(t) + rate_t * (tg - np.float64(t))))
+                          if legit_on else t)
+                    nb = nb if upd != 0 else b
+                    nt = nt if upd != 0 else t
+                    belief[i] = nb
+                    trust[i] = nt
+                    pk[k] = ((to_fixed_simd(np.float64(nt)) << COUNT_BITS) + 1) * non
+                if soc_on and nsoc > 0:  # (2) non-members turning 16
+                    for k in range(n):
+                        i = b0 + k
+                        if (alive[i] and status[i] <= 0
+                                and month - birth[i] == m2.SOCIALIZATION_MONTHS):
+                            bb, tt = m2.socialized(climate, trust_mean, sd, uid[i], key_b, key_t)
+                            belief[i] = bb
+                            trust[i] = tt
+                            pk[k] = packed(trust[i])
+                while j < j_end and idx[j] < b1:  # (3) members
+                    i = idx[j]
+                    if far:
+                        p = cell[idx[min(j + ahead, j_end - one)]]
+                        prefetch_read(msum0, p)
+                        prefetch_write(ts, p)
+                    j += one
+                    if alive[i] and status[i] > 0:
+                        _adult_member(i, month, birth, cell, uid, belief, trust, soc_on,
+                                      climate, trust_mean, sd, key_b, key_t, ritual_on, msum0,
+                                      rate_m, rate_c, peer, asym, legit_on, base_m, base_c,
+                                      w_belief, rate_t, learn_on, ts)
+                if learn_on:  # (4) the non-members' workplace terms
+                    if far:
+                        for k in range(n):
+                            prefetch_write(ts, cell[b0 + min(k + ahead, n - one)])
+                            ts[cell[b0 + k]] += pk[k]
+                    else:
+                        for k in range(n):
+                            ts[cell[b0 + k]] += pk[k]
+                b0 = b1
 
 
 @njit(**KERNEL)
@@ -569,7 +637,7 @@ class Month:
     def adults(self, step: int) -> None:
         """M2 socialization, M4 ritual, M6 legitimacy, and M7's workplace sums of trust."""
         m, st = self.m, self.m.state
-        bounds = m.bounds()
+        bounds, idx, ib = self._index()
         lanes, msum, tsum = self._lanes(bounds)
         soc = m2.socialization_terms(m, step)
         soc_on = soc is not None
@@ -580,7 +648,7 @@ class Month:
         legit_on = m.params.legitimacy.enabled
         lb = m6.bases(m) if legit_on else (0.0, 0.0, 0.0, 0.0)
         learn_on = m7.learning_rate(m) > 0
-        adults_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("status"),
+        adults_pass(bounds, lanes, idx, ib, st.view("alive"), st.view("birth"), st.view("status"),
                     st.view("cell"), st.view("uid"), st.view("belief"), st.view("trust"),
                     m.month(step), soc_on, *soc, ritual_on, msum, *rr, legit_on, *lb,
                     learn_on, tsum, self._far())

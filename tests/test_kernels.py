@@ -1,0 +1,128 @@
+"""The blocked, vectorized month passes against one-agent-at-a-time reference loops.
+
+The passes in ``allegiance.models.cpsu_month`` handle non-members in branch-free block loops
+and members from the member index; the references below are the plain loops they replaced
+(the mechanisms' per-agent functions applied to each living agent in slot order). They must
+agree bit for bit, on states built to hit every branch: dead slots, members of every status,
+former members still in the member index, agents turning 16 and 18 this month, values at 0
+and 1, workplaces of one agent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numba import njit
+
+from allegiance.mechanisms import demography as m2
+from allegiance.mechanisms import legitimacy as m6
+from allegiance.mechanisms import ritual as m4
+from allegiance.mechanisms._common import ADULT_MONTHS, packed, to_fixed, to_fixed_simd, unpack
+from allegiance.models import cpsu_month as cm
+
+MONTH = 12 * 1960
+
+
+def test_to_fixed_simd_equals_to_fixed():
+    rng = np.random.default_rng(0)
+    xs = np.concatenate([
+        rng.random(200_000), rng.random(20_000).astype(np.float32).astype(np.float64),
+        [0.0, 1.0, 0.5, 2.0**-33, 2.0**-32, 1.5 * 2.0**-32, 2.5 * 2.0**-32, 1 - 2.0**-53],
+        (np.arange(1, 5000) + 0.5) * 2.0**-32,  # exact half units: ties
+        np.nextafter(np.arange(1, 5000) * 2.0**-32, 0),
+    ])
+
+    @njit
+    def both(xs, a, b):
+        for i in range(xs.shape[0]):
+            a[i] = to_fixed(xs[i])
+            b[i] = to_fixed_simd(xs[i])
+
+    a = np.empty(xs.size, np.int64)
+    b = np.empty(xs.size, np.int64)
+    both(xs, a, b)
+    assert np.array_equal(a, b)
+
+
+def _state(n: int, n_cells: int, seed: int):
+    rng = np.random.default_rng(seed)
+    alive = rng.random(n) < 0.9
+    ages = rng.integers(0, 90 * 12, n)
+    ages[rng.random(n) < 0.02] = m2.SOCIALIZATION_MONTHS
+    ages[rng.random(n) < 0.02] = ADULT_MONTHS
+    birth = (MONTH - ages).astype(np.int16)
+    status = np.where((ages >= ADULT_MONTHS) & (rng.random(n) < 0.15),
+                      rng.integers(1, 5, n), 0).astype(np.int8)
+    cell = rng.integers(0, n_cells, n).astype(np.int32)
+    cell[:3] = n_cells  # a workplace of three, ...
+    cell[3] = n_cells + 1  # ... and one of a single agent
+    belief = rng.random(n).astype(np.float32)
+    trust = rng.random(n).astype(np.float32)
+    belief[rng.random(n) < 0.01] = 0.0
+    trust[rng.random(n) < 0.01] = 1.0
+    uid = np.arange(n, dtype=np.int32) * 3
+    # the member index: living members plus some former members (a superset), in slot order
+    former = (status == 0) & (rng.random(n) < 0.02)
+    idx = np.flatnonzero((alive & (status > 0)) | former).astype(np.uint32)
+    bounds = np.minimum(np.arange(0, n + 2048, 2048), n).astype(np.uint64)
+    ib = np.searchsorted(idx, bounds.astype(np.uint32)).astype(np.uint64)
+    lanes = np.array([0, (bounds.size - 1) // 3, bounds.size - 1], dtype=np.int64)
+    return {"alive": alive, "birth": birth, "status": status, "cell": cell, "belief": belief,
+            "trust": trust, "uid": uid, "idx": idx, "bounds": bounds, "ib": ib, "lanes": lanes,
+            "n_cells": n_cells + 2}
+
+
+@njit
+def _adults_reference(alive, birth, status, cell, uid, belief, trust, month, soc_on, climate,
+                      trust_mean, sd, key_b, key_t, ritual_on, msum0, rate_m, rate_c, peer,
+                      asym, legit_on, base_m, base_c, w_belief, rate_t, learn_on, ts):
+    for i in range(alive.shape[0]):
+        if not alive[i]:
+            continue
+        age = month - birth[i]
+        if soc_on and age == m2.SOCIALIZATION_MONTHS:
+            b, t = m2.socialized(climate, trust_mean, sd, uid[i], key_b, key_t)
+            belief[i] = b
+            trust[i] = t
+        if age >= ADULT_MONTHS and (ritual_on or legit_on):
+            member = status[i] > 0
+            if ritual_on:
+                ms = 0
+                mc = 0
+                if member:
+                    ms, mc = unpack(msum0[cell[i]])
+                belief[i] = m4.erode_one(belief[i], member, ms, mc, rate_m, rate_c, peer, asym)
+            if legit_on:
+                trust[i] = m6.adjust_one(trust[i], belief[i], member, base_m, base_c, w_belief,
+                                         rate_t)
+        if learn_on:
+            ts[cell[i]] += packed(trust[i])
+
+
+@pytest.mark.parametrize("far", [False, True])
+@pytest.mark.parametrize("flags", [(True, True, True, True), (False, True, False, True),
+                                   (True, False, True, False)])
+def test_adults_pass_equals_the_one_agent_loop(far, flags):
+    soc_on, ritual_on, legit_on, learn_on = flags
+    s = _state(30_000, 40, seed=1)
+    msum = np.zeros((2, s["n_cells"]), dtype=np.int64)
+    members = s["alive"] & (s["status"] > 0)
+    np.add.at(msum[0], s["cell"][members],
+              [packed(float(b)) for b in s["belief"][members]])
+    terms = (MONTH, soc_on, 0.45, 0.5, 0.2, np.uint64(11), np.uint64(12), ritual_on)
+    rates = (0.004, 0.002, 0.01, 1.5, legit_on, 0.6, 0.4, 0.4, 0.03, learn_on)
+    ref_b, ref_t = s["belief"].copy(), s["trust"].copy()
+    ref_ts = np.zeros(s["n_cells"], dtype=np.int64)
+    _adults_reference(s["alive"], s["birth"], s["status"], s["cell"], s["uid"], ref_b, ref_t,
+                      *terms, msum[0], *rates, ref_ts)
+    b, t = s["belief"].copy(), s["trust"].copy()
+    tsum = np.full((2, s["n_cells"]), 99, dtype=np.int64)  # the pass zeroes its lanes
+    cm.adults_pass(s["bounds"], s["lanes"], s["idx"], s["ib"], s["alive"], s["birth"],
+                   s["status"], s["cell"], s["uid"], b, t, *terms[:7], ritual_on, msum,
+                   *rates, tsum, far)
+    assert np.array_equal(b, ref_b)
+    assert np.array_equal(t, ref_t)
+    if learn_on:
+        assert np.array_equal(tsum.sum(axis=0), ref_ts)
+    changed = (b != s["belief"]) | (t != s["trust"])
+    assert changed.sum() > 1000  # the state really moved
