@@ -16,6 +16,8 @@ from numba import njit
 
 from allegiance.mechanisms import demography as m2
 from allegiance.mechanisms import legitimacy as m6
+from allegiance.mechanisms import openness as m7
+from allegiance.mechanisms import recruitment as m1
 from allegiance.mechanisms import ritual as m4
 from allegiance.mechanisms._common import ADULT_MONTHS, packed, to_fixed, to_fixed_simd, unpack
 from allegiance.models import cpsu_month as cm
@@ -126,3 +128,61 @@ def test_adults_pass_equals_the_one_agent_loop(far, flags):
         assert np.array_equal(tsum.sum(axis=0), ref_ts)
     changed = (b != s["belief"]) | (t != s["trust"])
     assert changed.sum() > 1000  # the state really moved
+
+
+@njit
+def _learning_reference(alive, birth, status, left, cell, uid, belief, trust, motive, month,
+                        learn_on, rate, tsum0, recruit_on, min_age, max_age, privilege,
+                        mobilization, danger, sel_k, apply_rate, w_i, w_c, w_m, w_d, theta,
+                        slope, key_apply, key_amb, bounds, wsum, napp):
+    for c in range(bounds.shape[0] - 1):
+        s = 0.0
+        k = 0
+        for i in range(bounds[c], bounds[c + 1]):
+            if not alive[i]:
+                continue
+            age = month - birth[i]
+            if learn_on and age >= ADULT_MONTHS:
+                ts, tc = unpack(tsum0[cell[i]])
+                trust[i] = m7.learn_one(trust[i], ts, tc, rate)
+            if recruit_on and m1.eligible(True, status[i], left[i], age, min_age, max_age):
+                mot = m1.apply_decision(belief[i], uid[i], privilege, mobilization, danger,
+                                        apply_rate, w_i, w_c, w_m, w_d, theta, slope,
+                                        key_apply, key_amb)
+                if mot != 0:
+                    k += 1
+                    s += m1.admit_weight(belief[i], sel_k)
+                    motive[i] = -mot
+        wsum[c] = s
+        napp[c] = k
+
+
+@pytest.mark.parametrize("far", [False, True])
+@pytest.mark.parametrize("flags", [(True, True), (True, False), (False, True)])
+def test_learning_pass_equals_the_one_agent_loop(far, flags):
+    learn_on, recruit_on = flags
+    s = _state(30_000, 40, seed=2)
+    left = np.where(np.random.default_rng(3).random(s["cell"].size) < 0.05, 1, 0).astype(np.int8)
+    living = s["alive"]
+    tsum = np.zeros((2, s["n_cells"]), dtype=np.int64)
+    np.add.at(tsum[0], s["cell"][living], [packed(float(t)) for t in s["trust"][living]])
+    terms = (MONTH, learn_on, 0.03, tsum[0], recruit_on, ADULT_MONTHS, 60 * 12, 0.6, 0.2, 0.1,
+             2.0, 0.2, 1.0, 1.2, 0.6, 1.2, 0.6, 0.12, np.uint64(21), np.uint64(22))
+    nchunk = s["bounds"].size - 1
+    ref_t, ref_m = s["trust"].copy(), np.zeros(s["cell"].size, dtype=np.int8)
+    ref_w, ref_n = np.zeros(nchunk), np.zeros(nchunk, dtype=np.int64)
+    _learning_reference(s["alive"], s["birth"], s["status"], left, s["cell"], s["uid"],
+                        s["belief"], ref_t, ref_m, *terms, s["bounds"], ref_w, ref_n)
+    t, mot = s["trust"].copy(), np.zeros(s["cell"].size, dtype=np.int8)
+    w, n = np.zeros(nchunk), np.zeros(nchunk, dtype=np.int64)
+    cm.learning_pass(s["bounds"], s["lanes"], s["alive"], s["birth"], s["status"], left,
+                     s["cell"], s["uid"], s["belief"], t, mot, *terms[:3], tsum, *terms[4:],
+                     w, n, far)
+    assert np.array_equal(t, ref_t)
+    assert np.array_equal(mot, ref_m)
+    assert np.array_equal(w, ref_w)
+    assert np.array_equal(n, ref_n)
+    if learn_on:
+        assert (t != s["trust"]).sum() > 1000
+    if recruit_on:
+        assert n.sum() > 50

@@ -59,25 +59,29 @@ def to_fixed(x):
     return np.int64(x * FIXED_ONE + 0.5)
 
 
-def _bits_intrinsic():
+def _bitcast_intrinsic(src: str, dst: str):
+    """A reinterpretation (not a conversion) of a 64-bit value's bits as another type."""
     from llvmlite import ir
     from numba.core import types
     from numba.core.extending import intrinsic
 
+    llvm_dst = ir.IntType(64) if dst == "int64" else ir.DoubleType()
+
     @intrinsic
-    def f64_bits(typingctx, x):
-        """The bits of a float64 as an int64 (a reinterpretation, not a conversion)."""
-        sig = types.int64(types.float64)
+    def bitcast(typingctx, x):
+        sig = getattr(types, dst)(getattr(types, src))
 
         def codegen(context, builder, signature, args):
-            return builder.bitcast(args[0], ir.IntType(64))
+            return builder.bitcast(args[0], llvm_dst)
 
         return sig, codegen
 
-    return f64_bits
+    return bitcast
 
 
-f64_bits = _bits_intrinsic()
+#: ``f64_bits(x)``: the bits of a float64 as an int64; ``bits_f64(i)``: the reverse
+f64_bits = _bitcast_intrinsic("float64", "int64")
+bits_f64 = _bitcast_intrinsic("int64", "float64")
 _MAGIC = 2.0**52
 _MAGIC_BITS = np.int64(0x4330000000000000)  # the bits of 2.0**52
 
@@ -96,6 +100,13 @@ def to_fixed_simd(x):
     t = y + _MAGIC
     r = f64_bits(t) - _MAGIC_BITS
     return r - np.int64((t - _MAGIC) > y)
+
+
+@njit(cache=True, inline="always")
+def int_to_f64_simd(v):
+    """``float(v)`` for an int64 ``0 <= v < 2**52``, exact, without the int64-to-double
+    conversion instruction AVX2 lacks (``v`` in the low bits of 2⁵², minus 2⁵²)."""
+    return bits_f64(v | _MAGIC_BITS) - _MAGIC
 
 
 @njit(cache=True, inline="always")

@@ -54,14 +54,17 @@ from ..mechanisms._common import (
     CAREER,
     CONFORMIST,
     COUNT_BITS,
+    COUNT_MASK,
     EXITED,
     EXPELLED,
+    FIXED_ONE,
     IDEAL,
     MEMBER,
     NONMEMBER,
     PREFETCH,
     PREFETCH_MIN_BYTES,
     clip01,
+    int_to_f64_simd,
     packed,
     prefetch_read,
     prefetch_write,
@@ -403,30 +406,62 @@ def learning_pass(bounds, lanes, alive, birth, status, left, cell, uid, belief, 
                   apply_rate, w_i, w_c, w_m, w_d, theta, slope, key_apply, key_amb,
                   wsum, napp, far):
     """M7 social learning of adults; M1 decisions to apply (an applicant's motive is stored
-    negated in ``motive`` until the admissions pass). Per chunk: weight sum and applicants."""
+    negated in ``motive`` until the admissions pass). Per chunk: weight sum and applicants.
+
+    Per block of ``BLOCK`` slots: (1) every adult's learning, branch-free so that it
+    vectorizes (:func:`openness.learn_one` written out: the same operations, with
+    :func:`_common.to_fixed_simd` and :func:`_common.int_to_f64_simd` for the conversions
+    AVX2 lacks); (2) the decisions to apply, one agent at a time in slot order (one keyed
+    draw per eligible agent; the weight sum adds in the same order as before). The results
+    are those of the one-agent loop bit for bit. ``far``: prefetch the block's workplaces.
+    """
     tsum0 = tsum[0]
+    mask = np.int64(COUNT_MASK)
+    one = np.uint64(1)
+    ahead = np.uint64(PREFETCH)
     for lane in prange(lanes.shape[0] - 1):
-        last = bounds[lanes[lane + 1]] - np.uint64(1)
+        pb = np.zeros(BLOCK, dtype=np.int64)
         for c in range(lanes[lane], lanes[lane + 1]):
             s = 0.0
             k = 0
-            for i in range(bounds[c], bounds[c + 1]):
-                if far and learn_on:
-                    prefetch_read(tsum0, cell[min(i + np.uint64(PREFETCH), last)])
-                if not alive[i]:
-                    continue
-                age = month - birth[i]
-                if learn_on and age >= ADULT_MONTHS:
-                    ts, tc = unpack(tsum0[cell[i]])
-                    trust[i] = m7.learn_one(trust[i], ts, tc, rate)
-                if recruit_on and m1.eligible(True, status[i], left[i], age, min_age, max_age):
-                    mot = m1.apply_decision(belief[i], uid[i], privilege, mobilization, danger,
-                                            apply_rate, w_i, w_c, w_m, w_d, theta, slope,
-                                            key_apply, key_amb)
-                    if mot != 0:
-                        k += 1
-                        s += m1.admit_weight(belief[i], sel_k)
-                        motive[i] = -mot
+            b0 = bounds[c]
+            hi = bounds[c + 1]
+            while b0 < hi:
+                b1 = min(b0 + np.uint64(BLOCK), hi)
+                if learn_on:
+                    n = b1 - b0
+                    if far:
+                        for q in range(n):
+                            prefetch_read(tsum0, cell[b0 + min(q + ahead, n - one)])
+                            pb[q] = tsum0[cell[b0 + q]]
+                    else:
+                        for q in range(n):
+                            pb[q] = tsum0[cell[b0 + q]]
+                    for i in range(b0, b1):  # (1) learning, vectorized
+                        p = pb[i - b0]
+                        cs = p >> COUNT_BITS
+                        cc = p & mask
+                        t = trust[i]
+                        t64 = np.float64(t)
+                        pm = (int_to_f64_simd(cs - to_fixed_simd(t64)) / FIXED_ONE
+                              / int_to_f64_simd(cc - 1))
+                        nt = np.float32(clip01(t64 + rate * (pm - t64)))
+                        upd = (np.int64(alive[i]) & np.int64(month - np.int64(birth[i])
+                                                             >= ADULT_MONTHS)
+                               & np.int64(cc > 1))
+                        trust[i] = nt if upd != 0 else t
+                if recruit_on:
+                    for i in range(b0, b1):  # (2) decisions to apply
+                        age = month - birth[i]
+                        if m1.eligible(alive[i], status[i], left[i], age, min_age, max_age):
+                            mot = m1.apply_decision(belief[i], uid[i], privilege, mobilization,
+                                                    danger, apply_rate, w_i, w_c, w_m, w_d,
+                                                    theta, slope, key_apply, key_amb)
+                            if mot != 0:
+                                k += 1
+                                s += m1.admit_weight(belief[i], sel_k)
+                                motive[i] = -mot
+                b0 = b1
             wsum[c] = s
             napp[c] = k
 
