@@ -10,10 +10,10 @@ phase (timed)             loops over             mechanisms, in order
 ``demography``            all slots              M2 natural and excess deaths; births, arrivals
 ``members``               member index           M4 member sums per workplace, M5 promotion
                                                  weights; then M5 promotion, rotation, rents
-``adults``                all slots              M2 socialization at 16, M4 ritual decay and
-                                                 peer drift, M6 trust adjustment, M7 workplace
-                                                 sums of trust
-``learning``              all slots              M7 social learning, M1 decisions to apply
+``adults``                all slots (blocks:     M2 socialization at 16, M4 ritual decay and
+                          non-members, then the  peer drift, M6 trust adjustment, M7 workplace
+                          block's members)       sums of trust
+``learning``              all slots (blocks)     M7 social learning, M1 decisions to apply
 ``admissions``            member index, then     M1 confirmation of candidates; admissions
                           all slots (1 byte)     under the quota; member index update
 ``purges``                member index           purge and wartime-loss events
@@ -30,6 +30,14 @@ all slots, so every sum is the same as a scan of all slots gives.
 
 Workplace sums (M4, M7) are integers (fixed point, :func:`~allegiance.mechanisms._common.to_fixed`),
 accumulated per thread ("lane") and added: the same for any number of threads.
+
+``adults`` and ``learning`` work in blocks of ``BLOCK`` slots, and within a block run the
+agents in groups (non-members, then members; learning for all, then decisions to apply). The
+non-member loops are branch-free so that the compiler vectorizes them (with AVX2, 4 agents per
+instruction); the rest runs one agent at a time. Each agent still sees its updates in the
+mechanisms' order, so the results are those of one plain loop over the agents, bit for bit
+(``tests/test_kernels.py`` checks each pass against that loop). At 1:1 the workplace arrays do
+not fit in cache and the passes prefetch them (``_common.PREFETCH``).
 """
 
 from __future__ import annotations
