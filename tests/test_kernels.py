@@ -46,7 +46,7 @@ def test_to_fixed_simd_equals_to_fixed():
     assert np.array_equal(a, b)
 
 
-def _state(n: int, n_cells: int, seed: int):
+def _state(n: int, n_cells: int, seed: int, chunk: int = 2048):
     rng = np.random.default_rng(seed)
     alive = rng.random(n) < 0.9
     ages = rng.integers(0, 90 * 12, n)
@@ -66,7 +66,7 @@ def _state(n: int, n_cells: int, seed: int):
     # the member index: living members plus some former members (a superset), in slot order
     former = (status == 0) & (rng.random(n) < 0.02)
     idx = np.flatnonzero((alive & (status > 0)) | former).astype(np.uint32)
-    bounds = np.minimum(np.arange(0, n + 2048, 2048), n).astype(np.uint64)
+    bounds = np.minimum(np.arange(0, n + chunk, chunk), n).astype(np.uint64)
     ib = np.searchsorted(idx, bounds.astype(np.uint32)).astype(np.uint64)
     lanes = np.array([0, (bounds.size - 1) // 3, bounds.size - 1], dtype=np.int64)
     return {"alive": alive, "birth": birth, "status": status, "cell": cell, "belief": belief,
@@ -101,12 +101,15 @@ def _adults_reference(alive, birth, status, cell, uid, belief, trust, month, soc
             ts[cell[i]] += packed(trust[i])
 
 
+# chunks of 2,048 slots are each part of one block; chunks of 9,999 span three blocks (4,096)
+@pytest.mark.parametrize("chunk", [2048, 9999])
 @pytest.mark.parametrize("far", [False, True])
 @pytest.mark.parametrize("flags", [(True, True, True, True), (False, True, False, True),
                                    (True, False, True, False)])
-def test_adults_pass_equals_the_one_agent_loop(far, flags):
+def test_adults_pass_equals_the_one_agent_loop(far, flags, chunk):
+    assert cm.BLOCK == 4096
     soc_on, ritual_on, legit_on, learn_on = flags
-    s = _state(30_000, 40, seed=1)
+    s = _state(30_000, 40, seed=1, chunk=chunk)
     msum = np.zeros((2, s["n_cells"]), dtype=np.int64)
     members = s["alive"] & (s["status"] > 0)
     np.add.at(msum[0], s["cell"][members],
@@ -157,11 +160,12 @@ def _learning_reference(alive, birth, status, left, cell, uid, belief, trust, mo
         napp[c] = k
 
 
+@pytest.mark.parametrize("chunk", [2048, 9999])
 @pytest.mark.parametrize("far", [False, True])
 @pytest.mark.parametrize("flags", [(True, True), (True, False), (False, True)])
-def test_learning_pass_equals_the_one_agent_loop(far, flags):
+def test_learning_pass_equals_the_one_agent_loop(far, flags, chunk):
     learn_on, recruit_on = flags
-    s = _state(30_000, 40, seed=2)
+    s = _state(30_000, 40, seed=2, chunk=chunk)
     left = np.where(np.random.default_rng(3).random(s["cell"].size) < 0.05, 1, 0).astype(np.int8)
     living = s["alive"]
     tsum = np.zeros((2, s["n_cells"]), dtype=np.int64)
