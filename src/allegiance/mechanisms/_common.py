@@ -94,7 +94,7 @@ def to_fixed_simd(x):
     vectorize. Here ``y = x·2³² + ½`` (in [½, 2³² + ½]) is added to 2⁵², which leaves
     ``round(y)`` in the low bits of the sum; one is subtracted where that rounded up, which
     gives ``floor(y)`` — what the truncating conversion in :func:`to_fixed` gives for y ≥ 0
-    (``tests/test_mechanisms.py`` checks the two agree).
+    (``tests/test_kernels.py`` checks the two agree).
     """
     y = x * FIXED_ONE + 0.5
     t = y + _MAGIC

@@ -480,7 +480,6 @@ class CpsuModel(Model):
             self._bounds_key = key
         return self._bounds
 
-
     def climate(self) -> float:
         """Belief a cohort coming of age now is socialized towards (M2)."""
         p = self.params.demography
