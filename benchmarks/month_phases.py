@@ -1,0 +1,60 @@
+"""Per-phase cost of the month from one saved mid-run state, in ns per living agent.
+
+    PYTHONPATH=src python benchmarks/month_phases.py save --scale 0.01 --until 1960-01
+    PYTHONPATH=src python benchmarks/month_phases.py time --scale 0.01 --threads 1
+
+``save`` runs ``cpsu`` (seed 1) up to the given month and pickles the runner; ``time`` loads it,
+runs 2 warm-up months, then times 24 months and prints each phase's seconds per living agent
+and month. Every ``time`` call starts from the same state, so two source trees
+(``PYTHONPATH=...``) can be compared on equal work; timings on a shared machine vary by tens
+of percent, so alternate the trees and take medians. Used for the per-pass figures "from a
+1960 state" in docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("mode", choices=["save", "time"])
+    ap.add_argument("--scale", type=float, default=0.01)
+    ap.add_argument("--until", default="1960-01", help="month of the saved state (YYYY-MM)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--state", type=Path, default=None,
+                    help="pickle file (default: /tmp/allegiance_month_phases_SCALE.pkl)")
+    a = ap.parse_args(argv)
+    import numba
+
+    from allegiance.calendar import parse_month
+    from allegiance.engine import Runner
+    from allegiance.models.cpsu import CpsuModel
+    from allegiance.scenario import load_scenario
+
+    path = a.state or Path(f"/tmp/allegiance_month_phases_{a.scale:g}.pkl")
+    if a.mode == "save":
+        m = CpsuModel(load_scenario("cpsu"), seed=1, scale=a.scale)
+        r = Runner(m)
+        r.advance(until=parse_month(a.until) - m.start)
+        r.phases = None  # closures: rebuilt after loading
+        path.write_bytes(pickle.dumps(r, protocol=5))
+        print(f"saved {path}: step {r.step}, {m.state.n_alive:,} living agents")
+        return
+    r = pickle.loads(path.read_bytes())
+    r.phases = r.model.phases()
+    numba.set_num_threads(a.threads)
+    r.advance(until=r.step + 2)  # warm-up: kernels loaded, buffers allocated
+    before = dict(r.timing)
+    r.advance(until=r.step + 24)
+    n = r.model.state.n_alive
+    ns = {k: round((r.timing[k] - before[k]) / 24 / n * 1e9, 2) for k in r.timing}
+    print(json.dumps({"threads": a.threads, "ns_per_agent_month": ns,
+                      "total": round(sum(ns.values()), 2)}))
+
+
+if __name__ == "__main__":
+    main()
