@@ -134,59 +134,108 @@ def test_adults_pass_equals_the_one_agent_loop(far, flags, chunk):
 
 
 @njit
-def _learning_reference(alive, birth, status, left, cell, uid, belief, trust, motive, month,
-                        learn_on, rate, tsum0, recruit_on, min_age, max_age, privilege,
-                        mobilization, danger, sel_k, apply_rate, w_i, w_c, w_m, w_d, theta,
-                        slope, key_apply, key_amb, bounds, wsum, napp):
-    for c in range(bounds.shape[0] - 1):
-        s = 0.0
-        k = 0
-        for i in range(bounds[c], bounds[c + 1]):
-            if not alive[i]:
-                continue
-            age = month - birth[i]
-            if learn_on and age >= ADULT_MONTHS:
-                ts, tc = unpack(tsum0[cell[i]])
-                trust[i] = m7.learn_one(trust[i], ts, tc, rate)
-            if recruit_on and m1.eligible(True, status[i], left[i], age, min_age, max_age):
-                mot = m1.apply_decision(belief[i], uid[i], privilege, mobilization, danger,
-                                        apply_rate, w_i, w_c, w_m, w_d, theta, slope,
-                                        key_apply, key_amb)
-                if mot != 0:
-                    k += 1
-                    s += m1.admit_weight(belief[i], sel_k)
-                    motive[i] = -mot
-        wsum[c] = s
-        napp[c] = k
+def _learning_reference(alive, birth, cell, trust, month, rate, tsum0):
+    for i in range(alive.shape[0]):
+        if alive[i] and month - birth[i] >= ADULT_MONTHS:
+            ts, tc = unpack(tsum0[cell[i]])
+            trust[i] = m7.learn_one(trust[i], ts, tc, rate)
 
 
 @pytest.mark.parametrize("chunk", [2048, 9999])
 @pytest.mark.parametrize("far", [False, True])
-@pytest.mark.parametrize("flags", [(True, True), (True, False), (False, True)])
-def test_learning_pass_equals_the_one_agent_loop(far, flags, chunk):
-    learn_on, recruit_on = flags
+def test_learning_pass_equals_the_one_agent_loop(far, chunk):
     s = _state(30_000, 40, seed=2, chunk=chunk)
-    left = np.where(np.random.default_rng(3).random(s["cell"].size) < 0.05, 1, 0).astype(np.int8)
     living = s["alive"]
     tsum = np.zeros((2, s["n_cells"]), dtype=np.int64)
     np.add.at(tsum[0], s["cell"][living], [packed(float(t)) for t in s["trust"][living]])
-    terms = (MONTH, learn_on, 0.03, tsum[0], recruit_on, ADULT_MONTHS, 60 * 12, 0.6, 0.2, 0.1,
-             2.0, 0.2, 1.0, 1.2, 0.6, 1.2, 0.6, 0.12, np.uint64(21), np.uint64(22))
-    nchunk = s["bounds"].size - 1
-    ref_t, ref_m = s["trust"].copy(), np.zeros(s["cell"].size, dtype=np.int8)
-    ref_w, ref_n = np.zeros(nchunk), np.zeros(nchunk, dtype=np.int64)
-    _learning_reference(s["alive"], s["birth"], s["status"], left, s["cell"], s["uid"],
-                        s["belief"], ref_t, ref_m, *terms, s["bounds"], ref_w, ref_n)
-    t, mot = s["trust"].copy(), np.zeros(s["cell"].size, dtype=np.int8)
-    w, n = np.zeros(nchunk), np.zeros(nchunk, dtype=np.int64)
-    cm.learning_pass(s["bounds"], s["lanes"], s["alive"], s["birth"], s["status"], left,
-                     s["cell"], s["uid"], s["belief"], t, mot, *terms[:3], tsum, *terms[4:],
-                     w, n, far)
+    ref_t = s["trust"].copy()
+    _learning_reference(s["alive"], s["birth"], s["cell"], ref_t, MONTH, 0.03, tsum[0])
+    t = s["trust"].copy()
+    cm.learning_pass(s["bounds"], s["lanes"], s["alive"], s["birth"], s["cell"], t, MONTH, 0.03,
+                     tsum, far)
     assert np.array_equal(t, ref_t)
-    assert np.array_equal(mot, ref_m)
-    assert np.array_equal(w, ref_w)
+    assert (t != s["trust"]).sum() > 1000
+
+
+# M1 decisions to apply: each uid has a trial at apply_rate a month (found by skipping from
+# success to success); an eligible agent whose trial succeeds applies with logistic(.)
+APPLY = (ADULT_MONTHS, 60 * 12, 0.6, 0.2, 0.1, 2.0)  # ages, privilege, mobilization, danger, k
+
+
+def _apply(s, left, rate, theta, span, motive):
+    nchunk = s["bounds"].size - 1
+    w, n = np.zeros(nchunk), np.zeros(nchunk, dtype=np.int64)
+    cm.apply_pass(s["bounds"], span, s["alive"], s["birth"], s["status"], left, s["uid"],
+                  s["belief"], motive, MONTH, *APPLY, rate, 1.0, 1.2, 0.6, 1.2, theta, 0.12,
+                  np.uint64(21), np.uint64(22), np.uint64(23), w, n)
+    return w, n
+
+
+def _uid_state(n, span, seed):
+    """A state whose uid chunks are ``span`` uids (as the model's): uids with gaps."""
+    s = _state(n, 40, seed=seed)
+    s["uid"] = np.sort(np.random.default_rng(seed).choice(3 * n, n, replace=False)).astype(np.int32)
+    edges = np.arange(0, 3 * n + span, span)
+    s["bounds"] = np.searchsorted(s["uid"], edges).astype(np.uint64)
+    return s
+
+
+def test_apply_pass_equals_a_trial_per_uid():
+    """Against a reference that walks every uid: the successes of each chunk's trials (the
+    cumulated skips), then the same decision for each eligible agent whose uid succeeded."""
+    from allegiance.rng import skip
+
+    span = 1000
+    s = _uid_state(20_000, span, seed=4)
+    left = np.where(np.random.default_rng(5).random(20_000) < 0.05, 1, 0).astype(np.int8)
+    rate, theta = 0.05, 0.6
+    motive = np.zeros(20_000, dtype=np.int8)
+    w, n = _apply(s, left, rate, theta, span, motive)
+    log_q = np.log1p(-rate)
+    slot_of = {int(u): i for i, u in enumerate(s["uid"])}
+    ref_m = np.zeros(20_000, dtype=np.int8)
+    ref_w, ref_n = np.zeros_like(w), np.zeros_like(n)
+    for c in range(s["bounds"].size - 1):
+        pos, j = 0.0, 0
+        while True:
+            pos += skip(np.uint64(21), c, j, log_q)
+            j += 1
+            if pos >= span:
+                break
+            i = slot_of.get(c * span + int(pos))
+            pos += 1.0
+            if i is None or not m1.eligible(s["alive"][i], s["status"][i], left[i],
+                                            MONTH - int(s["birth"][i]), *APPLY[:2]):
+                continue
+            mot = m1.apply_motive(s["belief"][i], s["uid"][i], *APPLY[2:5], 1.0, 1.2, 0.6, 1.2,
+                                  theta, 0.12, np.uint64(22), np.uint64(23))
+            if mot:
+                ref_n[c] += 1
+                ref_w[c] += m1.admit_weight(s["belief"][i], APPLY[5])
+                ref_m[i] = -mot
+    assert np.array_equal(motive, ref_m)
     assert np.array_equal(n, ref_n)
-    if learn_on:
-        assert (t != s["trust"]).sum() > 1000
-    if recruit_on:
-        assert n.sum() > 50
+    assert np.array_equal(w, ref_w)
+    assert n.sum() > 100
+
+
+def test_apply_pass_rate_and_removed_agents():
+    """Every eligible agent applies with apply_rate when the logistic is 1; removing agents
+    (deaths, compaction) changes nobody else's decision."""
+    span = 4096
+    s = _uid_state(200_000, span, seed=6)
+    left = np.zeros(200_000, dtype=np.int8)
+    motive = np.zeros(200_000, dtype=np.int8)
+    _, n = _apply(s, left, 0.03, -50.0, span, motive)
+    ages = MONTH - s["birth"].astype(np.int64)
+    elig = s["alive"] & (s["status"] == 0) & (ages >= APPLY[0]) & (ages <= APPLY[1])
+    k, m = n.sum(), elig.sum()
+    assert abs(k - 0.03 * m) < 4 * np.sqrt(0.03 * 0.97 * m)
+    assert np.all(motive[~elig] == 0) and (motive < 0).sum() == k
+    keep = np.flatnonzero(np.random.default_rng(7).random(200_000) < 0.5)
+    s2 = {key: (v[keep] if isinstance(v, np.ndarray) and v.shape == (200_000,) else v)
+          for key, v in s.items()}
+    s2["bounds"] = np.searchsorted(s2["uid"], np.arange(0, 600_000 + span, span)).astype(np.uint64)
+    motive2 = np.zeros(keep.size, dtype=np.int8)
+    _apply(s2, left[keep], 0.03, -50.0, span, motive2)
+    assert np.array_equal(motive2, motive[keep])

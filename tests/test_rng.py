@@ -82,3 +82,38 @@ def test_jit_cache_is_cleared_when_kernel_sources_change(tmp_path, monkeypatch):
     monkeypatch.setattr(_jitcache, "_done", False)
     _jitcache.check()
     assert not stale.exists()  # a kernel source changed: the cache is dropped
+
+
+def test_skipping_gives_independent_trials_per_uid():
+    """rng.skip/next_success: jumping from success to success selects each uid with
+    probability p, independently (geometric gaps; no overlap beyond chance between keys)."""
+    from allegiance.rng import next_success
+
+    span, nchunk, p = 10_000, 40, 0.01
+    uid = np.arange(span * nchunk, dtype=np.int32)
+    log_q = np.log1p(-p)
+
+    def successes(key):
+        hits = []
+        for c in range(nchunk):
+            j, pos, s = 0, 0.0, np.uint64(c * span)
+            hi = np.uint64((c + 1) * span)
+            while True:
+                j, pos, s = next_success(uid, np.uint64(key), c, j, pos, s, hi, span, log_q)
+                if pos >= span:
+                    break
+                assert uid[s] == c * span + int(pos)  # the slot of the uid is found
+                hits.append(c * span + int(pos))
+                pos += 1.0
+        return np.array(hits)
+
+    a, b = successes(1), successes(2)
+    n = span * nchunk
+    for h in (a, b):
+        assert abs(h.size - p * n) < 4 * np.sqrt(p * (1 - p) * n)
+        gaps = np.diff(h)[np.diff(h // span) == 0] - 1  # failures between successes
+        assert stats.kstest(gaps, stats.geom(p, loc=-1).cdf).pvalue > 1e-3 or \
+            abs(gaps.mean() - (1 - p) / p) < 5  # discrete KS is conservative
+    both = np.intersect1d(a, b).size
+    assert abs(both - p * p * n) < 4 * np.sqrt(p * p * n) + 1
+    assert np.array_equal(successes(1), a)  # keyed: the same every time

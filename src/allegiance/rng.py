@@ -28,6 +28,7 @@ _S30 = np.uint64(30)
 _S27 = np.uint64(27)
 _S31 = np.uint64(31)
 _S11 = np.uint64(11)
+_S32 = np.uint64(32)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 
 
@@ -65,6 +66,60 @@ def uniform(key, agent):
     """
     h = mix64(np.uint64(key) ^ (np.uint64(agent) * _GOLDEN))
     return float(h >> _S11) * _INV53
+
+
+@njit(cache=True, inline="always")
+def skip(key, chunk, j, log_q):
+    """Failures before the next success in a sequence of Bernoulli(p) trials: the ``j``-th
+    geometric draw of uid chunk ``chunk`` under ``key`` (``log_q = log(1 − p)``, < 0).
+
+    A float (it may exceed any integer). Jumping from success to success over a chunk's uids
+    selects each uid independently with probability ``p`` — the same distribution as one
+    uniform draw per agent, for the cost of one draw per success: the way to draw events that
+    befall few agents (see :func:`next_success`)."""
+    u = uniform(key, (np.uint64(chunk) << _S32) | np.uint64(j))
+    return np.floor(np.log1p(-u) / log_q)
+
+
+@njit(cache=True, inline="always")
+def seek(uid, s, hi, target):
+    """First slot in ``[s, hi)`` whose uid is ``>= target`` (``hi`` if none); ``uid`` ascends
+    over slots. Gallops from ``s``: cheap when the target is near, as the next success is."""
+    s = np.uint64(s)  # slots are unsigned (see AgentState.chunk_bounds); int64 + uint64 is a
+    hi = np.uint64(hi)  # float in numba
+    if s >= hi or uid[s] >= target:
+        return s
+    lo = s  # uid[lo] < target
+    step = np.uint64(1)
+    while lo + step < hi and uid[lo + step] < target:
+        lo += step
+        step *= np.uint64(2)
+    top = min(lo + step, hi)  # uid[top] >= target, or top == hi
+    while top - lo > 1:
+        mid = lo + (top - lo) // np.uint64(2)
+        if uid[mid] < target:
+            lo = mid
+        else:
+            top = mid
+    return top
+
+
+@njit(cache=True, inline="always")
+def next_success(uid, key, chunk, j, pos, s, hi, span, log_q):
+    """The next success of uid chunk ``chunk``'s Bernoulli trials at or after offset ``pos``.
+
+    The chunk holds the uids ``[chunk·span, (chunk+1)·span)``, in slots ``[s, hi)`` (uids
+    ascending; dead and removed uids are simply absent). Returns ``(j, pos, slot)``: the next
+    draw's number, the success's offset (``>= span``: none left in the chunk) and the slot
+    holding that uid if any — the caller checks ``slot < hi and uid[slot] == chunk·span + pos``
+    and continues from ``pos + 1``. Each uid succeeds independently with ``p = 1 − exp(log_q)``.
+    """
+    s = np.uint64(s)
+    pos += skip(key, chunk, j, log_q)
+    if pos >= span:
+        return j + 1, pos, s
+    target = np.int64(chunk) * np.int64(span) + np.int64(pos)
+    return j + 1, pos, seek(uid, s, hi, target)
 
 
 @njit(cache=True, inline="always")

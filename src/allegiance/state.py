@@ -23,7 +23,7 @@ from numba import njit
 
 GROWTH = 1.5
 #: compact when more than this share of the used slots are dead
-COMPACT_DEAD_SHARE = 1 / 16
+COMPACT_DEAD_SHARE = 1 / 32
 #: most agents a run may ever create (uids are int32)
 MAX_UIDS = 2**31 - 1
 

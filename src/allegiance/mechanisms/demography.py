@@ -7,12 +7,14 @@ mix of the adults' mean belief and the regime's message (weakened by ritualizati
 its trust in the party near the adults' mean trust.
 
 Population follows the census series (``data/ussr_population.csv``, log-linear interpolation):
-natural deaths follow a Gompertz hazard; births close the gap to the series, between a minimum
-and a maximum crude birth rate; what the series still falls short of is removed by excess
-deaths (war, famine, terror), and what it still exceeds arrives as people of all ages (the
-1939–40 annexations).
+natural deaths follow a Gompertz hazard (each agent's month of death is drawn once, when it
+enters the model, from that hazard: the same distribution as a draw every month); births close
+the gap to the series, between a minimum and a maximum crude birth rate; what the series still
+falls short of is removed by excess deaths (war, famine, terror), and what it still exceeds
+arrives as people of all ages (the 1939–40 annexations).
 
-State: ``birth`` (month number), ``cell`` (workplace / primary organization).
+State: ``birth`` (month number), ``death`` (month of natural death, drawn on entry), ``cell``
+(workplace / primary organization).
 """
 
 from __future__ import annotations
@@ -21,10 +23,14 @@ import numpy as np
 from numba import njit, prange
 from pydantic import Field
 
-from ..rng import normal, uniform
+from ..engine import CHUNK
+from ..rng import next_success, normal, uniform
 from ._common import MechanismParams, clip01, positive, unit
 
-STATE = [("birth", np.int16, 0), ("cell", np.int32, 0)]
+#: ``death``: the month of the agent's natural death (drawn once, when it enters the model);
+#: ``NEVER_DIES`` when it would fall after the last month an int16 holds
+NEVER_DIES = np.iinfo(np.int16).max
+STATE = [("birth", np.int16, 0), ("death", np.int16, NEVER_DIES), ("cell", np.int32, 0)]
 
 SOCIALIZATION_MONTHS = 16 * 12
 
@@ -62,33 +68,59 @@ def _hazard(age_months, a, b, infant):
     return h
 
 
-#: ages (months) covered by the hazard table; older agents compute theirs directly
+#: ages (months) covered by the survival table: nobody lives longer (at 150 the monthly
+#: Gompertz hazard exceeds 1 at the default parameters)
 HAZARD_TABLE_MONTHS = 150 * 12
 
 
 @njit(cache=True)
-def hazard_table(a, b, infant, out):
-    """Monthly death hazard by age in months (the same expression as per agent, computed once)."""
-    for k in range(out.shape[0]):
-        out[k] = _hazard(k, a, b, infant)
+def log_survival(a, b, infant, out):
+    """``out[k]``: log of the chance to survive the monthly draws at ages 0 … k−1 months
+    (``out[0] = 0``; ``-inf`` once the hazard reaches 1)."""
+    out[0] = 0.0
+    for k in range(out.shape[0] - 1):
+        h = _hazard(k, a, b, infant)
+        out[k + 1] = out[k] + (np.log1p(-h) if h < 1.0 else -np.inf)
 
 
 @njit(cache=True, inline="always")
-def dies(age, uid, key, a, b, infant, table):
-    """Whether an agent of ``age`` months dies a natural death this month (Gompertz hazard,
-    read from ``table`` by age)."""
-    h = table[age] if 0 <= age < table.shape[0] else _hazard(age, a, b, infant)
-    return uniform(key, uid) < h
+def death_month(birth, first_age, uid, key, log_s):
+    """Month of natural death of an agent born in ``birth`` whose first monthly draw is at
+    ``first_age`` months: the first age ``K >= first_age`` at which the Gompertz hazard kills
+    it, drawn at once by inverting the survival curve (one keyed draw per life, the same
+    distribution as one draw a month). Beyond the table (150 years) it dies at 150."""
+    last = log_s.shape[0] - 1
+    if first_age >= last:
+        return min(birth + first_age, NEVER_DIES)
+    # dies at age K when log S(K+1)/S(first) < log U <= log S(K)/S(first), U in (0, 1]
+    thr = log_s[first_age] + np.log(1.0 - uniform(key, uid))
+    lo = first_age  # the draw at age lo is reached: log_s[lo] >= thr
+    hi = last  # death at 150 at the latest
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if log_s[mid + 1] < thr:
+            hi = mid
+        else:
+            lo = mid + 1
+    return min(birth + lo, NEVER_DIES)
 
 
 @njit(cache=True, parallel=True)
-def natural_deaths(alive, birth, status, uid, month, key, a, b, infant, table, bounds, part):
-    """Kill agents by the age hazard; count deaths and deaths of members per chunk."""
+def lifespans(lo, hi, birth, first_age, uid, death, key, log_s):
+    """``death`` of the agents in slots ``[lo, hi)`` (``first_age``: per agent, from ``lo``)."""
+    for i in prange(lo, hi):
+        death[i] = death_month(np.int64(birth[i]), np.int64(first_age[i - lo]), uid[i], key,
+                               log_s)
+
+
+@njit(cache=True, parallel=True)
+def natural_deaths(alive, death, status, month, bounds, part):
+    """Agents whose month of death has come die; deaths and deaths of members per chunk."""
     for c in prange(bounds.shape[0] - 1):
         d = 0
         dm = 0
         for i in range(bounds[c], bounds[c + 1]):
-            if alive[i] and dies(month - birth[i], uid[i], key, a, b, infant, table):
+            if alive[i] and death[i] <= month:
                 alive[i] = False
                 d += 1
                 if status[i] > 0:
@@ -97,24 +129,54 @@ def natural_deaths(alive, birth, status, uid, month, key, a, b, infant, table, b
         part[c, 1] = dm
 
 
-def death_terms(m, step: int) -> tuple:
-    """(key, Gompertz a, b, infant mortality, hazard table) of this month's natural deaths."""
+def log_survival_table(m) -> np.ndarray:
+    """The model's survival table (:func:`log_survival`) for its parameters, built once."""
     p = m.params.demography
-    return (m.rng.key("demography.death", step), p.gompertz_a, p.gompertz_b,
-            p.infant_mortality, _table(m, p))
+    key = (p.gompertz_a, p.gompertz_b, p.infant_mortality)
+    cached = getattr(m, "_log_survival", None)
+    if cached is None or cached[0] != key:
+        t = np.empty(HAZARD_TABLE_MONTHS + 1, dtype=np.float64)
+        log_survival(*key, t)
+        cached = m._log_survival = (key, t)
+    return cached[1]
+
+
+def draw_lifespans(m, s: slice, first_age: np.ndarray) -> None:
+    """Months of death of the agents in slots ``s`` (their first draw at ``first_age``)."""
+    st = m.state
+    lifespans(s.start, s.stop, st.birth, first_age.astype(np.int64, copy=False), st.uid,
+              st.death, m.rng.key("demography.lifespan", 0), log_survival_table(m))
 
 
 @njit(cache=True, parallel=True)
-def excess_deaths(alive, status, uid, key, prob, bounds, part):
-    """Kill each living agent with probability ``prob`` (war, famine: the census gap)."""
+def excess_deaths(alive, status, uid, key, prob, bounds, span, part):
+    """Kill each living agent with probability ``prob`` (war, famine: the census gap).
+
+    ``prob`` is mostly tiny (a few deaths per million a month), so the deaths are drawn by
+    skipping from one to the next over each chunk's ``span`` uids (:func:`rng.next_success`):
+    one draw per death instead of one per agent, each agent still dying independently with
+    ``prob``."""
+    if prob <= 0.0:
+        return
+    log_q = np.log1p(-prob) if prob < 1.0 else -np.inf
     for c in prange(bounds.shape[0] - 1):
         d = 0
         dm = 0
-        for i in range(bounds[c], bounds[c + 1]):
-            if alive[i] and uniform(key, uid[i]) < prob:
-                alive[i] = False
+        s = bounds[c]
+        hi = bounds[c + 1]
+        base = np.int64(c) * np.int64(span)
+        j = 0
+        pos = 0.0
+        while True:
+            j, pos, s = next_success(uid, key, c, j, pos, s, hi, span, log_q)
+            if pos >= span:
+                break
+            target = base + np.int64(pos)
+            pos += 1.0
+            if s < hi and uid[s] == target and alive[s]:
+                alive[s] = False
                 d += 1
-                if status[i] > 0:
+                if status[s] > 0:
                     dm += 1
         part[c, 0] = d
         part[c, 1] = dm
@@ -171,17 +233,6 @@ def round_random(x: float, u: float) -> int:
     return base + (1 if u < x - base else 0)
 
 
-def _table(m, p) -> np.ndarray:
-    """The model's hazard table for the current parameters (built on first use)."""
-    key = (p.gompertz_a, p.gompertz_b, p.infant_mortality)
-    cached = getattr(m, "_hazard_table", None)
-    if cached is None or cached[0] != key:
-        t = np.empty(HAZARD_TABLE_MONTHS, dtype=np.float64)
-        hazard_table(*key, t)
-        cached = m._hazard_table = (key, t)
-    return cached[1]
-
-
 def step(m, step: int) -> None:
     """Phase ``demography``: deaths, census matching, births and arrivals (the cohort turning
     16 is socialized in the model's ``adults`` pass, after the newcomers are added)."""
@@ -197,8 +248,8 @@ def step(m, step: int) -> None:
     if drawn is not None and drawn[0] == step:  # drawn in the stocks pass (record_stocks)
         deaths, deaths_members = drawn[1], drawn[2]
     else:
-        natural_deaths(st.view("alive"), st.view("birth"), st.view("status"), st.view("uid"),
-                       month, *death_terms(m, step), bounds, part)
+        natural_deaths(st.view("alive"), st.view("death"), st.view("status"), month, bounds,
+                       part)
         deaths = int(part[:, 0].sum())
         deaths_members = int(part[:, 1].sum())
     n_alive = m.n_alive - deaths
@@ -215,7 +266,7 @@ def step(m, step: int) -> None:
         prob = min(1.0, excess / max(n_alive, 1))
         part[:] = 0
         excess_deaths(st.view("alive"), st.view("status"), st.view("uid"),
-                      m.rng.key("demography.excess", step), prob, bounds, part)
+                      m.rng.key("demography.excess", step), prob, bounds, CHUNK, part)
         deaths += int(part[:, 0].sum())
         deaths_members += int(part[:, 1].sum())
         n_alive -= int(part[:, 0].sum())
@@ -241,6 +292,7 @@ def step(m, step: int) -> None:
                        ages, m.n_cells, climate, trust_mean, sd,
                        m.rng.key("demography.cell", 0), m.rng.key("demography.belief", step),
                        m.rng.key("demography.trust", step))
+        draw_lifespans(m, s, ages.astype(np.int64) + 1)  # first draw: next month's stocks
     m.flows["births"] += births
     m.flows["arrivals"] += arrivals
     m.flows["deaths"] += deaths

@@ -11,11 +11,13 @@ Each month every eligible adult (never a member before) applies with probability
     conformity = w_conformity · mobilization
 
 where ``ambition`` is a fixed personal trait (uniform in [0, 1]). The motive at joining is the
-largest of the three terms. The party admits applicant ``i`` with probability
-``min(1, Q · w_i / Σ w)`` where ``Q = admission_rate/12 · adults`` is the quota and
-``w_i = exp(selectivity · k · (belief_i − ½))`` favours believers. Admission stops when the
-applicants run out: the quota is a ceiling, not a target. Candidates become full members after
-``candidacy_months``; a share is dropped.
+largest of the three terms. (It is drawn as a trial at ``apply_rate`` per agent and month,
+the successes found by skipping from one to the next, then ``logistic(·)`` for the agents
+whose trial succeeded: the same probability, one draw per success.) The party admits
+applicant ``i`` with probability ``min(1, Q · w_i / Σ w)`` where ``Q = admission_rate/12 ·
+adults`` is the quota and ``w_i = exp(selectivity · k · (belief_i − ½))`` favours believers.
+Admission stops when the applicants run out: the quota is a ceiling, not a target. Candidates
+become full members after ``candidacy_months``; a share is dropped.
 
 Purges (events, ``data/cpsu_purges.csv``) expel a share of members over some months, weighted
 towards a target group (low belief, careerists, the old guard, the elite, or at random).
@@ -88,20 +90,18 @@ def eligible(alive, status, left, age, min_age, max_age):
 
 
 @njit(cache=True, inline="always")
-def apply_decision(belief, uid, privilege, mobilization, danger, apply_rate, w_i, w_c, w_m,
-                   w_d, theta, slope, key_apply, key_amb):
-    """Motive of an eligible agent who applies this month, or ``NO_MOTIVE`` (0).
+def apply_motive(belief, uid, privilege, mobilization, danger, w_i, w_c, w_m, w_d, theta, slope,
+                 key_apply, key_amb):
+    """Motive of an eligible agent who applies this month, or ``NO_MOTIVE`` (0), given that
+    its trial at ``apply_rate`` succeeded: it then applies with probability
+    ``logistic((propensity − θ) / s)``, so with ``apply_rate · logistic(·)`` in all.
 
-    The apply draw is taken first: ``u < apply_rate · logistic(·)`` cannot hold when
-    ``u >= apply_rate`` (logistic ≤ 1), so the ambition draw and the logistic are computed only
-    for the few agents with ``u < apply_rate`` — the same decisions, bit for bit.
-    """
-    u = uniform(key_apply, uid)
-    if u >= apply_rate:
-        return 0
+    The trials at ``apply_rate`` are drawn by skipping from success to success
+    (:func:`allegiance.rng.next_success`): one draw per success, not per eligible agent (a
+    success befalls ~2 % of them a month), each agent still independent of the others."""
     amb = uniform(key_amb, uid)
     prop, mot = _propensity(belief, amb, privilege, mobilization, danger, w_i, w_c, w_m, w_d)
-    if u < apply_rate * logistic((prop - theta) / slope):
+    if uniform(key_apply, uid) < logistic((prop - theta) / slope):
         return mot
     return 0
 
@@ -116,7 +116,7 @@ def recruit_terms(m, step: int) -> tuple | None:
     """This month's application and admission terms, or ``None`` when nobody is admitted:
     (min_age, max_age, privilege, mobilization, danger, selectivity_k, quota, apply_rate,
     w_ideal, w_career, w_conformity, danger_weight, threshold, slope, key_apply, key_ambition,
-    key_admit)."""
+    key_admit, key_trial)."""
     p = m.params.recruitment
     if not p.enabled:
         return None
@@ -127,7 +127,8 @@ def recruit_terms(m, step: int) -> tuple | None:
             m.lever("danger"), m.lever("selectivity") * p.selectivity_gain, quota,
             p.apply_rate, p.w_ideal, p.w_career, p.w_conformity, p.danger_weight,
             p.apply_threshold, p.apply_slope, m.rng.key("recruitment.apply", step),
-            m.rng.key("recruitment.ambition", 0), m.rng.key("recruitment.admit", step))
+            m.rng.key("recruitment.ambition", 0), m.rng.key("recruitment.admit", step),
+            m.rng.key("recruitment.trial", step))
 
 
 @njit(cache=True, inline="always")

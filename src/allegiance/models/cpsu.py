@@ -255,16 +255,16 @@ COHORT_EDGES = np.array([1900 * 12, 1920 * 12, 1940 * 12, 1960 * 12], dtype=np.i
 @njit(cache=True, parallel=True, error_model="numpy")
 def aggregate_kernel(alive, birth, status, motive, belief, trust, stake, converted, month,
                      commit_thr, norm, openness, falsify, edges, bounds, part,
-                     deaths_on, uid, key_death, ga, gb, infant, table, deaths):
+                     deaths_on, death, deaths):
     """Per-chunk counts and sums of every recorded quantity (see ``AGG`` for the columns).
 
     Sums of values in [0, 1] (belief, trust, stake) are fixed-point integers (``to_fixed``):
     exact, so their total does not depend on the order of addition, and integer additions do
     not wait on each other as a chain of float additions does.
 
-    With ``deaths_on`` the month's natural deaths (M2, :func:`demography.dies`) are drawn in
-    the same pass, after each agent is counted: the stocks are those of the 1st of the month,
-    as without fusing. ``deaths[c]`` = [deaths, deaths of members].
+    With ``deaths_on`` the month's natural deaths (M2: agents whose month of ``death`` has
+    come) are taken in the same pass, after each agent is counted: the stocks are those of the
+    1st of the month, as without fusing. ``deaths[c]`` = [deaths, deaths of members].
     """
     for c in prange(bounds.shape[0] - 1):
         row = part[c]
@@ -286,7 +286,7 @@ def aggregate_kernel(alive, birth, status, motive, belief, trust, stake, convert
             n_alive += 1
             age = month - birth[i]
             st = status[i]
-            if deaths_on and m2.dies(age, uid[i], key_death, ga, gb, infant, table):
+            if deaths_on and death[i] <= month:
                 alive[i] = False
                 d += 1
                 if st > 0:
@@ -413,7 +413,6 @@ class CpsuModel(Model):
         self.agg: dict[str, float] = {}
         self._bounds_key: tuple | None = None
         self.deaths_drawn: tuple[int, int, int] | None = None  # (step, deaths, of members)
-        self._no_table = np.zeros(1)
         self._bounds = np.zeros(1, dtype=np.int64)
         pop = data.population_series()
         self._pop_m = np.array([p[0] for p in pop], dtype=np.float64)
@@ -489,9 +488,9 @@ class CpsuModel(Model):
 
     # -- setup ---------------------------------------------------------------------------
     #: agent slots at the peak relative to the peak population: dead slots wait for the next
-    #: compaction (AgentState.compact, at 1/16 dead), and a month's newcomers are appended
+    #: compaction (AgentState.compact, at 1/32 dead), and a month's newcomers are appended
     #: before it. Measured: see docs/PERFORMANCE.md (manifest ``state_peak_slots``).
-    SLOTS_PER_PERSON_PEAK = 1.10
+    SLOTS_PER_PERSON_PEAK = 1.06
     #: members per slot at most (the party peaked at ~6.8 % of the population in 1989)
     MEMBERS_PER_SLOT_PEAK = 0.075
     #: draw natural deaths in the stocks pass when no event needs the agents in between (a
@@ -579,6 +578,7 @@ class CpsuModel(Model):
             lam = p2.initial_age_decay
             age_y = -np.log(1 - u * (1 - math.exp(-lam * 90))) / lam
             st.birth[s] = (month0 - np.floor(age_y * 12)).astype(np.int32)
+            m2.draw_lifespans(self, s, month0 - st.birth[s].astype(np.int64))
             st.cell[s] = (self.rng.uniforms("demography.cell", 0, ids)
                           * self.n_cells).astype(np.int32)
             st.belief[s] = np.clip(p2.initial_belief_mean + p2.initial_belief_sd
@@ -687,14 +687,12 @@ class CpsuModel(Model):
         part = np.zeros((bounds.shape[0] - 1, len(AGG)), dtype=np.int64)
         deaths = np.zeros((bounds.shape[0] - 1, 2), dtype=np.int64)
         p7 = self.params.openness
-        dk = m2.death_terms(self, step) if with_deaths else None
         aggregate_kernel(st.view("alive"), st.view("birth"), st.view("status"), st.view("motive"),
                          st.view("belief"), st.view("trust"), st.view("stake"),
                          st.view("converted"), self.month(step), self.params.commitment.threshold,
                          p7.norm, self.openness(), p7.enabled, COHORT_EDGES, bounds, part,
-                         dk is not None, st.view("uid"),
-                         *(dk or (np.uint64(0), 0.0, 0.0, 0.0, self._no_table)), deaths)
-        if dk is not None:
+                         with_deaths, st.view("death"), deaths)
+        if with_deaths:
             self.deaths_drawn = (step, int(deaths[:, 0].sum()), int(deaths[:, 1].sum()))
         tot = part.sum(axis=0) * AGG_SCALE  # integers: exact in any order
         v = dict(zip(AGG, tot.tolist(), strict=True))

@@ -13,7 +13,8 @@ phase (timed)             loops over             mechanisms, in order
 ``adults``                all slots (blocks:     M2 socialization at 16, M4 ritual decay and
                           non-members, then the  peer drift, M6 trust adjustment, M7 workplace
                           block's members)       sums of trust
-``learning``              all slots (blocks)     M7 social learning, M1 decisions to apply
+``learning``              all slots (blocks),    M7 social learning; M1 decisions to apply
+                          then trial successes   (only agents whose monthly trial succeeds)
 ``admissions``            member index, then     M1 confirmation of candidates; admissions
                           all slots (1 byte)     under the quota; member index update
 ``purges``                member index           purge and wartime-loss events
@@ -32,7 +33,7 @@ Workplace sums (M4, M7) are integers (fixed point, :func:`~allegiance.mechanisms
 accumulated per thread ("lane") and added: the same for any number of threads.
 
 ``adults`` and ``learning`` work in blocks of ``BLOCK`` slots, and within a block run the
-agents in groups (non-members, then members; learning for all, then decisions to apply). The
+agents in groups (in ``adults``, non-members, then members). The
 non-member loops are branch-free so that the compiler vectorizes them (with AVX2, 4 agents per
 instruction); the rest runs one agent at a time. Each agent still sees its updates in the
 mechanisms' order, so the results are those of one plain loop over the agents, bit for bit
@@ -46,6 +47,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from ..engine import CHUNK
 from ..mechanisms import demography as m2
 from ..mechanisms import elite as m8
 from ..mechanisms import exit as m9
@@ -79,7 +81,7 @@ from ..mechanisms._common import (
     to_fixed_simd,
     unpack,
 )
-from ..rng import uniform
+from ..rng import next_success, uniform
 
 #: options of the month's kernels. ``error_model="numpy"``: every division in them is guarded
 #: (``count > 1``, ``tm > 0``, ...), so numba's default Python error model would only add a
@@ -408,20 +410,15 @@ def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief,
 
 
 @njit(**KERNEL)
-def learning_pass(bounds, lanes, alive, birth, status, left, cell, uid, belief, trust, motive,
-                  month, learn_on, rate, tsum,
-                  recruit_on, min_age, max_age, privilege, mobilization, danger, sel_k,
-                  apply_rate, w_i, w_c, w_m, w_d, theta, slope, key_apply, key_amb,
-                  wsum, napp, far):
-    """M7 social learning of adults; M1 decisions to apply (an applicant's motive is stored
-    negated in ``motive`` until the admissions pass). Per chunk: weight sum and applicants.
+def learning_pass(bounds, lanes, alive, birth, cell, trust, month, rate, tsum, far):
+    """M7 social learning of adults.
 
-    Per block of ``BLOCK`` slots: (1) every adult's learning, branch-free so that it
-    vectorizes (:func:`openness.learn_one` written out: the same operations, with
-    :func:`_common.to_fixed_simd` and :func:`_common.int_to_f64_simd` for the conversions
-    AVX2 lacks); (2) the decisions to apply, one agent at a time in slot order (one keyed
-    draw per eligible agent; the weight sum adds in the same order as before). The results
-    are those of the one-agent loop bit for bit. ``far``: prefetch the block's workplaces.
+    Per block of ``BLOCK`` slots, each agent's packed workplace sum is copied into a block
+    buffer (a scalar loop: the compiler will not vectorize the gather), then every adult
+    learns in one branch-free loop that vectorizes (:func:`openness.learn_one` written out:
+    the same operations, with :func:`_common.to_fixed_simd` and
+    :func:`_common.int_to_f64_simd` for the conversions AVX2 lacks). The results are those
+    of the one-agent loop bit for bit. ``far``: prefetch the block's workplaces.
     """
     tsum0 = tsum[0]
     mask = np.int64(COUNT_MASK)
@@ -430,48 +427,71 @@ def learning_pass(bounds, lanes, alive, birth, status, left, cell, uid, belief, 
     for lane in prange(lanes.shape[0] - 1):
         pb = np.zeros(BLOCK, dtype=np.int64)
         for c in range(lanes[lane], lanes[lane + 1]):
-            s = 0.0
-            k = 0
             b0 = bounds[c]
             hi = bounds[c + 1]
             while b0 < hi:
                 b1 = min(b0 + np.uint64(BLOCK), hi)
-                if learn_on:
-                    n = b1 - b0
-                    if far:
-                        for q in range(n):
-                            prefetch_read(tsum0, cell[b0 + min(q + ahead, n - one)])
-                            pb[q] = tsum0[cell[b0 + q]]
-                    else:
-                        for q in range(n):
-                            pb[q] = tsum0[cell[b0 + q]]
-                    for i in range(b0, b1):  # (1) learning, vectorized
-                        p = pb[i - b0]
-                        cs = p >> COUNT_BITS
-                        cc = p & mask
-                        t = trust[i]
-                        t64 = np.float64(t)
-                        pm = (int_to_f64_simd(cs - to_fixed_simd(t64)) / FIXED_ONE
-                              / int_to_f64_simd(cc - 1))
-                        nt = np.float32(clip01(t64 + rate * (pm - t64)))
-                        upd = (np.int64(alive[i]) & np.int64(month - np.int64(birth[i])
-                                                             >= ADULT_MONTHS)
-                               & np.int64(cc > 1))
-                        trust[i] = nt if upd != 0 else t
-                if recruit_on:
-                    for i in range(b0, b1):  # (2) decisions to apply
-                        age = month - birth[i]
-                        if m1.eligible(alive[i], status[i], left[i], age, min_age, max_age):
-                            mot = m1.apply_decision(belief[i], uid[i], privilege, mobilization,
-                                                    danger, apply_rate, w_i, w_c, w_m, w_d,
-                                                    theta, slope, key_apply, key_amb)
-                            if mot != 0:
-                                k += 1
-                                s += m1.admit_weight(belief[i], sel_k)
-                                motive[i] = -mot
+                n = b1 - b0
+                if far:
+                    for q in range(n):
+                        prefetch_read(tsum0, cell[b0 + min(q + ahead, n - one)])
+                        pb[q] = tsum0[cell[b0 + q]]
+                else:
+                    for q in range(n):
+                        pb[q] = tsum0[cell[b0 + q]]
+                for i in range(b0, b1):  # vectorized
+                    p = pb[i - b0]
+                    cs = p >> COUNT_BITS
+                    cc = p & mask
+                    t = trust[i]
+                    t64 = np.float64(t)
+                    pm = (int_to_f64_simd(cs - to_fixed_simd(t64)) / FIXED_ONE
+                          / int_to_f64_simd(cc - 1))
+                    nt = np.float32(clip01(t64 + rate * (pm - t64)))
+                    upd = (np.int64(alive[i]) & np.int64(month - np.int64(birth[i])
+                                                         >= ADULT_MONTHS)
+                           & np.int64(cc > 1))
+                    trust[i] = nt if upd != 0 else t
                 b0 = b1
-            wsum[c] = s
-            napp[c] = k
+
+
+@njit(**KERNEL)
+def apply_pass(bounds, span, alive, birth, status, left, uid, belief, motive, month, min_age,
+               max_age, privilege, mobilization, danger, sel_k, apply_rate, w_i, w_c, w_m, w_d,
+               theta, slope, key_trial, key_apply, key_amb, wsum, napp):
+    """M1 decisions to apply (an applicant's motive is stored negated in ``motive`` until the
+    admissions pass). Per chunk: weight sum and applicants.
+
+    Each uid has a trial at ``apply_rate`` a month; the successes are found by skipping from
+    one to the next over the chunk's ``span`` uids (:func:`rng.next_success`, ~2 % of uids),
+    and an eligible agent whose trial succeeds applies with probability ``logistic(·)``
+    (:func:`recruitment.apply_motive`). Chunk by chunk in slot order: the weight sum adds in a
+    fixed order."""
+    log_q = np.log1p(-apply_rate) if apply_rate < 1.0 else -np.inf
+    for c in prange(bounds.shape[0] - 1):
+        s = 0.0
+        k = 0
+        i = bounds[c]
+        hi = bounds[c + 1]
+        base = np.int64(c) * np.int64(span)
+        j = 0
+        pos = 0.0
+        while apply_rate > 0.0:
+            j, pos, i = next_success(uid, key_trial, c, j, pos, i, hi, span, log_q)
+            if pos >= span:
+                break
+            target = base + np.int64(pos)
+            pos += 1.0
+            if i < hi and uid[i] == target and m1.eligible(alive[i], status[i], left[i],
+                                                          month - birth[i], min_age, max_age):
+                mot = m1.apply_motive(belief[i], uid[i], privilege, mobilization, danger, w_i, w_c,
+                                      w_m, w_d, theta, slope, key_apply, key_amb)
+                if mot != 0:
+                    k += 1
+                    s += m1.admit_weight(belief[i], sel_k)
+                    motive[i] = -mot
+        wsum[c] = s
+        napp[c] = k
 
 
 @njit(**KERNEL)
@@ -704,21 +724,20 @@ class Month:
         m, st = self.m, self.m.state
         bounds = m.bounds()
         nchunk = bounds.shape[0] - 1
-        lanes, _, tsum = self._lanes(bounds)
         rate = m7.learning_rate(m)
+        if rate > 0:
+            lanes, _, tsum = self._lanes(bounds)
+            learning_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("cell"),
+                          st.view("trust"), m.month(step), rate, tsum, self._far())
         rt = self.recruit_terms = m1.recruit_terms(m, step)
         self.wsum = np.zeros(nchunk)
         self.napp = np.zeros(nchunk, dtype=np.int64)
-        if rate <= 0 and rt is None:
-            return
-        recruit_on = rt is not None
-        args = rt if recruit_on else (0, 0) + (0.0,) * 12 + (np.uint64(0),) * 3
-        # terms: ages, levers, selectivity, quota (used by admissions), weights, keys
-        learning_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("status"),
-                      st.view("left"), st.view("cell"), st.view("uid"), st.view("belief"),
-                      st.view("trust"), st.view("motive"), m.month(step), rate > 0, rate, tsum,
-                      recruit_on, args[0], args[1], args[2], args[3], args[4], args[5],
-                      *args[7:16], self.wsum, self.napp, self._far())
+        if rt is not None:
+            # terms: ages, levers, selectivity, (quota: admissions), apply rate, weights, keys
+            apply_pass(bounds, CHUNK, st.view("alive"), st.view("birth"), st.view("status"),
+                       st.view("left"), st.view("uid"), st.view("belief"), st.view("motive"),
+                       m.month(step), *rt[:6], *rt[7:14], rt[17], rt[14], rt[15], self.wsum,
+                       self.napp)
 
     def admissions(self, step: int) -> None:
         """M1 confirmations; admissions under the quota, and the member index update."""
