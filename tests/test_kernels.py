@@ -21,6 +21,7 @@ from allegiance.mechanisms import recruitment as m1
 from allegiance.mechanisms import ritual as m4
 from allegiance.mechanisms._common import ADULT_MONTHS, packed, to_fixed, to_fixed_simd, unpack
 from allegiance.models import cpsu_month as cm
+from allegiance.rng import uniform
 
 MONTH = 12 * 1960
 
@@ -239,3 +240,46 @@ def test_apply_pass_rate_and_removed_agents():
     motive2 = np.zeros(keep.size, dtype=np.int8)
     _apply(s2, left[keep], 0.03, -50.0, span, motive2)
     assert np.array_equal(motive2, motive[keep])
+
+
+@njit
+def _admissions_reference(bounds, status, join, motive, uid, belief, month, quota, total, sel_k,
+                          key, adm, adm_off, counts):
+    for c in range(bounds.shape[0] - 1):
+        n = 0
+        for i in range(bounds[c], bounds[c + 1]):
+            mo = motive[i]
+            if mo >= 0:
+                continue
+            motive[i] = 0
+            if quota * m1.admit_weight(belief[i], sel_k) / total > uniform(key, uid[i]):
+                status[i] = 1
+                join[i] = month
+                motive[i] = -mo
+                adm[adm_off[c] + n] = i
+                n += 1
+                counts[c, -mo] += 1
+        counts[c, 0] = n
+
+
+@pytest.mark.parametrize("density", [0.0005, 0.01, 0.3])
+def test_admissions_scan_equals_the_one_slot_loop(density):
+    """The scan skips groups of slots without an applicant: the same admissions."""
+    s = _state(50_000, 40, seed=8, chunk=3000)
+    rng = np.random.default_rng(9)
+    motive = np.where(rng.random(50_000) < density, -rng.integers(1, 4, 50_000), 0)
+    motive = motive.astype(np.int8)
+    napp = np.add.reduceat(motive < 0, s["bounds"][:-1].astype(np.int64))
+    adm_off = np.concatenate([[0], np.cumsum(napp)]).astype(np.int64)
+    nchunk = s["bounds"].size - 1
+    out = []
+    for f in (cm.admissions_pass, _admissions_reference):
+        st, jo, mo = s["status"].copy(), np.zeros(50_000, np.int16), motive.copy()
+        adm = np.full(adm_off[-1], 7, np.uint32)
+        counts = np.zeros((nchunk, 4), np.int64)
+        f(s["bounds"], st, jo, mo, s["uid"], s["belief"], MONTH, 0.4 * napp.sum(),
+          float(napp.sum()), 2.0, np.uint64(5), adm, adm_off, counts)
+        out.append((st, jo, mo, adm, counts))
+    for a, b in zip(*out, strict=True):
+        assert np.array_equal(a, b)
+    assert 0 < out[0][4][:, 0].sum() < (motive < 0).sum()

@@ -298,6 +298,9 @@ def confirm_pass(idx, ib, alive, status, join, left, uid, month, candidacy, drop
         part[c, 1] = dropped
 
 
+#: slots the admissions scan tests at once for an applicant
+GROUP = 64
+
 #: slots per block of the blocked passes: a block's per-agent buffers (8 bytes per slot) stay
 #: in the L1/L2 cache between the block's loops
 BLOCK = 4096
@@ -499,27 +502,40 @@ def admissions_pass(bounds, status, join, motive, uid, belief, month, quota, tot
                     key_admit, adm, adm_off, counts):
     """M1 admissions: each applicant (negative ``motive``) is admitted with probability
     ``quota · w / Σw``; the admitted slots are listed per chunk for the member index.
-    Per chunk: [admitted, ideal, career, conformist]."""
+    Per chunk: [admitted, ideal, career, conformist].
+
+    Applicants are a few per thousand slots: the scan tests ``GROUP`` slots at a time for a
+    negative motive in a loop that vectorizes, and visits one by one only the groups that
+    hold one (the same agents in the same order)."""
     for c in prange(bounds.shape[0] - 1):
         n = 0
         by = np.zeros(4, dtype=np.int64)
         base = adm_off[c]
-        for i in range(bounds[c], bounds[c + 1]):
-            mo = motive[i]
-            if mo >= 0:
-                continue
-            mot = -mo
-            motive[i] = 0
-            if total <= 0.0:
-                continue
-            pa = quota * m1.admit_weight(belief[i], sel_k) / total
-            if uniform(key_admit, uid[i]) < pa:
-                status[i] = CANDIDATE
-                join[i] = month
-                motive[i] = mot
-                adm[base + n] = i
-                n += 1
-                by[mot] += 1
+        g0 = bounds[c]
+        hi = bounds[c + 1]
+        while g0 < hi:
+            g1 = min(g0 + np.uint64(GROUP), hi)
+            neg = 0
+            for i in range(g0, g1):
+                neg |= np.int64(motive[i] < 0)
+            if neg != 0:
+                for i in range(g0, g1):
+                    mo = motive[i]
+                    if mo >= 0:
+                        continue
+                    mot = -mo
+                    motive[i] = 0
+                    if total <= 0.0:
+                        continue
+                    pa = quota * m1.admit_weight(belief[i], sel_k) / total
+                    if uniform(key_admit, uid[i]) < pa:
+                        status[i] = CANDIDATE
+                        join[i] = month
+                        motive[i] = mot
+                        adm[base + n] = i
+                        n += 1
+                        by[mot] += 1
+            g0 = g1
         counts[c, 0] = n
         counts[c, 1] = by[IDEAL]
         counts[c, 2] = by[CAREER]
