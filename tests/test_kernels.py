@@ -19,7 +19,16 @@ from allegiance.mechanisms import legitimacy as m6
 from allegiance.mechanisms import openness as m7
 from allegiance.mechanisms import recruitment as m1
 from allegiance.mechanisms import ritual as m4
-from allegiance.mechanisms._common import ADULT_MONTHS, packed, to_fixed, to_fixed_simd, unpack
+from allegiance.mechanisms._common import (
+    ADULT_MONTHS,
+    CAREER,
+    CONFORMIST,
+    IDEAL,
+    packed,
+    to_fixed,
+    to_fixed_simd,
+    unpack,
+)
 from allegiance.models import cpsu_month as cm
 from allegiance.rng import uniform
 
@@ -283,3 +292,145 @@ def test_admissions_scan_equals_the_one_slot_loop(density):
     for a, b in zip(*out, strict=True):
         assert np.array_equal(a, b)
     assert 0 < out[0][4][:, 0].sum() < (motive < 0).sum()
+
+
+@njit
+def _stocks_reference(alive, birth, status, motive, belief, trust, stake, converted, month,
+                     commit_thr, norm, openness, falsify, edges, bounds, part,
+                     deaths_on, death, deaths):
+    for c in range(bounds.shape[0] - 1):
+        row = part[c]
+        # the non-members (most agents) are summed in registers; written to row at the end
+        n_alive = 0
+        n_adults = 0
+        s_b = 0
+        s_t = 0
+        n_comm = 0
+        n_non = 0
+        s_t_non = 0
+        s_ex_non = 0
+        s_b_non = 0
+        d = 0
+        dm = 0
+        for i in range(bounds[c], bounds[c + 1]):
+            if not alive[i]:
+                continue
+            n_alive += 1
+            age = month - birth[i]
+            st = status[i]
+            if deaths_on and death[i] <= month:
+                alive[i] = False
+                d += 1
+                if st > 0:
+                    dm += 1
+            if age < ADULT_MONTHS:
+                continue
+            n_adults += 1
+            b = belief[i]
+            t = trust[i]
+            fb = to_fixed(b)
+            ft = to_fixed(t)
+            fex = ft
+            if falsify:
+                fex = to_fixed(openness * t + (1.0 - openness) * max(t, norm))
+            s_b += fb
+            s_t += ft
+            if b >= commit_thr:
+                n_comm += 1
+            if st == 0:
+                n_non += 1
+                s_t_non += ft
+                s_ex_non += fex
+                s_b_non += fb
+                continue
+            row[24 + st] += fb
+            row[29 + st] += ft
+            if st == 1:
+                row[2] += 1
+            elif st == 2:
+                row[3] += 1
+            elif st == 3:
+                row[4] += 1
+            else:
+                row[5] += 1
+            if st >= 3:
+                row[14] += to_fixed(stake[i])
+                if converted[i]:
+                    row[15] += 1
+            if b >= commit_thr:
+                row[6] += 1
+            row[7] += fb
+            row[8] += ft
+            row[34] += fex
+            mo = motive[i]
+            if mo == IDEAL:
+                row[16] += 1
+            elif mo == CAREER:
+                row[17] += 1
+            elif mo == CONFORMIST:
+                row[18] += 1
+            k = 0
+            while k < edges.shape[0] and birth[i] >= edges[k]:
+                k += 1
+            row[19 + k] += 1
+        row[0] = n_alive
+        row[1] = n_adults
+        row[12] = s_b
+        row[13] = s_t
+        row[36] = n_comm
+        row[9] = n_non
+        row[10] = s_t_non
+        row[11] = s_ex_non
+        row[35] = s_b_non
+        row[24] = s_b_non  # tier 0 = non-member adults
+        row[29] = s_t_non
+        deaths[c, 0] = d
+        deaths[c, 1] = dm
+
+
+
+@pytest.mark.parametrize("chunk", [2048, 9999])
+@pytest.mark.parametrize("deaths_on", [False, True])
+def test_stocks_pass_equals_the_one_agent_loop(deaths_on, chunk):
+    """The stocks pass against the stocks kernel of 0.3.0 (before it took the members' sums);
+    its members' sums against ``members_sums`` run after the deaths."""
+    from allegiance.models.cpsu import AGG, COHORT_EDGES
+
+    s = _state(40_000, 40, seed=10, chunk=chunk)
+    rng = np.random.default_rng(11)
+    n = s["cell"].size
+    death = np.where(rng.random(n) < 0.05, MONTH - rng.integers(0, 2, n), 32767).astype(np.int16)
+    motive = np.where(s["status"] > 0, rng.integers(0, 4, n), 0).astype(np.int8)
+    stake = rng.random(n).astype(np.float32)
+    converted = rng.random(n) < 0.3
+    join = (MONTH - rng.integers(0, 400, n)).astype(np.int16)
+    nchunk = s["bounds"].size - 1
+    common = (MONTH, 0.6, 0.5, 0.3, True, COHORT_EDGES)
+    ref_alive = s["alive"].copy()
+    ref_part = np.zeros((nchunk, len(AGG)), np.int64)
+    ref_deaths = np.zeros((nchunk, 2), np.int64)
+    _stocks_reference(ref_alive, s["birth"], s["status"], motive, s["belief"], s["trust"], stake,
+                      converted, *common, s["bounds"], ref_part, deaths_on, death, ref_deaths)
+    alive = s["alive"].copy()
+    part = np.zeros((nchunk, len(AGG)), np.int64)
+    deaths = np.zeros((nchunk, 2), np.int64)
+    msum = np.full((2, s["n_cells"]), 99, np.int64)
+    wsum = np.zeros((nchunk, 2))
+    cm.stocks_pass(s["bounds"], s["lanes"], alive, s["birth"], death,
+                   s["status"], motive, s["belief"], s["trust"], stake, converted, s["cell"],
+                   join, *common, part, deaths_on, deaths, True, True, True, 1.0, 0.5, msum,
+                   wsum)
+    assert np.array_equal(alive, ref_alive)
+    assert np.array_equal(part, ref_part)
+    assert np.array_equal(deaths, ref_deaths)
+    assert (part[:, 2:6] > 0).all(axis=0).any() and part[:, 16:19].sum() > 0
+    if deaths_on:
+        assert deaths[:, 1].sum() > 10
+    # the members' sums: those members_sums finds once the deaths are done
+    ref_msum = np.zeros_like(msum)
+    ref_wsum = np.zeros_like(wsum)
+    cm.members_sums(s["idx"], s["ib"], s["lanes"], alive, s["status"], s["cell"], s["belief"],
+                    motive, join, MONTH, True, True, 1.0, 0.5, ref_msum, ref_wsum)
+    assert np.array_equal(msum.sum(axis=0), ref_msum.sum(axis=0))
+    assert np.array_equal(wsum, ref_wsum)
+    assert wsum[:, 1].sum() > 0

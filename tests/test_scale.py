@@ -100,7 +100,18 @@ def test_nth_alive_matches_an_index_of_the_living():
 
 
 def test_deaths_drawn_in_the_stocks_pass_change_nothing(monkeypatch):
+    # fused, the stocks pass also takes the members' sums of the members phase, which takes
+    # them again only in months when excess deaths killed members after the stocks pass
+    from allegiance.models import cpsu_month
+
+    calls = {"taken": 0, "changed": 0}
+    for name, key in (("member_sums_taken", "taken"), ("members_changed", "changed")):
+        f = getattr(cpsu_month.Month, name)
+        monkeypatch.setattr(cpsu_month.Month, name,
+                            lambda self, *a, _f=f, _k=key: (calls.__setitem__(_k, calls[_k] + 1),
+                                                            _f(self, *a))[1])
     base = _run(2e-4, 1)
+    assert calls["taken"] > 90 and calls["changed"] > 2  # both paths ran
     monkeypatch.setattr(CpsuModel, "FUSE_DEATHS", False)
     other = _run(2e-4, 1)
     assert base.timeseries["deaths"].sum() > 0

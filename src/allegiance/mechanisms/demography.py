@@ -270,6 +270,8 @@ def step(m, step: int) -> None:
         deaths += int(part[:, 0].sum())
         deaths_members += int(part[:, 1].sum())
         n_alive -= int(part[:, 0].sum())
+        if part[:, 1].any():
+            m.passes.members_changed()
     n_alive += births + arrivals
     climate = m.climate()
     trust_mean = m.agg["trust_adults"]

@@ -50,10 +50,10 @@ from ..mechanisms import recruitment as m1
 from ..mechanisms import remedies as m11
 from ..mechanisms import ritual as m4
 from ..mechanisms import shocks as m3
-from ..mechanisms._common import ADULT_MONTHS, CAREER, CONFORMIST, FIXED_ONE, IDEAL, to_fixed
+from ..mechanisms._common import ADULT_MONTHS, FIXED_ONE, IDEAL
 from ..scenario import EventBase, Frozen, ScenarioBase, check_month
 from ..state import AgentState
-from .cpsu_month import Month
+from .cpsu_month import Month, stocks_pass
 
 # ---------------------------------------------------------------------------------------------
 # Scenario schema
@@ -246,114 +246,10 @@ AGG = ("alive", "adults", "candidates", "full_members", "cadres", "elites", "com
        "trust_t0", "trust_t1", "trust_t2", "trust_t3", "trust_t4",
        "sum_expressed_members", "sum_belief_nonmembers", "committed_adults")
 _IX = {k: i for i, k in enumerate(AGG)}
-#: factor from a column of ``aggregate_kernel`` to agents (counts) or sums (fixed point)
+#: factor from a column of ``cpsu_month.stocks_pass`` to agents (counts) or sums (fixed point)
 AGG_SCALE = np.array([1.0 / FIXED_ONE if k.startswith(("sum_", "belief_t", "trust_t")) else 1.0
                       for k in AGG])
 COHORT_EDGES = np.array([1900 * 12, 1920 * 12, 1940 * 12, 1960 * 12], dtype=np.int64)
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def aggregate_kernel(alive, birth, status, motive, belief, trust, stake, converted, month,
-                     commit_thr, norm, openness, falsify, edges, bounds, part,
-                     deaths_on, death, deaths):
-    """Per-chunk counts and sums of every recorded quantity (see ``AGG`` for the columns).
-
-    Sums of values in [0, 1] (belief, trust, stake) are fixed-point integers (``to_fixed``):
-    exact, so their total does not depend on the order of addition, and integer additions do
-    not wait on each other as a chain of float additions does.
-
-    With ``deaths_on`` the month's natural deaths (M2: agents whose month of ``death`` has
-    come) are taken in the same pass, after each agent is counted: the stocks are those of the
-    1st of the month, as without fusing. ``deaths[c]`` = [deaths, deaths of members].
-    """
-    for c in prange(bounds.shape[0] - 1):
-        row = part[c]
-        # the non-members (most agents) are summed in registers; written to row at the end
-        n_alive = 0
-        n_adults = 0
-        s_b = 0
-        s_t = 0
-        n_comm = 0
-        n_non = 0
-        s_t_non = 0
-        s_ex_non = 0
-        s_b_non = 0
-        d = 0
-        dm = 0
-        for i in range(bounds[c], bounds[c + 1]):
-            if not alive[i]:
-                continue
-            n_alive += 1
-            age = month - birth[i]
-            st = status[i]
-            if deaths_on and death[i] <= month:
-                alive[i] = False
-                d += 1
-                if st > 0:
-                    dm += 1
-            if age < ADULT_MONTHS:
-                continue
-            n_adults += 1
-            b = belief[i]
-            t = trust[i]
-            fb = to_fixed(b)
-            ft = to_fixed(t)
-            fex = ft
-            if falsify:
-                fex = to_fixed(openness * t + (1.0 - openness) * max(t, norm))
-            s_b += fb
-            s_t += ft
-            if b >= commit_thr:
-                n_comm += 1
-            if st == 0:
-                n_non += 1
-                s_t_non += ft
-                s_ex_non += fex
-                s_b_non += fb
-                continue
-            row[24 + st] += fb
-            row[29 + st] += ft
-            if st == 1:
-                row[2] += 1
-            elif st == 2:
-                row[3] += 1
-            elif st == 3:
-                row[4] += 1
-            else:
-                row[5] += 1
-            if st >= 3:
-                row[14] += to_fixed(stake[i])
-                if converted[i]:
-                    row[15] += 1
-            if b >= commit_thr:
-                row[6] += 1
-            row[7] += fb
-            row[8] += ft
-            row[34] += fex
-            mo = motive[i]
-            if mo == IDEAL:
-                row[16] += 1
-            elif mo == CAREER:
-                row[17] += 1
-            elif mo == CONFORMIST:
-                row[18] += 1
-            k = 0
-            while k < edges.shape[0] and birth[i] >= edges[k]:
-                k += 1
-            row[19 + k] += 1
-        row[0] = n_alive
-        row[1] = n_adults
-        row[12] = s_b
-        row[13] = s_t
-        row[36] = n_comm
-        row[9] = n_non
-        row[10] = s_t_non
-        row[11] = s_ex_non
-        row[35] = s_b_non
-        row[24] = s_b_non  # tier 0 = non-member adults
-        row[29] = s_t_non
-        deaths[c, 0] = d
-        deaths[c, 1] = dm
 
 
 @njit(cache=True)
@@ -683,17 +579,25 @@ class CpsuModel(Model):
         each agent); the ``demography`` phase then uses those counts (``deaths_drawn``).
         """
         st = self.state
+        mo = self.passes
         bounds = self.bounds()
-        part = np.zeros((bounds.shape[0] - 1, len(AGG)), dtype=np.int64)
-        deaths = np.zeros((bounds.shape[0] - 1, 2), dtype=np.int64)
-        p7 = self.params.openness
-        aggregate_kernel(st.view("alive"), st.view("birth"), st.view("status"), st.view("motive"),
-                         st.view("belief"), st.view("trust"), st.view("stake"),
-                         st.view("converted"), self.month(step), self.params.commitment.threshold,
-                         p7.norm, self.openness(), p7.enabled, COHORT_EDGES, bounds, part,
-                         with_deaths, st.view("death"), deaths)
+        lanes, msum, _ = mo._lanes(bounds)
+        nchunk = bounds.shape[0] - 1
+        part = np.zeros((nchunk, len(AGG)), dtype=np.int64)
+        deaths = np.zeros((nchunk, 2), dtype=np.int64)
+        wsum = np.zeros((nchunk, 2))
+        p5, p7 = self.params.privilege, self.params.openness
+        # with the deaths, the pass also takes the members' sums of the ``members`` phase
+        stocks_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("death"),
+                    st.view("status"), st.view("motive"), st.view("belief"), st.view("trust"),
+                    st.view("stake"), st.view("converted"), st.view("cell"), st.view("join"),
+                    self.month(step), self.params.commitment.threshold, p7.norm,
+                    self.openness(), p7.enabled, COHORT_EDGES, part, with_deaths, deaths,
+                    with_deaths, self.params.ritual.enabled, p5.enabled, p5.career_bias,
+                    p5.seniority_bias, msum, wsum)
         if with_deaths:
             self.deaths_drawn = (step, int(deaths[:, 0].sum()), int(deaths[:, 1].sum()))
+            mo.member_sums_taken(step, lanes, wsum)
         tot = part.sum(axis=0) * AGG_SCALE  # integers: exact in any order
         v = dict(zip(AGG, tot.tolist(), strict=True))
         members = v["candidates"] + v["full_members"] + v["cadres"] + v["elites"]

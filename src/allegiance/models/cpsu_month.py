@@ -9,7 +9,8 @@ phase (timed)             loops over             mechanisms, in order
 ========================  =====================  ==============================================
 ``demography``            all slots              M2 natural and excess deaths; births, arrivals
 ``members``               member index           M4 member sums per workplace, M5 promotion
-                                                 weights; then M5 promotion, rotation, rents
+                                                 weights (unless ``record`` took them);
+                                                 then M5 promotion, rotation, rents
 ``adults``                all slots (blocks:     M2 socialization at 16, M4 ritual decay and
                           non-members, then the  peer drift, M6 trust adjustment, M7 workplace
                           block's members)       sums of trust
@@ -22,7 +23,9 @@ phase (timed)             loops over             mechanisms, in order
                                                  M9 exit
 ========================  =====================  ==============================================
 
-plus the engine's ``record`` (one pass: every stock at the start of the month). Fusing is
+plus the engine's ``record`` (:func:`stocks_pass`: every stock at the start of the month; the
+month's natural deaths; then the members' sums of ``members``, which that phase takes again
+only when excess deaths struck members in between). Fusing is
 exact: within a pass an agent's updates use only its own state and quantities fixed before the
 pass (sums of the previous pass, the month's aggregates), in the same order as the mechanisms
 run. The member index lists the slots of members in slot order (a superset after exits and
@@ -78,6 +81,7 @@ from ..mechanisms._common import (
     packed,
     prefetch_read,
     prefetch_write,
+    to_fixed,
     to_fixed_simd,
     unpack,
 )
@@ -220,6 +224,124 @@ def _reduce_lanes(sums):
 
 # ---------------------------------------------------------------------------------------------
 # Kernels
+
+
+@njit(**KERNEL)
+def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trust, stake,
+                converted, cell, join, month, commit_thr, norm, openness, falsify, edges, part,
+                deaths_on, deaths, sums_on, ritual_on, promote_on, career_bias, seniority_bias,
+                msum, wsum):
+    """The month's stocks (``cpsu.AGG`` columns, per chunk), its natural deaths, and — with
+    ``sums_on`` — the members' sums of the ``members`` phase (:func:`members_sums`).
+
+    Sums of values in [0, 1] (belief, trust, stake) are fixed-point integers (``to_fixed``):
+    exact, so their total does not depend on the order of addition. With ``deaths_on`` the
+    agents whose month of ``death`` has come die, after they are counted (the stocks are those
+    of the 1st of the month); ``deaths[c]`` = [deaths, deaths of members]. With ``sums_on``,
+    each member who does not die adds its belief to M4's workplace sums (per lane) and its
+    M5 promotion weight to ``wsum[c]`` (in slot order): what :func:`members_sums` would find
+    after the deaths, without another pass over the members (``tests/test_kernels.py``).
+    """
+    for lane in prange(lanes.shape[0] - 1):
+        ms = msum[lane]
+        if sums_on and ritual_on:
+            ms[:] = 0
+        for c in range(lanes[lane], lanes[lane + 1]):
+            row = part[c]
+            # the non-members (most agents) are summed in registers; written to row at the end
+            n_alive = 0
+            n_adults = 0
+            s_b = 0
+            s_t = 0
+            n_comm = 0
+            n_non = 0
+            s_t_non = 0
+            s_ex_non = 0
+            s_b_non = 0
+            d = 0
+            dm = 0
+            s_m = 0.0
+            s_c = 0.0
+            for i in range(bounds[c], bounds[c + 1]):
+                if not alive[i]:
+                    continue
+                n_alive += 1
+                age = month - birth[i]
+                st = status[i]
+                dying = deaths_on and death[i] <= month
+                if dying:
+                    alive[i] = False
+                    d += 1
+                    if st > 0:
+                        dm += 1
+                elif sums_on and st > 0:
+                    if ritual_on:
+                        ms[cell[i]] += packed(belief[i])
+                    if promote_on and (st == MEMBER or st == CADRE):  # noqa: PLR1714, SIM109
+                        w = m5.promote_weight(motive[i], join[i], month, career_bias,
+                                              seniority_bias)
+                        if st == MEMBER:
+                            s_m += w
+                        else:
+                            s_c += w
+                if age < ADULT_MONTHS:
+                    continue
+                n_adults += 1
+                b = belief[i]
+                t = trust[i]
+                fb = to_fixed(b)
+                ft = to_fixed(t)
+                fex = ft
+                if falsify:
+                    fex = to_fixed(openness * t + (1.0 - openness) * max(t, norm))
+                s_b += fb
+                s_t += ft
+                if b >= commit_thr:
+                    n_comm += 1
+                if st == NONMEMBER:
+                    n_non += 1
+                    s_t_non += ft
+                    s_ex_non += fex
+                    s_b_non += fb
+                    continue
+                row[24 + st] += fb
+                row[29 + st] += ft
+                row[1 + st] += 1  # candidates, full members, cadres, elites
+                if st >= CADRE:
+                    row[14] += to_fixed(stake[i])
+                    if converted[i]:
+                        row[15] += 1
+                if b >= commit_thr:
+                    row[6] += 1
+                row[7] += fb
+                row[8] += ft
+                row[34] += fex
+                mo = motive[i]
+                if mo == IDEAL:
+                    row[16] += 1
+                elif mo == CAREER:
+                    row[17] += 1
+                elif mo == CONFORMIST:
+                    row[18] += 1
+                k = 0
+                while k < edges.shape[0] and birth[i] >= edges[k]:
+                    k += 1
+                row[19 + k] += 1
+            row[0] = n_alive
+            row[1] = n_adults
+            row[12] = s_b
+            row[13] = s_t
+            row[36] = n_comm
+            row[9] = n_non
+            row[10] = s_t_non
+            row[11] = s_ex_non
+            row[35] = s_b_non
+            row[24] = s_b_non  # tier 0 = non-member adults
+            row[29] = s_t_non
+            deaths[c, 0] = d
+            deaths[c, 1] = dm
+            wsum[c, 0] = s_m
+            wsum[c, 1] = s_c
 
 
 @njit(**KERNEL)
@@ -635,6 +757,15 @@ def members_end(idx, ib, alive, status, left, belief, trust, stake, converted, u
 # The phases (called by CpsuModel in its documented order)
 
 
+def _totals(wsum: np.ndarray) -> tuple[float, float]:
+    """M5 weight totals of members and cadres, chunk by chunk (a fixed order: deterministic)."""
+    tm = tc = 0.0
+    for c in range(wsum.shape[0]):
+        tm += wsum[c, 0]
+        tc += wsum[c, 1]
+    return tm, tc
+
+
 class Month:
     """Buffers reused from month to month, and the phases that use them."""
 
@@ -646,6 +777,8 @@ class Month:
         self.recruit_terms: tuple | None = None
         self.wsum = np.zeros(0)
         self.napp = np.zeros(0, dtype=np.int64)
+        #: (step, M5 weight totals) when the stocks pass took the members' sums of ``step``
+        self._taken: tuple[int, float, float] | None = None
 
     # -- helpers -------------------------------------------------------------------------
     def _lanes(self, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -669,6 +802,18 @@ class Month:
             self.index.build(st, bounds)
         return bounds, self.index.idx, self.index.bounds(bounds)
 
+    def member_sums_taken(self, step: int, lanes: np.ndarray, wsum: np.ndarray) -> None:
+        """The stocks pass of ``step`` took the members' sums (``cpsu_month.stocks_pass``):
+        add its lanes, and let the ``members`` phase use them."""
+        if self.m.params.ritual.enabled:
+            _reduce_lanes(self._lane_bufs[0][: lanes.shape[0] - 1])
+        self._taken = (step, *_totals(wsum))
+
+    def members_changed(self) -> None:
+        """Members died after the stocks pass (excess deaths): the ``members`` phase must
+        take the members' sums again."""
+        self._taken = None
+
     # -- phases --------------------------------------------------------------------------
     def members(self, step: int) -> None:
         """M4 member sums and M5 weights; then M5 promotions and M1 confirmations."""
@@ -676,21 +821,22 @@ class Month:
         month = m.month(step)
         bounds, idx, ib = self._index()
         nchunk = bounds.shape[0] - 1
-        lanes, msum, _ = self._lanes(bounds)
-        ritual_on = m.params.ritual.enabled
         pt = m5.month_terms(m, step)
         promote_on = pt is not None
-        cb, sb = (pt[2], pt[3]) if promote_on else (0.0, 0.0)
-        wsum = np.zeros((nchunk, 2))
-        members_sums(idx, ib, lanes, st.view("alive"), st.view("status"), st.view("cell"),
-                     st.view("belief"), st.view("motive"), st.view("join"), month, ritual_on,
-                     promote_on, cb, sb, msum, wsum)
-        if ritual_on:
-            _reduce_lanes(msum[: lanes.shape[0] - 1])
-        tm = tc = 0.0
-        for c in range(nchunk):  # chunk order is fixed: deterministic
-            tm += wsum[c, 0]
-            tc += wsum[c, 1]
+        taken, self._taken = self._taken, None
+        if taken is not None and taken[0] == step:
+            tm, tc = taken[1], taken[2]
+        else:
+            lanes, msum, _ = self._lanes(bounds)
+            ritual_on = m.params.ritual.enabled
+            cb, sb = (pt[2], pt[3]) if promote_on else (0.0, 0.0)
+            wsum = np.zeros((nchunk, 2))
+            members_sums(idx, ib, lanes, st.view("alive"), st.view("status"), st.view("cell"),
+                         st.view("belief"), st.view("motive"), st.view("join"), month,
+                         ritual_on, promote_on, cb, sb, msum, wsum)
+            if ritual_on:
+                _reduce_lanes(msum[: lanes.shape[0] - 1])
+            tm, tc = _totals(wsum)
         if not promote_on:
             return
         part = np.zeros((nchunk, 2), dtype=np.int64)
