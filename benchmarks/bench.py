@@ -27,20 +27,21 @@ import time
 from pathlib import Path
 
 # bytes per slot of each attribute (see the mechanisms' STATE)
-B = {"uid": 4, "alive": 1, "birth": 2, "cell": 4, "status": 1, "join": 2, "motive": 1,
-     "left": 1, "converted": 1, "stake": 4, "trust": 4, "belief": 4}
+B = {"uid": 4, "alive": 1, "birth": 2, "death": 2, "cell": 4, "status": 1, "join": 2,
+     "motive": 1, "left": 1, "converted": 1, "stake": 4, "trust": 4, "belief": 4}
 
 #: per phase (allegiance.models.cpsu_month): (arrays read per slot, arrays written per slot).
 #: Only arrays every slot streams are counted; fields read for members only (~7 % of slots,
-#: the member-index phases) or for a few agents (applicants, newcomers) are not. Writes count
-#: once (a written cache line is read first anyway, so read+write arrays count twice).
+#: the member-index phases) or for a few agents (applicants, trial successes, newcomers) are
+#: not. Writes count once (a written cache line is read first anyway, so read+write arrays
+#: count twice).
 PHASE_TRAFFIC = {
-    # aggregate_kernel, with the natural-death draw fused in (uid)
-    "record": (["alive", "birth", "status", "belief", "trust", "uid"], []),
+    # stocks_pass: the stocks and the natural deaths (month of death); members' sums
+    "record": (["alive", "birth", "death", "status", "belief", "trust"], []),
     # socialization, ritual, legitimacy, workplace sums of trust
     "adults": (["alive", "birth", "status", "cell", "belief", "trust"], ["belief", "trust"]),
-    # social learning; eligibility and the apply draw (uid)
-    "learning": (["alive", "birth", "status", "left", "cell", "trust", "uid"], ["trust"]),
+    # social learning (the decisions to apply visit only the trial successes)
+    "learning": (["alive", "birth", "cell", "trust"], ["trust"]),
     # applicants are found by a negative motive
     "admissions": (["motive"], []),
 }

@@ -66,6 +66,38 @@ def test_m2_off_population_frozen_and_message_shapes_cohorts():
     assert last(strong, "mean_belief_citizens") > last(weak, "mean_belief_citizens")
 
 
+def test_m2_month_of_death_has_the_monthly_hazards_distribution():
+    """Drawn once on entry by inverting the survival curve: the same distribution as a draw
+    against the Gompertz hazard every month (also for agents entering at an age)."""
+    from scipy import stats
+
+    from allegiance.mechanisms import demography as m2
+
+    a, b, infant = 0.0001, 0.085, 0.15
+    log_s = np.empty(m2.HAZARD_TABLE_MONTHS + 1)
+    m2.log_survival(a, b, infant, log_s)
+    n = 40_000
+    for first_age in (1, 40 * 12):
+        birth = np.full(n, 100, np.int16)
+        death = np.zeros(n, np.int16)
+        m2.lifespans(0, n, birth, np.full(n, first_age, np.int64), np.arange(n, dtype=np.int32),
+                     death, np.uint64(5), log_s)
+        drawn = death.astype(np.int64) - 100
+        rng = np.random.default_rng(first_age)
+        ref = np.full(n, -1)
+        alive = np.ones(n, bool)
+        for k in range(first_age, m2.HAZARD_TABLE_MONTHS + 1):
+            h = a * np.exp(b * k / 12) / 12 + (infant / 12 if k < 12 else 0.0)
+            die = alive & (rng.random(n) < h)
+            ref[die] = k
+            alive &= ~die
+            if not alive.any():
+                break
+        assert drawn.min() >= first_age
+        assert stats.ks_2samp(drawn, ref).pvalue > 1e-3
+        assert abs(drawn.mean() - ref.mean()) < 4 * ref.std() / np.sqrt(n / 2)
+
+
 def test_m3_shock_lowers_trust_in_exposed_cohorts():
     # a new event needs a full table: build it through a dict scenario instead of --set
     base = scenario()
