@@ -5,6 +5,11 @@ draw therefore does not depend on how many threads ran, how the agents were chun
 other agents drew, and two scenarios that differ in one lever see the same numbers wherever
 their agents and steps coincide (common random numbers, as in Starsim).
 
+Events that befall few agents are drawn by skipping from one success to the next over a
+chunk of uids (:func:`skip`, :func:`next_success`): one draw per success instead of one per
+agent, each agent still succeeding independently with the same probability, and still a pure
+function of the key, the chunk and the uid.
+
 The mixer is the SplitMix64 finalizer (Steele, Lea & Flood 2014), a bijective 64-bit hash
 with full avalanche, applied to a key built from the four counters. Streams are named; the
 name is hashed with CRC-32, which is stable across Python versions and platforms.

@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit, prange
 from pydantic import Field
 
-from ..engine import CHUNK
+from .. import engine
 from ..rng import next_success, normal, uniform
 from ._common import MechanismParams, clip01, positive, unit
 
@@ -90,7 +90,7 @@ def death_month(birth, first_age, uid, key, log_s):
     it, drawn at once by inverting the survival curve (one keyed draw per life, the same
     distribution as one draw a month). Beyond the table (150 years) it dies at 150."""
     last = log_s.shape[0] - 1
-    if first_age >= last:
+    if first_age >= last or log_s[first_age] == -np.inf:  # past the table, or certain death
         return min(birth + first_age, NEVER_DIES)
     # dies at age K when log S(K+1)/S(first) < log U <= log S(K)/S(first), U in (0, 1]
     thr = log_s[first_age] + np.log(1.0 - uniform(key, uid))
@@ -266,7 +266,7 @@ def step(m, step: int) -> None:
         prob = min(1.0, excess / max(n_alive, 1))
         part[:] = 0
         excess_deaths(st.view("alive"), st.view("status"), st.view("uid"),
-                      m.rng.key("demography.excess", step), prob, bounds, CHUNK, part)
+                      m.rng.key("demography.excess", step), prob, bounds, engine.CHUNK, part)
         deaths += int(part[:, 0].sum())
         deaths_members += int(part[:, 1].sum())
         n_alive -= int(part[:, 0].sum())

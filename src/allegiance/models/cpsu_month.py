@@ -50,7 +50,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from ..engine import CHUNK
+from .. import engine
 from ..mechanisms import demography as m2
 from ..mechanisms import elite as m8
 from ..mechanisms import exit as m9
@@ -896,7 +896,7 @@ class Month:
         self.napp = np.zeros(nchunk, dtype=np.int64)
         if rt is not None:
             # terms: ages, levers, selectivity, (quota: admissions), apply rate, weights, keys
-            apply_pass(bounds, CHUNK, st.view("alive"), st.view("birth"), st.view("status"),
+            apply_pass(bounds, engine.CHUNK, st.view("alive"), st.view("birth"), st.view("status"),
                        st.view("left"), st.view("uid"), st.view("belief"), st.view("motive"),
                        m.month(step), *rt[:6], *rt[7:14], rt[17], rt[14], rt[15], self.wsum,
                        self.napp)
