@@ -87,11 +87,11 @@ def test_jit_cache_is_cleared_when_kernel_sources_change(tmp_path, monkeypatch):
 def test_skipping_gives_independent_trials_per_uid():
     """rng.skip/next_success: jumping from success to success selects each uid with
     probability p, independently (geometric gaps; no overlap beyond chance between keys)."""
-    from allegiance.rng import next_success
+    from allegiance.rng import log_q, next_success
 
     span, nchunk, p = 10_000, 40, 0.01
     uid = np.arange(span * nchunk, dtype=np.int32)
-    log_q = np.log1p(-p)
+    lq = log_q(p)
 
     def successes(key):
         hits = []
@@ -99,12 +99,16 @@ def test_skipping_gives_independent_trials_per_uid():
             j, pos, s = 0, 0.0, np.uint64(c * span)
             hi = np.uint64((c + 1) * span)
             while True:
-                j, pos, s = next_success(uid, np.uint64(key), c, j, pos, s, hi, span, log_q)
+                j0 = j
+                j, pos, s, hit = next_success(uid, np.uint64(key), c, j, pos, s, hi, span, lq)
+                assert j == j0 + 1  # one draw per success
+                if not hit:  # every uid is present: only a success past the chunk misses
+                    assert pos >= span
+                    break
+                assert uid[s] == c * span + int(pos) - 1  # the slot of the success's uid
+                hits.append(c * span + int(pos) - 1)
                 if pos >= span:
                     break
-                assert uid[s] == c * span + int(pos)  # the slot of the uid is found
-                hits.append(c * span + int(pos))
-                pos += 1.0
         return np.array(hits)
 
     a, b = successes(1), successes(2)

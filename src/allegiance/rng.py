@@ -110,21 +110,35 @@ def seek(uid, s, hi, target):
 
 
 @njit(cache=True, inline="always")
-def next_success(uid, key, chunk, j, pos, s, hi, span, log_q):
+def log_q(p):
+    """``log(1 − p)``, the argument :func:`skip` takes (``-inf`` at ``p = 1``: every trial
+    succeeds)."""
+    return np.log1p(-p) if p < 1.0 else -np.inf
+
+
+@njit(cache=True, inline="always")
+def next_success(uid, key, chunk, j, pos, s, hi, span, lq):
     """The next success of uid chunk ``chunk``'s Bernoulli trials at or after offset ``pos``.
 
     The chunk holds the uids ``[chunk·span, (chunk+1)·span)``, in slots ``[s, hi)`` (uids
-    ascending; dead and removed uids are simply absent). Returns ``(j, pos, slot)``: the next
-    draw's number, the success's offset (``>= span``: none left in the chunk) and the slot
-    holding that uid if any — the caller checks ``slot < hi and uid[slot] == chunk·span + pos``
-    and continues from ``pos + 1``. Each uid succeeds independently with ``p = 1 − exp(log_q)``.
+    ascending; dead and removed uids are simply absent). Returns ``(j, pos, slot, hit)``: the
+    next draw's number, the offset to continue from (past the success; ``>= span``: the chunk
+    is done once ``hit`` is handled), the slot where the search stopped and ``hit``, whether
+    that slot holds the success's uid. Each uid succeeds independently with
+    ``p = 1 − exp(lq)`` (:func:`log_q`). Callers loop::
+
+        while True:
+            j, pos, i, hit = next_success(uid, key, c, j, pos, i, hi, span, lq)
+            if hit: ...  # the agent in slot i
+            if pos >= span: break
     """
     s = np.uint64(s)
-    pos += skip(key, chunk, j, log_q)
+    pos += skip(key, chunk, j, lq)
     if pos >= span:
-        return j + 1, pos, s
+        return j + 1, pos, s, False
     target = np.int64(chunk) * np.int64(span) + np.int64(pos)
-    return j + 1, pos, seek(uid, s, hi, target)
+    s = seek(uid, s, hi, target)
+    return j + 1, pos + 1.0, s, s < hi and uid[s] == target
 
 
 @njit(cache=True, inline="always")

@@ -24,7 +24,7 @@ from numba import njit, prange
 from pydantic import Field
 
 from .. import engine
-from ..rng import next_success, normal, uniform
+from ..rng import log_q, next_success, normal, uniform
 from ._common import MechanismParams, clip01, positive, unit
 
 #: ``death``: the month of the agent's natural death (drawn once, when it enters the model);
@@ -158,26 +158,23 @@ def excess_deaths(alive, status, uid, key, prob, bounds, span, part):
     ``prob``."""
     if prob <= 0.0:
         return
-    log_q = np.log1p(-prob) if prob < 1.0 else -np.inf
+    lq = log_q(prob)
     for c in prange(bounds.shape[0] - 1):
         d = 0
         dm = 0
         s = bounds[c]
         hi = bounds[c + 1]
-        base = np.int64(c) * np.int64(span)
         j = 0
         pos = 0.0
         while True:
-            j, pos, s = next_success(uid, key, c, j, pos, s, hi, span, log_q)
-            if pos >= span:
-                break
-            target = base + np.int64(pos)
-            pos += 1.0
-            if s < hi and uid[s] == target and alive[s]:
+            j, pos, s, hit = next_success(uid, key, c, j, pos, s, hi, span, lq)
+            if hit and alive[s]:
                 alive[s] = False
                 d += 1
                 if status[s] > 0:
                     dm += 1
+            if pos >= span:
+                break
         part[c, 0] = d
         part[c, 1] = dm
 

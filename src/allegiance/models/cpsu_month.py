@@ -85,7 +85,7 @@ from ..mechanisms._common import (
     to_fixed_simd,
     unpack,
 )
-from ..rng import next_success, uniform
+from ..rng import log_q, next_success, uniform
 
 #: options of the month's kernels. ``error_model="numpy"``: every division in them is guarded
 #: (``count > 1``, ``tm > 0``, ...), so numba's default Python error model would only add a
@@ -592,29 +592,26 @@ def apply_pass(bounds, span, alive, birth, status, left, uid, belief, motive, mo
     and an eligible agent whose trial succeeds applies with probability ``logistic(·)``
     (:func:`recruitment.apply_motive`). Chunk by chunk in slot order: the weight sum adds in a
     fixed order."""
-    log_q = np.log1p(-apply_rate) if apply_rate < 1.0 else -np.inf
+    lq = log_q(apply_rate)
     for c in prange(bounds.shape[0] - 1):
         s = 0.0
         k = 0
         i = bounds[c]
         hi = bounds[c + 1]
-        base = np.int64(c) * np.int64(span)
         j = 0
         pos = 0.0
         while apply_rate > 0.0:
-            j, pos, i = next_success(uid, key_trial, c, j, pos, i, hi, span, log_q)
-            if pos >= span:
-                break
-            target = base + np.int64(pos)
-            pos += 1.0
-            if i < hi and uid[i] == target and m1.eligible(alive[i], status[i], left[i],
-                                                          month - birth[i], min_age, max_age):
+            j, pos, i, hit = next_success(uid, key_trial, c, j, pos, i, hi, span, lq)
+            if hit and m1.eligible(alive[i], status[i], left[i], month - birth[i], min_age,
+                                   max_age):
                 mot = m1.apply_motive(belief[i], uid[i], privilege, mobilization, danger, w_i, w_c,
                                       w_m, w_d, theta, slope, key_apply, key_amb)
                 if mot != 0:
                     k += 1
                     s += m1.admit_weight(belief[i], sel_k)
                     motive[i] = -mot
+            if pos >= span:
+                break
         wsum[c] = s
         napp[c] = k
 
