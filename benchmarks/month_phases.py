@@ -4,6 +4,8 @@
     PYTHONPATH=src python benchmarks/month_phases.py time --scale 0.01 --threads 1
 
     PYTHONPATH=src python benchmarks/month_phases.py time --scale 0.01 --threads 2 --tile 100
+    PYTHONPATH=src python benchmarks/month_phases.py time --scale 0.01 --threads 2 --tile 100 \
+        --profile   # and each kernel's share (cProfile; the phase totals then include its overhead)
 
 ``save`` runs ``cpsu`` (seed 1) up to the given month and pickles the runner; ``time`` loads it,
 runs 2 warm-up months, then times 24 months and prints each phase's seconds per living agent
@@ -65,6 +67,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--until", default="1960-01", help="month of the saved state (YYYY-MM)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--tile", type=int, default=1, help="time K copies of the state")
+    ap.add_argument("--profile", action="store_true",
+                    help="also print each compiled kernel's time (cProfile over the months)")
     ap.add_argument("--state", type=Path, default=None,
                     help="pickle file (default: /tmp/allegiance_month_phases_SCALE.pkl)")
     a = ap.parse_args(argv)
@@ -91,8 +95,22 @@ def main(argv: list[str] | None = None) -> None:
     numba.set_num_threads(a.threads)
     r.advance(until=r.step + 2)  # warm-up: kernels loaded, buffers allocated
     before = dict(r.timing)
+    prof = None
+    if a.profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
     r.advance(until=r.step + 24)
     n = r.model.state.n_alive
+    if prof is not None:
+        import pstats
+
+        prof.disable()
+        stats = pstats.Stats(prof).stats  # (file, line, name) -> (..., cumulative time, ...)
+        top = sorted(((v[2], k[2]) for k, v in stats.items()), reverse=True)[:16]
+        print(json.dumps({"kernels_ns_per_agent_month":
+                          {name: round(t / 24 / n * 1e9, 2) for t, name in top}}))
     ns = {k: round((r.timing[k] - before[k]) / 24 / n * 1e9, 2) for k in r.timing}
     print(json.dumps({"threads": a.threads, "tile": a.tile, "agents": n, "ns_per_agent_month": ns,
                       "total": round(sum(ns.values()), 2)}))
