@@ -151,20 +151,56 @@ def _learning_reference(alive, birth, cell, trust, month, rate, tsum0):
             trust[i] = m7.learn_one(trust[i], ts, tc, rate)
 
 
+def _whole(tot: np.ndarray) -> np.ndarray:
+    """The whole population's columns (``cm.NEXT``) in a sum of stocks_pass rows."""
+    return np.array([tot[0], tot[1], tot[12], tot[13], tot[36], tot[11] + tot[34]])
+
+
 @pytest.mark.parametrize("chunk", [2048, 9999])
 @pytest.mark.parametrize("far", [False, True])
-def test_learning_pass_equals_the_one_agent_loop(far, chunk):
+@pytest.mark.parametrize("learn", [False, True])
+def test_learning_pass_equals_the_one_agent_loop(far, chunk, learn):
+    """M7 against the one-agent loop; the next month's stocks it takes against the stocks
+    kernel's, and its list of next month's deaths against the agents due to die."""
+    from allegiance.models.cpsu import AGG, COHORT_EDGES
+
     s = _state(30_000, 40, seed=2, chunk=chunk)
     living = s["alive"]
+    n = living.size
+    rng = np.random.default_rng(3)
+    death = np.where(rng.random(n) < 0.03, MONTH + 1 + rng.integers(0, 2, n),
+                     32767).astype(np.int16)
     tsum = np.zeros((2, s["n_cells"]), dtype=np.int64)
     np.add.at(tsum[0], s["cell"][living], [packed(float(t)) for t in s["trust"][living]])
     ref_t = s["trust"].copy()
-    _learning_reference(s["alive"], s["birth"], s["cell"], ref_t, MONTH, 0.03, tsum[0])
+    if learn:
+        _learning_reference(s["alive"], s["birth"], s["cell"], ref_t, MONTH, 0.03, tsum[0])
     t = s["trust"].copy()
-    cm.learning_pass(s["bounds"], s["lanes"], s["alive"], s["birth"], s["cell"], t, MONTH, 0.03,
-                     tsum, far)
+    nl = s["lanes"].size - 1
+    nxt = np.zeros((nl, len(cm.NEXT)), np.int64)
+    dying = np.zeros((nl, 2000), np.uint32)
+    ndying = np.zeros(nl, np.int64)
+    cm.learning_pass(s["bounds"], s["lanes"], s["alive"], s["birth"], death, s["cell"],
+                     s["belief"], t, MONTH, learn, 0.03, tsum, far, True, 0.6, 0.5, 0.3, True,
+                     nxt, dying, ndying)
     assert np.array_equal(t, ref_t)
-    assert (t != s["trust"]).sum() > 1000
+    assert ((t != s["trust"]).sum() > 1000) == learn
+    ref_part = np.zeros((s["bounds"].size - 1, len(AGG)), np.int64)
+    ref_deaths = np.zeros((s["bounds"].size - 1, 2), np.int64)
+    motive = np.zeros(n, np.int8)
+    zeros = np.zeros(n, np.float32)
+    _stocks_reference(s["alive"].copy(), s["birth"], s["status"], motive, s["belief"], t, zeros,
+                      zeros > 0, MONTH + 1, 0.6, 0.5, 0.3, True, COHORT_EDGES, s["bounds"],
+                      ref_part, False, death, ref_deaths)
+    assert np.array_equal(nxt.sum(axis=0), _whole(ref_part.sum(axis=0)))
+    listed = np.concatenate([dying[k, : ndying[k]] for k in range(nl)])
+    due = np.flatnonzero(living & (death <= MONTH + 1))
+    assert np.array_equal(listed, due) and due.size > 300
+    # a list too short for the lane's deaths says so (the stocks pass then draws them)
+    cm.learning_pass(s["bounds"], s["lanes"], s["alive"], s["birth"], death, s["cell"],
+                     s["belief"], t.copy(), MONTH, learn, 0.03, tsum, far, True, 0.6, 0.5, 0.3,
+                     True, nxt, dying[:, :10], ndying)
+    assert (ndying == -1).all()
 
 
 # M1 decisions to apply: each uid has a trial at apply_rate a month (found by skipping from
@@ -393,7 +429,8 @@ def _stocks_reference(alive, birth, status, motive, belief, trust, stake, conver
 @pytest.mark.parametrize("deaths_on", [False, True])
 def test_stocks_pass_equals_the_one_agent_loop(deaths_on, chunk):
     """The stocks pass against the stocks kernel of 0.3.0 (before it took the members' sums);
-    its members' sums against ``members_sums`` run after the deaths."""
+    its members' sums against ``members_sums`` run after the deaths. The prefetching variants
+    (``far``) are run on one side each: a hint changes no result."""
     from allegiance.models.cpsu import AGG, COHORT_EDGES
 
     s = _state(40_000, 40, seed=10, chunk=chunk)
@@ -419,7 +456,7 @@ def test_stocks_pass_equals_the_one_agent_loop(deaths_on, chunk):
     cm.stocks_pass(s["bounds"], s["lanes"], alive, s["birth"], death,
                    s["status"], motive, s["belief"], s["trust"], stake, converted, s["cell"],
                    join, *common, part, deaths_on, deaths, True, True, True, 1.0, 0.5, msum,
-                   wsum)
+                   wsum, deaths_on)
     assert np.array_equal(alive, ref_alive)
     assert np.array_equal(part, ref_part)
     assert np.array_equal(deaths, ref_deaths)
@@ -430,7 +467,34 @@ def test_stocks_pass_equals_the_one_agent_loop(deaths_on, chunk):
     ref_msum = np.zeros_like(msum)
     ref_wsum = np.zeros_like(wsum)
     cm.members_sums(s["idx"], s["ib"], s["lanes"], alive, s["status"], s["cell"], s["belief"],
-                    motive, join, MONTH, True, True, 1.0, 0.5, ref_msum, ref_wsum)
+                    motive, join, MONTH, True, True, 1.0, 0.5, ref_msum, ref_wsum,
+                    not deaths_on)
     assert np.array_equal(msum.sum(axis=0), ref_msum.sum(axis=0))
     assert np.array_equal(wsum, ref_wsum)
     assert wsum[:, 1].sum() > 0
+    # the members' columns from the member index, the rest from the whole population's sums
+    # (learning_pass): the same stocks and the same members' sums; then the listed deaths
+    m_alive = s["alive"].copy()
+    m_part = np.zeros_like(part)
+    m_msum = np.full_like(msum, 7)
+    m_wsum = np.zeros_like(wsum)
+    cm.member_stocks(s["idx"], s["ib"], s["lanes"], m_alive, s["birth"], death, s["status"],
+                     motive, s["belief"], s["trust"], stake, converted, s["cell"], join, *common,
+                     m_part, deaths_on, True, True, True, 1.0, 0.5, m_msum, m_wsum, deaths_on)
+    assert np.array_equal(m_alive, s["alive"])
+    whole = _whole(ref_part.sum(axis=0))
+    assert np.array_equal(cm.combine_stocks(m_part.sum(axis=0), whole), ref_part.sum(axis=0))
+    assert np.array_equal(m_msum.sum(axis=0), msum.sum(axis=0))
+    assert np.array_equal(m_wsum, wsum)
+    if not deaths_on:
+        return
+    nl = s["lanes"].size - 1
+    due = np.flatnonzero(s["alive"] & (death <= MONTH))
+    dying = np.zeros((nl, due.size), np.uint32)
+    ndying = np.zeros(nl, np.int64)
+    ndying[0] = due.size
+    dying[0] = due
+    out = np.zeros((nl, 2), np.int64)
+    cm.kill_listed(dying, ndying, m_alive, s["status"], out)
+    assert np.array_equal(m_alive, alive)
+    assert np.array_equal(out.sum(axis=0), deaths.sum(axis=0))

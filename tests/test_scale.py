@@ -9,6 +9,7 @@ import pytest
 
 import allegiance
 from allegiance import engine
+from allegiance.models import cpsu
 from allegiance.models.cpsu import CpsuModel
 from allegiance.scenario import load_scenario
 from conftest import cli
@@ -117,6 +118,41 @@ def test_deaths_drawn_in_the_stocks_pass_change_nothing(monkeypatch):
     assert base.timeseries["deaths"].sum() > 0
     pd.testing.assert_frame_equal(base.timeseries, other.timeseries, check_exact=True)
     pd.testing.assert_frame_equal(base.events, other.events, check_exact=True)
+
+
+def test_stocks_taken_by_the_learning_pass_change_nothing(monkeypatch):
+    # the learning pass takes next month's stocks of the whole population and lists its
+    # natural deaths; record counts only the members. Not after war losses (1941-45), nor at
+    # the start, nor when the list of deaths is full: then the stocks pass counts everyone
+    from allegiance.models import cpsu_month
+
+    calls = {"taken": 0, "not": 0}
+    f = cpsu_month.Month.next_stocks
+
+    def counted(self, step):
+        r = f(self, step)
+        calls["taken" if r is not None else "not"] += 1
+        return r
+
+    monkeypatch.setattr(cpsu_month.Month, "next_stocks", counted)
+    base = allegiance.run("cpsu", scale=1e-4, seed=3)
+    assert calls["taken"] > 800 and 45 < calls["not"] < 60
+    monkeypatch.setattr(CpsuModel, "TAKE_STOCKS", False)
+    other = allegiance.run("cpsu", scale=1e-4, seed=3)
+    assert calls["taken"] + calls["not"] == 890
+    pd.testing.assert_frame_equal(base.timeseries, other.timeseries, check_exact=True)
+    pd.testing.assert_frame_equal(base.events, other.events, check_exact=True)
+    short = _run(1e-4, 1)
+    monkeypatch.setattr(CpsuModel, "TAKE_STOCKS", True)
+    monkeypatch.setattr(cpsu_month, "DEATH_LIST_SHARE", 0.0)
+    monkeypatch.setattr(cpsu_month, "DEATH_LIST_MIN", 1)
+    full = {"passes": 0}
+    g = cpsu.stocks_pass
+    monkeypatch.setattr(cpsu, "stocks_pass",
+                        lambda *a: (full.__setitem__("passes", full["passes"] + 1), g(*a))[1])
+    before = calls["taken"]
+    pd.testing.assert_frame_equal(_run(1e-4, 1).timeseries, short.timeseries, check_exact=True)
+    assert calls["taken"] - before > 90 and full["passes"] > 90
 
 
 def test_prefetching_changes_nothing(monkeypatch):

@@ -53,7 +53,15 @@ from ..mechanisms import shocks as m3
 from ..mechanisms._common import ADULT_MONTHS, FIXED_ONE, IDEAL
 from ..scenario import EventBase, Frozen, ScenarioBase, check_month
 from ..state import AgentState
-from .cpsu_month import Month, stocks_pass
+from .cpsu_month import (
+    DEATH_LIST_MIN,
+    DEATH_LIST_SHARE,
+    Month,
+    combine_stocks,
+    kill_listed,
+    member_stocks,
+    stocks_pass,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Scenario schema
@@ -345,6 +353,17 @@ class CpsuModel(Model):
             return self.scenario.levers.openness
         return self._levers["openness"]
 
+    def openness_at(self, step: int) -> float:
+        """:meth:`openness` as it will be at the stocks of ``step`` (ramps advanced; lever
+        events of that month come after its stocks)."""
+        if not self.params.openness.enabled:
+            return self.scenario.levers.openness
+        r = self._ramps.get("openness")
+        if r is None:
+            return self._levers["openness"]
+        s0, s1, v0, v1 = r
+        return v1 if step >= s1 else v0 + (v1 - v0) * (step - s0 + 1) / (s1 - s0 + 1)
+
     def _advance_ramps(self, step: int) -> None:
         for name, (s0, s1, v0, v1) in list(self._ramps.items()):
             if step >= s1:
@@ -392,6 +411,10 @@ class CpsuModel(Model):
     #: draw natural deaths in the stocks pass when no event needs the agents in between (a
     #: full pass fewer per month; the same results, tested)
     FUSE_DEATHS = True
+    #: take the whole population's stocks (and next month's natural deaths) in the
+    #: ``learning`` pass of the month before, and count only the members in ``record`` (the
+    #: same results, tested)
+    TAKE_STOCKS = True
     #: bytes per slot that live outside the attribute arrays (none: the applicants' motive is
     #: carried in ``motive`` itself)
     SCRATCH_BYTES = 0
@@ -441,6 +464,8 @@ class CpsuModel(Model):
         # per-thread workplace sums: 2 packed int64 arrays per lane
         cells = peak * 0.7 * scale / scenario.mechanisms.demography.adults_per_cell
         lanes = 2 * 8 * cells * (os.cpu_count() or 1)  # at most one lane per core
+        # next month's natural deaths listed by the learning pass (uint32 slots)
+        lanes += 4 * (DEATH_LIST_SHARE * slots + DEATH_LIST_MIN * (os.cpu_count() or 1))
         k = scenario.initial.members * scale
         setup = (min(n0, cls.SETUP_BLOCK) + 2 * k) * cls.SETUP_BYTES
         transient = max(slots * cls.CRISIS_BYTES, setup)
@@ -572,11 +597,16 @@ class CpsuModel(Model):
         self._ongoing = keep
 
     # -- recording -----------------------------------------------------------------------
-    def aggregate(self, step: int, with_deaths: bool = False) -> dict[str, float]:
+    def aggregate(self, step: int, with_deaths: bool = False,
+                  taken: tuple | None = None) -> dict[str, float]:
         """All stocks of the current state, in agents (means are means).
 
         ``with_deaths``: also draw the month's natural deaths in the same pass (after counting
         each agent); the ``demography`` phase then uses those counts (``deaths_drawn``).
+        ``taken``: the whole population's columns and the natural deaths that the last
+        ``learning`` phase took for this month (``Month.next_stocks``); then only the
+        members are counted (``cpsu_month.member_stocks``), and the non-members' columns are
+        the whole population's minus the members' (exact integers).
         """
         st = self.state
         mo = self.passes
@@ -587,18 +617,37 @@ class CpsuModel(Model):
         deaths = np.zeros((nchunk, 2), dtype=np.int64)
         wsum = np.zeros((nchunk, 2))
         p5, p7 = self.params.privilege, self.params.openness
-        # with the deaths, the pass also takes the members' sums of the ``members`` phase
-        stocks_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("death"),
-                    st.view("status"), st.view("motive"), st.view("belief"), st.view("trust"),
-                    st.view("stake"), st.view("converted"), st.view("cell"), st.view("join"),
-                    self.month(step), self.params.commitment.threshold, p7.norm,
-                    self.openness(), p7.enabled, COHORT_EDGES, part, with_deaths, deaths,
-                    with_deaths, self.params.ritual.enabled, p5.enabled, p5.career_bias,
-                    p5.seniority_bias, msum, wsum)
+        month = self.month(step)
+        if taken is not None and with_deaths and (taken[3] < 0).any():
+            taken = None  # the list of deaths overflowed: the stocks pass draws them
+        if taken is None:
+            # with the deaths, the pass also takes the members' sums of the ``members`` phase
+            stocks_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("death"),
+                        st.view("status"), st.view("motive"), st.view("belief"),
+                        st.view("trust"), st.view("stake"), st.view("converted"),
+                        st.view("cell"), st.view("join"), month,
+                        self.params.commitment.threshold, p7.norm, self.openness(),
+                        p7.enabled, COHORT_EDGES, part, with_deaths, deaths, with_deaths,
+                        self.params.ritual.enabled, p5.enabled, p5.career_bias,
+                        p5.seniority_bias, msum, wsum, mo._far())
+            tot = part.sum(axis=0)
+        else:
+            _, idx, ib = mo._index()
+            member_stocks(idx, ib, lanes, st.view("alive"), st.view("birth"), st.view("death"),
+                          st.view("status"), st.view("motive"), st.view("belief"),
+                          st.view("trust"), st.view("stake"), st.view("converted"),
+                          st.view("cell"), st.view("join"), month,
+                          self.params.commitment.threshold, p7.norm, self.openness(),
+                          p7.enabled, COHORT_EDGES, part, with_deaths, with_deaths,
+                          self.params.ritual.enabled, p5.enabled, p5.career_bias,
+                          p5.seniority_bias, msum, wsum, mo._far())
+            tot = combine_stocks(part.sum(axis=0), taken[1].sum(axis=0))
+            if with_deaths:
+                kill_listed(taken[2], taken[3], st.view("alive"), st.view("status"), deaths)
         if with_deaths:
             self.deaths_drawn = (step, int(deaths[:, 0].sum()), int(deaths[:, 1].sum()))
             mo.member_sums_taken(step, lanes, wsum)
-        tot = part.sum(axis=0) * AGG_SCALE  # integers: exact in any order
+        tot = tot * AGG_SCALE  # integers: exact in any order
         v = dict(zip(AGG, tot.tolist(), strict=True))
         members = v["candidates"] + v["full_members"] + v["cadres"] + v["elites"]
         adults = max(v["adults"], 1.0)
@@ -617,13 +666,16 @@ class CpsuModel(Model):
 
     def record_stocks(self, step: int) -> dict[str, Any]:
         self._advance_ramps(step)
-        if self.state.compact():
-            self._bounds_key = None
         # natural deaths are drawn in the stocks pass unless an event of this month reads or
         # changes the agents before the phases (results are the same either way)
         fuse = self.FUSE_DEATHS and self.params.demography.enabled and not any(
             ev.type in STATE_EVENTS for _, ev in self.events_at(step))
-        a = self.agg = self.aggregate(step, with_deaths=fuse)
+        taken = self.passes.next_stocks(step) if self.TAKE_STOCKS else None
+        a = self.agg = self.aggregate(step, with_deaths=fuse, taken=taken)
+        # after the stocks: the list of deaths of ``taken`` holds slots (any moment gives the
+        # same results: sums are by uid chunk or exact)
+        if self.state.compact():
+            self._bounds_key = None
         k = 1.0 / self.scale
         members = a["members"]
         tiers = ("nonmembers", "candidates", "rank_and_file", "cadres", "elite")

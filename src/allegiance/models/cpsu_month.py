@@ -14,8 +14,10 @@ phase (timed)             loops over             mechanisms, in order
 ``adults``                all slots (blocks:     M2 socialization at 16, M4 ritual decay and
                           non-members, then the  peer drift, M6 trust adjustment, M7 workplace
                           block's members)       sums of trust
-``learning``              all slots (blocks),    M7 social learning; M1 decisions to apply
-                          then trial successes   (only agents whose monthly trial succeeds)
+``learning``              all slots (blocks),    M7 social learning; next month's stocks of
+                          then trial successes   the whole population and its natural deaths;
+                                                 M1 decisions to apply (only agents whose
+                                                 monthly trial succeeds)
 ``admissions``            member index, then     M1 confirmation of candidates; admissions
                           all slots (1 byte)     under the quota; member index update
 ``purges``                member index           purge and wartime-loss events
@@ -23,9 +25,14 @@ phase (timed)             loops over             mechanisms, in order
                                                  M9 exit
 ========================  =====================  ==============================================
 
-plus the engine's ``record`` (:func:`stocks_pass`: every stock at the start of the month; the
-month's natural deaths; then the members' sums of ``members``, which that phase takes again
-only when excess deaths struck members in between). Fusing is
+plus the engine's ``record``: every stock at the start of the month, the month's natural
+deaths, and the members' sums of ``members`` (which that phase takes again only when excess
+deaths struck members in between). Nothing after ``learning`` changes anyone's belief, trust
+or age, and only war losses change who is alive; so ``learning`` sums the whole population's
+columns of next month's stocks and lists next month's natural deaths, and ``record`` counts
+only the members, from the member index (:func:`member_stocks`), and kills the listed agents.
+In the first month, after war losses, or when the list is full, :func:`stocks_pass` does it
+all in one pass over every slot. Fusing is
 exact: within a pass an agent's updates use only its own state and quantities fixed before the
 pass (sums of the previous pass, the month's aggregates), in the same order as the mechanisms
 run. The member index lists the slots of members in slot order (a superset after exits and
@@ -230,7 +237,7 @@ def _reduce_lanes(sums):
 def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trust, stake,
                 converted, cell, join, month, commit_thr, norm, openness, falsify, edges, part,
                 deaths_on, deaths, sums_on, ritual_on, promote_on, career_bias, seniority_bias,
-                msum, wsum):
+                msum, wsum, far):
     """The month's stocks (``cpsu.AGG`` columns, per chunk), its natural deaths, and — with
     ``sums_on`` — the members' sums of the ``members`` phase (:func:`members_sums`).
 
@@ -241,11 +248,16 @@ def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trus
     each member who does not die adds its belief to M4's workplace sums (per lane) and its
     M5 promotion weight to ``wsum[c]`` (in slot order): what :func:`members_sums` would find
     after the deaths, without another pass over the members (``tests/test_kernels.py``).
+    ``far``: the workplace sums do not fit in cache; the workplace of the slot ``PREFETCH``
+    ahead is prefetched when that slot holds a member.
     """
+    ahead = np.uint64(PREFETCH)
     for lane in prange(lanes.shape[0] - 1):
         ms = msum[lane]
         if sums_on and ritual_on:
             ms[:] = 0
+        scatter = sums_on and ritual_on and far
+        last = bounds[lanes[lane + 1]] - np.uint64(1)
         for c in range(lanes[lane], lanes[lane + 1]):
             row = part[c]
             # the non-members (most agents) are summed in registers; written to row at the end
@@ -263,6 +275,10 @@ def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trus
             s_m = 0.0
             s_c = 0.0
             for i in range(bounds[c], bounds[c + 1]):
+                if scatter:
+                    a = min(i + ahead, last)
+                    if status[a] > 0:
+                        prefetch_write(ms, cell[a])
                 if not alive[i]:
                     continue
                 n_alive += 1
@@ -345,18 +361,128 @@ def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trus
 
 
 @njit(**KERNEL)
+def member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, trust, stake,
+                  converted, cell, join, month, commit_thr, norm, openness, falsify, edges, part,
+                  deaths_on, sums_on, ritual_on, promote_on, career_bias, seniority_bias, msum,
+                  wsum, far):
+    """The members' columns of :func:`stocks_pass`, from the member index (the rest of the
+    month's stocks came from ``learning_pass`` of the month before), and with ``sums_on`` the
+    members' sums of the ``members`` phase over the members who do not die this month
+    (``deaths_on``: those whose month of ``death`` has come die after the stocks)."""
+    one = np.uint64(1)
+    ahead = np.uint64(PREFETCH)
+    for lane in prange(lanes.shape[0] - 1):
+        ms = msum[lane]
+        if sums_on and ritual_on:
+            ms[:] = 0
+        scatter = sums_on and ritual_on and far
+        j_last = ib[lanes[lane + 1]] - one
+        for c in range(lanes[lane], lanes[lane + 1]):
+            row = part[c]
+            s_m = 0.0
+            s_c = 0.0
+            for j in range(ib[c], ib[c + 1]):
+                i = idx[j]
+                if scatter:
+                    prefetch_write(ms, cell[idx[min(j + ahead, j_last)]])
+                st = status[i]
+                if not alive[i] or st <= 0:
+                    continue
+                if sums_on and not (deaths_on and death[i] <= month):
+                    if ritual_on:
+                        ms[cell[i]] += packed(belief[i])
+                    if promote_on and (st == MEMBER or st == CADRE):  # noqa: PLR1714, SIM109
+                        w = m5.promote_weight(motive[i], join[i], month, career_bias,
+                                              seniority_bias)
+                        if st == MEMBER:
+                            s_m += w
+                        else:
+                            s_c += w
+                if month - birth[i] < ADULT_MONTHS:
+                    continue
+                b = belief[i]
+                t = trust[i]
+                fb = to_fixed(b)
+                ft = to_fixed(t)
+                fex = ft
+                if falsify:
+                    fex = to_fixed(openness * t + (1.0 - openness) * max(t, norm))
+                row[24 + st] += fb
+                row[29 + st] += ft
+                row[1 + st] += 1
+                if st >= CADRE:
+                    row[14] += to_fixed(stake[i])
+                    if converted[i]:
+                        row[15] += 1
+                if b >= commit_thr:
+                    row[6] += 1
+                row[7] += fb
+                row[8] += ft
+                row[34] += fex
+                mo = motive[i]
+                if mo == IDEAL:
+                    row[16] += 1
+                elif mo == CAREER:
+                    row[17] += 1
+                elif mo == CONFORMIST:
+                    row[18] += 1
+                k = 0
+                while k < edges.shape[0] and birth[i] >= edges[k]:
+                    k += 1
+                row[19 + k] += 1
+            wsum[c, 0] = s_m
+            wsum[c, 1] = s_c
+
+
+def combine_stocks(members: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """The stocks of :func:`stocks_pass` (summed over chunks) from the members' columns
+    (:func:`member_stocks`) and the whole population's (:data:`NEXT`, ``learning_pass``):
+    the non-members' are the whole's minus the members' (integers: exact)."""
+    tot = members.copy()
+    tot[0], tot[1], tot[12], tot[13], tot[36] = whole[:5]
+    tot[9] = whole[1] - tot[2:6].sum()  # non-member adults
+    tot[10] = tot[29] = whole[3] - tot[8]  # their sums of trust (also tier 0's), ...
+    tot[35] = tot[24] = whole[2] - tot[7]  # ... of belief, ...
+    tot[11] = whole[5] - tot[34]  # ... and of expressed trust
+    return tot
+
+
+@njit(**KERNEL)
+def kill_listed(dying, ndying, alive, status, out):
+    """The natural deaths listed by ``learning_pass``: per lane, [deaths, of members]."""
+    for lane in prange(ndying.shape[0]):
+        d = 0
+        dm = 0
+        for q in range(ndying[lane]):
+            i = dying[lane, q]
+            if alive[i]:
+                alive[i] = False
+                d += 1
+                if status[i] > 0:
+                    dm += 1
+        out[lane, 0] = d
+        out[lane, 1] = dm
+
+
+@njit(**KERNEL)
 def members_sums(idx, ib, lanes, alive, status, cell, belief, motive, join, month,
-                 ritual_on, promote_on, career_bias, seniority_bias, msum, wsum):
+                 ritual_on, promote_on, career_bias, seniority_bias, msum, wsum, far):
     """M4: fixed-point sums of members' belief per workplace (per lane); M5: promotion weights
-    of members and cadres per chunk."""
+    of members and cadres per chunk. ``far``: prefetch the workplace ``PREFETCH`` members
+    ahead."""
+    one = np.uint64(1)
+    ahead = np.uint64(PREFETCH)
     for lane in prange(lanes.shape[0] - 1):
         ms = msum[lane]
         ms[:] = 0
+        j_last = ib[lanes[lane + 1]] - one
         for c in range(lanes[lane], lanes[lane + 1]):
             s_m = 0.0
             s_c = 0.0
             for j in range(ib[c], ib[c + 1]):
                 i = idx[j]
+                if far and ritual_on:
+                    prefetch_write(ms, cell[idx[min(j + ahead, j_last)]])
                 st = status[i]
                 if not alive[i] or st == NONMEMBER:
                     continue
@@ -534,50 +660,122 @@ def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief,
                 b0 = b1
 
 
+#: columns of the whole population's stocks that ``learning_pass`` takes for the next month
+#: (``NEXT``): living agents, adults, and over adults fixed-point sums of belief and trust,
+#: committed adults, fixed-point sum of expressed trust
+NEXT = ("alive", "adults", "belief", "trust", "committed", "expressed")
+
+#: share of a lane's slots that its list of next month's natural deaths can hold (more
+#: deaths than that: the stocks pass draws them instead; ~0.1 % die in a month)
+DEATH_LIST_SHARE = 1.0 / 128
+#: and at least this many
+DEATH_LIST_MIN = 64
+
+
 @njit(**KERNEL)
-def learning_pass(bounds, lanes, alive, birth, cell, trust, month, rate, tsum, far):
-    """M7 social learning of adults.
+def learning_pass(bounds, lanes, alive, birth, death, cell, belief, trust, month, learn, rate,
+                  tsum, far, stocks_on, commit_thr, norm, openness, falsify, nxt, dying, ndying):
+    """M7 social learning of adults; with ``stocks_on``, next month's stocks of the whole
+    population and its natural deaths.
 
     Per block of ``BLOCK`` slots, each agent's packed workplace sum is copied into a block
     buffer (a scalar loop: the compiler will not vectorize the gather), then every adult
     learns in one branch-free loop that vectorizes (:func:`openness.learn_one` written out:
     the same operations, with :func:`_common.to_fixed_simd` and
     :func:`_common.int_to_f64_simd` for the conversions AVX2 lacks). The results are those
-    of the one-agent loop bit for bit. ``far``: prefetch the block's workplaces.
+    of the one-agent loop bit for bit. ``far``: prefetch the block's workplaces. ``learn``
+    false (no learning this month): only the stocks.
+
+    ``stocks_on``: no pass after this one changes anyone's belief or trust or birth, nor
+    (except war losses, after which the model does not use them) who is alive, before the
+    next month's stocks are taken; so the columns :data:`NEXT` of those stocks (``nxt[lane]``,
+    ages and ``openness`` of next month; exact integers) are summed here, in a second
+    branch-free loop over the block, and the stocks pass only counts the members
+    (:func:`member_stocks`). The agents whose month of death is next month (``month + 1``)
+    are listed in ``dying[lane, :ndying[lane]]`` (in slot order; ``ndying[lane]`` = -1 when
+    the list is full) for the stocks pass to kill after counting them.
     """
     tsum0 = tsum[0]
     mask = np.int64(COUNT_MASK)
     one = np.uint64(1)
     ahead = np.uint64(PREFETCH)
+    month1 = month + 1
+    cap = dying.shape[1]
     for lane in prange(lanes.shape[0] - 1):
         pb = np.zeros(BLOCK, dtype=np.int64)
+        n_al = 0
+        n_ad = 0
+        s_b = 0
+        s_t = 0
+        n_cm = 0
+        s_ex = 0
+        nd = 0
         for c in range(lanes[lane], lanes[lane + 1]):
             b0 = bounds[c]
             hi = bounds[c + 1]
             while b0 < hi:
                 b1 = min(b0 + np.uint64(BLOCK), hi)
                 n = b1 - b0
-                if far:
-                    for q in range(n):
-                        prefetch_read(tsum0, cell[b0 + min(q + ahead, n - one)])
-                        pb[q] = tsum0[cell[b0 + q]]
-                else:
-                    for q in range(n):
-                        pb[q] = tsum0[cell[b0 + q]]
-                for i in range(b0, b1):  # vectorized
-                    p = pb[i - b0]
-                    cs = p >> COUNT_BITS
-                    cc = p & mask
-                    t = trust[i]
-                    t64 = np.float64(t)
-                    pm = (int_to_f64_simd(cs - to_fixed_simd(t64)) / FIXED_ONE
-                          / int_to_f64_simd(cc - 1))
-                    nt = np.float32(clip01(t64 + rate * (pm - t64)))
-                    upd = (np.int64(alive[i]) & np.int64(month - np.int64(birth[i])
-                                                         >= ADULT_MONTHS)
-                           & np.int64(cc > 1))
-                    trust[i] = nt if upd != 0 else t
+                if learn:
+                    if far:
+                        for q in range(n):
+                            prefetch_read(tsum0, cell[b0 + min(q + ahead, n - one)])
+                            pb[q] = tsum0[cell[b0 + q]]
+                    else:
+                        for q in range(n):
+                            pb[q] = tsum0[cell[b0 + q]]
+                    for i in range(b0, b1):  # vectorized
+                        p = pb[i - b0]
+                        cs = p >> COUNT_BITS
+                        cc = p & mask
+                        t = trust[i]
+                        t64 = np.float64(t)
+                        pm = (int_to_f64_simd(cs - to_fixed_simd(t64)) / FIXED_ONE
+                              / int_to_f64_simd(cc - 1))
+                        nt = np.float32(clip01(t64 + rate * (pm - t64)))
+                        upd = (np.int64(alive[i]) & np.int64(month - np.int64(birth[i])
+                                                             >= ADULT_MONTHS)
+                               & np.int64(cc > 1))
+                        trust[i] = nt if upd != 0 else t
+                if stocks_on:
+                    for i in range(b0, b1):  # vectorized: the stocks_pass sums, written out
+                        a = np.int64(alive[i])
+                        ad = a & np.int64(month1 - np.int64(birth[i]) >= ADULT_MONTHS)
+                        b64 = np.float64(belief[i])
+                        t64 = np.float64(trust[i])
+                        ft = to_fixed_simd(t64)
+                        fex = ft
+                        if falsify:
+                            fex = to_fixed_simd(openness * t64
+                                                + (1.0 - openness) * max(t64, norm))
+                        n_al += a
+                        n_ad += ad
+                        s_b += to_fixed_simd(b64) * ad
+                        s_t += ft * ad
+                        n_cm += ad & np.int64(b64 >= commit_thr)
+                        s_ex += fex * ad
+                    g0 = b0
+                    while g0 < b1:  # next month's deaths: 64 slots tested at once
+                        g1 = min(g0 + np.uint64(GROUP), b1)
+                        hit = 0
+                        for i in range(g0, g1):
+                            hit |= np.int64(alive[i]) & np.int64(death[i] <= month1)
+                        if hit:
+                            for i in range(g0, g1):
+                                if alive[i] and death[i] <= month1:
+                                    if nd < cap:
+                                        dying[lane, nd] = i
+                                    nd += 1
+                        g0 = g1
                 b0 = b1
+        row = nxt[lane]
+        row[0] = n_al
+        row[1] = n_ad
+        row[2] = s_b
+        row[3] = s_t
+        row[4] = n_cm
+        row[5] = s_ex
+        ndying[lane] = nd if nd <= cap else -1
 
 
 @njit(**KERNEL)
@@ -776,6 +974,9 @@ class Month:
         self.napp = np.zeros(0, dtype=np.int64)
         #: (step, M5 weight totals) when the stocks pass took the members' sums of ``step``
         self._taken: tuple[int, float, float] | None = None
+        #: next month's stocks of the whole population and its natural deaths, taken by
+        #: ``learning_pass``: (valid for (step, compactions, slots), lanes, nxt, dying, ndying)
+        self._next: tuple | None = None
 
     # -- helpers -------------------------------------------------------------------------
     def _lanes(self, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -830,7 +1031,7 @@ class Month:
             wsum = np.zeros((nchunk, 2))
             members_sums(idx, ib, lanes, st.view("alive"), st.view("status"), st.view("cell"),
                          st.view("belief"), st.view("motive"), st.view("join"), month,
-                         ritual_on, promote_on, cb, sb, msum, wsum)
+                         ritual_on, promote_on, cb, sb, msum, wsum, self._far())
             if ritual_on:
                 _reduce_lanes(msum[: lanes.shape[0] - 1])
             tm, tc = _totals(wsum)
@@ -879,15 +1080,27 @@ class Month:
             _reduce_lanes(tsum[:t])
 
     def learning(self, step: int) -> None:
-        """M7 social learning and M1 decisions to apply."""
+        """M7 social learning (and next month's stocks of the whole population, and its
+        natural deaths); M1 decisions to apply."""
         m, st = self.m, self.m.state
         bounds = m.bounds()
         nchunk = bounds.shape[0] - 1
         rate = m7.learning_rate(m)
-        if rate > 0:
-            lanes, _, tsum = self._lanes(bounds)
-            learning_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("cell"),
-                          st.view("trust"), m.month(step), rate, tsum, self._far())
+        lanes, _, tsum = self._lanes(bounds)
+        nl = lanes.shape[0] - 1
+        nxt = np.zeros((nl, len(NEXT)), dtype=np.int64)
+        cap = int(st.n * DEATH_LIST_SHARE / nl) + DEATH_LIST_MIN
+        old = getattr(self, "_next", None)
+        dying = old[3] if old is not None and old[3].shape[0] >= nl and old[3].shape[1] >= cap \
+            else np.zeros((nl, cap), dtype=np.uint32)
+        ndying = np.zeros(nl, dtype=np.int64)
+        self._next = None
+        p7 = m.params.openness
+        learning_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("death"),
+                      st.view("cell"), st.view("belief"), st.view("trust"), m.month(step),
+                      rate > 0, rate, tsum, self._far(), True, m.params.commitment.threshold,
+                      p7.norm, m.openness_at(step + 1), p7.enabled, nxt, dying[:nl], ndying)
+        self._next = ((step + 1, st.compactions, st.n), lanes, nxt, dying, ndying)
         rt = self.recruit_terms = m1.recruit_terms(m, step)
         self.wsum = np.zeros(nchunk)
         self.napp = np.zeros(nchunk, dtype=np.int64)
@@ -949,7 +1162,19 @@ class Month:
         part = np.zeros((ib.shape[0] - 1, 1), dtype=np.int64)
         member_deaths(idx, ib, st.view("alive"), st.view("status"), st.view("uid"), share,
                       m.rng.key("purges.war", step), part)
-        return int(part.sum())
+        n = int(part.sum())
+        if n:
+            self._next = None  # the stocks learning_pass took count the dead as alive
+        return n
+
+    def next_stocks(self, step: int) -> tuple | None:
+        """(lanes, nxt, dying, ndying) of ``learning_pass`` if they are this month's stocks
+        (taken last month, and nothing has moved the agents since)."""
+        nx = getattr(self, "_next", None)
+        st = self.m.state
+        if nx is None or nx[0] != (step, st.compactions, st.n):
+            return None
+        return nx[1:]
 
     def members_end(self, step: int) -> None:
         """M11 expulsions for corruption, M8 conversions, M9 exits."""
