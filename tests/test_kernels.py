@@ -151,6 +151,14 @@ def _learning_reference(alive, birth, cell, trust, month, rate, tsum0):
             trust[i] = m7.learn_one(trust[i], ts, tc, rate)
 
 
+def _weights() -> np.ndarray:
+    """M5 weights of MONTH for seniorities below 200 months (the tests' joins go back 400:
+    some are computed)."""
+    from allegiance.mechanisms import privilege as m5
+
+    return m5.weight_table(MONTH, 1.0, 0.5, 200)
+
+
 def _whole(tot: np.ndarray) -> np.ndarray:
     """The whole population's columns (``cm.NEXT``) in a sum of stocks_pass rows."""
     return np.array([tot[0], tot[1], tot[12], tot[13], tot[36], tot[11] + tot[34]])
@@ -467,7 +475,7 @@ def test_stocks_pass_equals_the_one_agent_loop(deaths_on, chunk):
     ref_msum = np.zeros_like(msum)
     ref_wsum = np.zeros_like(wsum)
     cm.members_sums(s["idx"], s["ib"], s["lanes"], alive, s["status"], s["cell"], s["belief"],
-                    motive, join, MONTH, True, True, 1.0, 0.5, ref_msum, ref_wsum,
+                    motive, join, MONTH, True, True, 1.0, 0.5, _weights(), ref_msum, ref_wsum,
                     not deaths_on)
     assert np.array_equal(msum.sum(axis=0), ref_msum.sum(axis=0))
     assert np.array_equal(wsum, ref_wsum)
@@ -480,7 +488,8 @@ def test_stocks_pass_equals_the_one_agent_loop(deaths_on, chunk):
     m_wsum = np.zeros_like(wsum)
     cm.member_stocks(s["idx"], s["ib"], s["lanes"], m_alive, s["birth"], death, s["status"],
                      motive, s["belief"], s["trust"], stake, converted, s["cell"], join, *common,
-                     m_part, deaths_on, True, True, True, 1.0, 0.5, m_msum, m_wsum, deaths_on)
+                     m_part, deaths_on, True, True, True, 1.0, 0.5, _weights(), m_msum, m_wsum,
+                     deaths_on)
     assert np.array_equal(m_alive, s["alive"])
     whole = _whole(ref_part.sum(axis=0))
     assert np.array_equal(cm.combine_stocks(m_part.sum(axis=0), whole), ref_part.sum(axis=0))

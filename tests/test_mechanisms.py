@@ -141,6 +141,28 @@ def test_m5_privilege_breeds_corruption_and_criticism_checks_it():
     assert last(off, "elites") == 0 and last(off, "corruption") == 0
 
 
+def test_m5_weight_table_gives_the_weights_bit_for_bit():
+    from numba import njit
+
+    from allegiance.mechanisms import privilege as m5
+
+    @njit
+    def both(motive, join, month, table, a, b):
+        for i in range(motive.shape[0]):
+            a[i] = m5.promote_weight(motive[i], join[i], month, 1.3, 0.7)
+            b[i] = m5.weight_of(table, motive[i], join[i], month, 1.3, 0.7)
+
+    month = 12 * 1975
+    rng = np.random.default_rng(5)
+    motive = rng.integers(0, 4, 100_000).astype(np.int8)
+    join = (month - rng.integers(-5, 1200, motive.size)).astype(np.int16)
+    table = m5.weight_table(month, 1.3, 0.7, 1000)
+    a = np.empty(motive.size)
+    b = np.empty(motive.size)
+    both(motive, join, month, table, a, b)
+    assert np.array_equal(a, b) and np.unique(a).size > 1500
+
+
 def test_m6_performance_and_corruption_move_trust():
     lo, hi = run(levers__performance=-0.8), run(levers__performance=0.8)
     assert last(hi, "mean_trust_citizens") > last(lo, "mean_trust_citizens") + 0.05

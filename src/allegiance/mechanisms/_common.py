@@ -165,10 +165,12 @@ def _prefetch_intrinsic(write: int):
 #: ``prefetch_read(a, i)`` / ``prefetch_write(a, i)``: ask the CPU to bring ``a[i]`` into cache
 #: ahead of use. The scattered workplace sums at 1:1 (460,000 workplaces, 3.7 MB per array)
 #: miss the cache; the passes prefetch the workplace of the agent ``PREFETCH`` slots ahead so
-#: that several misses overlap instead of each stalling the loop. They do so only when one
+#: that several misses overlap instead of each stalling the loop (128 ahead: on the 1:1-size
+#: state of 1985, ``adults`` took 7.8, 5.8 and 5.5 ns per agent-month with 16, 64 and 128,
+#: ``benchmarks/month_phases.py --tile 100``). They do so only when one
 #: workplace array exceeds ``PREFETCH_MIN_BYTES`` (the L2 cache of the development machine):
 #: below it the arrays stay in cache and the hint costs ~4 ns per agent (measured at 1:100).
 prefetch_read = _prefetch_intrinsic(0)
 prefetch_write = _prefetch_intrinsic(1)
-PREFETCH = 16
+PREFETCH = 128
 PREFETCH_MIN_BYTES = 1 << 20

@@ -40,12 +40,16 @@ class Params(MechanismParams):
 @njit(cache=True, inline="always")
 def converts(status, converted, belief, trust, stake, uid, outside, privilege, gain, risk, w_b,
              w_t, hazard, key):
-    """Whether an office-holder who has not yet converted does so this month."""
+    """Whether an office-holder who has not yet converted does so this month (a draw at or
+    above ``hazard`` decides without the logistic, which is at most 1: see ``exit.leaves``)."""
     if status < CADRE or converted:
+        return False
+    u = uniform(key, uid)
+    if u >= hazard:
         return False
     v_conv = gain * outside * stake
     v_keep = privilege * (1.0 - risk) + w_b * belief + w_t * trust
-    return uniform(key, uid) < hazard * logistic((v_conv - v_keep) / 0.1)
+    return u < hazard * logistic((v_conv - v_keep) / 0.1)
 
 
 def month_terms(m, step: int) -> tuple | None:

@@ -44,13 +44,21 @@ class Params(MechanismParams):
 @njit(cache=True, inline="always")
 def leaves(st, belief, trust, stake, converted, uid, privilege, cost, w_b, w_t, w_p, w_s, theta,
            slope, hazard, conv_f, key):
-    """Whether a member (``st`` > 0) leaves this month."""
+    """Whether a member (``st`` > 0) leaves this month.
+
+    The draw comes first: the logistic is at most 1, so (products rounding monotonically)
+    ``h`` is at most ``hazard`` (times ``conv_f`` if converted), and a draw at or above that
+    bound decides without the logistic — the same answer as computing it, for most members.
+    """
+    u = uniform(key, uid)
+    if u >= (hazard * conv_f if converted else hazard):
+        return False
     tier = 1.0 if st < CADRE else (2.0 if st < ELITE else 3.0)
     stay = w_b * belief + w_t * trust + w_p * privilege * tier + w_s * stake
     h = hazard * logistic((theta - stay - cost) / slope)
     if converted:
         h *= conv_f
-    return uniform(key, uid) < h
+    return u < h
 
 
 def month_terms(m, step: int) -> tuple | None:

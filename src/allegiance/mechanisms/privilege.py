@@ -48,19 +48,42 @@ def promote_weight(motive, join, month, career_bias, seniority_bias):
     return np.exp(career_bias * (motive == CAREER) + seniority_bias * (month - join) / 120.0)
 
 
+@njit(cache=True)
+def weight_table(month, career_bias, seniority_bias, n):
+    """:func:`promote_weight` in ``month`` for seniorities 0 to ``n - 1`` months: row 0 for
+    other motives, row 1 for careerists. The same function on the same numbers, so the same
+    floats as calling it (``tests/test_mechanisms.py``); one ``exp`` per member and month
+    fewer."""
+    out = np.empty((2, n))
+    for t in range(n):
+        out[0, t] = promote_weight(0, month - t, month, career_bias, seniority_bias)
+        out[1, t] = promote_weight(CAREER, month - t, month, career_bias, seniority_bias)
+    return out
+
+
+@njit(cache=True, inline="always")
+def weight_of(table, motive, join, month, career_bias, seniority_bias):
+    """:func:`promote_weight` from :func:`weight_table` (computed if seniority is outside)."""
+    t = month - join
+    if 0 <= t < table.shape[1]:
+        return table[np.int64(motive == CAREER), t]
+    return promote_weight(motive, join, month, career_bias, seniority_bias)
+
+
 @njit(cache=True, inline="always")
 def promote_one(st, stake, motive, join, uid, month, need_cadre, need_elite, tm, tc,
                 career_bias, seniority_bias, rent_elite, rent_cadre, decay, p_rotate,
-                key_p, key_r):
+                key_p, key_r, table):
     """A member's promotion, rotation and stake this month.
 
     ``tm``/``tc``: total promotion weight of members/cadres (the draws fill ``need_cadre`` and
-    ``need_elite`` places in expectation). Returns ``(status, stake, promoted, rotated)``.
+    ``need_elite`` places in expectation); ``table``: this month's :func:`weight_table`.
+    Returns ``(status, stake, promoted, rotated)``.
     """
     up = 0
     down = 0
     if st == MEMBER or st == CADRE:  # noqa: PLR1714, SIM109 (numba kernel: plain compares)
-        w = promote_weight(motive, join, month, career_bias, seniority_bias)
+        w = weight_of(table, motive, join, month, career_bias, seniority_bias)
         u = uniform(key_p, uid)
         if st == MEMBER and tm > 0 and u < need_cadre * w / tm:
             st = CADRE

@@ -640,7 +640,8 @@ class CpsuModel(Model):
                           self.params.commitment.threshold, p7.norm, self.openness(),
                           p7.enabled, COHORT_EDGES, part, with_deaths, with_deaths,
                           self.params.ritual.enabled, p5.enabled, p5.career_bias,
-                          p5.seniority_bias, msum, wsum, mo._far())
+                          p5.seniority_bias, mo.weights(step, p5.career_bias, p5.seniority_bias),
+                          msum, wsum, mo._far())
             tot = combine_stocks(part.sum(axis=0), taken[1].sum(axis=0))
             if with_deaths:
                 kill_listed(taken[2], taken[3], st.view("alive"), st.view("status"), deaths)

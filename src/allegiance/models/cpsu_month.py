@@ -363,8 +363,8 @@ def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trus
 @njit(**KERNEL)
 def member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, trust, stake,
                   converted, cell, join, month, commit_thr, norm, openness, falsify, edges, part,
-                  deaths_on, sums_on, ritual_on, promote_on, career_bias, seniority_bias, msum,
-                  wsum, far):
+                  deaths_on, sums_on, ritual_on, promote_on, career_bias, seniority_bias, table,
+                  msum, wsum, far):
     """The members' columns of :func:`stocks_pass`, from the member index (the rest of the
     month's stocks came from ``learning_pass`` of the month before), and with ``sums_on`` the
     members' sums of the ``members`` phase over the members who do not die this month
@@ -392,8 +392,8 @@ def member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, t
                     if ritual_on:
                         ms[cell[i]] += packed(belief[i])
                     if promote_on and (st == MEMBER or st == CADRE):  # noqa: PLR1714, SIM109
-                        w = m5.promote_weight(motive[i], join[i], month, career_bias,
-                                              seniority_bias)
+                        w = m5.weight_of(table, motive[i], join[i], month, career_bias,
+                                         seniority_bias)
                         if st == MEMBER:
                             s_m += w
                         else:
@@ -466,7 +466,7 @@ def kill_listed(dying, ndying, alive, status, out):
 
 @njit(**KERNEL)
 def members_sums(idx, ib, lanes, alive, status, cell, belief, motive, join, month,
-                 ritual_on, promote_on, career_bias, seniority_bias, msum, wsum, far):
+                 ritual_on, promote_on, career_bias, seniority_bias, table, msum, wsum, far):
     """M4: fixed-point sums of members' belief per workplace (per lane); M5: promotion weights
     of members and cadres per chunk. ``far``: prefetch the workplace ``PREFETCH`` members
     ahead."""
@@ -489,7 +489,8 @@ def members_sums(idx, ib, lanes, alive, status, cell, belief, motive, join, mont
                 if ritual_on:
                     ms[cell[i]] += packed(belief[i])
                 if promote_on and (st == MEMBER or st == CADRE):  # noqa: PLR1714, SIM109
-                    w = m5.promote_weight(motive[i], join[i], month, career_bias, seniority_bias)
+                    w = m5.weight_of(table, motive[i], join[i], month, career_bias,
+                                     seniority_bias)
                     if st == MEMBER:
                         s_m += w
                     else:
@@ -501,7 +502,7 @@ def members_sums(idx, ib, lanes, alive, status, cell, belief, motive, join, mont
 @njit(**KERNEL)
 def promote_pass(idx, ib, alive, status, stake, motive, join, uid, month, need_cadre,
                  need_elite, tm, tc, career_bias, seniority_bias, rent_elite, rent_cadre, decay,
-                 p_rotate, key_p, key_r, part):
+                 p_rotate, key_p, key_r, table, part):
     """M5 promotion, rotation and rents; per chunk: [promotions, rotations]."""
     for c in prange(ib.shape[0] - 1):
         up = 0
@@ -514,7 +515,7 @@ def promote_pass(idx, ib, alive, status, stake, motive, join, uid, month, need_c
             st, s, u, d = m5.promote_one(st, stake[i], motive[i], join[i], uid[i], month,
                                          need_cadre, need_elite, tm, tc, career_bias,
                                          seniority_bias, rent_elite, rent_cadre, decay,
-                                         p_rotate, key_p, key_r)
+                                         p_rotate, key_p, key_r, table)
             status[i] = st
             stake[i] = s
             up += u
@@ -1000,6 +1001,17 @@ class Month:
             self.index.build(st, bounds)
         return bounds, self.index.idx, self.index.bounds(bounds)
 
+    def weights(self, step: int, career_bias: float, seniority_bias: float) -> np.ndarray:
+        """This month's M5 promotion weights by seniority (:func:`privilege.weight_table`,
+        seniorities up to 20 years before the start of the run; others are computed)."""
+        month = self.m.month(step)
+        key = (month, career_bias, seniority_bias)
+        wt = getattr(self, "_weights", None)
+        if wt is None or wt[0] != key:
+            n = max(1, month - self.m.start + 241)
+            wt = self._weights = (key, m5.weight_table(month, career_bias, seniority_bias, n))
+        return wt[1]
+
     def member_sums_taken(self, step: int, lanes: np.ndarray, wsum: np.ndarray) -> None:
         """The stocks pass of ``step`` took the members' sums (``cpsu_month.stocks_pass``):
         add its lanes, and let the ``members`` phase use them."""
@@ -1031,7 +1043,8 @@ class Month:
             wsum = np.zeros((nchunk, 2))
             members_sums(idx, ib, lanes, st.view("alive"), st.view("status"), st.view("cell"),
                          st.view("belief"), st.view("motive"), st.view("join"), month,
-                         ritual_on, promote_on, cb, sb, msum, wsum, self._far())
+                         ritual_on, promote_on, cb, sb, self.weights(step, cb, sb), msum, wsum,
+                         self._far())
             if ritual_on:
                 _reduce_lanes(msum[: lanes.shape[0] - 1])
             tm, tc = _totals(wsum)
@@ -1040,7 +1053,7 @@ class Month:
         part = np.zeros((nchunk, 2), dtype=np.int64)
         promote_pass(idx, ib, st.view("alive"), st.view("status"), st.view("stake"),
                      st.view("motive"), st.view("join"), st.view("uid"), month, pt[0], pt[1],
-                     tm, tc, *pt[2:], part)
+                     tm, tc, *pt[2:], self.weights(step, pt[2], pt[3]), part)
         tot = part.sum(axis=0)
         m.flows["promotions"] += int(tot[0])
         m.flows["rotations"] += int(tot[1])
