@@ -233,6 +233,36 @@ def _reduce_lanes(sums):
 # Kernels
 
 
+@njit(cache=True, inline="always")
+def _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, commit_thr,
+                  edges):
+    """A living adult member's columns of the stocks (``st`` > 0; ``b`` its belief, ``fb``,
+    ``ft``, ``fex`` its fixed-point belief, trust and expressed trust)."""
+    row[24 + st] += fb
+    row[29 + st] += ft
+    row[1 + st] += 1  # candidates, full members, cadres, elites
+    if st >= CADRE:
+        row[14] += to_fixed(stake[i])
+        if converted[i]:
+            row[15] += 1
+    if b >= commit_thr:
+        row[6] += 1
+    row[7] += fb
+    row[8] += ft
+    row[34] += fex
+    mo = motive[i]
+    if mo == IDEAL:
+        row[16] += 1
+    elif mo == CAREER:
+        row[17] += 1
+    elif mo == CONFORMIST:
+        row[18] += 1
+    k = 0
+    while k < edges.shape[0] and birth[i] >= edges[k]:
+        k += 1
+    row[19 + k] += 1
+
+
 @njit(**KERNEL)
 def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trust, stake,
                 converted, cell, join, month, commit_thr, norm, openness, falsify, edges, part,
@@ -320,29 +350,8 @@ def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trus
                     s_ex_non += fex
                     s_b_non += fb
                     continue
-                row[24 + st] += fb
-                row[29 + st] += ft
-                row[1 + st] += 1  # candidates, full members, cadres, elites
-                if st >= CADRE:
-                    row[14] += to_fixed(stake[i])
-                    if converted[i]:
-                        row[15] += 1
-                if b >= commit_thr:
-                    row[6] += 1
-                row[7] += fb
-                row[8] += ft
-                row[34] += fex
-                mo = motive[i]
-                if mo == IDEAL:
-                    row[16] += 1
-                elif mo == CAREER:
-                    row[17] += 1
-                elif mo == CONFORMIST:
-                    row[18] += 1
-                k = 0
-                while k < edges.shape[0] and birth[i] >= edges[k]:
-                    k += 1
-                row[19 + k] += 1
+                _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted,
+                              commit_thr, edges)
             row[0] = n_alive
             row[1] = n_adults
             row[12] = s_b
@@ -407,29 +416,8 @@ def member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, t
                 fex = ft
                 if falsify:
                     fex = to_fixed(openness * t + (1.0 - openness) * max(t, norm))
-                row[24 + st] += fb
-                row[29 + st] += ft
-                row[1 + st] += 1
-                if st >= CADRE:
-                    row[14] += to_fixed(stake[i])
-                    if converted[i]:
-                        row[15] += 1
-                if b >= commit_thr:
-                    row[6] += 1
-                row[7] += fb
-                row[8] += ft
-                row[34] += fex
-                mo = motive[i]
-                if mo == IDEAL:
-                    row[16] += 1
-                elif mo == CAREER:
-                    row[17] += 1
-                elif mo == CONFORMIST:
-                    row[18] += 1
-                k = 0
-                while k < edges.shape[0] and birth[i] >= edges[k]:
-                    k += 1
-                row[19 + k] += 1
+                _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted,
+                              commit_thr, edges)
             wsum[c, 0] = s_m
             wsum[c, 1] = s_c
 
