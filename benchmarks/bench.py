@@ -36,12 +36,13 @@ B = {"uid": 4, "alive": 1, "birth": 2, "death": 2, "cell": 4, "status": 1, "join
 #: not. Writes count once (a written cache line is read first anyway, so read+write arrays
 #: count twice).
 PHASE_TRAFFIC = {
-    # stocks_pass: the stocks and the natural deaths (month of death); members' sums
-    "record": (["alive", "birth", "death", "status", "belief", "trust"], []),
+    # (``record`` counts only the members since 0.3.1: a member-index phase; it streams every
+    # slot only in the first month and after war losses)
     # socialization, ritual, legitimacy, workplace sums of trust
     "adults": (["alive", "birth", "status", "cell", "belief", "trust"], ["belief", "trust"]),
-    # social learning (the decisions to apply visit only the trial successes)
-    "learning": (["alive", "birth", "cell", "trust"], ["trust"]),
+    # social learning; next month's stocks and natural deaths (the decisions to apply visit
+    # only the trial successes)
+    "learning": (["alive", "birth", "death", "cell", "belief", "trust"], ["trust"]),
     # applicants are found by a negative motive
     "admissions": (["motive"], []),
 }

@@ -219,9 +219,16 @@ APPLY = (ADULT_MONTHS, 60 * 12, 0.6, 0.2, 0.1, 2.0)  # ages, privilege, mobiliza
 def _apply(s, left, rate, theta, span, motive):
     nchunk = s["bounds"].size - 1
     w, n = np.zeros(nchunk), np.zeros(nchunk, dtype=np.int64)
+    listed = np.zeros((nchunk, 64), np.uint32)
     cm.apply_pass(s["bounds"], span, s["alive"], s["birth"], s["status"], left, s["uid"],
                   s["belief"], motive, MONTH, *APPLY, rate, 1.0, 1.2, 0.6, 1.2, theta, 0.12,
-                  np.uint64(21), np.uint64(22), np.uint64(23), w, n)
+                  np.uint64(21), np.uint64(22), np.uint64(23), w, n, listed)
+    # the applicants' slots are listed in slot order, as many as there is room for
+    for c in range(nchunk):
+        lo, hi = s["bounds"][c], s["bounds"][c + 1]
+        slots = lo + np.flatnonzero(motive[lo:hi] < 0)
+        k = min(n[c], 64)
+        assert np.array_equal(listed[c, :k], slots[:k])
     return w, n
 
 
@@ -325,17 +332,32 @@ def test_admissions_scan_equals_the_one_slot_loop(density):
     napp = np.add.reduceat(motive < 0, s["bounds"][:-1].astype(np.int64))
     adm_off = np.concatenate([[0], np.cumsum(napp)]).astype(np.int64)
     nchunk = s["bounds"].size - 1
+    # the applicants as apply_pass lists them: all, some chunks' (room for 40), none
+    most = int(napp.max())
+    listed = np.zeros((nchunk, most), np.uint32)
+    for c in range(nchunk):
+        lo, hi = s["bounds"][c], s["bounds"][c + 1]
+        listed[c, : napp[c]] = lo + np.flatnonzero(motive[lo:hi] < 0)
+    cut = int(np.median(napp))
+    variants = [(cm.admissions_pass, listed), (cm.admissions_pass, listed[:, :cut]),
+                (cm.admissions_pass, listed[:, :0]), (_admissions_reference, None)]
     out = []
-    for f in (cm.admissions_pass, _admissions_reference):
+    for f, lst in variants:
         st, jo, mo = s["status"].copy(), np.zeros(50_000, np.int16), motive.copy()
         adm = np.full(adm_off[-1], 7, np.uint32)
         counts = np.zeros((nchunk, 4), np.int64)
-        f(s["bounds"], st, jo, mo, s["uid"], s["belief"], MONTH, 0.4 * napp.sum(),
-          float(napp.sum()), 2.0, np.uint64(5), adm, adm_off, counts)
+        args = (s["bounds"], st, jo, mo, s["uid"], s["belief"], MONTH, 0.4 * napp.sum(),
+                float(napp.sum()), 2.0, np.uint64(5))
+        if lst is None:
+            f(*args, adm, adm_off, counts)
+        else:
+            f(*args, napp, np.ascontiguousarray(lst), adm, adm_off, counts)
         out.append((st, jo, mo, adm, counts))
-    for a, b in zip(*out, strict=True):
-        assert np.array_equal(a, b)
+    for other in out[1:]:
+        for a, b in zip(out[0], other, strict=True):
+            assert np.array_equal(a, b)
     assert 0 < out[0][4][:, 0].sum() < (motive < 0).sum()
+    assert (napp > cut).any() and (napp <= cut).any()
 
 
 @njit

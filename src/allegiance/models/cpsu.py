@@ -54,6 +54,7 @@ from ..mechanisms._common import ADULT_MONTHS, FIXED_ONE, IDEAL
 from ..scenario import EventBase, Frozen, ScenarioBase, check_month
 from ..state import AgentState
 from .cpsu_month import (
+    APPLICANTS_MAX,
     DEATH_LIST_MIN,
     DEATH_LIST_SHARE,
     Month,
@@ -466,6 +467,8 @@ class CpsuModel(Model):
         lanes = 2 * 8 * cells * (os.cpu_count() or 1)  # at most one lane per core
         # next month's natural deaths listed by the learning pass (uint32 slots)
         lanes += 4 * (DEATH_LIST_SHARE * slots + DEATH_LIST_MIN * (os.cpu_count() or 1))
+        # and the applicants listed per uid chunk (uids issued over a run: under 2 x slots)
+        lanes += 4 * APPLICANTS_MAX * (2 * slots // engine.CHUNK + 1)
         k = scenario.initial.members * scale
         setup = (min(n0, cls.SETUP_BLOCK) + 2 * k) * cls.SETUP_BYTES
         transient = max(slots * cls.CRISIS_BYTES, setup)

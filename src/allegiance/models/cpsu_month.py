@@ -19,7 +19,8 @@ phase (timed)             loops over             mechanisms, in order
                                                  M1 decisions to apply (only agents whose
                                                  monthly trial succeeds)
 ``admissions``            member index, then     M1 confirmation of candidates; admissions
-                          all slots (1 byte)     under the quota; member index update
+                          the applicants listed  under the quota; member index update
+                          by ``learning``
 ``purges``                member index           purge and wartime-loss events
 ``members_end``           member index           M11 expulsions for corruption, M8 conversion,
                                                  M9 exit
@@ -538,6 +539,11 @@ def confirm_pass(idx, ib, alive, status, join, left, uid, month, candidacy, drop
 #: slots the admissions scan tests at once for an applicant
 GROUP = 64
 
+#: applicants ``apply_pass`` lists per chunk for ``admissions_pass``: twice the last month's
+#: most in a chunk, within these bounds (a chunk with more is scanned instead)
+APPLICANTS_MIN = 256
+APPLICANTS_MAX = 1024
+
 #: slots per block of the blocked passes: a block's per-agent buffers (8 bytes per slot) stay
 #: in the L1/L2 cache between the block's loops
 BLOCK = 4096
@@ -770,9 +776,10 @@ def learning_pass(bounds, lanes, alive, birth, death, cell, belief, trust, month
 @njit(**KERNEL)
 def apply_pass(bounds, span, alive, birth, status, left, uid, belief, motive, month, min_age,
                max_age, privilege, mobilization, danger, sel_k, apply_rate, w_i, w_c, w_m, w_d,
-               theta, slope, key_trial, key_apply, key_amb, wsum, napp):
+               theta, slope, key_trial, key_apply, key_amb, wsum, napp, listed):
     """M1 decisions to apply (an applicant's motive is stored negated in ``motive`` until the
-    admissions pass). Per chunk: weight sum and applicants.
+    admissions pass). Per chunk: weight sum and applicants; the applicants' slots, in slot
+    order, in ``listed[c]`` (as many as it holds: ``admissions_pass`` scans a chunk with more).
 
     Each uid has a trial at ``apply_rate`` a month; the successes are found by skipping from
     one to the next over the chunk's ``span`` uids (:func:`rng.next_success`, ~2 % of uids),
@@ -794,6 +801,8 @@ def apply_pass(bounds, span, alive, birth, status, left, uid, belief, motive, mo
                 mot = m1.apply_motive(belief[i], uid[i], privilege, mobilization, danger, w_i, w_c,
                                       w_m, w_d, theta, slope, key_apply, key_amb)
                 if mot != 0:
+                    if k < listed.shape[1]:
+                        listed[c, k] = i
                     k += 1
                     s += m1.admit_weight(belief[i], sel_k)
                     motive[i] = -mot
@@ -803,45 +812,65 @@ def apply_pass(bounds, span, alive, birth, status, left, uid, belief, motive, mo
         napp[c] = k
 
 
+@njit(cache=True, inline="always")
+def _admit(i, status, join, motive, uid, belief, month, quota, total, sel_k, key_admit):
+    """An applicant's admission draw (``motive[i]`` < 0): its motive if admitted, else 0."""
+    mot = -motive[i]
+    motive[i] = 0
+    if total <= 0.0:
+        return 0
+    pa = quota * m1.admit_weight(belief[i], sel_k) / total
+    if uniform(key_admit, uid[i]) < pa:
+        status[i] = CANDIDATE
+        join[i] = month
+        motive[i] = mot
+        return mot
+    return 0
+
+
 @njit(**KERNEL)
 def admissions_pass(bounds, status, join, motive, uid, belief, month, quota, total, sel_k,
-                    key_admit, adm, adm_off, counts):
+                    key_admit, napp, listed, adm, adm_off, counts):
     """M1 admissions: each applicant (negative ``motive``) is admitted with probability
     ``quota · w / Σw``; the admitted slots are listed per chunk for the member index.
     Per chunk: [admitted, ideal, career, conformist].
 
-    Applicants are a few per thousand slots: the scan tests ``GROUP`` slots at a time for a
-    negative motive in a loop that vectorizes, and visits one by one only the groups that
-    hold one (the same agents in the same order)."""
+    The applicants of a chunk are those :func:`apply_pass` listed (``napp[c]`` of them, if
+    ``listed`` held them all). Otherwise the chunk is scanned: ``GROUP`` slots at a time for a
+    negative motive in a loop that vectorizes, visiting one by one only the groups that hold
+    one. Either way the same agents in the same (slot) order."""
     for c in prange(bounds.shape[0] - 1):
         n = 0
         by = np.zeros(4, dtype=np.int64)
         base = adm_off[c]
-        g0 = bounds[c]
-        hi = bounds[c + 1]
-        while g0 < hi:
-            g1 = min(g0 + np.uint64(GROUP), hi)
-            neg = 0
-            for i in range(g0, g1):
-                neg |= np.int64(motive[i] < 0)
-            if neg != 0:
+        if napp[c] <= listed.shape[1]:
+            for q in range(napp[c]):
+                i = listed[c, q]
+                mot = _admit(i, status, join, motive, uid, belief, month, quota, total, sel_k,
+                             key_admit)
+                if mot != 0:
+                    adm[base + n] = i
+                    n += 1
+                    by[mot] += 1
+        else:
+            g0 = bounds[c]
+            hi = bounds[c + 1]
+            while g0 < hi:
+                g1 = min(g0 + np.uint64(GROUP), hi)
+                neg = 0
                 for i in range(g0, g1):
-                    mo = motive[i]
-                    if mo >= 0:
-                        continue
-                    mot = -mo
-                    motive[i] = 0
-                    if total <= 0.0:
-                        continue
-                    pa = quota * m1.admit_weight(belief[i], sel_k) / total
-                    if uniform(key_admit, uid[i]) < pa:
-                        status[i] = CANDIDATE
-                        join[i] = month
-                        motive[i] = mot
-                        adm[base + n] = i
-                        n += 1
-                        by[mot] += 1
-            g0 = g1
+                    neg |= np.int64(motive[i] < 0)
+                if neg != 0:
+                    for i in range(g0, g1):
+                        if motive[i] >= 0:
+                            continue
+                        mot = _admit(i, status, join, motive, uid, belief, month, quota, total,
+                                     sel_k, key_admit)
+                        if mot != 0:
+                            adm[base + n] = i
+                            n += 1
+                            by[mot] += 1
+                g0 = g1
         counts[c, 0] = n
         counts[c, 1] = by[IDEAL]
         counts[c, 2] = by[CAREER]
@@ -1105,12 +1134,19 @@ class Month:
         rt = self.recruit_terms = m1.recruit_terms(m, step)
         self.wsum = np.zeros(nchunk)
         self.napp = np.zeros(nchunk, dtype=np.int64)
+        cap = getattr(self, "_listed_cap", APPLICANTS_MIN)
+        old_list = getattr(self, "listed", None)
+        self.listed = (old_list if old_list is not None and old_list.shape == (nchunk, cap)
+                       else np.zeros((nchunk, cap), dtype=np.uint32))
         if rt is not None:
             # terms: ages, levers, selectivity, (quota: admissions), apply rate, weights, keys
             apply_pass(bounds, engine.CHUNK, st.view("alive"), st.view("birth"), st.view("status"),
                        st.view("left"), st.view("uid"), st.view("belief"), st.view("motive"),
                        m.month(step), *rt[:6], *rt[7:14], rt[17], rt[14], rt[15], self.wsum,
-                       self.napp)
+                       self.napp, self.listed)
+            # next month's lists: room for twice this month's most applicants in a chunk
+            most = int(self.napp.max()) if nchunk else 0
+            self._listed_cap = int(min(APPLICANTS_MAX, max(APPLICANTS_MIN, 2 * most)))
 
     def admissions(self, step: int) -> None:
         """M1 confirmations; admissions under the quota, and the member index update."""
@@ -1132,7 +1168,7 @@ class Month:
         counts = np.zeros((nchunk, 4), dtype=np.int64)
         admissions_pass(bounds, st.view("status"), st.view("join"), st.view("motive"),
                         st.view("uid"), st.view("belief"), m.month(step), rt[6], total, rt[5],
-                        rt[16], adm, adm_off, counts)
+                        rt[16], napp, self.listed, adm, adm_off, counts)
         tot = counts.sum(axis=0)
         m.flows["joins"] += int(tot[0])
         m.flows["joins_ideal"] += int(tot[1])
