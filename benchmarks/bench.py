@@ -43,8 +43,7 @@ PHASE_TRAFFIC = {
     # social learning; next month's stocks and natural deaths (the decisions to apply visit
     # only the trial successes)
     "learning": (["alive", "birth", "death", "cell", "belief", "trust"], ["trust"]),
-    # applicants are found by a negative motive
-    "admissions": (["motive"], []),
+    # (``admissions`` visits only the applicants ``learning`` listed since 0.3.1)
 }
 
 
