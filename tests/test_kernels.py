@@ -485,8 +485,8 @@ def test_stocks_pass_equals_the_one_agent_loop(deaths_on, chunk):
     wsum = np.zeros((nchunk, 2))
     cm.stocks_pass(s["bounds"], s["lanes"], alive, s["birth"], death,
                    s["status"], motive, s["belief"], s["trust"], stake, converted, s["cell"],
-                   join, *common, part, deaths_on, deaths, True, True, True, 1.0, 0.5, msum,
-                   wsum, deaths_on)
+                   join, *common, part, deaths_on, deaths, True, True, True, 1.0, 0.5,
+                   _weights(), msum, wsum, deaths_on)
     assert np.array_equal(alive, ref_alive)
     assert np.array_equal(part, ref_part)
     assert np.array_equal(deaths, ref_deaths)

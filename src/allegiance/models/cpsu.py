@@ -632,7 +632,8 @@ class CpsuModel(Model):
                         self.params.commitment.threshold, p7.norm, self.openness(),
                         p7.enabled, COHORT_EDGES, part, with_deaths, deaths, with_deaths,
                         self.params.ritual.enabled, p5.enabled, p5.career_bias,
-                        p5.seniority_bias, msum, wsum, mo._far())
+                        p5.seniority_bias, mo.weights(step, p5.career_bias, p5.seniority_bias),
+                        msum, wsum, mo._far())
             tot = part.sum(axis=0)
         else:
             _, idx, ib = mo._index()

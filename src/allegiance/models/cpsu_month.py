@@ -235,6 +235,33 @@ def _reduce_lanes(sums):
 
 
 @njit(cache=True, inline="always")
+def _fixed(b, t, openness, norm, falsify):
+    """An adult's fixed-point belief, trust and expressed trust (M7: with ``falsify``, the
+    trust shown is ``openness · t + (1 − openness) · max(t, norm)``)."""
+    ft = to_fixed(t)
+    fex = ft
+    if falsify:
+        fex = to_fixed(openness * t + (1.0 - openness) * max(t, norm))
+    return to_fixed(b), ft, fex
+
+
+@njit(cache=True, inline="always")
+def _member_sums(i, st, ms, cell, belief, motive, join, month, ritual_on, promote_on,
+                 career_bias, seniority_bias, table):
+    """A living member's terms of the ``members`` phase's sums: its belief added to its
+    workplace's M4 sum in ``ms``; returned, its M5 promotion weight as (member, cadre)
+    (adding 0.0 to a sum leaves it as it was)."""
+    if ritual_on:
+        ms[cell[i]] += packed(belief[i])
+    if promote_on and (st == MEMBER or st == CADRE):  # noqa: PLR1714, SIM109
+        w = m5.weight_of(table, motive[i], join[i], month, career_bias, seniority_bias)
+        if st == MEMBER:
+            return w, 0.0
+        return 0.0, w
+    return 0.0, 0.0
+
+
+@njit(cache=True, inline="always")
 def _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, commit_thr,
                   edges):
     """A living adult member's columns of the stocks (``st`` > 0; ``b`` its belief, ``fb``,
@@ -268,7 +295,7 @@ def _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, c
 def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trust, stake,
                 converted, cell, join, month, commit_thr, norm, openness, falsify, edges, part,
                 deaths_on, deaths, sums_on, ritual_on, promote_on, career_bias, seniority_bias,
-                msum, wsum, far):
+                table, msum, wsum, far):
     """The month's stocks (``cpsu.AGG`` columns, per chunk), its natural deaths, and — with
     ``sums_on`` — the members' sums of the ``members`` phase (:func:`members_sums`).
 
@@ -322,25 +349,16 @@ def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trus
                     if st > 0:
                         dm += 1
                 elif sums_on and st > 0:
-                    if ritual_on:
-                        ms[cell[i]] += packed(belief[i])
-                    if promote_on and (st == MEMBER or st == CADRE):  # noqa: PLR1714, SIM109
-                        w = m5.promote_weight(motive[i], join[i], month, career_bias,
-                                              seniority_bias)
-                        if st == MEMBER:
-                            s_m += w
-                        else:
-                            s_c += w
+                    wm, wc = _member_sums(i, st, ms, cell, belief, motive, join, month,
+                                          ritual_on, promote_on, career_bias, seniority_bias,
+                                          table)
+                    s_m += wm
+                    s_c += wc
                 if age < ADULT_MONTHS:
                     continue
                 n_adults += 1
                 b = belief[i]
-                t = trust[i]
-                fb = to_fixed(b)
-                ft = to_fixed(t)
-                fex = ft
-                if falsify:
-                    fex = to_fixed(openness * t + (1.0 - openness) * max(t, norm))
+                fb, ft, fex = _fixed(b, trust[i], openness, norm, falsify)
                 s_b += fb
                 s_t += ft
                 if b >= commit_thr:
@@ -399,24 +417,15 @@ def member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, t
                 if not alive[i] or st <= 0:
                     continue
                 if sums_on and not (deaths_on and death[i] <= month):
-                    if ritual_on:
-                        ms[cell[i]] += packed(belief[i])
-                    if promote_on and (st == MEMBER or st == CADRE):  # noqa: PLR1714, SIM109
-                        w = m5.weight_of(table, motive[i], join[i], month, career_bias,
-                                         seniority_bias)
-                        if st == MEMBER:
-                            s_m += w
-                        else:
-                            s_c += w
+                    wm, wc = _member_sums(i, st, ms, cell, belief, motive, join, month,
+                                          ritual_on, promote_on, career_bias, seniority_bias,
+                                          table)
+                    s_m += wm
+                    s_c += wc
                 if month - birth[i] < ADULT_MONTHS:
                     continue
                 b = belief[i]
-                t = trust[i]
-                fb = to_fixed(b)
-                ft = to_fixed(t)
-                fex = ft
-                if falsify:
-                    fex = to_fixed(openness * t + (1.0 - openness) * max(t, norm))
+                fb, ft, fex = _fixed(b, trust[i], openness, norm, falsify)
                 _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted,
                               commit_thr, edges)
             wsum[c, 0] = s_m
@@ -475,15 +484,10 @@ def members_sums(idx, ib, lanes, alive, status, cell, belief, motive, join, mont
                 st = status[i]
                 if not alive[i] or st == NONMEMBER:
                     continue
-                if ritual_on:
-                    ms[cell[i]] += packed(belief[i])
-                if promote_on and (st == MEMBER or st == CADRE):  # noqa: PLR1714, SIM109
-                    w = m5.weight_of(table, motive[i], join[i], month, career_bias,
-                                     seniority_bias)
-                    if st == MEMBER:
-                        s_m += w
-                    else:
-                        s_c += w
+                wm, wc = _member_sums(i, st, ms, cell, belief, motive, join, month, ritual_on,
+                                      promote_on, career_bias, seniority_bias, table)
+                s_m += wm
+                s_c += wc
             wsum[c, 0] = s_m
             wsum[c, 1] = s_c
 
@@ -538,6 +542,12 @@ def confirm_pass(idx, ib, alive, status, join, left, uid, month, candidacy, drop
 
 #: slots the admissions scan tests at once for an applicant
 GROUP = 64
+
+#: trial successes ``apply_pass`` locates before deciding them; slots of ``uid`` prefetched
+#: ahead of the search, and successes ahead of the decision whose attributes are prefetched
+TRIALS = 256
+TRIAL_AHEAD = 512
+APPLY_AHEAD = 8
 
 #: applicants ``apply_pass`` lists per chunk for ``admissions_pass``: twice the last month's
 #: most in a chunk, within these bounds (a chunk with more is scanned instead)
@@ -785,29 +795,53 @@ def apply_pass(bounds, span, alive, birth, status, left, uid, belief, motive, mo
     one to the next over the chunk's ``span`` uids (:func:`rng.next_success`, ~2 % of uids),
     and an eligible agent whose trial succeeds applies with probability ``logistic(·)``
     (:func:`recruitment.apply_motive`). Chunk by chunk in slot order: the weight sum adds in a
-    fixed order."""
+    fixed order.
+
+    The successes are located ``TRIALS`` at a time (the search reads only ``uid``, prefetched
+    ahead), then decided in slot order with the next ones' attributes prefetched, so that
+    their cache misses overlap instead of each stalling the chain of draws and searches: the
+    same agents decided in the same order as one at a time."""
     lq = log_q(apply_rate)
+    one = np.uint64(1)
     for c in prange(bounds.shape[0] - 1):
+        found = np.empty(TRIALS, dtype=np.uint64)
         s = 0.0
         k = 0
         i = bounds[c]
         hi = bounds[c + 1]
         j = 0
         pos = 0.0
-        while apply_rate > 0.0:
-            j, pos, i, hit = next_success(uid, key_trial, c, j, pos, i, hi, span, lq)
-            if hit and m1.eligible(alive[i], status[i], left[i], month - birth[i], min_age,
-                                   max_age):
-                mot = m1.apply_motive(belief[i], uid[i], privilege, mobilization, danger, w_i, w_c,
-                                      w_m, w_d, theta, slope, key_apply, key_amb)
-                if mot != 0:
-                    if k < listed.shape[1]:
-                        listed[c, k] = i
-                    k += 1
-                    s += m1.admit_weight(belief[i], sel_k)
-                    motive[i] = -mot
-            if pos >= span:
-                break
+        done = apply_rate <= 0.0 or hi <= i
+        while not done:
+            n = 0  # (1) the next successes' slots
+            while n < TRIALS:
+                j, pos, i, hit = next_success(uid, key_trial, c, j, pos, i, hi, span, lq)
+                prefetch_read(uid, min(i + np.uint64(TRIAL_AHEAD), hi - one))
+                if hit:
+                    found[n] = i
+                    n += 1
+                if pos >= span:
+                    done = True
+                    break
+            for q in range(n):  # (2) their decisions
+                if q + APPLY_AHEAD < n:
+                    a = found[q + APPLY_AHEAD]
+                    prefetch_read(alive, a)
+                    prefetch_read(status, a)
+                    prefetch_read(left, a)
+                    prefetch_read(birth, a)
+                    prefetch_read(belief, a)
+                t = found[q]
+                if m1.eligible(alive[t], status[t], left[t], month - birth[t], min_age,
+                               max_age):
+                    mot = m1.apply_motive(belief[t], uid[t], privilege, mobilization, danger,
+                                          w_i, w_c, w_m, w_d, theta, slope, key_apply, key_amb)
+                    if mot != 0:
+                        if k < listed.shape[1]:
+                            listed[c, k] = t
+                        k += 1
+                        s += m1.admit_weight(belief[t], sel_k)
+                        motive[t] = -mot
         wsum[c] = s
         napp[c] = k
 
