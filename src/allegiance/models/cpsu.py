@@ -64,6 +64,13 @@ from .cpsu_month import (
     stocks_pass,
 )
 
+
+def _ramp_value(ramp: tuple[int, int, float, float], step: int) -> float:
+    """A lever on a ramp ``(first step, last step, from, to)`` at ``step``."""
+    s0, s1, v0, v1 = ramp
+    return v1 if step >= s1 else v0 + (v1 - v0) * (step - s0 + 1) / (s1 - s0 + 1)
+
+
 # ---------------------------------------------------------------------------------------------
 # Scenario schema
 
@@ -360,18 +367,13 @@ class CpsuModel(Model):
         if not self.params.openness.enabled:
             return self.scenario.levers.openness
         r = self._ramps.get("openness")
-        if r is None:
-            return self._levers["openness"]
-        s0, s1, v0, v1 = r
-        return v1 if step >= s1 else v0 + (v1 - v0) * (step - s0 + 1) / (s1 - s0 + 1)
+        return self._levers["openness"] if r is None else _ramp_value(r, step)
 
     def _advance_ramps(self, step: int) -> None:
-        for name, (s0, s1, v0, v1) in list(self._ramps.items()):
-            if step >= s1:
-                self._levers[name] = v1
+        for name, ramp in list(self._ramps.items()):
+            self._levers[name] = _ramp_value(ramp, step)
+            if step >= ramp[1]:
                 del self._ramps[name]
-            else:
-                self._levers[name] = v0 + (v1 - v0) * (step - s0 + 1) / (s1 - s0 + 1)
 
     def _build_timeline(self) -> dict[int, list[tuple[str, Any]]]:
         out: dict[int, list[tuple[str, Any]]] = {}
@@ -621,6 +623,7 @@ class CpsuModel(Model):
         wsum = np.zeros((nchunk, 2))
         p5, p7 = self.params.privilege, self.params.openness
         month = self.month(step)
+        table = mo.weights(step, p5.career_bias, p5.seniority_bias)
         if taken is not None and with_deaths and (taken[3] < 0).any():
             taken = None  # the list of deaths overflowed: the stocks pass draws them
         if taken is None:
@@ -632,8 +635,7 @@ class CpsuModel(Model):
                         self.params.commitment.threshold, p7.norm, self.openness(),
                         p7.enabled, COHORT_EDGES, part, with_deaths, deaths, with_deaths,
                         self.params.ritual.enabled, p5.enabled, p5.career_bias,
-                        p5.seniority_bias, mo.weights(step, p5.career_bias, p5.seniority_bias),
-                        msum, wsum, mo._far())
+                        p5.seniority_bias, table, msum, wsum, mo._far())
             tot = part.sum(axis=0)
         else:
             _, idx, ib = mo._index()
@@ -644,8 +646,7 @@ class CpsuModel(Model):
                           self.params.commitment.threshold, p7.norm, self.openness(),
                           p7.enabled, COHORT_EDGES, part, with_deaths, with_deaths,
                           self.params.ritual.enabled, p5.enabled, p5.career_bias,
-                          p5.seniority_bias, mo.weights(step, p5.career_bias, p5.seniority_bias),
-                          msum, wsum, mo._far())
+                          p5.seniority_bias, table, msum, wsum, mo._far())
             tot = combine_stocks(part.sum(axis=0), taken[1].sum(axis=0))
             if with_deaths:
                 kill_listed(taken[2], taken[3], st.view("alive"), st.view("status"), deaths)

@@ -1160,11 +1160,13 @@ class Month:
         ndying = np.zeros(nl, dtype=np.int64)
         self._next = None
         p7 = m.params.openness
+        take = m.TAKE_STOCKS
         learning_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("death"),
                       st.view("cell"), st.view("belief"), st.view("trust"), m.month(step),
-                      rate > 0, rate, tsum, self._far(), True, m.params.commitment.threshold,
+                      rate > 0, rate, tsum, self._far(), take, m.params.commitment.threshold,
                       p7.norm, m.openness_at(step + 1), p7.enabled, nxt, dying[:nl], ndying)
-        self._next = ((step + 1, st.compactions, st.n), lanes, nxt, dying, ndying)
+        if take:
+            self._next = ((step + 1, st.compactions, st.n), lanes, nxt, dying, ndying)
         rt = self.recruit_terms = m1.recruit_terms(m, step)
         self.wsum = np.zeros(nchunk)
         self.napp = np.zeros(nchunk, dtype=np.int64)
