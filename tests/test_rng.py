@@ -121,3 +121,17 @@ def test_skipping_gives_independent_trials_per_uid():
     both = np.intersect1d(a, b).size
     assert abs(both - p * p * n) < 4 * np.sqrt(p * p * n) + 1
     assert np.array_equal(successes(1), a)  # keyed: the same every time
+
+
+def test_key_of_is_make_key_bit_for_bit():
+    """Streams.key computes keys in plain Python; they must be the compiled function's."""
+    from allegiance.rng import key_of, make_key
+
+    rng = np.random.default_rng(7)
+    cases = [(0, 0, 0), (2**64 - 1, 2**32 - 1, 2**32 - 1), (1, 2, 3)]
+    cases += [(int(a), int(b), int(c)) for a, b, c in zip(
+        rng.integers(0, 2**63, 200, dtype=np.uint64) * np.uint64(2),
+        rng.integers(0, 2**32, 200), rng.integers(0, 2**32, 200), strict=True)]
+    for seed, stream, step in cases:
+        want = int(make_key(np.uint64(seed), np.uint64(stream), np.uint64(step)))
+        assert key_of(seed, stream, step) == want

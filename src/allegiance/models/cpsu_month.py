@@ -1032,7 +1032,15 @@ class Month:
 
     # -- helpers -------------------------------------------------------------------------
     def _lanes(self, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        lanes = lane_chunks(bounds)
+        # the model hands out the same bounds array until the slots change: the lanes are
+        # cut again only then (or when the thread count changes); a few passes a month ask
+        key = (id(bounds), bounds.shape[0], int(bounds[-1]), numba.get_num_threads())
+        cached = getattr(self, "_lanes_cache", None)
+        if cached is not None and cached[0] == key and cached[1] is bounds:
+            lanes = cached[2]
+        else:
+            lanes = lane_chunks(bounds)
+            self._lanes_cache = (key, bounds, lanes)
         t = lanes.shape[0] - 1
         nc = self.m.n_cells
         if self._lane_bufs is None or self._lane_bufs[0].shape[0] < t:
