@@ -76,12 +76,14 @@ def learning(cm) -> None:
     nxt = np.zeros((1, 6), np.int64)
     dying = np.zeros((1, 100_000), np.uint32)
     nd = np.zeros(1, np.int64)
+    # trees before 0.3.2 take a ``far`` flag (prefetch the workplaces): off, as for 4,000
+    far = (False,) if "far" in inspect.signature(cm.learning_pass.py_func).parameters else ()
     for learn, stocks in ((True, False), (False, True), (True, True)):
         trust = trust0.copy()
 
         def run(learn=learn, stocks=stocks, trust=trust) -> None:
             cm.learning_pass(bounds, lanes, alive, birth, death, cell, belief, trust, 23000,
-                             learn, 0.03, tsum, False, stocks, 0.6, 0.5, 0.3, True, nxt, dying,
+                             learn, 0.03, tsum, *far, stocks, 0.6, 0.5, 0.3, True, nxt, dying,
                              nd)
 
         print(f"learning_pass (M7 {learn}, stocks {stocks}): {_median(run, n):.3f} ns per "

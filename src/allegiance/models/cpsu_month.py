@@ -677,33 +677,59 @@ DEATH_LIST_SHARE = 1.0 / 128
 DEATH_LIST_MIN = 64
 
 
+@njit(cache=True, inline="always")
+def _learned(p, t, rate, a, birth_i, month, mask):
+    """:func:`openness.learn_one` for one agent (packed workplace sum ``p``), written out so
+    that the loop vectorizes (:func:`_common.to_fixed_simd`, :func:`_common.int_to_f64_simd`);
+    only living adults of a workplace with others learn."""
+    cs = p >> COUNT_BITS
+    cc = p & mask
+    t64 = np.float64(t)
+    pm = int_to_f64_simd(cs - to_fixed_simd(t64)) / FIXED_ONE / int_to_f64_simd(cc - 1)
+    nt = np.float32(clip01(t64 + rate * (pm - t64)))
+    upd = a & np.int64(month - np.int64(birth_i) >= ADULT_MONTHS) & np.int64(cc > 1)
+    return nt if upd != 0 else t
+
+
+@njit(cache=True, inline="always")
+def _next_terms(a, birth_i, b, t, month1, commit_thr, norm, openness, falsify):
+    """One agent's terms of the :data:`NEXT` stocks (``a``: alive, 0 or 1): adult, and over
+    adults the fixed-point belief and trust, committed, fixed-point expressed trust (what
+    :func:`stocks_pass` adds, branch-free)."""
+    ad = a & np.int64(month1 - np.int64(birth_i) >= ADULT_MONTHS)
+    b64 = np.float64(b)
+    t64 = np.float64(t)
+    ft = to_fixed_simd(t64)
+    fex = ft
+    if falsify:
+        fex = to_fixed_simd(openness * t64 + (1.0 - openness) * max(t64, norm))
+    return ad, to_fixed_simd(b64) * ad, ft * ad, ad & np.int64(b64 >= commit_thr), fex * ad
+
+
 @njit(**KERNEL)
 def learning_pass(bounds, lanes, alive, birth, death, cell, belief, trust, month, learn, rate,
-                  tsum, far, stocks_on, commit_thr, norm, openness, falsify, nxt, dying, ndying):
+                  tsum, stocks_on, commit_thr, norm, openness, falsify, nxt, dying, ndying):
     """M7 social learning of adults; with ``stocks_on``, next month's stocks of the whole
     population and its natural deaths.
 
     Per block of ``BLOCK`` slots, each agent's packed workplace sum is copied into a block
     buffer (a scalar loop: the compiler will not vectorize the gather), then every adult
-    learns in one branch-free loop that vectorizes (:func:`openness.learn_one` written out:
-    the same operations, with :func:`_common.to_fixed_simd` and
-    :func:`_common.int_to_f64_simd` for the conversions AVX2 lacks). The results are those
-    of the one-agent loop bit for bit. ``far``: prefetch the block's workplaces. ``learn``
-    false (no learning this month): only the stocks.
+    learns in one branch-free loop that vectorizes (:func:`_learned`). The results are those
+    of the one-agent loop bit for bit. ``learn`` false (no learning this month): only the
+    stocks.
 
     ``stocks_on``: no pass after this one changes anyone's belief or trust or birth, nor
     (except war losses, after which the model does not use them) who is alive, before the
     next month's stocks are taken; so the columns :data:`NEXT` of those stocks (``nxt[lane]``,
     ages and ``openness`` of next month; exact integers) are summed here, in a second
-    branch-free loop over the block, and the stocks pass only counts the members
+    branch-free loop over the block (:func:`_next_terms`), and the stocks pass only counts
+    the members
     (:func:`member_stocks`). The agents whose month of death is next month (``month + 1``)
     are listed in ``dying[lane, :ndying[lane]]`` (in slot order; ``ndying[lane]`` = -1 when
     the list is full) for the stocks pass to kill after counting them.
     """
     tsum0 = tsum[0]
     mask = np.int64(COUNT_MASK)
-    one = np.uint64(1)
-    ahead = np.uint64(PREFETCH)
     month1 = month + 1
     cap = dying.shape[1]
     for lane in prange(lanes.shape[0] - 1):
@@ -722,43 +748,27 @@ def learning_pass(bounds, lanes, alive, birth, death, cell, belief, trust, month
                 b1 = min(b0 + np.uint64(BLOCK), hi)
                 n = b1 - b0
                 if learn:
-                    if far:
-                        for q in range(n):
-                            prefetch_read(tsum0, cell[b0 + min(q + ahead, n - one)])
-                            pb[q] = tsum0[cell[b0 + q]]
-                    else:
-                        for q in range(n):
-                            pb[q] = tsum0[cell[b0 + q]]
+                    # no prefetch: the loads are independent, and the core overlaps more of
+                    # them without the hints (1:1-size state of 1985: 2.53 against 2.67 ns)
+                    for q in range(n):
+                        pb[q] = tsum0[cell[b0 + q]]
                     for i in range(b0, b1):  # vectorized
-                        p = pb[i - b0]
-                        cs = p >> COUNT_BITS
-                        cc = p & mask
-                        t = trust[i]
-                        t64 = np.float64(t)
-                        pm = (int_to_f64_simd(cs - to_fixed_simd(t64)) / FIXED_ONE
-                              / int_to_f64_simd(cc - 1))
-                        nt = np.float32(clip01(t64 + rate * (pm - t64)))
-                        upd = (np.int64(alive[i]) & np.int64(month - np.int64(birth[i])
-                                                             >= ADULT_MONTHS)
-                               & np.int64(cc > 1))
-                        trust[i] = nt if upd != 0 else t
+                        trust[i] = _learned(pb[i - b0], trust[i], rate, np.int64(alive[i]),
+                                            birth[i], month, mask)
                 if stocks_on:
-                    for i in range(b0, b1):  # vectorized: the stocks_pass sums, written out
+                    # a second loop over the block (in cache): one loop doing both does not
+                    # vectorize as well (measured: slower)
+                    for i in range(b0, b1):  # vectorized
                         a = np.int64(alive[i])
-                        ad = a & np.int64(month1 - np.int64(birth[i]) >= ADULT_MONTHS)
-                        b64 = np.float64(belief[i])
-                        t64 = np.float64(trust[i])
-                        ft = to_fixed_simd(t64)
-                        fex = ft
-                        if falsify:
-                            fex = to_fixed_simd(openness * t64
-                                                + (1.0 - openness) * max(t64, norm))
+                        ad, xb, xt, xc, xe = _next_terms(a, birth[i], belief[i], trust[i],
+                                                         month1, commit_thr, norm, openness,
+                                                         falsify)
                         n_al += a
                         n_ad += ad
-                        s_b += to_fixed_simd(b64) * ad
-                        s_t += ft * ad
-                        n_cm += ad & np.int64(b64 >= commit_thr)
-                        s_ex += fex * ad
+                        s_b += xb
+                        s_t += xt
+                        n_cm += xc
+                        s_ex += xe
                     g0 = b0
                     while g0 < b1:  # next month's deaths: 64 slots tested at once
                         g1 = min(g0 + np.uint64(GROUP), b1)
@@ -1171,7 +1181,7 @@ class Month:
         take = m.TAKE_STOCKS
         learning_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("death"),
                       st.view("cell"), st.view("belief"), st.view("trust"), m.month(step),
-                      rate > 0, rate, tsum, self._far(), take, m.params.commitment.threshold,
+                      rate > 0, rate, tsum, take, m.params.commitment.threshold,
                       p7.norm, m.openness_at(step + 1), p7.enabled, nxt, dying[:nl], ndying)
         if take:
             self._next = ((step + 1, st.compactions, st.n), lanes, nxt, dying, ndying)
