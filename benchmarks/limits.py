@@ -88,6 +88,8 @@ def _best(f, *args, repeat: int) -> float:
 
 #: bytes per agent-month the two passes must stream besides ``cell`` (module docstring)
 STREAM_BYTES = 45 - 2 * 4
+#: per pass: (bytes streamed besides ``cell``, its scattered access)
+PASSES = {"adults": (24 - 4, "scatter"), "learning": (21 - 4, "gather")}
 
 
 def measure(threads: int, n: int, n_cells: int, repeat: int) -> dict:
@@ -125,6 +127,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--agent-months", type=float, default=AGENT_MONTHS_1TO1)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    ap.add_argument("--run", type=Path, default=None,
+                    help="a 1:1 run's scale_run.py JSON: compare its adults and learning "
+                         "passes with their floors")
     a = ap.parse_args(argv)
     args = sys.argv[1:] if argv is None else argv
     res = {"command": "PYTHONPATH=src python benchmarks/limits.py " + " ".join(args),
@@ -141,6 +146,22 @@ def main(argv: list[str] | None = None) -> None:
     md = (f"Best of {a.repeat}; {a.agents:,} agents in {a.cells:,} workplaces; ns per "
           f"agent-month; a 1:1 run = {a.agent_months:.3g} agent-months.\n\n"
           + "\n".join(lines) + "\n")
+    if a.run is not None:
+        run = json.loads(a.run.read_text())
+        t = run["threads"] if run["threads"] in res["threads"] else max(res["threads"])
+        r = res["threads"][t]
+        res["run"] = {"file": str(a.run), "commit": run.get("commit"), "threads": t}
+        rows = ["", f"{a.run.name} ({run['threads']} threads; floors on {t}):", "",
+                "| pass | ns per agent-step in the run | floor | % of floor |", "|---|---|---|---|"]
+        for ph, (nb, kind) in PASSES.items():
+            got = run["phase_seconds"][ph] / run["agent_steps"] * 1e9
+            fl = nb / r["copy_gb_s"] + r[kind]
+            res["run"][ph] = {"ns": got, "floor_ns": fl}
+            rows.append(f"| `{ph}` | {got:.2f} | {fl:.2f} | {100 * fl / got:.0f} % |")
+        got = run["wall_seconds"] / run["agent_steps"] * 1e9
+        rows.append(f"| whole run | {got:.2f} | {r['floor_ns']:.2f} | "
+                    f"{100 * r['floor_ns'] / got:.0f} % |")
+        md += "\n".join(rows) + "\n"
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "limits.json").write_text(json.dumps(res, indent=1))
     print(md)
