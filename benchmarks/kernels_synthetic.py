@@ -16,19 +16,13 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import time
 
 import numpy as np
+from _timing import call_times
 
 
 def _median(f, n: int) -> float:
-    f()
-    ts = []
-    for _ in range(5):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
-    return float(np.median(ts)) / n * 1e9
+    return float(np.median(call_times(f, repeat=5))) / n * 1e9
 
 
 def apply(cm) -> None:

@@ -31,10 +31,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+from _timing import call_times
 
 #: agent-months of a 1:1 run (benchmarks/results/cpsu_1to1_0.3.1.json: agent_steps)
 AGENT_MONTHS_1TO1 = 1.8385e11
@@ -77,13 +77,7 @@ def kernels():
 
 
 def _best(f, *args, repeat: int) -> float:
-    f(*args)
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        f(*args)
-        ts.append(time.perf_counter() - t)
-    return min(ts)
+    return min(call_times(f, *args, repeat=repeat))
 
 
 #: bytes per agent-month the two passes must stream besides ``cell`` (module docstring)

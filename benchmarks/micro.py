@@ -15,10 +15,10 @@ Medians of repeated calls after a warm-up; the numbers depend on the machine and
 from __future__ import annotations
 
 import statistics
-import time
 
 import numba
 import numpy as np
+from _timing import call_times
 from numba import njit, prange
 
 from allegiance.mechanisms._common import packed, to_fixed
@@ -66,13 +66,7 @@ def _scatter_packed(cell, x, p):
 
 
 def _median_ns(fn, args, n, repeat=9) -> float:
-    fn(*args)
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn(*args)
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts) / n * 1e9
+    return statistics.median(call_times(fn, *args, repeat=repeat)) / n * 1e9
 
 
 def main() -> None:
