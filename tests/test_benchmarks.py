@@ -1,0 +1,36 @@
+"""The floor that docs/PERFORMANCE.md quotes (benchmarks/limits.py) is computed as documented."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture()
+def limits(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import limits as mod
+
+    yield mod
+    sys.modules.pop("limits", None)
+    sys.modules.pop("_timing", None)
+
+
+def test_limits_floor_is_stream_plus_scattered_accesses(limits, tmp_path):
+    run = tmp_path / "run.json"
+    run.write_text(json.dumps({"threads": 1, "agent_steps": 1e9, "wall_seconds": 30.0,
+                               "phase_seconds": {"adults": 6.0, "learning": 5.0}}))
+    limits.main(["--threads", "1", "--agents", "200000", "--cells", "50000", "--repeat", "1",
+                 "--agent-months", "1e9", "--out", str(tmp_path), "--run", str(run)])
+    res = json.loads((tmp_path / "limits.json").read_text())
+    r = res["threads"]["1"]
+    assert r["gather"] == min(r["gather_0"], r["gather_128"]) > 0
+    assert r["scatter"] == min(r["scatter_0"], r["scatter_128"]) > 0
+    assert r["stream_ns"] == pytest.approx(37 / r["copy_gb_s"])
+    assert r["floor_ns"] == pytest.approx(r["stream_ns"] + r["gather"] + r["scatter"])
+    assert r["floor_1to1_s"] == pytest.approx(r["floor_ns"])  # 1e9 agent-months × ns
+    assert res["run"]["adults"]["ns"] == pytest.approx(6.0)
+    assert res["run"]["learning"]["floor_ns"] == pytest.approx(17 / r["copy_gb_s"] + r["gather"])
