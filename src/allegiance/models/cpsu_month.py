@@ -723,10 +723,10 @@ def learning_pass(bounds, lanes, alive, birth, death, cell, belief, trust, month
     next month's stocks are taken; so the columns :data:`NEXT` of those stocks (``nxt[lane]``,
     ages and ``openness`` of next month; exact integers) are summed here, in a second
     branch-free loop over the block (:func:`_next_terms`), and the stocks pass only counts
-    the members
-    (:func:`member_stocks`). The agents whose month of death is next month (``month + 1``)
-    are listed in ``dying[lane, :ndying[lane]]`` (in slot order; ``ndying[lane]`` = -1 when
-    the list is full) for the stocks pass to kill after counting them.
+    the members (:func:`member_stocks`). The agents whose month of death is next month
+    (``month + 1``) are listed in ``dying[lane, :ndying[lane]]`` (in slot order;
+    ``ndying[lane]`` = -1 when the list is full) for the stocks pass to kill after counting
+    them.
     """
     tsum0 = tsum[0]
     mask = np.int64(COUNT_MASK)
