@@ -1,6 +1,7 @@
 """Counter-based random numbers: pure functions of (seed, stream, step, agent)."""
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from allegiance.rng import Streams, stream_id
@@ -61,27 +62,66 @@ def test_streams_steps_and_seeds_are_independent_for_the_same_agents():
     assert stats.chisquare(grid.ravel()).pvalue > 1e-3
 
 
-def test_jit_cache_is_cleared_when_kernel_sources_change(tmp_path, monkeypatch):
+def _fake_package(tmp_path, monkeypatch, cache_dir: str):
+    from numba.core import config
+
     from allegiance import _jitcache
 
     pkg = tmp_path / "pkg"
     (pkg / "__pycache__").mkdir(parents=True)
     (pkg / "k.py").write_text("from numba import njit\n")
-    stale = pkg / "__pycache__" / "k.f-1.py311.nbi"
-    stale.write_text("x")
     monkeypatch.setattr(_jitcache, "_PKG", pkg)
-    monkeypatch.setattr(_jitcache, "_STAMP", pkg / "__pycache__" / "numba-sources.sha256")
-    monkeypatch.setattr(_jitcache, "_done", False)
-    _jitcache.check()
+    monkeypatch.setattr(config, "CACHE_DIR", cache_dir)
+    return _jitcache, pkg
+
+
+def _check_again(jc, monkeypatch):
+    monkeypatch.setattr(jc, "_done", False)
+    jc.check()
+
+
+@pytest.mark.parametrize("custom", [False, True])
+def test_jit_cache_is_cleared_when_kernel_sources_change(tmp_path, monkeypatch, custom):
+    """Wherever numba keeps the cache (``__pycache__``, or NUMBA_CACHE_DIR's subdirectory for
+    the source directory), it is dropped when any kernel source changed since it was
+    written."""
+    from numba.core.caching import _CacheLocator
+
+    jc, pkg = _fake_package(tmp_path, monkeypatch, str(tmp_path / "nb") if custom else "")
+    where = pkg / "__pycache__"
+    if custom:
+        where = tmp_path / "nb" / _CacheLocator.get_suitable_cache_subpath(str(pkg / "k.py"))
+        where.mkdir(parents=True)
+    assert (where, True) in jc.cache_dirs()
+    stale = where / "k.f-1.py311.nbi"
+    stale.write_text("x")
+    _check_again(jc, monkeypatch)
     assert not stale.exists()  # no stamp yet: the cache cannot be trusted
     stale.write_text("x")
-    monkeypatch.setattr(_jitcache, "_done", False)
-    _jitcache.check()
+    _check_again(jc, monkeypatch)
     assert stale.exists()  # sources unchanged: the cache is kept
     (pkg / "k.py").write_text("from numba import njit\n# edited\n")
-    monkeypatch.setattr(_jitcache, "_done", False)
-    _jitcache.check()
+    _check_again(jc, monkeypatch)
     assert not stale.exists()  # a kernel source changed: the cache is dropped
+
+
+def test_jit_cache_in_a_custom_dir_is_checked_when_it_is_used_again(tmp_path, monkeypatch):
+    """A cache left in NUMBA_CACHE_DIR by older sources is dropped as soon as the variable
+    points there again, before numba can load from it."""
+    from numba.core.caching import _CacheLocator
+
+    jc, pkg = _fake_package(tmp_path, monkeypatch, str(tmp_path / "nb"))
+    sub = tmp_path / "nb" / _CacheLocator.get_suitable_cache_subpath(str(pkg / "k.py"))
+    _check_again(jc, monkeypatch)
+    stale = sub / "k.f-1.py311.nbi"
+    stale.write_text("x")
+    (pkg / "k.py").write_text("from numba import njit\n# edited\n")
+    monkeypatch.setattr("numba.core.config.CACHE_DIR", "")
+    _check_again(jc, monkeypatch)
+    assert stale.exists()  # not a place numba looks now, and not known to it
+    monkeypatch.setattr("numba.core.config.CACHE_DIR", str(tmp_path / "nb"))
+    _check_again(jc, monkeypatch)
+    assert not stale.exists()
 
 
 def test_skipping_gives_independent_trials_per_uid():
