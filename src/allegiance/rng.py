@@ -64,8 +64,8 @@ _MASK = (1 << 64) - 1
 
 def _mix64_int(z: int) -> int:
     """:func:`mix64` on Python integers (the same bits)."""
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    z = ((z ^ (z >> 30)) * int(_M1)) & _MASK
+    z = ((z ^ (z >> 27)) * int(_M2)) & _MASK
     return z ^ (z >> 31)
 
 
@@ -73,10 +73,10 @@ def key_of(seed: int, stream: int, step: int) -> int:
     """:func:`make_key` in plain Python, bit for bit (``tests/test_rng.py`` checks): a run
     asks for a dozen keys a month, and calling the compiled function from Python costs more
     than the arithmetic."""
-    g = 0x9E3779B97F4A7C15
+    g, m1, m2 = int(_GOLDEN), int(_M1), int(_M2)
     k = _mix64_int((seed & _MASK) ^ g)
-    k = _mix64_int(k ^ ((stream * 0xBF58476D1CE4E5B9) & _MASK))
-    return _mix64_int(k ^ ((step * 0x94D049BB133111EB + g) & _MASK))
+    k = _mix64_int(k ^ ((stream * m1) & _MASK))
+    return _mix64_int(k ^ ((step * m2 + g) & _MASK))
 
 
 @njit(cache=True, inline="always")

@@ -235,13 +235,20 @@ def _reduce_lanes(sums):
 
 
 @njit(cache=True, inline="always")
+def _expressed(t, openness, norm):
+    """The trust an adult shows when M7 falsification is on: ``openness · t + (1 − openness)
+    · max(t, norm)`` (falsified towards the norm where openness is low)."""
+    return openness * t + (1.0 - openness) * max(t, norm)
+
+
+@njit(cache=True, inline="always")
 def _fixed(b, t, openness, norm, falsify):
-    """An adult's fixed-point belief, trust and expressed trust (M7: with ``falsify``, the
-    trust shown is ``openness · t + (1 − openness) · max(t, norm)``)."""
+    """An adult's fixed-point belief, trust and expressed trust (:func:`_expressed` with
+    ``falsify``, else its trust)."""
     ft = to_fixed(t)
     fex = ft
     if falsify:
-        fex = to_fixed(openness * t + (1.0 - openness) * max(t, norm))
+        fex = to_fixed(_expressed(t, openness, norm))
     return to_fixed(b), ft, fex
 
 
@@ -702,7 +709,7 @@ def _next_terms(a, birth_i, b, t, month1, commit_thr, norm, openness, falsify):
     ft = to_fixed_simd(t64)
     fex = ft
     if falsify:
-        fex = to_fixed_simd(openness * t64 + (1.0 - openness) * max(t64, norm))
+        fex = to_fixed_simd(_expressed(t64, openness, norm))
     return ad, to_fixed_simd(b64) * ad, ft * ad, ad & np.int64(b64 >= commit_thr), fex * ad
 
 
@@ -1044,13 +1051,13 @@ class Month:
     def _lanes(self, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # the model hands out the same bounds array until the slots change: the lanes are
         # cut again only then (or when the thread count changes); a few passes a month ask
-        key = (id(bounds), bounds.shape[0], int(bounds[-1]), numba.get_num_threads())
+        threads = numba.get_num_threads()
         cached = getattr(self, "_lanes_cache", None)
-        if cached is not None and cached[0] == key and cached[1] is bounds:
+        if cached is not None and cached[0] is bounds and cached[1] == threads:
             lanes = cached[2]
         else:
             lanes = lane_chunks(bounds)
-            self._lanes_cache = (key, bounds, lanes)
+            self._lanes_cache = (bounds, threads, lanes)
         t = lanes.shape[0] - 1
         nc = self.m.n_cells
         if self._lane_bufs is None or self._lane_bufs[0].shape[0] < t:
