@@ -92,7 +92,7 @@ def test_jit_cache_is_cleared_when_kernel_sources_change(tmp_path, monkeypatch, 
     if custom:
         where = tmp_path / "nb" / _CacheLocator.get_suitable_cache_subpath(str(pkg / "k.py"))
         where.mkdir(parents=True)
-    assert (where, True) in jc.cache_dirs()
+    assert (where, True) in jc.cache_dirs(jc.kernel_sources())
     stale = where / "k.f-1.py311.nbi"
     stale.write_text("x")
     _check_again(jc, monkeypatch)

@@ -27,30 +27,36 @@ STAMP_NAME = "numba-sources.sha256"
 _done = False
 
 
-def _kernel_sources() -> list[Path]:
-    return [f for f in sorted(_PKG.rglob("*.py")) if b"njit" in f.read_bytes()]
+def kernel_sources() -> dict[Path, bytes]:
+    """The package's source files that define compiled kernels, with their contents."""
+    out = {}
+    for f in sorted(_PKG.rglob("*.py")):
+        data = f.read_bytes()
+        if b"njit" in data:
+            out[f] = data
+    return out
 
 
-def sources_digest() -> str:
-    """SHA-256 over the package's source files that define compiled kernels."""
+def sources_digest(sources: dict[Path, bytes]) -> str:
+    """SHA-256 over the kernel sources (:func:`kernel_sources`)."""
     h = hashlib.sha256()
-    for f in _kernel_sources():
+    for f, data in sources.items():
         h.update(f.relative_to(_PKG).as_posix().encode())
-        h.update(f.read_bytes())
+        h.update(data)
     return h.hexdigest()
 
 
-def cache_dirs() -> list[tuple[Path, bool]]:
-    """Every directory where numba may keep the cache of this package's kernels, and whether
-    numba uses it now (its first choice that it can write: ``NUMBA_CACHE_DIR``, else
-    ``__pycache__``, else the user-wide cache)."""
+def cache_dirs(sources: dict[Path, bytes]) -> list[tuple[Path, bool]]:
+    """Every directory where numba may keep the cache of the kernels of ``sources``
+    (:func:`kernel_sources`), and whether numba uses it now (its first choice that it can
+    write: ``NUMBA_CACHE_DIR``, else ``__pycache__``, else the user-wide cache)."""
     from numba.core import config
     from numba.core.caching import _CacheLocator
     from numba.misc.appdirs import AppDirs
 
     user_wide = Path(AppDirs(appname="numba", appauthor=False).user_cache_dir)
     out = []
-    for d in sorted({f.parent for f in _kernel_sources()}):
+    for d in sorted({f.parent for f in sources}):
         sub = _CacheLocator.get_suitable_cache_subpath(str(d / "_.py"))
         cands = [d / "__pycache__", user_wide / sub]
         if config.CACHE_DIR:
@@ -91,8 +97,9 @@ def check() -> None:
         return
     _done = True
     try:
-        digest = sources_digest()
-        dirs = cache_dirs()
+        sources = kernel_sources()
+        digest = sources_digest(sources)
+        dirs = cache_dirs(sources)
     except OSError:
         return
     for cache, active in dirs:
