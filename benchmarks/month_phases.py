@@ -6,6 +6,8 @@
     PYTHONPATH=src python benchmarks/month_phases.py time --scale 0.01 --threads 2 --tile 100
     PYTHONPATH=src python benchmarks/month_phases.py time --scale 0.01 --threads 2 --tile 100 \
         --profile   # and each kernel's share (cProfile; the phase totals then include its overhead)
+    PYTHONPATH=src python benchmarks/month_phases.py time --scale 0.01 --threads 2 --tile 100 \
+        --split     # adults_pass and learning_pass alone, with one part left out each
 
 ``save`` runs ``cpsu`` (seed 1) up to the given month and pickles the runner; ``time`` loads it,
 runs 2 warm-up months, then times 24 months and prints each phase's seconds per living agent
@@ -67,6 +69,50 @@ def tile(runner, k: int) -> None:
     m.passes._lane_bufs = None
 
 
+def split_kernels(runner, repeat: int = 5) -> dict[str, float]:
+    """``adults_pass`` and ``learning_pass`` called alone on the state (median of ``repeat``
+    calls after one, ns per living agent), whole and with one part left out each: the
+    non-members' workplace sums (``learn_on`` off), the members (an empty member index); M7
+    alone and next month's stocks alone. The calls change the state; only timings are used."""
+    from _timing import call_times
+
+    from allegiance.mechanisms import legitimacy as m6
+    from allegiance.mechanisms import ritual as m4
+    from allegiance.models import cpsu_month as cm
+
+    m = runner.model
+    st, mo, step = m.state, m.passes, runner.step
+    bounds, idx, ib = mo._index()
+    lanes, msum, tsum = mo._lanes(bounds)
+    no_members = np.zeros_like(ib)
+    soc = (0.0, 0.0, 0.0, np.uint64(0), np.uint64(0))
+    nl = lanes.shape[0] - 1
+    nxt = np.zeros((nl, len(cm.NEXT)), np.int64)
+    dying = np.zeros((nl, int(st.n * cm.DEATH_LIST_SHARE / nl) + cm.DEATH_LIST_MIN), np.uint32)
+    ndying = np.zeros(nl, np.int64)
+    v = st.view
+
+    def adults(learn_on, members):
+        cm.adults_pass(bounds, lanes, idx, ib if members else no_members, v("alive"),
+                       v("birth"), v("status"), v("cell"), v("uid"), v("belief"), v("trust"),
+                       m.month(step), False, *soc, True, msum, *m4.rates(m), True,
+                       *m6.bases(m), learn_on, tsum, mo._far())
+
+    def learning(learn, stocks):
+        cm.learning_pass(bounds, lanes, v("alive"), v("birth"), v("death"), v("cell"),
+                         v("belief"), v("trust"), m.month(step), learn, 0.05, tsum, stocks,
+                         0.5, 0.5, 0.5, True, nxt, dying, ndying)
+
+    variants = {"adults": (adults, True, True), "adults_no_sums": (adults, False, True),
+                "adults_no_members": (adults, True, False),
+                "adults_no_members_no_sums": (adults, False, False),
+                "learning": (learning, True, True), "learning_m7_only": (learning, True, False),
+                "learning_stocks_only": (learning, False, True)}
+    n = st.n_alive
+    return {name: round(float(np.median(call_times(f, x, y, repeat=repeat))) / n * 1e9, 2)
+            for name, (f, x, y) in variants.items()}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("mode", choices=["save", "time"])
@@ -76,6 +122,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tile", type=int, default=1, help="time K copies of the state")
     ap.add_argument("--profile", action="store_true",
                     help="also print each compiled kernel's time (cProfile over the months)")
+    ap.add_argument("--split", action="store_true",
+                    help="instead of the months, time adults_pass and learning_pass alone, "
+                         "in variants that leave out one part each (split_kernels)")
     ap.add_argument("--state", type=Path, default=None,
                     help="pickle file (default: /tmp/allegiance_month_phases_SCALE.pkl)")
     a = ap.parse_args(argv)
@@ -101,6 +150,10 @@ def main(argv: list[str] | None = None) -> None:
     r.phases = r.model.phases()
     numba.set_num_threads(a.threads)
     r.advance(until=r.step + 2)  # warm-up: kernels loaded, buffers allocated
+    if a.split:
+        print(json.dumps({"threads": a.threads, "tile": a.tile, "ns_per_agent_month":
+                          split_kernels(r)}))
+        return
     before = dict(r.timing)
     prof = None
     if a.profile:
