@@ -30,7 +30,7 @@ from pathlib import Path
 B = {"uid": 4, "alive": 1, "birth": 2, "death": 2, "cell": 4, "status": 1, "join": 2,
      "motive": 1, "left": 1, "converted": 1, "stake": 4, "trust": 4, "belief": 4}
 
-#: per phase (allegiance.models.cpsu_month): (arrays read per slot, arrays written per slot).
+#: per phase (allegiance.models.cpsu.month): (arrays read per slot, arrays written per slot).
 #: Only arrays every slot streams are counted; fields read for members only (~7 % of slots,
 #: the member-index phases) or for a few agents (applicants, trial successes, newcomers) are
 #: not. Writes count once (a written cache line is read first anyway, so read+write arrays

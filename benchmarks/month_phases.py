@@ -78,7 +78,8 @@ def split_kernels(runner, repeat: int = 5) -> dict[str, float]:
 
     from allegiance.mechanisms import legitimacy as m6
     from allegiance.mechanisms import ritual as m4
-    from allegiance.models import cpsu_month as cm
+    from allegiance.models.cpsu import adults as kadults
+    from allegiance.models.cpsu import stocks as kstocks
 
     m = runner.model
     st, mo, step = m.state, m.passes, runner.step
@@ -87,19 +88,20 @@ def split_kernels(runner, repeat: int = 5) -> dict[str, float]:
     no_members = np.zeros_like(ib)
     soc = (0.0, 0.0, 0.0, np.uint64(0), np.uint64(0))
     nl = lanes.shape[0] - 1
-    nxt = np.zeros((nl, len(cm.NEXT)), np.int64)
-    dying = np.zeros((nl, int(st.n * cm.DEATH_LIST_SHARE / nl) + cm.DEATH_LIST_MIN), np.uint32)
+    nxt = np.zeros((nl, len(kstocks.NEXT)), np.int64)
+    dying = np.zeros((nl, int(st.n * kstocks.DEATH_LIST_SHARE / nl) + kstocks.DEATH_LIST_MIN),
+                     np.uint32)
     ndying = np.zeros(nl, np.int64)
     v = st.view
 
     def adults(learn_on, members):
-        cm.adults_pass(bounds, lanes, idx, ib if members else no_members, v("alive"),
+        kadults.adults_pass(bounds, lanes, idx, ib if members else no_members, v("alive"),
                        v("birth"), v("status"), v("cell"), v("uid"), v("belief"), v("trust"),
                        m.month(step), False, *soc, True, msum, *m4.rates(m), True,
                        *m6.bases(m), learn_on, tsum, mo._far())
 
     def learning(learn, stocks):
-        cm.learning_pass(bounds, lanes, v("alive"), v("birth"), v("death"), v("cell"),
+        kadults.learning_pass(bounds, lanes, v("alive"), v("birth"), v("death"), v("cell"),
                          v("belief"), v("trust"), m.month(step), learn, 0.05, tsum, stocks,
                          0.5, 0.5, 0.5, True, nxt, dying, ndying)
 

@@ -1,6 +1,6 @@
 """The blocked, vectorized month passes against one-agent-at-a-time reference loops.
 
-The passes in ``allegiance.models.cpsu_month`` handle non-members in branch-free block loops
+The passes in ``allegiance.models.cpsu`` handle non-members in branch-free block loops
 and members from the member index; the references below are the plain loops they replaced
 (the mechanisms' per-agent functions applied to each living agent in slot order). They must
 agree bit for bit, on states built to hit every branch: dead slots, members of every status,
@@ -29,7 +29,11 @@ from allegiance.mechanisms._common import (
     to_fixed_simd,
     unpack,
 )
-from allegiance.models import cpsu_month as cm
+from allegiance.models.cpsu import adults as kadults
+from allegiance.models.cpsu import members as kmembers
+from allegiance.models.cpsu import options as koptions
+from allegiance.models.cpsu import recruits as krecruits
+from allegiance.models.cpsu import stocks as kstocks
 from allegiance.rng import uniform
 
 MONTH = 12 * 1960
@@ -117,7 +121,7 @@ def _adults_reference(alive, birth, status, cell, uid, belief, trust, month, soc
 @pytest.mark.parametrize("flags", [(True, True, True, True), (False, True, False, True),
                                    (True, False, True, False)])
 def test_adults_pass_equals_the_one_agent_loop(far, flags, chunk):
-    assert cm.BLOCK == 4096
+    assert koptions.BLOCK == 4096
     soc_on, ritual_on, legit_on, learn_on = flags
     s = _state(30_000, 40, seed=1, chunk=chunk)
     msum = np.zeros((2, s["n_cells"]), dtype=np.int64)
@@ -132,7 +136,7 @@ def test_adults_pass_equals_the_one_agent_loop(far, flags, chunk):
                       *terms, msum[0], *rates, ref_ts)
     b, t = s["belief"].copy(), s["trust"].copy()
     tsum = np.full((2, s["n_cells"]), 99, dtype=np.int64)  # the pass zeroes its lanes
-    cm.adults_pass(s["bounds"], s["lanes"], s["idx"], s["ib"], s["alive"], s["birth"],
+    kadults.adults_pass(s["bounds"], s["lanes"], s["idx"], s["ib"], s["alive"], s["birth"],
                    s["status"], s["cell"], s["uid"], b, t, *terms[:7], ritual_on, msum,
                    *rates, tsum, far)
     assert np.array_equal(b, ref_b)
@@ -160,7 +164,7 @@ def _weights() -> np.ndarray:
 
 
 def _whole(tot: np.ndarray) -> np.ndarray:
-    """The whole population's columns (``cm.NEXT``) in a sum of stocks_pass rows."""
+    """The whole population's columns (``kstocks.NEXT``) in a sum of stocks_pass rows."""
     return np.array([tot[0], tot[1], tot[12], tot[13], tot[36], tot[11] + tot[34]])
 
 
@@ -186,10 +190,10 @@ def test_learning_pass_equals_the_one_agent_loop(stocks, chunk, learn):
         _learning_reference(s["alive"], s["birth"], s["cell"], ref_t, MONTH, 0.03, tsum[0])
     t = s["trust"].copy()
     nl = s["lanes"].size - 1
-    nxt = np.zeros((nl, len(cm.NEXT)), np.int64)
+    nxt = np.zeros((nl, len(kstocks.NEXT)), np.int64)
     dying = np.zeros((nl, 2000), np.uint32)
     ndying = np.zeros(nl, np.int64)
-    cm.learning_pass(s["bounds"], s["lanes"], s["alive"], s["birth"], death, s["cell"],
+    kadults.learning_pass(s["bounds"], s["lanes"], s["alive"], s["birth"], death, s["cell"],
                      s["belief"], t, MONTH, learn, 0.03, tsum, stocks, 0.6, 0.5, 0.3, True,
                      nxt, dying, ndying)
     assert np.array_equal(t, ref_t)
@@ -209,7 +213,7 @@ def test_learning_pass_equals_the_one_agent_loop(stocks, chunk, learn):
     due = np.flatnonzero(living & (death <= MONTH + 1))
     assert np.array_equal(listed, due) and due.size > 300
     # a list too short for the lane's deaths says so (the stocks pass then draws them)
-    cm.learning_pass(s["bounds"], s["lanes"], s["alive"], s["birth"], death, s["cell"],
+    kadults.learning_pass(s["bounds"], s["lanes"], s["alive"], s["birth"], death, s["cell"],
                      s["belief"], t.copy(), MONTH, learn, 0.03, tsum, True, 0.6, 0.5, 0.3,
                      True, nxt, dying[:, :10], ndying)
     assert (ndying == -1).all()
@@ -224,7 +228,7 @@ def _apply(s, left, rate, theta, span, motive):
     nchunk = s["bounds"].size - 1
     w, n = np.zeros(nchunk), np.zeros(nchunk, dtype=np.int64)
     listed = np.zeros((nchunk, 64), np.uint32)
-    cm.apply_pass(s["bounds"], span, s["alive"], s["birth"], s["status"], left, s["uid"],
+    krecruits.apply_pass(s["bounds"], span, s["alive"], s["birth"], s["status"], left, s["uid"],
                   s["belief"], motive, MONTH, *APPLY, rate, 1.0, 1.2, 0.6, 1.2, theta, 0.12,
                   np.uint64(21), np.uint64(22), np.uint64(23), w, n, listed)
     # the applicants' slots are listed in slot order, as many as there is room for
@@ -343,8 +347,8 @@ def test_admissions_scan_equals_the_one_slot_loop(density):
         lo, hi = s["bounds"][c], s["bounds"][c + 1]
         listed[c, : napp[c]] = lo + np.flatnonzero(motive[lo:hi] < 0)
     cut = int(np.median(napp))
-    variants = [(cm.admissions_pass, listed), (cm.admissions_pass, listed[:, :cut]),
-                (cm.admissions_pass, listed[:, :0]), (_admissions_reference, None)]
+    variants = [(krecruits.admissions_pass, listed), (krecruits.admissions_pass, listed[:, :cut]),
+                (krecruits.admissions_pass, listed[:, :0]), (_admissions_reference, None)]
     out = []
     for f, lst in variants:
         st, jo, mo = s["status"].copy(), np.zeros(50_000, np.int16), motive.copy()
@@ -487,7 +491,7 @@ def test_stocks_pass_equals_the_one_agent_loop(deaths_on, chunk):
     deaths = np.zeros((nchunk, 2), np.int64)
     msum = np.full((2, s["n_cells"]), 99, np.int64)
     wsum = np.zeros((nchunk, 2))
-    cm.stocks_pass(s["bounds"], s["lanes"], alive, s["birth"], death,
+    kstocks.stocks_pass(s["bounds"], s["lanes"], alive, s["birth"], death,
                    s["status"], motive, s["belief"], s["trust"], stake, converted, s["cell"],
                    join, *common, part, deaths_on, deaths, True, True, True, 1.0, 0.5,
                    _weights(), msum, wsum, deaths_on)
@@ -500,7 +504,7 @@ def test_stocks_pass_equals_the_one_agent_loop(deaths_on, chunk):
     # the members' sums: those members_sums finds once the deaths are done
     ref_msum = np.zeros_like(msum)
     ref_wsum = np.zeros_like(wsum)
-    cm.members_sums(s["idx"], s["ib"], s["lanes"], alive, s["status"], s["cell"], s["belief"],
+    kmembers.members_sums(s["idx"], s["ib"], s["lanes"], alive, s["status"], s["cell"], s["belief"],
                     motive, join, MONTH, True, True, 1.0, 0.5, _weights(), ref_msum, ref_wsum,
                     not deaths_on)
     assert np.array_equal(msum.sum(axis=0), ref_msum.sum(axis=0))
@@ -512,13 +516,13 @@ def test_stocks_pass_equals_the_one_agent_loop(deaths_on, chunk):
     m_part = np.zeros_like(part)
     m_msum = np.full_like(msum, 7)
     m_wsum = np.zeros_like(wsum)
-    cm.member_stocks(s["idx"], s["ib"], s["lanes"], m_alive, s["birth"], death, s["status"],
+    kstocks.member_stocks(s["idx"], s["ib"], s["lanes"], m_alive, s["birth"], death, s["status"],
                      motive, s["belief"], s["trust"], stake, converted, s["cell"], join, *common,
                      m_part, deaths_on, True, True, True, 1.0, 0.5, _weights(), m_msum, m_wsum,
                      deaths_on)
     assert np.array_equal(m_alive, s["alive"])
     whole = _whole(ref_part.sum(axis=0))
-    assert np.array_equal(cm.combine_stocks(m_part.sum(axis=0), whole), ref_part.sum(axis=0))
+    assert np.array_equal(kstocks.combine_stocks(m_part.sum(axis=0), whole), ref_part.sum(axis=0))
     assert np.array_equal(m_msum.sum(axis=0), msum.sum(axis=0))
     assert np.array_equal(m_wsum, wsum)
     if not deaths_on:
@@ -530,6 +534,6 @@ def test_stocks_pass_equals_the_one_agent_loop(deaths_on, chunk):
     ndying[0] = due.size
     dying[0] = due
     out = np.zeros((nl, 2), np.int64)
-    cm.kill_listed(dying, ndying, m_alive, s["status"], out)
+    kstocks.kill_listed(dying, ndying, m_alive, s["status"], out)
     assert np.array_equal(m_alive, alive)
     assert np.array_equal(out.sum(axis=0), deaths.sum(axis=0))

@@ -9,8 +9,8 @@ import pytest
 
 import allegiance
 from allegiance import engine
-from allegiance.models import cpsu
 from allegiance.models.cpsu import CpsuModel
+from allegiance.models.cpsu import model as cpsu_model
 from allegiance.scenario import load_scenario
 from conftest import cli
 
@@ -103,7 +103,7 @@ def test_nth_alive_matches_an_index_of_the_living():
 def test_deaths_drawn_in_the_stocks_pass_change_nothing(monkeypatch):
     # fused, the stocks pass also takes the members' sums of the members phase, which takes
     # them again only in months when excess deaths killed members after the stocks pass
-    from allegiance.models import cpsu_month
+    from allegiance.models.cpsu import month as cpsu_month
 
     calls = {"taken": 0, "changed": 0}
     for name, key in (("member_sums_taken", "taken"), ("members_changed", "changed")):
@@ -124,7 +124,7 @@ def test_stocks_taken_by_the_learning_pass_change_nothing(monkeypatch):
     # the learning pass takes next month's stocks of the whole population and lists its
     # natural deaths; record counts only the members. Not after war losses (1941-45), nor at
     # the start, nor when the list of deaths is full: then the stocks pass counts everyone
-    from allegiance.models import cpsu_month
+    from allegiance.models.cpsu import month as cpsu_month
 
     calls = {"taken": 0, "not": 0}
     f = cpsu_month.Month.next_stocks
@@ -147,8 +147,8 @@ def test_stocks_taken_by_the_learning_pass_change_nothing(monkeypatch):
     monkeypatch.setattr(cpsu_month, "DEATH_LIST_SHARE", 0.0)
     monkeypatch.setattr(cpsu_month, "DEATH_LIST_MIN", 1)
     full = {"passes": 0}
-    g = cpsu.stocks_pass
-    monkeypatch.setattr(cpsu, "stocks_pass",
+    g = cpsu_model.stocks_pass
+    monkeypatch.setattr(cpsu_model, "stocks_pass",
                         lambda *a: (full.__setitem__("passes", full["passes"] + 1), g(*a))[1])
     before = calls["taken"]
     pd.testing.assert_frame_equal(_run(1e-4, 1).timeseries, short.timeseries, check_exact=True)
@@ -158,7 +158,7 @@ def test_stocks_taken_by_the_learning_pass_change_nothing(monkeypatch):
 def test_prefetching_changes_nothing(monkeypatch):
     # at 1:1 the passes prefetch workplace sums (arrays over PREFETCH_MIN_BYTES); force that
     # path at a small scale: a hint to the CPU, it must not change a bit
-    from allegiance.models import cpsu_month
+    from allegiance.models.cpsu import month as cpsu_month
 
     base = _run(2e-4, 1)
     monkeypatch.setattr(cpsu_month, "PREFETCH_MIN_BYTES", 0)

@@ -5,7 +5,7 @@ named ``Params`` with ``enabled``), its equations as per-agent functions that nu
 inline into the kernels (e.g. ``ritual.erode_one``), and the month's constants it derives from
 levers and aggregates (e.g. ``ritual.rates``). The model runs them in one documented
 order (:mod:`allegiance.models.cpsu`), fused into a few passes over the agents
-(:mod:`allegiance.models.cpsu_month`): one edit to an equation changes the model everywhere.
+(:mod:`allegiance.models.cpsu.month`): one edit to an equation changes the model everywhere.
 
 | id  | module        | essay         |
 |-----|---------------|---------------|

@@ -7,6 +7,6 @@ from pathlib import Path
 
 def draw_all(result, outdir) -> list[Path]:
     """Draw every figure of a CPSU result into ``outdir``; returns the written paths."""
-    from .. import figures
+    from ... import figures
 
     return figures.cpsu_figures(result, Path(outdir))

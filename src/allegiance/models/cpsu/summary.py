@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .. import data
-from ..calendar import month_label, parse_month
+from ... import data
+from ...calendar import month_label, parse_month
 
 
 def stock_at(ts, date: str, column: str = "members") -> float | None:

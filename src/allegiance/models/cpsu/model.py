@@ -19,7 +19,7 @@ Outputs are persons: agent counts divided by ``scale``.
 
 For speed the month runs as a few fused passes over the agents (natural deaths inside the
 stocks pass, then ``demography``, ``members``, ``adults``, ``learning``, ``admissions``,
-``purges``, ``members_end``): :mod:`allegiance.models.cpsu_month` shows that this changes no
+``purges``, ``members_end``): :mod:`allegiance.models.cpsu.month` shows that this changes no
 result.
 """
 
@@ -28,36 +28,29 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import numpy as np
 from numba import njit, prange
-from pydantic import Field, field_validator, model_validator
 
-from .. import data, engine
-from ..calendar import month_label, parse_month
-from ..engine import Model
-from ..mechanisms import MODULES
-from ..mechanisms import commitment as m12
-from ..mechanisms import crisis as m10
-from ..mechanisms import demography as m2
-from ..mechanisms import elite as m8
-from ..mechanisms import exit as m9
-from ..mechanisms import legitimacy as m6
-from ..mechanisms import openness as m7
-from ..mechanisms import privilege as m5
-from ..mechanisms import recruitment as m1
-from ..mechanisms import remedies as m11
-from ..mechanisms import ritual as m4
-from ..mechanisms import shocks as m3
-from ..mechanisms._common import ADULT_MONTHS, FIXED_ONE, IDEAL
-from ..scenario import EventBase, Frozen, ScenarioBase, check_month
-from ..state import AgentState
-from .cpsu_month import (
-    APPLICANTS_MAX,
+from ... import data, engine
+from ...calendar import month_label, parse_month
+from ...engine import Model
+from ...mechanisms import MODULES
+from ...mechanisms import crisis as m10
+from ...mechanisms import demography as m2
+from ...mechanisms import shocks as m3
+from ...mechanisms._common import ADULT_MONTHS, IDEAL
+from ...state import AgentState
+from .month import Month
+from .recruits import APPLICANTS_MAX
+from .schema import LEVER_NAMES, CpsuScenario
+from .stocks import (
+    AGG,
+    AGG_SCALE,
+    COHORT_EDGES,
     DEATH_LIST_MIN,
     DEATH_LIST_SHARE,
-    Month,
     combine_stocks,
     kill_listed,
     member_stocks,
@@ -69,203 +62,6 @@ def _ramp_value(ramp: tuple[int, int, float, float], step: int) -> float:
     """A lever on a ramp ``(first step, last step, from, to)`` at ``step``."""
     s0, s1, v0, v1 = ramp
     return v1 if step >= s1 else v0 + (v1 - v0) * (step - s0 + 1) / (s1 - s0 + 1)
-
-
-# ---------------------------------------------------------------------------------------------
-# Scenario schema
-
-
-class Levers(Frozen):
-    """Time-varying conditions and policies; initial values here, changes as ``lever`` events."""
-
-    admission_rate: float = Field(0.0, ge=0, le=0.2,
-                                  description="admission quota per year, as a share of adults")
-    selectivity: float = Field(0.5, ge=0, le=1,
-                               description="how strongly vetting favours believers")
-    candidacy_months: float = Field(12, ge=0, le=60,
-                                    description="months of candidacy before full membership")
-    danger: float = Field(0.0, ge=0, le=1,
-                          description="danger of being a member (repression, civil war)")
-    mobilization: float = Field(0.0, ge=0, le=1,
-                                description="pressure of enrolment drives (war, Lenin Enrolment)")
-    privilege: float = Field(0.0, ge=0, le=1, description="material value of membership and office")
-    openness: float = Field(0.0, ge=0, le=1, description="freedom to speak and to see (glasnost)")
-    ritualization: float = Field(0.0, ge=0, le=1, description="ideology recited but not lived")
-    performance: float = Field(0.0, ge=-1, le=1,
-                               description="economic performance as people feel it")
-    cadre_stability: float = Field(0.0, ge=0, le=1,
-                                   description="protection of office-holders from rotation")
-    outside_option: float = Field(0.0, ge=0, le=1,
-                                  description="chance to convert office into private wealth")
-    exit_cost: float = Field(1.0, ge=0, le=2, description="cost of leaving the party")
-    theory_study: float = Field(0.0, ge=0, le=1, description="remedy: real study of theory (M11)")
-    contact: float = Field(0.0, ge=0, le=1, description="remedy: contact with the people (M11)")
-    criticism: float = Field(0.0, ge=0, le=1,
-                             description="remedy: criticism and self-criticism (M11)")
-    history_education: float = Field(0.0, ge=0, le=1,
-                                     description="remedy: scientific attitude to history (M11)")
-
-
-LEVER_NAMES = tuple(Levers.model_fields)
-LeverName = Literal[LEVER_NAMES]  # type: ignore[valid-type]
-
-
-class LeverEvent(EventBase):
-    """Set a lever to a value, at once or along a linear ramp."""
-
-    type: Literal["lever"]
-    lever: LeverName
-    value: float
-    ramp_months: int = Field(0, ge=0, le=600)
-
-    @model_validator(mode="after")
-    def _in_range(self):
-        f = Levers.model_fields[self.lever]
-        lo = next((m.ge for m in f.metadata if hasattr(m, "ge")), None)
-        hi = next((m.le for m in f.metadata if hasattr(m, "le")), None)
-        if (lo is not None and self.value < lo) or (hi is not None and self.value > hi):
-            raise ValueError(f"lever {self.lever} value {self.value} outside allowed [{lo}, {hi}]")
-        return self
-
-
-class ShockEvent(EventBase):
-    """An ideological shock (M3): proportional change of belief and/or trust."""
-
-    type: Literal["shock"]
-    belief: float = Field(0.0, ge=-1, le=1)
-    trust: float = Field(0.0, ge=-1, le=1)
-    target: Literal["all", "members", "nonmembers"] = "all"
-    born_before: str | None = None
-    born_after: str | None = None
-    other_exposure: float = Field(1.0, ge=0, le=1)
-
-    _dates = field_validator("born_before", "born_after")(
-        classmethod(lambda cls, v: v if v is None else check_month(v)))
-
-
-class PurgeEvent(EventBase):
-    """A purge: a share of members expelled over some months, weighted towards a target."""
-
-    type: Literal["purge"]
-    share: float = Field(ge=0, le=1)
-    months: int = Field(1, ge=1, le=120)
-    target: Literal[m1.PURGE_TARGETS] = "random"  # type: ignore[valid-type]
-
-
-class MortalityEvent(EventBase):
-    """Excess deaths among members (war losses), a share over some months."""
-
-    type: Literal["mortality"]
-    share: float = Field(ge=0, le=1)
-    months: int = Field(1, ge=1, le=120)
-
-
-class CrisisEvent(EventBase):
-    """A challenge to the regime (M10): the threshold cascade is run this month."""
-
-    type: Literal["crisis"]
-    defender_seed: float = Field(0.0, ge=0, le=1, description="initial visible share defending")
-    challenger_seed: float = Field(0.0, ge=0, le=1, description="initial visible share opposing")
-    risk_defend: float = Field(0.0, ge=0, le=1, description="added threshold for defending")
-    risk_oppose: float = Field(0.0, ge=0, le=1, description="added threshold for opposing")
-
-
-class DissolutionEvent(EventBase):
-    """The party is banned or dissolves itself: every member loses membership."""
-
-    type: Literal["dissolution"]
-
-
-Event = Annotated[
-    LeverEvent | ShockEvent | PurgeEvent | MortalityEvent | CrisisEvent | DissolutionEvent,
-    Field(discriminator="type"),
-]
-
-
-#: birth and join months are int16 month numbers: runs must lie within these months (the
-#: start leaves room for initial ages up to 100 years)
-MAX_MONTH = np.iinfo(np.int16).max
-MIN_MONTH = np.iinfo(np.int16).min + 100 * 12
-
-
-class RunSettings(Frozen):
-    """Calendar, seed and scale of a run."""
-
-    start: str = "1917-11"
-    end: str = "1991-12"
-    seed: int = Field(1917, ge=0, le=2**63 - 1)
-    scale: float = Field(0.01, gt=0, le=1, description="agents per person")
-
-    _dates = field_validator("start", "end")(classmethod(lambda cls, v: check_month(v)))
-
-    @model_validator(mode="after")
-    def _order(self):
-        if parse_month(self.end) < parse_month(self.start):
-            raise ValueError(f"end {self.end} is before start {self.start}")
-        if parse_month(self.end) > MAX_MONTH:
-            # birth and join months are stored as int16 month numbers (year · 12 + month − 1)
-            raise ValueError(f"end {self.end} is after {month_label(MAX_MONTH)}, the last month "
-                             "the model can represent")
-        if parse_month(self.start) < MIN_MONTH:
-            raise ValueError(f"start {self.start} is before {month_label(MIN_MONTH)}, the first "
-                             "month the model can represent")
-        return self
-
-
-class Initial(Frozen):
-    """The party at the start."""
-
-    members: float = Field(350_000, ge=0, description="members + candidates at the start")
-    member_belief_boost: float = Field(0.35, ge=0, le=1,
-                                       description="how far above the population mean the founding "
-                                                   "members' belief is")
-
-
-class Mechanisms(Frozen):
-    """Parameters of each mechanism (see :mod:`allegiance.mechanisms`)."""
-
-    recruitment: m1.Params = m1.Params()
-    demography: m2.Params = m2.Params()
-    shocks: m3.Params = m3.Params()
-    ritual: m4.Params = m4.Params()
-    privilege: m5.Params = m5.Params()
-    legitimacy: m6.Params = m6.Params()
-    openness: m7.Params = m7.Params()
-    elite: m8.Params = m8.Params()
-    exit: m9.Params = m9.Params()
-    crisis: m10.Params = m10.Params()
-    remedies: m11.Params = m11.Params()
-    commitment: m12.Params = m12.Params()
-
-
-class CpsuScenario(ScenarioBase):
-    """A scenario of the CPSU model."""
-
-    model: Literal["cpsu"]
-    run: RunSettings = RunSettings()
-    initial: Initial = Initial()
-    levers: Levers = Levers()
-    mechanisms: Mechanisms = Mechanisms()
-    events: dict[str, Event] = Field(default_factory=dict)
-
-
-# ---------------------------------------------------------------------------------------------
-# Aggregation: one pass over all agents per month (chunked, deterministic)
-
-AGG = ("alive", "adults", "candidates", "full_members", "cadres", "elites", "committed",
-       "sum_belief_members", "sum_trust_members", "nonmember_adults", "sum_trust_nonmembers",
-       "sum_expressed_nonmembers", "sum_belief_adults", "sum_trust_adults", "sum_stake_office",
-       "converted", "motive_ideal", "motive_career", "motive_conformist",
-       "cohort_pre1900", "cohort_1900_1919", "cohort_1920_1939", "cohort_1940_1959",
-       "cohort_1960plus",
-       "belief_t0", "belief_t1", "belief_t2", "belief_t3", "belief_t4",
-       "trust_t0", "trust_t1", "trust_t2", "trust_t3", "trust_t4",
-       "sum_expressed_members", "sum_belief_nonmembers", "committed_adults")
-_IX = {k: i for i, k in enumerate(AGG)}
-#: factor from a column of ``cpsu_month.stocks_pass`` to agents (counts) or sums (fixed point)
-AGG_SCALE = np.array([1.0 / FIXED_ONE if k.startswith(("sum_", "belief_t", "trust_t")) else 1.0
-                      for k in AGG])
-COHORT_EDGES = np.array([1900 * 12, 1920 * 12, 1940 * 12, 1960 * 12], dtype=np.int64)
 
 
 @njit(cache=True)
@@ -538,7 +334,7 @@ class CpsuModel(Model):
 
     # -- the step ------------------------------------------------------------------------
     def phases(self) -> list[tuple[str, Callable[[int], None]]]:
-        """The month's passes (see :mod:`allegiance.models.cpsu_month` for what each runs)."""
+        """The month's passes (see :mod:`allegiance.models.cpsu.month` for what each runs)."""
         mo = self.passes
         return [
             ("demography", lambda step: m2.step(self, step)),
@@ -610,7 +406,7 @@ class CpsuModel(Model):
         each agent); the ``demography`` phase then uses those counts (``deaths_drawn``).
         ``taken``: the whole population's columns and the natural deaths that the last
         ``learning`` phase took for this month (``Month.next_stocks``); then only the
-        members are counted (``cpsu_month.member_stocks``), and the non-members' columns are
+        members are counted (:func:`.stocks.member_stocks`), and the non-members' columns are
         the whole population's minus the members' (exact integers).
         """
         st = self.state
@@ -756,12 +552,12 @@ class CpsuModel(Model):
 
     # -- summary -------------------------------------------------------------------------
     def summarize(self, ts, events) -> dict[str, Any]:
-        from .cpsu_summary import summarize
+        from .summary import summarize
 
         return summarize(self, ts, events)
 
     @classmethod
     def figures(cls, result, outdir) -> list:
-        from .cpsu_figures import draw_all
+        from .figures import draw_all
 
         return draw_all(result, outdir)

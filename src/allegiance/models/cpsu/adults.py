@@ -1,0 +1,245 @@
+"""Kernels of the ``adults`` and ``learning`` phases: every slot, in blocks.
+
+``adults_pass``: M2 socialization at 16, M4 ritual decay and peer drift, M6 trust adjustment,
+and M7's workplace sums of trust. ``learning_pass``: M7 social learning, next month's stocks
+of the whole population (:data:`~.stocks.NEXT`) and its natural deaths.
+
+Both work in blocks of :data:`~.options.BLOCK` slots, and within a block run the agents in
+groups (in ``adults``, non-members, then members). The non-member loops are branch-free so
+that the compiler vectorizes them (with AVX2, 4 agents per instruction); the rest runs one
+agent at a time. Each agent still sees its updates in the mechanisms' order, so the results
+are those of one plain loop over the agents, bit for bit (``tests/test_kernels.py`` checks
+each pass against that loop). At 1:1 the workplace arrays do not fit in cache and the passes
+prefetch them (``_common.PREFETCH``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ...mechanisms import demography as m2
+from ...mechanisms import legitimacy as m6
+from ...mechanisms import ritual as m4
+from ...mechanisms._common import (
+    ADULT_MONTHS,
+    COUNT_BITS,
+    COUNT_MASK,
+    FIXED_ONE,
+    PREFETCH,
+    clip01,
+    int_to_f64_simd,
+    packed,
+    prefetch_read,
+    prefetch_write,
+    to_fixed_simd,
+    unpack,
+)
+from .options import BLOCK, GROUP, KERNEL
+from .stocks import _next_terms
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _adult_member(i, month, birth, cell, uid, belief, trust, soc_on, climate, trust_mean, sd,
+                  key_b, key_t, ritual_on, msum0, rate_m, rate_c, peer, asym, legit_on, base_m,
+                  base_c, w_belief, rate_t, learn_on, ts):
+    """The ``adults`` pass for one living member (the mechanisms' order, as for everyone)."""
+    age = month - birth[i]
+    if soc_on and age == m2.SOCIALIZATION_MONTHS:
+        b, t = m2.socialized(climate, trust_mean, sd, uid[i], key_b, key_t)
+        belief[i] = b
+        trust[i] = t
+    if age >= ADULT_MONTHS and (ritual_on or legit_on):
+        if ritual_on:
+            ms, mc = unpack(msum0[cell[i]])
+            belief[i] = m4.erode_one(belief[i], True, ms, mc, rate_m, rate_c, peer, asym)
+        if legit_on:
+            trust[i] = m6.adjust_one(trust[i], belief[i], True, base_m, base_c, w_belief, rate_t)
+    if learn_on:
+        ts[cell[i]] += packed(trust[i])
+
+
+@njit(**KERNEL)
+def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief, trust, month,
+                soc_on, climate, trust_mean, sd, key_b, key_t,
+                ritual_on, msum, rate_m, rate_c, peer, asym,
+                legit_on, base_m, base_c, w_belief, rate_t,
+                learn_on, tsum, far):
+    """M2 socialization at 16, M4 ritual decay and peer drift, M6 trust adjustment, and the
+    fixed-point workplace sums of trust for M7 (per lane).
+
+    Per block of ``BLOCK`` slots: (1) every non-member, branch-free so that the compiler
+    vectorizes it — :func:`ritual.erode_one` and :func:`legitimacy.adjust_one` for a
+    non-member written out (the same operations, so the same floats), and each one's packed
+    workplace term kept in a block buffer; (2) the rare non-members turning 16 (socialized,
+    their term replaced); (3) the block's members, from the member index
+    (:func:`_adult_member`); (4) the non-members' terms added to the workplace sums. Every
+    agent goes through the same steps in the same order as a one-agent-at-a-time loop, and
+    the sums are integers, so the results are those of that loop bit for bit. ``far``: the
+    workplace arrays do not fit in cache; prefetch them (:data:`_common.PREFETCH`).
+    """
+    msum0 = msum[0]
+    keep_b = 1.0 - rate_c  # erode_one for a non-member: b * (1 - rate_citizen), clipped
+    one = np.uint64(1)
+    ahead = np.uint64(PREFETCH)
+    for lane in prange(lanes.shape[0] - 1):
+        ts = tsum[lane]
+        if learn_on:
+            ts[:] = 0
+        pk = np.zeros(BLOCK, dtype=np.int64)
+        for c in range(lanes[lane], lanes[lane + 1]):
+            j = ib[c]
+            j_end = ib[c + 1]
+            b0 = bounds[c]
+            hi = bounds[c + 1]
+            while b0 < hi:
+                b1 = min(b0 + np.uint64(BLOCK), hi)
+                n = b1 - b0
+                nsoc = 0
+                for k in range(n):  # (1) non-members, vectorized
+                    i = b0 + k
+                    non = np.int64(alive[i]) & np.int64(status[i] <= 0)
+                    age = month - np.int64(birth[i])
+                    upd = non & np.int64(age >= ADULT_MONTHS)
+                    nsoc += non & np.int64(age == m2.SOCIALIZATION_MONTHS)
+                    b = belief[i]
+                    t = trust[i]
+                    nb = np.float32(clip01(np.float64(b) * keep_b)) if ritual_on else b
+                    tg = clip01(base_c + w_belief * (np.float64(nb) - 0.5))
+                    nt = (np.float32(clip01(np.float64(t) + rate_t * (tg - np.float64(t))))
+                          if legit_on else t)
+                    nb = nb if upd != 0 else b
+                    nt = nt if upd != 0 else t
+                    belief[i] = nb
+                    trust[i] = nt
+                    pk[k] = ((to_fixed_simd(np.float64(nt)) << COUNT_BITS) + 1) * non
+                if soc_on and nsoc > 0:  # (2) non-members turning 16
+                    for k in range(n):
+                        i = b0 + k
+                        if (alive[i] and status[i] <= 0
+                                and month - birth[i] == m2.SOCIALIZATION_MONTHS):
+                            bb, tt = m2.socialized(climate, trust_mean, sd, uid[i], key_b, key_t)
+                            belief[i] = bb
+                            trust[i] = tt
+                            pk[k] = packed(trust[i])
+                while j < j_end and idx[j] < b1:  # (3) members
+                    i = idx[j]
+                    if far:
+                        p = cell[idx[min(j + ahead, j_end - one)]]
+                        prefetch_read(msum0, p)
+                        prefetch_write(ts, p)
+                    j += one
+                    if alive[i] and status[i] > 0:
+                        _adult_member(i, month, birth, cell, uid, belief, trust, soc_on,
+                                      climate, trust_mean, sd, key_b, key_t, ritual_on, msum0,
+                                      rate_m, rate_c, peer, asym, legit_on, base_m, base_c,
+                                      w_belief, rate_t, learn_on, ts)
+                if learn_on:  # (4) the non-members' workplace terms
+                    if far:
+                        for k in range(n):
+                            prefetch_write(ts, cell[b0 + min(k + ahead, n - one)])
+                            ts[cell[b0 + k]] += pk[k]
+                    else:
+                        for k in range(n):
+                            ts[cell[b0 + k]] += pk[k]
+                b0 = b1
+
+
+@njit(cache=True, inline="always")
+def _learned(p, t, rate, a, birth_i, month, mask):
+    """:func:`openness.learn_one` for one agent (packed workplace sum ``p``), written out so
+    that the loop vectorizes (:func:`_common.to_fixed_simd`, :func:`_common.int_to_f64_simd`);
+    only living adults of a workplace with others learn."""
+    cs = p >> COUNT_BITS
+    cc = p & mask
+    t64 = np.float64(t)
+    pm = int_to_f64_simd(cs - to_fixed_simd(t64)) / FIXED_ONE / int_to_f64_simd(cc - 1)
+    nt = np.float32(clip01(t64 + rate * (pm - t64)))
+    upd = a & np.int64(month - np.int64(birth_i) >= ADULT_MONTHS) & np.int64(cc > 1)
+    return nt if upd != 0 else t
+
+@njit(**KERNEL)
+def learning_pass(bounds, lanes, alive, birth, death, cell, belief, trust, month, learn, rate,
+                  tsum, stocks_on, commit_thr, norm, openness, falsify, nxt, dying, ndying):
+    """M7 social learning of adults; with ``stocks_on``, next month's stocks of the whole
+    population and its natural deaths.
+
+    Per block of ``BLOCK`` slots, each agent's packed workplace sum is copied into a block
+    buffer (a scalar loop: the compiler will not vectorize the gather), then every adult
+    learns in one branch-free loop that vectorizes (:func:`_learned`). The results are those
+    of the one-agent loop bit for bit. ``learn`` false (no learning this month): only the
+    stocks.
+
+    ``stocks_on``: no pass after this one changes anyone's belief or trust or birth, nor
+    (except war losses, after which the model does not use them) who is alive, before the
+    next month's stocks are taken; so the columns :data:`NEXT` of those stocks (``nxt[lane]``,
+    ages and ``openness`` of next month; exact integers) are summed here, in a second
+    branch-free loop over the block (:func:`_next_terms`), and the stocks pass only counts
+    the members (:func:`member_stocks`). The agents whose month of death is next month
+    (``month + 1``) are listed in ``dying[lane, :ndying[lane]]`` (in slot order;
+    ``ndying[lane]`` = -1 when the list is full) for the stocks pass to kill after counting
+    them.
+    """
+    tsum0 = tsum[0]
+    mask = np.int64(COUNT_MASK)
+    month1 = month + 1
+    cap = dying.shape[1]
+    for lane in prange(lanes.shape[0] - 1):
+        pb = np.zeros(BLOCK, dtype=np.int64)
+        n_al = 0
+        n_ad = 0
+        s_b = 0
+        s_t = 0
+        n_cm = 0
+        s_ex = 0
+        nd = 0
+        for c in range(lanes[lane], lanes[lane + 1]):
+            b0 = bounds[c]
+            hi = bounds[c + 1]
+            while b0 < hi:
+                b1 = min(b0 + np.uint64(BLOCK), hi)
+                n = b1 - b0
+                if learn:
+                    # no prefetch: the loads are independent, and the core overlaps more of
+                    # them without the hints (1:1-size state of 1985: 2.53 against 2.67 ns)
+                    for q in range(n):
+                        pb[q] = tsum0[cell[b0 + q]]
+                    for i in range(b0, b1):  # vectorized
+                        trust[i] = _learned(pb[i - b0], trust[i], rate, np.int64(alive[i]),
+                                            birth[i], month, mask)
+                if stocks_on:
+                    # a second loop over the block (in cache): one loop doing both does not
+                    # vectorize as well (measured: slower)
+                    for i in range(b0, b1):  # vectorized
+                        a = np.int64(alive[i])
+                        ad, xb, xt, xc, xe = _next_terms(a, birth[i], belief[i], trust[i],
+                                                         month1, commit_thr, norm, openness,
+                                                         falsify)
+                        n_al += a
+                        n_ad += ad
+                        s_b += xb
+                        s_t += xt
+                        n_cm += xc
+                        s_ex += xe
+                    g0 = b0
+                    while g0 < b1:  # next month's deaths: 64 slots tested at once
+                        g1 = min(g0 + np.uint64(GROUP), b1)
+                        hit = 0
+                        for i in range(g0, g1):
+                            hit |= np.int64(alive[i]) & np.int64(death[i] <= month1)
+                        if hit:
+                            for i in range(g0, g1):
+                                if alive[i] and death[i] <= month1:
+                                    if nd < cap:
+                                        dying[lane, nd] = i
+                                    nd += 1
+                        g0 = g1
+                b0 = b1
+        row = nxt[lane]
+        row[0] = n_al
+        row[1] = n_ad
+        row[2] = s_b
+        row[3] = s_t
+        row[4] = n_cm
+        row[5] = s_ex
+        ndying[lane] = nd if nd <= cap else -1

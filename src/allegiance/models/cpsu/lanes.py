@@ -1,0 +1,42 @@
+"""Lanes: workplace sums per thread, added in a fixed way.
+
+Workplace sums (M4, M7) are integers (fixed point, :func:`~allegiance.mechanisms._common.to_fixed`),
+accumulated per thread ("lane") and added: the same for any number of threads.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from .options import KERNEL
+
+
+def lane_chunks(bounds: np.ndarray) -> np.ndarray:
+    """Chunk ranges of the lanes (one lane per thread in use): ``[l[k], l[k+1])``, cut so
+    that each lane has about as many slots (old uid chunks are sparse, new ones full)."""
+    nchunk = bounds.shape[0] - 1
+    t = max(1, min(numba.get_num_threads(), nchunk))
+    cuts = np.searchsorted(bounds.astype(np.int64), np.linspace(0, bounds[-1], t + 1)[1:-1])
+    return np.concatenate([[0], np.clip(cuts, 0, nchunk), [nchunk]]).astype(np.int64)
+
+
+@njit(**KERNEL)
+def reduce_lanes(sums):
+    """Add every lane's packed workplace sums into lane 0 (integers: any order gives the
+    same; sums and counts add independently while counts stay below 2**COUNT_BITS)."""
+    for j in prange(sums.shape[1]):
+        s = sums[0, j]
+        for lane in range(1, sums.shape[0]):
+            s += sums[lane, j]
+        sums[0, j] = s
+
+
+def weight_totals(wsum: np.ndarray) -> tuple[float, float]:
+    """M5 weight totals of members and cadres, chunk by chunk (a fixed order: deterministic)."""
+    tm = tc = 0.0
+    for c in range(wsum.shape[0]):
+        tm += wsum[c, 0]
+        tc += wsum[c, 1]
+    return tm, tc

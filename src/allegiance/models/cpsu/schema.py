@@ -1,0 +1,199 @@
+"""The CPSU model's scenario schema: run settings, the party at the start, levers, mechanism
+parameters and dated events. A scenario file (``scenarios/cpsu.toml``) is validated against
+:class:`CpsuScenario`; every field says what it means and what values it allows."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from ...calendar import month_label, parse_month
+from ...mechanisms import commitment as m12
+from ...mechanisms import crisis as m10
+from ...mechanisms import demography as m2
+from ...mechanisms import elite as m8
+from ...mechanisms import exit as m9
+from ...mechanisms import legitimacy as m6
+from ...mechanisms import openness as m7
+from ...mechanisms import privilege as m5
+from ...mechanisms import recruitment as m1
+from ...mechanisms import remedies as m11
+from ...mechanisms import ritual as m4
+from ...mechanisms import shocks as m3
+from ...scenario import EventBase, Frozen, ScenarioBase, check_month
+
+
+class Levers(Frozen):
+    """Time-varying conditions and policies; initial values here, changes as ``lever`` events."""
+
+    admission_rate: float = Field(0.0, ge=0, le=0.2,
+                                  description="admission quota per year, as a share of adults")
+    selectivity: float = Field(0.5, ge=0, le=1,
+                               description="how strongly vetting favours believers")
+    candidacy_months: float = Field(12, ge=0, le=60,
+                                    description="months of candidacy before full membership")
+    danger: float = Field(0.0, ge=0, le=1,
+                          description="danger of being a member (repression, civil war)")
+    mobilization: float = Field(0.0, ge=0, le=1,
+                                description="pressure of enrolment drives (war, Lenin Enrolment)")
+    privilege: float = Field(0.0, ge=0, le=1, description="material value of membership and office")
+    openness: float = Field(0.0, ge=0, le=1, description="freedom to speak and to see (glasnost)")
+    ritualization: float = Field(0.0, ge=0, le=1, description="ideology recited but not lived")
+    performance: float = Field(0.0, ge=-1, le=1,
+                               description="economic performance as people feel it")
+    cadre_stability: float = Field(0.0, ge=0, le=1,
+                                   description="protection of office-holders from rotation")
+    outside_option: float = Field(0.0, ge=0, le=1,
+                                  description="chance to convert office into private wealth")
+    exit_cost: float = Field(1.0, ge=0, le=2, description="cost of leaving the party")
+    theory_study: float = Field(0.0, ge=0, le=1, description="remedy: real study of theory (M11)")
+    contact: float = Field(0.0, ge=0, le=1, description="remedy: contact with the people (M11)")
+    criticism: float = Field(0.0, ge=0, le=1,
+                             description="remedy: criticism and self-criticism (M11)")
+    history_education: float = Field(0.0, ge=0, le=1,
+                                     description="remedy: scientific attitude to history (M11)")
+
+
+LEVER_NAMES = tuple(Levers.model_fields)
+LeverName = Literal[LEVER_NAMES]  # type: ignore[valid-type]
+
+
+class LeverEvent(EventBase):
+    """Set a lever to a value, at once or along a linear ramp."""
+
+    type: Literal["lever"]
+    lever: LeverName
+    value: float
+    ramp_months: int = Field(0, ge=0, le=600)
+
+    @model_validator(mode="after")
+    def _in_range(self):
+        f = Levers.model_fields[self.lever]
+        lo = next((m.ge for m in f.metadata if hasattr(m, "ge")), None)
+        hi = next((m.le for m in f.metadata if hasattr(m, "le")), None)
+        if (lo is not None and self.value < lo) or (hi is not None and self.value > hi):
+            raise ValueError(f"lever {self.lever} value {self.value} outside allowed [{lo}, {hi}]")
+        return self
+
+
+class ShockEvent(EventBase):
+    """An ideological shock (M3): proportional change of belief and/or trust."""
+
+    type: Literal["shock"]
+    belief: float = Field(0.0, ge=-1, le=1)
+    trust: float = Field(0.0, ge=-1, le=1)
+    target: Literal["all", "members", "nonmembers"] = "all"
+    born_before: str | None = None
+    born_after: str | None = None
+    other_exposure: float = Field(1.0, ge=0, le=1)
+
+    _dates = field_validator("born_before", "born_after")(
+        classmethod(lambda cls, v: v if v is None else check_month(v)))
+
+
+class PurgeEvent(EventBase):
+    """A purge: a share of members expelled over some months, weighted towards a target."""
+
+    type: Literal["purge"]
+    share: float = Field(ge=0, le=1)
+    months: int = Field(1, ge=1, le=120)
+    target: Literal[m1.PURGE_TARGETS] = "random"  # type: ignore[valid-type]
+
+
+class MortalityEvent(EventBase):
+    """Excess deaths among members (war losses), a share over some months."""
+
+    type: Literal["mortality"]
+    share: float = Field(ge=0, le=1)
+    months: int = Field(1, ge=1, le=120)
+
+
+class CrisisEvent(EventBase):
+    """A challenge to the regime (M10): the threshold cascade is run this month."""
+
+    type: Literal["crisis"]
+    defender_seed: float = Field(0.0, ge=0, le=1, description="initial visible share defending")
+    challenger_seed: float = Field(0.0, ge=0, le=1, description="initial visible share opposing")
+    risk_defend: float = Field(0.0, ge=0, le=1, description="added threshold for defending")
+    risk_oppose: float = Field(0.0, ge=0, le=1, description="added threshold for opposing")
+
+
+class DissolutionEvent(EventBase):
+    """The party is banned or dissolves itself: every member loses membership."""
+
+    type: Literal["dissolution"]
+
+
+Event = Annotated[
+    LeverEvent | ShockEvent | PurgeEvent | MortalityEvent | CrisisEvent | DissolutionEvent,
+    Field(discriminator="type"),
+]
+
+
+#: birth and join months are int16 month numbers: runs must lie within these months (the
+#: start leaves room for initial ages up to 100 years)
+MAX_MONTH = np.iinfo(np.int16).max
+MIN_MONTH = np.iinfo(np.int16).min + 100 * 12
+
+
+class RunSettings(Frozen):
+    """Calendar, seed and scale of a run."""
+
+    start: str = "1917-11"
+    end: str = "1991-12"
+    seed: int = Field(1917, ge=0, le=2**63 - 1)
+    scale: float = Field(0.01, gt=0, le=1, description="agents per person")
+
+    _dates = field_validator("start", "end")(classmethod(lambda cls, v: check_month(v)))
+
+    @model_validator(mode="after")
+    def _order(self):
+        if parse_month(self.end) < parse_month(self.start):
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        if parse_month(self.end) > MAX_MONTH:
+            # birth and join months are stored as int16 month numbers (year · 12 + month − 1)
+            raise ValueError(f"end {self.end} is after {month_label(MAX_MONTH)}, the last month "
+                             "the model can represent")
+        if parse_month(self.start) < MIN_MONTH:
+            raise ValueError(f"start {self.start} is before {month_label(MIN_MONTH)}, the first "
+                             "month the model can represent")
+        return self
+
+
+class Initial(Frozen):
+    """The party at the start."""
+
+    members: float = Field(350_000, ge=0, description="members + candidates at the start")
+    member_belief_boost: float = Field(0.35, ge=0, le=1,
+                                       description="how far above the population mean the founding "
+                                                   "members' belief is")
+
+
+class Mechanisms(Frozen):
+    """Parameters of each mechanism (see :mod:`allegiance.mechanisms`)."""
+
+    recruitment: m1.Params = m1.Params()
+    demography: m2.Params = m2.Params()
+    shocks: m3.Params = m3.Params()
+    ritual: m4.Params = m4.Params()
+    privilege: m5.Params = m5.Params()
+    legitimacy: m6.Params = m6.Params()
+    openness: m7.Params = m7.Params()
+    elite: m8.Params = m8.Params()
+    exit: m9.Params = m9.Params()
+    crisis: m10.Params = m10.Params()
+    remedies: m11.Params = m11.Params()
+    commitment: m12.Params = m12.Params()
+
+
+class CpsuScenario(ScenarioBase):
+    """A scenario of the CPSU model."""
+
+    model: Literal["cpsu"]
+    run: RunSettings = RunSettings()
+    initial: Initial = Initial()
+    levers: Levers = Levers()
+    mechanisms: Mechanisms = Mechanisms()
+    events: dict[str, Event] = Field(default_factory=dict)

@@ -1,0 +1,292 @@
+"""The month's stocks: every count and sum of the state on the 1st of the month.
+
+:func:`stocks_pass` takes them in one pass over every slot (with the month's natural deaths
+and the members' sums of the ``members`` phase). Usually less is needed: ``learning_pass`` of
+the month before summed the whole population's columns (:data:`NEXT`) and listed the month's
+natural deaths, so :func:`member_stocks` counts only the members and :func:`kill_listed`
+kills the listed agents; :func:`combine_stocks` puts the two together (exact integers).
+
+Sums of values in [0, 1] are fixed-point integers, so they do not depend on the order of
+addition; :data:`AGG_SCALE` turns a column back into agents or sums.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ...mechanisms._common import (
+    ADULT_MONTHS,
+    CADRE,
+    CAREER,
+    CONFORMIST,
+    FIXED_ONE,
+    IDEAL,
+    NONMEMBER,
+    PREFETCH,
+    prefetch_write,
+    to_fixed,
+    to_fixed_simd,
+)
+from .members import _member_sums
+from .options import KERNEL
+
+#: columns of the stocks (``part[c]`` of :func:`stocks_pass`), in this order
+AGG = ("alive", "adults", "candidates", "full_members", "cadres", "elites", "committed",
+       "sum_belief_members", "sum_trust_members", "nonmember_adults", "sum_trust_nonmembers",
+       "sum_expressed_nonmembers", "sum_belief_adults", "sum_trust_adults", "sum_stake_office",
+       "converted", "motive_ideal", "motive_career", "motive_conformist",
+       "cohort_pre1900", "cohort_1900_1919", "cohort_1920_1939", "cohort_1940_1959",
+       "cohort_1960plus",
+       "belief_t0", "belief_t1", "belief_t2", "belief_t3", "belief_t4",
+       "trust_t0", "trust_t1", "trust_t2", "trust_t3", "trust_t4",
+       "sum_expressed_members", "sum_belief_nonmembers", "committed_adults")
+#: factor from a column of :func:`stocks_pass` to agents (counts) or sums (fixed point)
+AGG_SCALE = np.array([1.0 / FIXED_ONE if k.startswith(("sum_", "belief_t", "trust_t")) else 1.0
+                      for k in AGG])
+#: members' birth cohorts: born before each edge (month numbers)
+COHORT_EDGES = np.array([1900 * 12, 1920 * 12, 1940 * 12, 1960 * 12], dtype=np.int64)
+
+@njit(cache=True, inline="always")
+def _expressed(t, openness, norm):
+    """The trust an adult shows when M7 falsification is on: ``openness · t + (1 − openness)
+    · max(t, norm)`` (falsified towards the norm where openness is low)."""
+    return openness * t + (1.0 - openness) * max(t, norm)
+
+
+@njit(cache=True, inline="always")
+def _fixed(b, t, openness, norm, falsify):
+    """An adult's fixed-point belief, trust and expressed trust (:func:`_expressed` with
+    ``falsify``, else its trust)."""
+    ft = to_fixed(t)
+    fex = ft
+    if falsify:
+        fex = to_fixed(_expressed(t, openness, norm))
+    return to_fixed(b), ft, fex
+
+
+@njit(cache=True, inline="always")
+def _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, commit_thr,
+                  edges):
+    """A living adult member's columns of the stocks (``st`` > 0; ``b`` its belief, ``fb``,
+    ``ft``, ``fex`` its fixed-point belief, trust and expressed trust)."""
+    row[24 + st] += fb
+    row[29 + st] += ft
+    row[1 + st] += 1  # candidates, full members, cadres, elites
+    if st >= CADRE:
+        row[14] += to_fixed(stake[i])
+        if converted[i]:
+            row[15] += 1
+    if b >= commit_thr:
+        row[6] += 1
+    row[7] += fb
+    row[8] += ft
+    row[34] += fex
+    mo = motive[i]
+    if mo == IDEAL:
+        row[16] += 1
+    elif mo == CAREER:
+        row[17] += 1
+    elif mo == CONFORMIST:
+        row[18] += 1
+    k = 0
+    while k < edges.shape[0] and birth[i] >= edges[k]:
+        k += 1
+    row[19 + k] += 1
+
+
+@njit(**KERNEL)
+def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trust, stake,
+                converted, cell, join, month, commit_thr, norm, openness, falsify, edges, part,
+                deaths_on, deaths, sums_on, ritual_on, promote_on, career_bias, seniority_bias,
+                table, msum, wsum, far):
+    """The month's stocks (``cpsu.AGG`` columns, per chunk), its natural deaths, and — with
+    ``sums_on`` — the members' sums of the ``members`` phase (:func:`members_sums`).
+
+    Sums of values in [0, 1] (belief, trust, stake) are fixed-point integers (``to_fixed``):
+    exact, so their total does not depend on the order of addition. With ``deaths_on`` the
+    agents whose month of ``death`` has come die, after they are counted (the stocks are those
+    of the 1st of the month); ``deaths[c]`` = [deaths, deaths of members]. With ``sums_on``,
+    each member who does not die adds its belief to M4's workplace sums (per lane) and its
+    M5 promotion weight to ``wsum[c]`` (in slot order): what :func:`members_sums` would find
+    after the deaths, without another pass over the members (``tests/test_kernels.py``).
+    ``far``: the workplace sums do not fit in cache; the workplace of the slot ``PREFETCH``
+    ahead is prefetched when that slot holds a member.
+    """
+    ahead = np.uint64(PREFETCH)
+    for lane in prange(lanes.shape[0] - 1):
+        ms = msum[lane]
+        if sums_on and ritual_on:
+            ms[:] = 0
+        scatter = sums_on and ritual_on and far
+        last = bounds[lanes[lane + 1]] - np.uint64(1)
+        for c in range(lanes[lane], lanes[lane + 1]):
+            row = part[c]
+            # the non-members (most agents) are summed in registers; written to row at the end
+            n_alive = 0
+            n_adults = 0
+            s_b = 0
+            s_t = 0
+            n_comm = 0
+            n_non = 0
+            s_t_non = 0
+            s_ex_non = 0
+            s_b_non = 0
+            d = 0
+            dm = 0
+            s_m = 0.0
+            s_c = 0.0
+            for i in range(bounds[c], bounds[c + 1]):
+                if scatter:
+                    a = min(i + ahead, last)
+                    if status[a] > 0:
+                        prefetch_write(ms, cell[a])
+                if not alive[i]:
+                    continue
+                n_alive += 1
+                age = month - birth[i]
+                st = status[i]
+                dying = deaths_on and death[i] <= month
+                if dying:
+                    alive[i] = False
+                    d += 1
+                    if st > 0:
+                        dm += 1
+                elif sums_on and st > 0:
+                    wm, wc = _member_sums(i, st, ms, cell, belief, motive, join, month,
+                                          ritual_on, promote_on, career_bias, seniority_bias,
+                                          table)
+                    s_m += wm
+                    s_c += wc
+                if age < ADULT_MONTHS:
+                    continue
+                n_adults += 1
+                b = belief[i]
+                fb, ft, fex = _fixed(b, trust[i], openness, norm, falsify)
+                s_b += fb
+                s_t += ft
+                if b >= commit_thr:
+                    n_comm += 1
+                if st == NONMEMBER:
+                    n_non += 1
+                    s_t_non += ft
+                    s_ex_non += fex
+                    s_b_non += fb
+                    continue
+                _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted,
+                              commit_thr, edges)
+            row[0] = n_alive
+            row[1] = n_adults
+            row[12] = s_b
+            row[13] = s_t
+            row[36] = n_comm
+            row[9] = n_non
+            row[10] = s_t_non
+            row[11] = s_ex_non
+            row[35] = s_b_non
+            row[24] = s_b_non  # tier 0 = non-member adults
+            row[29] = s_t_non
+            deaths[c, 0] = d
+            deaths[c, 1] = dm
+            wsum[c, 0] = s_m
+            wsum[c, 1] = s_c
+
+
+@njit(**KERNEL)
+def member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, trust, stake,
+                  converted, cell, join, month, commit_thr, norm, openness, falsify, edges, part,
+                  deaths_on, sums_on, ritual_on, promote_on, career_bias, seniority_bias, table,
+                  msum, wsum, far):
+    """The members' columns of :func:`stocks_pass`, from the member index (the rest of the
+    month's stocks came from ``learning_pass`` of the month before), and with ``sums_on`` the
+    members' sums of the ``members`` phase over the members who do not die this month
+    (``deaths_on``: those whose month of ``death`` has come die after the stocks)."""
+    one = np.uint64(1)
+    ahead = np.uint64(PREFETCH)
+    for lane in prange(lanes.shape[0] - 1):
+        ms = msum[lane]
+        if sums_on and ritual_on:
+            ms[:] = 0
+        scatter = sums_on and ritual_on and far
+        j_last = ib[lanes[lane + 1]] - one
+        for c in range(lanes[lane], lanes[lane + 1]):
+            row = part[c]
+            s_m = 0.0
+            s_c = 0.0
+            for j in range(ib[c], ib[c + 1]):
+                i = idx[j]
+                if scatter:
+                    prefetch_write(ms, cell[idx[min(j + ahead, j_last)]])
+                st = status[i]
+                if not alive[i] or st <= 0:
+                    continue
+                if sums_on and not (deaths_on and death[i] <= month):
+                    wm, wc = _member_sums(i, st, ms, cell, belief, motive, join, month,
+                                          ritual_on, promote_on, career_bias, seniority_bias,
+                                          table)
+                    s_m += wm
+                    s_c += wc
+                if month - birth[i] < ADULT_MONTHS:
+                    continue
+                b = belief[i]
+                fb, ft, fex = _fixed(b, trust[i], openness, norm, falsify)
+                _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted,
+                              commit_thr, edges)
+            wsum[c, 0] = s_m
+            wsum[c, 1] = s_c
+
+
+def combine_stocks(members: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """The stocks of :func:`stocks_pass` (summed over chunks) from the members' columns
+    (:func:`member_stocks`) and the whole population's (:data:`NEXT`, ``learning_pass``):
+    the non-members' are the whole's minus the members' (integers: exact)."""
+    tot = members.copy()
+    tot[0], tot[1], tot[12], tot[13], tot[36] = whole[:5]
+    tot[9] = whole[1] - tot[2:6].sum()  # non-member adults
+    tot[10] = tot[29] = whole[3] - tot[8]  # their sums of trust (also tier 0's), ...
+    tot[35] = tot[24] = whole[2] - tot[7]  # ... of belief, ...
+    tot[11] = whole[5] - tot[34]  # ... and of expressed trust
+    return tot
+
+
+@njit(**KERNEL)
+def kill_listed(dying, ndying, alive, status, out):
+    """The natural deaths listed by ``learning_pass``: per lane, [deaths, of members]."""
+    for lane in prange(ndying.shape[0]):
+        d = 0
+        dm = 0
+        for q in range(ndying[lane]):
+            i = dying[lane, q]
+            if alive[i]:
+                alive[i] = False
+                d += 1
+                if status[i] > 0:
+                    dm += 1
+        out[lane, 0] = d
+        out[lane, 1] = dm
+
+
+#: columns of the whole population's stocks that ``learning_pass`` takes for the next month
+#: (``NEXT``): living agents, adults, and over adults fixed-point sums of belief and trust,
+#: committed adults, fixed-point sum of expressed trust
+NEXT = ("alive", "adults", "belief", "trust", "committed", "expressed")
+
+#: share of a lane's slots that its list of next month's natural deaths can hold (more
+#: deaths than that: the stocks pass draws them instead; ~0.1 % die in a month)
+DEATH_LIST_SHARE = 1.0 / 128
+#: and at least this many
+DEATH_LIST_MIN = 64
+
+@njit(cache=True, inline="always")
+def _next_terms(a, birth_i, b, t, month1, commit_thr, norm, openness, falsify):
+    """One agent's terms of the :data:`NEXT` stocks (``a``: alive, 0 or 1): adult, and over
+    adults the fixed-point belief and trust, committed, fixed-point expressed trust (what
+    :func:`stocks_pass` adds, branch-free)."""
+    ad = a & np.int64(month1 - np.int64(birth_i) >= ADULT_MONTHS)
+    b64 = np.float64(b)
+    t64 = np.float64(t)
+    ft = to_fixed_simd(t64)
+    fex = ft
+    if falsify:
+        fex = to_fixed_simd(_expressed(t64, openness, norm))
+    return ad, to_fixed_simd(b64) * ad, ft * ad, ad & np.int64(b64 >= commit_thr), fex * ad
