@@ -97,8 +97,8 @@ def split_kernels(runner, repeat: int = 5) -> dict[str, float]:
     def adults(learn_on, members):
         kadults.adults_pass(bounds, lanes, idx, ib if members else no_members, v("alive"),
                        v("birth"), v("status"), v("cell"), v("uid"), v("belief"), v("trust"),
-                       m.month(step), False, *soc, True, msum, *m4.rates(m), True,
-                       *m6.bases(m), learn_on, tsum, mo._far())
+                       m.month(step), False, *soc, True, msum, *m4.terms(m.context(step)), True,
+                       *m6.terms(m.context(step)), learn_on, tsum, mo._far())
 
     def learning(learn, stocks):
         kadults.learning_pass(bounds, lanes, v("alive"), v("birth"), v("death"), v("cell"),

@@ -10,7 +10,6 @@ import pytest
 import allegiance
 from allegiance import engine
 from allegiance.models.cpsu import CpsuModel
-from allegiance.models.cpsu import model as cpsu_model
 from allegiance.scenario import load_scenario
 from conftest import cli
 
@@ -106,11 +105,19 @@ def test_deaths_drawn_in_the_stocks_pass_change_nothing(monkeypatch):
     from allegiance.models.cpsu import month as cpsu_month
 
     calls = {"taken": 0, "changed": 0}
-    for name, key in (("member_sums_taken", "taken"), ("members_changed", "changed")):
-        f = getattr(cpsu_month.Month, name)
-        monkeypatch.setattr(cpsu_month.Month, name,
-                            lambda self, *a, _f=f, _k=key: (calls.__setitem__(_k, calls[_k] + 1),
-                                                            _f(self, *a))[1])
+    demography, members = cpsu_month.Month.demography, cpsu_month.Month.members
+
+    def counted_demography(self, step):
+        had = self.carry.member_sums is not None
+        demography(self, step)
+        calls["changed"] += had and self.carry.member_sums is None
+
+    def counted_members(self, step):
+        calls["taken"] += self.carry.member_sums is not None
+        members(self, step)
+
+    monkeypatch.setattr(cpsu_month.Month, "demography", counted_demography)
+    monkeypatch.setattr(cpsu_month.Month, "members", counted_members)
     base = _run(2e-4, 1)
     assert calls["taken"] > 90 and calls["changed"] > 2  # both paths ran
     monkeypatch.setattr(CpsuModel, "FUSE_DEATHS", False)
@@ -127,14 +134,17 @@ def test_stocks_taken_by_the_learning_pass_change_nothing(monkeypatch):
     from allegiance.models.cpsu import month as cpsu_month
 
     calls = {"taken": 0, "not": 0}
-    f = cpsu_month.Month.next_stocks
+    f = cpsu_month.Month.stocks
 
-    def counted(self, step):
-        r = f(self, step)
-        calls["taken" if r is not None else "not"] += 1
-        return r
+    def counted(self, step, with_deaths=False, use_next=False):
+        if use_next:
+            nx = self.carry.next_stocks
+            st = self.m.state
+            ok = nx is not None and nx.key == (step, st.compactions, st.n)
+            calls["taken" if ok else "not"] += 1
+        return f(self, step, with_deaths, use_next)
 
-    monkeypatch.setattr(cpsu_month.Month, "next_stocks", counted)
+    monkeypatch.setattr(cpsu_month.Month, "stocks", counted)
     base = allegiance.run("cpsu", scale=1e-4, seed=3)
     assert calls["taken"] > 800 and 45 < calls["not"] < 60
     monkeypatch.setattr(CpsuModel, "TAKE_STOCKS", False)
@@ -147,8 +157,8 @@ def test_stocks_taken_by_the_learning_pass_change_nothing(monkeypatch):
     monkeypatch.setattr(cpsu_month, "DEATH_LIST_SHARE", 0.0)
     monkeypatch.setattr(cpsu_month, "DEATH_LIST_MIN", 1)
     full = {"passes": 0}
-    g = cpsu_model.stocks_pass
-    monkeypatch.setattr(cpsu_model, "stocks_pass",
+    g = cpsu_month.stocks_pass
+    monkeypatch.setattr(cpsu_month, "stocks_pass",
                         lambda *a: (full.__setitem__("passes", full["passes"] + 1), g(*a))[1])
     before = calls["taken"]
     pd.testing.assert_frame_equal(_run(1e-4, 1).timeseries, short.timeseries, check_exact=True)

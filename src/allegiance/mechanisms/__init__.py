@@ -1,11 +1,23 @@
 """The CPSU model's mechanisms, one module each (M1–M12 in the brief).
 
-Each module owns the agent attributes it declares (``STATE``), its parameters (a pydantic model
-named ``Params`` with ``enabled``), its equations as per-agent functions that numba compiles
-inline into the kernels (e.g. ``ritual.erode_one``), and the month's constants it derives from
-levers and aggregates (e.g. ``ritual.rates``). The model runs them in one documented
-order (:mod:`allegiance.models.cpsu`), fused into a few passes over the agents
-(:mod:`allegiance.models.cpsu.month`): one edit to an equation changes the model everywhere.
+Every mechanism module has the same small interface:
+
+* ``ID`` — its id in the brief (``"M4"``), and its essay sections in its docstring;
+* ``Params`` — its parameters, a pydantic model with ``enabled`` (the scenario's
+  ``[mechanisms.<module>]`` table);
+* ``STATE`` — the agent attributes it owns, ``[(name, dtype, initial value), ...]``;
+* ``FLOWS`` — the flows it counts (columns of ``timeseries.parquet``);
+* ``Terms`` and ``terms(ctx)`` — the constants its equations need this month, a typed record
+  computed once a month from the month's :class:`~allegiance.mechanisms.context.Context`
+  (``None`` when the mechanism does nothing this month);
+* its equations as per-agent functions that numba compiles inline into the kernels (e.g.
+  ``ritual.erode_one``) — the one place each equation is written.
+
+A mechanism never reads the model itself: only the :class:`~.context.Context` it is given.
+The model runs the mechanisms in one documented order (:mod:`allegiance.models.cpsu`), fused
+into a few passes over the agents (:mod:`allegiance.models.cpsu.month`), whose kernels call the
+mechanisms' equations: one edit to an equation changes the model everywhere.
+``docs/ARCHITECTURE.md`` shows how to add a mechanism.
 
 | id  | module        | essay         |
 |-----|---------------|---------------|

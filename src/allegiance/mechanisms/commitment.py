@@ -12,6 +12,10 @@ from pydantic import Field
 
 from ._common import MechanismParams
 
+#: the mechanism's id in the brief
+ID = "M12"
+#: the flows it counts (columns of ``timeseries.parquet``, persons per month)
+FLOWS: tuple[str, ...] = ()
 STATE: list = []
 
 
@@ -21,8 +25,3 @@ class Params(MechanismParams):
     threshold: float = Field(0.6, ge=0.0, le=1.0,
                              description="belief in the ideal at or above which a member "
                                          "counts as committed")
-
-
-def step(m, step: int) -> None:
-    """No phase: measured in the model's record."""
-    del m, step

@@ -31,6 +31,10 @@ from pydantic import Field
 from ..rng import uniform
 from ._common import ADULT_MONTHS, CADRE, MechanismParams, positive, unit
 
+#: the mechanism's id in the brief
+ID = "M10"
+#: the flows it counts (columns of ``timeseries.parquet``, persons per month)
+FLOWS: tuple[str, ...] = ()
 STATE: list = []
 
 PASSIVE, DEFEND, OPPOSE = 0, 1, 2
@@ -168,36 +172,42 @@ def tally(alive, birth, status, choice, month, out):
             out[status[i], choice[i]] += 1
 
 
-def apply(m, step: int, ev) -> dict:
-    """Run the cascade of a ``crisis`` event and store the breakdown on the model."""
-    p = m.params.crisis
-    st = m.state
-    month = m.month(step)
+def apply(ctx, st, ev, n_cells: int) -> tuple[np.ndarray, int]:
+    """Run the cascade of a ``crisis`` event over the state ``st`` (``n_cells`` workplaces).
+
+    Returns the adults by tier (rows: status 0..4) and choice (columns: passive, defend,
+    oppose), and the cascade's iterations."""
+    p = ctx.params.crisis
     choice = np.zeros(st.n, dtype=np.int8)
     low = np.empty(st.n, dtype=np.float32)
     iters = 0
     if p.enabled:
         iters = cascade(st.view("alive"), st.view("birth"), st.view("status"), st.view("belief"),
                         st.view("trust"), st.view("stake"), st.view("converted"),
-                        st.view("cell"), st.view("uid"), month, p.w_belief, p.w_trust,
+                        st.view("cell"), st.view("uid"), ctx.month, p.w_belief, p.w_trust,
                         p.w_stake, p.w_converted, p.margin, p.conviction, p.threshold_a,
-                        p.threshold_b, p.local, m.openness(), ev.defender_seed,
+                        p.threshold_b, p.local, ctx.openness, ev.defender_seed,
                         ev.challenger_seed, ev.risk_defend, ev.risk_oppose,
-                        m.rng.key("crisis.threshold", 0), m.n_cells, p.max_iterations, choice,
+                        ctx.key("crisis.threshold", 0), n_cells, p.max_iterations, choice,
                         low)
         del low
     out = np.zeros((5, 3), dtype=np.int64)
-    tally(st.view("alive"), st.view("birth"), st.view("status"), choice, month, out)
-    k = 1.0 / m.scale
+    tally(st.view("alive"), st.view("birth"), st.view("status"), choice, ctx.month, out)
+    return out, int(iters)
+
+
+def breakdown(out: np.ndarray, iterations: int, scale: float, date: str, ev) -> dict:
+    """The crisis outputs in persons (``out``, ``iterations``: what :func:`apply` returned)."""
+    k = 1.0 / scale
     tiers = ["nonmembers", "candidates", "rank_and_file", "cadres", "elite"]
-    breakdown = {t: {"passive": out[j, PASSIVE] * k, "defenders": out[j, DEFEND] * k,
-                     "opponents": out[j, OPPOSE] * k} for j, t in enumerate(tiers)}
+    by_tier = {t: {"passive": out[j, PASSIVE] * k, "defenders": out[j, DEFEND] * k,
+                   "opponents": out[j, OPPOSE] * k} for j, t in enumerate(tiers)}
     party = out[1:].sum(axis=0) * k
-    m.crisis = {
+    return {
         "event": ev,
-        "date": m.step_label(step),
-        "iterations": int(iters),
-        "by_tier": breakdown,
+        "date": date,
+        "iterations": int(iterations),
+        "by_tier": by_tier,
         "defenders_members": float(party[DEFEND]),
         "passive_members": float(party[PASSIVE]),
         "opponents_members": float(party[OPPOSE]),
@@ -205,13 +215,3 @@ def apply(m, step: int, ev) -> dict:
         "passive_nonmembers": float(out[0, PASSIVE] * k),
         "opponents_nonmembers": float(out[0, OPPOSE] * k),
     }
-    return {"iterations": int(iters), "defenders": float(party[DEFEND] + out[0, DEFEND] * k),
-            "opponents": float(party[OPPOSE] + out[0, OPPOSE] * k)}
-
-
-def step(m, step: int) -> None:
-    """No monthly phase: the crisis is an event."""
-    del m, step
-
-
-_ = unit

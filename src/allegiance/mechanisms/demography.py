@@ -19,17 +19,22 @@ State: ``birth`` (month number), ``death`` (month of natural death, drawn on ent
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 from pydantic import Field
 
-from .. import engine
 from ..rng import log_q, next_success, normal, uniform
 from ._common import MechanismParams, clip01, positive, unit
 
 #: ``death``: the month of the agent's natural death (drawn once, when it enters the model);
 #: ``NEVER_DIES`` when it would fall after the last month an int16 holds
 NEVER_DIES = np.iinfo(np.int16).max
+#: the mechanism's id in the brief
+ID = "M2"
+#: the flows it counts (columns of ``timeseries.parquet``, persons per month)
+FLOWS: tuple[str, ...] = ("births", "arrivals", "deaths", "deaths_members")
 STATE = [("birth", np.int16, 0), ("death", np.int16, NEVER_DIES), ("cell", np.int32, 0)]
 
 SOCIALIZATION_MONTHS = 16 * 12
@@ -129,23 +134,20 @@ def natural_deaths(alive, death, status, month, bounds, part):
         part[c, 1] = dm
 
 
-def log_survival_table(m) -> np.ndarray:
-    """The model's survival table (:func:`log_survival`) for its parameters, built once."""
-    p = m.params.demography
-    key = (p.gompertz_a, p.gompertz_b, p.infant_mortality)
-    cached = getattr(m, "_log_survival", None)
-    if cached is None or cached[0] != key:
-        t = np.empty(HAZARD_TABLE_MONTHS + 1, dtype=np.float64)
-        log_survival(*key, t)
-        cached = m._log_survival = (key, t)
-    return cached[1]
+def log_survival_table(p: Params) -> np.ndarray:
+    """The survival table (:func:`log_survival`) of the parameters ``p`` (built once a run)."""
+    t = np.empty(HAZARD_TABLE_MONTHS + 1, dtype=np.float64)
+    log_survival(p.gompertz_a, p.gompertz_b, p.infant_mortality, t)
+    return t
 
 
-def draw_lifespans(m, s: slice, first_age: np.ndarray) -> None:
-    """Months of death of the agents in slots ``s`` (their first draw at ``first_age``)."""
-    st = m.state
+def draw_lifespans(st, s: slice, first_age: np.ndarray, key: np.uint64,
+                   table: np.ndarray) -> None:
+    """Months of death of the agents in slots ``s`` of the state ``st`` (their first draw at
+    ``first_age``; ``key``: the stream ``demography.lifespan``, ``table``:
+    :func:`log_survival_table`)."""
     lifespans(s.start, s.stop, st.birth, first_age.astype(np.int64, copy=False), st.uid,
-              st.death, m.rng.key("demography.lifespan", 0), log_survival_table(m))
+              st.death, key, table)
 
 
 @njit(cache=True, parallel=True)
@@ -197,13 +199,33 @@ def socialized(climate, trust_mean, sd, uid, key_b, key_t):
             clip01(trust_mean + sd * normal(key_t, uid)))
 
 
-def socialization_terms(m, step: int) -> tuple | None:
-    """(climate, trust mean, spread, key of belief, key of trust), or ``None`` when M2 is off."""
-    p = m.params.demography
+def climate(ctx) -> float:
+    """Belief a cohort coming of age this month is socialized towards: a mix of the adults'
+    mean belief and the regime's message, weakened by ritualization (M4)."""
+    p = ctx.params.demography
+    message = p.message_strength * (1.0 - ctx.lever("ritualization"))
+    return (p.climate_weight * ctx.stocks.get("belief_adults", 0.5)
+            + (1 - p.climate_weight) * message)
+
+
+class Terms(NamedTuple):
+    """This month's constants of :func:`socialized` (and of :func:`init_newcomers`)."""
+
+    climate: float  #: :func:`climate`
+    trust_mean: float  #: the adults' mean trust on the 1st of the month
+    sd: float  #: spread of belief and trust around them
+    key_belief: np.uint64
+    key_trust: np.uint64
+
+
+def terms(ctx) -> Terms | None:
+    """This month's socialization :class:`Terms` of the cohort turning 16 (and of newcomers),
+    or ``None`` when M2 is off."""
+    p = ctx.params.demography
     if not p.enabled:
         return None
-    return (m.climate(), m.agg["trust_adults"], p.socialization_sd,
-            m.rng.key("demography.socialize_b", step), m.rng.key("demography.socialize_t", step))
+    return Terms(climate(ctx), ctx.stocks["trust_adults"], p.socialization_sd,
+                 ctx.key("demography.socialize_b"), ctx.key("demography.socialize_t"))
 
 
 @njit(cache=True)
@@ -230,70 +252,20 @@ def round_random(x: float, u: float) -> int:
     return base + (1 if u < x - base else 0)
 
 
-def step(m, step: int) -> None:
-    """Phase ``demography``: deaths, census matching, births and arrivals (the cohort turning
-    16 is socialized in the model's ``adults`` pass, after the newcomers are added)."""
-    p = m.params.demography
-    st = m.state
-    if not p.enabled:
-        return
-    month = m.month(step)
+def census_flows(p: Params, n_alive: int, target: float,
+                 u: np.ndarray) -> tuple[int, int, float | None]:
+    """This month's births, arrivals and probability of excess death that bring ``n_alive``
+    agents (after natural deaths) to the census ``target`` of next month (``u``: two
+    uniforms that round the expected numbers).
 
-    bounds = m.bounds()
-    part = np.zeros((bounds.shape[0] - 1, 2), dtype=np.int64)
-    drawn = m.deaths_drawn
-    if drawn is not None and drawn[0] == step:  # drawn in the stocks pass (record_stocks)
-        deaths, deaths_members = drawn[1], drawn[2]
-    else:
-        natural_deaths(st.view("alive"), st.view("death"), st.view("status"), month, bounds,
-                       part)
-        deaths = int(part[:, 0].sum())
-        deaths_members = int(part[:, 1].sum())
-    n_alive = m.n_alive - deaths
-    target = m.population_target(month + 1) * m.scale
+    Births never fall below the floor rate (even in war and famine); any remaining excess
+    over the census series is removed by excess deaths among the living (probability ``None``:
+    no excess).
+    """
     gap = target - n_alive
-    u = m.rng.uniforms("demography.round", step, np.arange(3))
-    # births never fall below the floor rate (even in war and famine); any remaining excess
-    # over the census series is removed by excess deaths among the living
     floor = p.min_birth_rate / 12.0 * n_alive
     births = round_random(max(floor, min(gap, p.max_birth_rate / 12.0 * n_alive)), u[0])
     arrivals = max(0, round_random(gap, u[1]) - births)
     excess = (n_alive + births) - target
-    if excess > 0:
-        prob = min(1.0, excess / max(n_alive, 1))
-        part[:] = 0
-        excess_deaths(st.view("alive"), st.view("status"), st.view("uid"),
-                      m.rng.key("demography.excess", step), prob, bounds, engine.CHUNK, part)
-        deaths += int(part[:, 0].sum())
-        deaths_members += int(part[:, 1].sum())
-        n_alive -= int(part[:, 0].sum())
-        if part[:, 1].any():
-            m.passes.members_changed()
-    n_alive += births + arrivals
-    climate = m.climate()
-    trust_mean = m.agg["trust_adults"]
-    sd = p.socialization_sd
-    if births + arrivals:
-        ages = np.zeros(births + arrivals, dtype=np.int32)
-        if arrivals:
-            # arrivals copy the ages of randomly chosen residents (same age pyramid)
-            alive = st.view("alive")
-            n_living = int(np.count_nonzero(alive))
-            pick = m.rng.uniforms("demography.arrival_age", step,
-                                  np.arange(arrivals, dtype=np.int64))
-            k = np.minimum((pick * n_living).astype(np.int64), n_living - 1)
-            order = np.argsort(k, kind="stable")
-            src = np.empty(arrivals, dtype=np.int64)
-            src[order] = nth_alive(alive, k[order])
-            ages[births:] = month - st.view("birth")[src].astype(np.int64)
-        s = st.add(births + arrivals)
-        init_newcomers(s.start, s.stop, st.uid, st.birth, st.cell, st.belief, st.trust, month,
-                       ages, m.n_cells, climate, trust_mean, sd,
-                       m.rng.key("demography.cell", 0), m.rng.key("demography.belief", step),
-                       m.rng.key("demography.trust", step))
-        draw_lifespans(m, s, ages.astype(np.int64) + 1)  # first draw: next month's stocks
-    m.flows["births"] += births
-    m.flows["arrivals"] += arrivals
-    m.flows["deaths"] += deaths
-    m.flows["deaths_members"] += deaths_members
-    m.n_alive = n_alive
+    prob = min(1.0, excess / max(n_alive, 1)) if excess > 0 else None
+    return births, arrivals, prob

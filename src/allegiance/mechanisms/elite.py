@@ -18,12 +18,18 @@ State: ``converted``.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
 from ..rng import uniform
 from ._common import CADRE, MechanismParams, logistic, positive, unit
 
+#: the mechanism's id in the brief
+ID = "M8"
+#: the flows it counts (columns of ``timeseries.parquet``, persons per month)
+FLOWS: tuple[str, ...] = ("conversions",)
 STATE = [("converted", np.bool_, False)]
 
 
@@ -52,12 +58,24 @@ def converts(status, converted, belief, trust, stake, uid, outside, privilege, g
     return u < hazard * logistic((v_conv - v_keep) / 0.1)
 
 
-def month_terms(m, step: int) -> tuple | None:
-    """(outside, privilege, gain, risk, w_belief, w_trust, monthly hazard, key), or ``None``
-    when nobody can convert this month."""
-    p = m.params.elite
-    outside = m.lever("outside_option")
+class Terms(NamedTuple):
+    """This month's constants of :func:`converts`."""
+
+    outside: float  #: the outside option (lever)
+    privilege: float  #: the privilege lever
+    gain: float
+    risk: float
+    w_belief: float
+    w_trust: float
+    hazard: float  #: monthly hazard of deciding
+    key: np.uint64
+
+
+def terms(ctx) -> Terms | None:
+    """This month's :class:`Terms`, or ``None`` when nobody can convert this month."""
+    p = ctx.params.elite
+    outside = ctx.lever("outside_option")
     if not p.enabled or outside <= 0:
         return None
-    return (outside, m.lever("privilege"), p.gain, p.risk, p.w_belief, p.w_trust,
-            p.hazard / 12.0, m.rng.key("elite.convert", step))
+    return Terms(outside, ctx.lever("privilege"), p.gain, p.risk, p.w_belief, p.w_trust,
+                 p.hazard / 12.0, ctx.key("elite.convert"))

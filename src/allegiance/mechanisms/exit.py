@@ -19,11 +19,18 @@ Switched off, nobody leaves voluntarily (expulsions and deaths still happen).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import numpy as np
 from numba import njit
 
 from ..rng import uniform
 from ._common import CADRE, ELITE, MechanismParams, logistic, positive
 
+#: the mechanism's id in the brief
+ID = "M9"
+#: the flows it counts (columns of ``timeseries.parquet``, persons per month)
+FLOWS: tuple[str, ...] = ("exits",)
 STATE: list = []
 
 
@@ -61,14 +68,29 @@ def leaves(st, belief, trust, stake, converted, uid, privilege, cost, w_b, w_t, 
     return u < h
 
 
-def month_terms(m, step: int) -> tuple | None:
-    """(privilege, cost, w_belief, w_trust, w_privilege, w_stake, threshold, slope, monthly
-    hazard, converted factor, key), or ``None`` when M9 is off."""
-    p = m.params.exit
+class Terms(NamedTuple):
+    """This month's constants of :func:`leaves`."""
+
+    privilege: float  #: the privilege lever
+    cost: float  #: the cost of leaving, lowered by others' visible exits
+    w_belief: float
+    w_trust: float
+    w_privilege: float
+    w_stake: float
+    threshold: float
+    slope: float
+    hazard: float  #: monthly hazard of deciding
+    converted_factor: float
+    key: np.uint64
+
+
+def terms(ctx) -> Terms | None:
+    """This month's :class:`Terms`, or ``None`` when M9 is off."""
+    p = ctx.params.exit
     if not p.enabled:
         return None
-    seen = min(1.0, 12.0 * m.last_exit_rate * m.openness())
-    cost = max(0.0, m.lever("exit_cost") * (1.0 - p.cascade * seen))
-    return (m.lever("privilege"), cost, p.w_belief, p.w_trust, p.w_privilege, p.w_stake,
-            p.threshold, p.slope, p.hazard / 12.0, p.converted_factor,
-            m.rng.key("exit.leave", step))
+    seen = min(1.0, 12.0 * ctx.last_exit_rate * ctx.openness)
+    cost = max(0.0, ctx.lever("exit_cost") * (1.0 - p.cascade * seen))
+    return Terms(ctx.lever("privilege"), cost, p.w_belief, p.w_trust, p.w_privilege,
+                 p.w_stake, p.threshold, p.slope, p.hazard / 12.0, p.converted_factor,
+                 ctx.key("exit.leave"))

@@ -16,11 +16,17 @@ Switched off, trust stays where socialization put it.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
 from ._common import MechanismParams, clip01, positive, unit
 
+#: the mechanism's id in the brief
+ID = "M6"
+#: the flows it counts (columns of ``timeseries.parquet``, persons per month)
+FLOWS: tuple[str, ...] = ()
 STATE = [("trust", np.float32, 0.5)]
 
 
@@ -44,13 +50,24 @@ def adjust_one(trust, belief, member, base_m, base_c, w_belief, rate):
     return clip01(trust + rate * (tgt - trust))
 
 
-def bases(m) -> tuple[float, float, float, float]:
-    """This month's (target base of members, of citizens, belief weight, monthly rate)."""
+class Terms(NamedTuple):
+    """This month's constants of :func:`adjust_one`."""
+
+    base_members: float  #: trust target of members before their belief
+    base_citizens: float  #: ... and of non-members (they see less corruption)
+    w_belief: float
+    rate: float  #: monthly adjustment rate
+
+
+def terms(ctx) -> Terms | None:
+    """This month's :class:`Terms` (``None`` when M6 is off)."""
     from . import privilege, remedies
 
-    p = m.params.legitimacy
-    common = (p.base + p.w_performance * m.lever("performance")
-              + p.w_contact * remedies.contact_effect(m))
-    base_m = common - p.w_corruption * privilege.visible_corruption(m, members=True)
-    base_c = common - p.w_corruption * privilege.visible_corruption(m, members=False)
-    return base_m, base_c, p.w_belief, p.rate / 12.0
+    p = ctx.params.legitimacy
+    if not p.enabled:
+        return None
+    common = (p.base + p.w_performance * ctx.lever("performance")
+              + p.w_contact * remedies.contact_effect(ctx))
+    base_m = common - p.w_corruption * privilege.visible_corruption(ctx, members=True)
+    base_c = common - p.w_corruption * privilege.visible_corruption(ctx, members=False)
+    return Terms(base_m, base_c, p.w_belief, p.rate / 12.0)

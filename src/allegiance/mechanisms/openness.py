@@ -15,10 +15,28 @@ no longer changes what people see (it stays at its initial value).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import numpy as np
 from numba import njit
 
-from ._common import MechanismParams, clip01, peer_mean, positive, unit
+from ._common import (
+    ADULT_MONTHS,
+    COUNT_BITS,
+    FIXED_ONE,
+    MechanismParams,
+    clip01,
+    int_to_f64_simd,
+    peer_mean,
+    positive,
+    to_fixed_simd,
+    unit,
+)
 
+#: the mechanism's id in the brief
+ID = "M7"
+#: the flows it counts (columns of ``timeseries.parquet``, persons per month)
+FLOWS: tuple[str, ...] = ()
 STATE: list = []
 
 
@@ -30,6 +48,13 @@ class Params(MechanismParams):
 
 
 @njit(cache=True, inline="always")
+def expressed(t, openness, norm):
+    """The trust an adult shows in public under falsification: ``openness · t + (1 − openness)
+    · max(t, norm)`` (falsified towards the norm where openness is low)."""
+    return openness * t + (1.0 - openness) * max(t, norm)
+
+
+@njit(cache=True, inline="always")
 def learn_one(trust, cell_sum, cell_count, rate):
     """An adult's trust moved towards the mean trust of the others in its workplace
     (``cell_sum``/``cell_count``: fixed-point sum and count over everyone alive there)."""
@@ -38,10 +63,33 @@ def learn_one(trust, cell_sum, cell_count, rate):
     return trust
 
 
-def learning_rate(m) -> float:
-    """This month's learning rate (0: no learning, and no workplace sums are needed)."""
-    p = m.params.openness
-    o = m.openness()
+@njit(cache=True, inline="always")
+def learn_packed(p, t, rate, a, birth_i, month, mask):
+    """:func:`learn_one` for one agent whose workplace's sum and count are packed in ``p``
+    (``sum << COUNT_BITS + count``; ``mask`` = ``COUNT_MASK``), written branch-free so that a
+    loop over agents vectorizes (:func:`_common.to_fixed_simd`,
+    :func:`_common.int_to_f64_simd`): the same floats as :func:`learn_one`. Only living
+    (``a`` = 1) adults of a workplace with others learn; anyone else keeps ``t``."""
+    cs = p >> COUNT_BITS
+    cc = p & mask
+    t64 = np.float64(t)
+    pm = int_to_f64_simd(cs - to_fixed_simd(t64)) / FIXED_ONE / int_to_f64_simd(cc - 1)
+    nt = np.float32(clip01(t64 + rate * (pm - t64)))
+    upd = a & np.int64(month - np.int64(birth_i) >= ADULT_MONTHS) & np.int64(cc > 1)
+    return nt if upd != 0 else t
+
+
+class Terms(NamedTuple):
+    """This month's constants of :func:`learn_one` (:func:`learn_packed`)."""
+
+    rate: float  #: monthly learning rate (``learn / 12 · openness``)
+
+
+def terms(ctx) -> Terms | None:
+    """This month's learning :class:`Terms`, or ``None`` when nobody learns (M7 off or no
+    openness: then no workplace sums of trust are needed)."""
+    p = ctx.params.openness
+    o = ctx.openness
     if not p.enabled or o <= 0:
-        return 0.0
-    return p.learn / 12.0 * o
+        return None
+    return Terms(p.learn / 12.0 * o)

@@ -18,12 +18,18 @@ State: ``stake``.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
 from ..rng import uniform
 from ._common import CADRE, CAREER, ELITE, MEMBER, MechanismParams, clip01, positive, unit
 
+#: the mechanism's id in the brief
+ID = "M5"
+#: the flows it counts (columns of ``timeseries.parquet``, persons per month)
+FLOWS: tuple[str, ...] = ("promotions", "rotations")
 STATE = [("stake", np.float32, 0.0)]
 
 
@@ -104,28 +110,42 @@ def promote_one(st, stake, motive, join, uid, month, need_cadre, need_elite, tm,
     return st, clip01(s), up, down
 
 
-def month_terms(m, step: int) -> tuple | None:
-    """This month's promotion and rent terms (``None`` when M5 is off):
-    (need_cadre, need_elite, career_bias, seniority_bias, rent_elite, rent_cadre, decay,
-    p_rotate, key_promote, key_rotate)."""
+class Terms(NamedTuple):
+    """This month's constants of :func:`promote_one`."""
+
+    need_cadre: float  #: promotions into office needed (cadres and elites)
+    need_elite: float  #: promotions into the elite needed
+    career_bias: float
+    seniority_bias: float
+    rent_elite: float  #: monthly rent of an elite office-holder
+    rent_cadre: float  #: ... and of a cadre
+    decay: float  #: monthly decay of the stake
+    p_rotate: float  #: monthly probability of rotation out of office
+    key_promote: np.uint64
+    key_rotate: np.uint64
+
+
+def terms(ctx) -> Terms | None:
+    """This month's promotion and rent :class:`Terms` (``None`` when M5 is off)."""
     from . import remedies
 
-    p = m.params.privilege
+    p = ctx.params.privilege
     if not p.enabled:
         return None
-    a = m.agg
+    a = ctx.stocks
     members = a["full_members"] + a["cadres"] + a["elites"]
     need_elite = max(0.0, p.elite_share * members - a["elites"])
     need_cadre = max(0.0, p.cadre_share * members - a["cadres"]) + need_elite
-    rent = p.rent / 12.0 * m.lever("privilege") * (1.0 - remedies.criticism_effect(m))
-    return (need_cadre, need_elite, p.career_bias, p.seniority_bias, rent, rent * p.cadre_factor,
-            p.stake_decay / 12.0, p.turnover / 12.0 * (1.0 - m.lever("cadre_stability")),
-            m.rng.key("privilege.promote", step), m.rng.key("privilege.rotate", step))
+    rent = p.rent / 12.0 * ctx.lever("privilege") * (1.0 - remedies.criticism_effect(ctx))
+    return Terms(need_cadre, need_elite, p.career_bias, p.seniority_bias, rent,
+                 rent * p.cadre_factor, p.stake_decay / 12.0,
+                 p.turnover / 12.0 * (1.0 - ctx.lever("cadre_stability")),
+                 ctx.key("privilege.promote"), ctx.key("privilege.rotate"))
 
 
-def visible_corruption(m, members: bool) -> float:
+def visible_corruption(ctx, members: bool) -> float:
     """Corruption as members (or citizens) see it, given openness (M7)."""
-    p = m.params.privilege
+    p = ctx.params.privilege
     base = p.visibility_members if members else p.visibility_citizens
-    o = m.openness()
-    return m.agg["corruption"] * (base + (1.0 - base) * o)
+    o = ctx.openness
+    return ctx.stocks["corruption"] * (base + (1.0 - base) * o)

@@ -27,6 +27,8 @@ State: ``status``, ``join`` (month joined as candidate), ``motive``, ``left``.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 from pydantic import Field
@@ -47,6 +49,11 @@ from ._common import (
     unit,
 )
 
+#: the mechanism's id in the brief
+ID = "M1"
+#: the flows it counts (columns of ``timeseries.parquet``, persons per month)
+FLOWS: tuple[str, ...] = ("applicants", "joins", "joins_ideal", "joins_career",
+                          "joins_conformist", "confirmed", "dropped_candidates", "expelled")
 STATE = [("status", np.int8, 0), ("join", np.int16, -1), ("motive", np.int8, 0),
          ("left", np.int8, 0)]
 
@@ -112,23 +119,53 @@ def admit_weight(belief, selectivity_k):
     return np.exp(selectivity_k * (belief - 0.5))
 
 
-def recruit_terms(m, step: int) -> tuple | None:
-    """This month's application and admission terms, or ``None`` when nobody is admitted:
-    (min_age, max_age, privilege, mobilization, danger, selectivity_k, quota, apply_rate,
-    w_ideal, w_career, w_conformity, danger_weight, threshold, slope, key_apply, key_ambition,
-    key_admit, key_trial)."""
-    p = m.params.recruitment
+@njit(cache=True, inline="always")
+def admit_probability(quota, weight, total):
+    """Chance that an applicant of vetting ``weight`` is admitted: the month's ``quota``
+    (admissions expected) shared among the applicants in proportion to their weights
+    (``total``: the sum of all applicants' weights, > 0)."""
+    return quota * weight / total
+
+
+class Terms(NamedTuple):
+    """This month's constants of :func:`eligible`, :func:`apply_motive`, :func:`admit_weight`
+    and :func:`admit_probability`."""
+
+    min_age: int  #: youngest applicant, months
+    max_age: int  #: oldest applicant, months
+    privilege: float  #: levers as applicants see them
+    mobilization: float
+    danger: float
+    selectivity_k: float  #: vetting strength (selectivity lever · gain)
+    quota: float  #: admissions expected this month (agents)
+    apply_rate: float  #: monthly rate of the trial that precedes a decision to apply
+    w_ideal: float
+    w_career: float
+    w_conformity: float
+    danger_weight: float
+    threshold: float
+    slope: float
+    key_apply: np.uint64
+    key_ambition: np.uint64  #: an agent's ambition, drawn once for life
+    key_admit: np.uint64
+    key_trial: np.uint64
+
+
+def terms(ctx) -> Terms | None:
+    """This month's application and admission :class:`Terms`, or ``None`` when nobody is
+    admitted."""
+    p = ctx.params.recruitment
     if not p.enabled:
         return None
-    quota = m.lever("admission_rate") / 12.0 * m.agg["adults"]
+    quota = ctx.lever("admission_rate") / 12.0 * ctx.stocks["adults"]
     if quota <= 0:
         return None
-    return (ADULT_MONTHS, p.max_age * 12, m.lever("privilege"), m.lever("mobilization"),
-            m.lever("danger"), m.lever("selectivity") * p.selectivity_gain, quota,
-            p.apply_rate, p.w_ideal, p.w_career, p.w_conformity, p.danger_weight,
-            p.apply_threshold, p.apply_slope, m.rng.key("recruitment.apply", step),
-            m.rng.key("recruitment.ambition", 0), m.rng.key("recruitment.admit", step),
-            m.rng.key("recruitment.trial", step))
+    return Terms(ADULT_MONTHS, p.max_age * 12, ctx.lever("privilege"), ctx.lever("mobilization"),
+                 ctx.lever("danger"), ctx.lever("selectivity") * p.selectivity_gain, quota,
+                 p.apply_rate, p.w_ideal, p.w_career, p.w_conformity, p.danger_weight,
+                 p.apply_threshold, p.apply_slope, ctx.key("recruitment.apply"),
+                 ctx.key("recruitment.ambition", 0), ctx.key("recruitment.admit"),
+                 ctx.key("recruitment.trial"))
 
 
 @njit(cache=True, inline="always")
@@ -139,11 +176,19 @@ def confirm_one(st, join, uid, month, candidacy, drop, key):
     return 0
 
 
-def confirm_terms(m, step: int) -> tuple:
-    """(candidacy months, drop share, key) — candidates are confirmed even when M1 is off."""
-    p = m.params.recruitment
-    return (int(round(m.lever("candidacy_months"))),  # noqa: RUF046 (may be np.float)
-            p.candidate_drop, m.rng.key("recruitment.confirm", step))
+class ConfirmTerms(NamedTuple):
+    """This month's constants of :func:`confirm_one`."""
+
+    candidacy: int  #: months of candidacy
+    drop: float  #: share of candidates not confirmed
+    key: np.uint64
+
+
+def confirm_terms(ctx) -> ConfirmTerms:
+    """This month's :class:`ConfirmTerms` — candidates are confirmed even when M1 is off."""
+    p = ctx.params.recruitment
+    return ConfirmTerms(int(round(ctx.lever("candidacy_months"))),  # noqa: RUF046 (np.float)
+                        p.candidate_drop, ctx.key("recruitment.confirm"))
 
 
 @njit(cache=True, inline="always")

@@ -17,11 +17,18 @@ Switched off, the levers have no effect whatever their values.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import numpy as np
 from numba import njit
 
 from ..rng import uniform
 from ._common import CADRE, MechanismParams, positive, unit
 
+#: the mechanism's id in the brief
+ID = "M11"
+#: the flows it counts (columns of ``timeseries.parquet``, persons per month)
+FLOWS: tuple[str, ...] = ("expelled", "expelled_corruption")
 STATE: list = []
 
 
@@ -35,28 +42,29 @@ class Params(MechanismParams):
     history_gain: float = unit(0.7, "share of a shock's belief loss prevented by history education")
 
 
-def _on(m) -> bool:
-    return m.params.remedies.enabled
+def _on(ctx) -> bool:
+    return ctx.params.remedies.enabled
 
 
-def theory_effect(m) -> float:
+def theory_effect(ctx) -> float:
     """Share of ritual decay prevented."""
-    return m.params.remedies.theory_gain * m.lever("theory_study") if _on(m) else 0.0
+    return ctx.params.remedies.theory_gain * ctx.lever("theory_study") if _on(ctx) else 0.0
 
 
-def contact_effect(m) -> float:
+def contact_effect(ctx) -> float:
     """Additive contact effect on the trust target (before ``w_contact``)."""
-    return m.params.remedies.contact_gain * m.lever("contact") if _on(m) else 0.0
+    return ctx.params.remedies.contact_gain * ctx.lever("contact") if _on(ctx) else 0.0
 
 
-def criticism_effect(m) -> float:
+def criticism_effect(ctx) -> float:
     """Share of rents prevented."""
-    return m.params.remedies.criticism_gain * m.lever("criticism") if _on(m) else 0.0
+    return ctx.params.remedies.criticism_gain * ctx.lever("criticism") if _on(ctx) else 0.0
 
 
-def history_effect(m) -> float:
+def history_effect(ctx) -> float:
     """Share of a shock's belief loss prevented."""
-    return m.params.remedies.history_gain * m.lever("history_education") if _on(m) else 0.0
+    return (ctx.params.remedies.history_gain * ctx.lever("history_education") if _on(ctx)
+            else 0.0)
 
 
 @njit(cache=True, inline="always")
@@ -66,11 +74,18 @@ def expelled_for_corruption(status, stake, uid, rate, key):
     return status >= CADRE and uniform(key, uid) < rate * stake
 
 
-def month_terms(m, step: int) -> tuple | None:
-    """(monthly expulsion rate at stake 1, key), or ``None`` when nobody is expelled."""
-    if not _on(m):
+class Terms(NamedTuple):
+    """This month's constants of :func:`expelled_for_corruption`."""
+
+    rate: float  #: monthly expulsion probability of an office-holder at stake 1
+    key: np.uint64  #: random stream of the expulsions
+
+
+def terms(ctx) -> Terms | None:
+    """This month's :class:`Terms`, or ``None`` when nobody is expelled."""
+    if not _on(ctx):
         return None
-    rate = m.params.remedies.expel_rate / 12.0 * m.lever("criticism")
+    rate = ctx.params.remedies.expel_rate / 12.0 * ctx.lever("criticism")
     if rate <= 0:
         return None
-    return rate, m.rng.key("remedies.expel", step)
+    return Terms(rate, ctx.key("remedies.expel"))

@@ -17,10 +17,16 @@ Switched off, belief neither decays nor spreads.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from numba import njit
 
 from ._common import MechanismParams, clip01, peer_mean, positive, unit
 
+#: the mechanism's id in the brief
+ID = "M4"
+#: the flows it counts (columns of ``timeseries.parquet``, persons per month)
+FLOWS: tuple[str, ...] = ()
 STATE: list = []
 
 
@@ -53,10 +59,21 @@ def erode_one(b0, member, cell_sum, cell_count, rate_member, rate_citizen, peer,
     return clip01(b)
 
 
-def rates(m) -> tuple[float, float, float, float]:
-    """This month's (decay rate of members, of citizens, peer rate, asymmetry)."""
+class Terms(NamedTuple):
+    """This month's constants of :func:`erode_one`."""
+
+    rate_member: float  #: monthly decay rate of members' belief
+    rate_citizen: float  #: ... and of non-members'
+    peer: float  #: monthly rate of drift towards the cell's mean
+    asymmetry: float
+
+
+def terms(ctx) -> Terms | None:
+    """This month's :class:`Terms` (``None`` when M4 is off)."""
     from . import remedies
 
-    p = m.params.ritual
-    r = p.decay / 12.0 * m.lever("ritualization") * (1.0 - remedies.theory_effect(m))
-    return r, r * p.citizen_weight, p.peer / 12.0, p.asymmetry
+    p = ctx.params.ritual
+    if not p.enabled:
+        return None
+    r = p.decay / 12.0 * ctx.lever("ritualization") * (1.0 - remedies.theory_effect(ctx))
+    return Terms(r, r * p.citizen_weight, p.peer / 12.0, p.asymmetry)

@@ -16,11 +16,14 @@ Switched off, shock events change nothing.
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit, prange
 
 from ._common import ADULT_MONTHS, MechanismParams, clip01, unit
 
+#: the mechanism's id in the brief
+ID = "M3"
+#: the flows it counts (columns of ``timeseries.parquet``, persons per month)
+FLOWS: tuple[str, ...] = ()
 STATE: list = []
 
 
@@ -51,32 +54,18 @@ def apply_shock(alive, birth, status, belief, trust, month, d_belief, d_trust, t
         trust[i] = clip01(t + dt * t if dt < 0 else t + dt * (1.0 - t))
 
 
-def apply(m, step: int, ev) -> dict:
-    """Apply a ``shock`` event; returns the mean belief and trust change among adults."""
+def apply(ctx, st, ev) -> bool:
+    """Apply a ``shock`` event to the state ``st``; whether it was applied (M3 on)."""
     from ..calendar import parse_month
     from . import remedies
 
-    if not m.params.shocks.enabled:
-        return {"applied": False}
-    st = m.state
+    if not ctx.params.shocks.enabled:
+        return False
     lo = parse_month(ev.born_after) if ev.born_after else -(2**31)
     hi = parse_month(ev.born_before) if ev.born_before else 2**31 - 1
-    damp = remedies.history_effect(m)
-    before = m.aggregate(step)
+    damp = remedies.history_effect(ctx)
     apply_shock(st.view("alive"), st.view("birth"), st.view("status"), st.view("belief"),
-                st.view("trust"), m.month(step), ev.belief * (1.0 - damp if ev.belief < 0 else 1.0),
-                ev.trust,
-                ("all", "members", "nonmembers").index(ev.target), lo, hi,
-                ev.other_exposure, m.params.shocks.child_exposure)
-    after = m.aggregate(step)
-    return {"applied": True,
-            "d_mean_belief_adults": after["belief_adults"] - before["belief_adults"],
-            "d_mean_trust_adults": after["trust_adults"] - before["trust_adults"]}
-
-
-def step(m, step: int) -> None:  # shocks act through events only
-    """No monthly phase: shocks are events."""
-    del m, step
-
-
-_ = np  # numpy is used by the compiled kernel's types
+                st.view("trust"), ctx.month, ev.belief * (1.0 - damp if ev.belief < 0 else 1.0),
+                ev.trust, ("all", "members", "nonmembers").index(ev.target), lo, hi,
+                ev.other_exposure, ctx.params.shocks.child_exposure)
+    return True

@@ -20,15 +20,13 @@ from numba import njit, prange
 
 from ...mechanisms import demography as m2
 from ...mechanisms import legitimacy as m6
+from ...mechanisms import openness as m7
 from ...mechanisms import ritual as m4
 from ...mechanisms._common import (
     ADULT_MONTHS,
     COUNT_BITS,
     COUNT_MASK,
-    FIXED_ONE,
     PREFETCH,
-    clip01,
-    int_to_f64_simd,
     packed,
     prefetch_read,
     prefetch_write,
@@ -70,16 +68,16 @@ def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief,
 
     Per block of ``BLOCK`` slots: (1) every non-member, branch-free so that the compiler
     vectorizes it — :func:`ritual.erode_one` and :func:`legitimacy.adjust_one` for a
-    non-member written out (the same operations, so the same floats), and each one's packed
-    workplace term kept in a block buffer; (2) the rare non-members turning 16 (socialized,
-    their term replaced); (3) the block's members, from the member index
-    (:func:`_adult_member`); (4) the non-members' terms added to the workplace sums. Every
+    non-member (``member`` false: their member branches compile away), each one's update
+    kept only if it is an adult, and its packed workplace term kept in a block buffer; (2)
+    the rare non-members turning 16 (socialized, their term replaced); (3) the block's
+    members, from the member index (:func:`_adult_member`); (4) the non-members' terms added
+    to the workplace sums. Every
     agent goes through the same steps in the same order as a one-agent-at-a-time loop, and
     the sums are integers, so the results are those of that loop bit for bit. ``far``: the
     workplace arrays do not fit in cache; prefetch them (:data:`_common.PREFETCH`).
     """
     msum0 = msum[0]
-    keep_b = 1.0 - rate_c  # erode_one for a non-member: b * (1 - rate_citizen), clipped
     one = np.uint64(1)
     ahead = np.uint64(PREFETCH)
     for lane in prange(lanes.shape[0] - 1):
@@ -104,9 +102,10 @@ def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief,
                     nsoc += non & np.int64(age == m2.SOCIALIZATION_MONTHS)
                     b = belief[i]
                     t = trust[i]
-                    nb = np.float32(clip01(np.float64(b) * keep_b)) if ritual_on else b
-                    tg = clip01(base_c + w_belief * (np.float64(nb) - 0.5))
-                    nt = (np.float32(clip01(np.float64(t) + rate_t * (tg - np.float64(t))))
+                    nb = (np.float32(m4.erode_one(b, False, 0, 0, rate_m, rate_c, peer, asym))
+                          if ritual_on else b)
+                    nt = (np.float32(m6.adjust_one(t, nb, False, base_m, base_c, w_belief,
+                                                   rate_t))
                           if legit_on else t)
                     nb = nb if upd != 0 else b
                     nt = nt if upd != 0 else t
@@ -145,19 +144,6 @@ def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief,
                 b0 = b1
 
 
-@njit(cache=True, inline="always")
-def _learned(p, t, rate, a, birth_i, month, mask):
-    """:func:`openness.learn_one` for one agent (packed workplace sum ``p``), written out so
-    that the loop vectorizes (:func:`_common.to_fixed_simd`, :func:`_common.int_to_f64_simd`);
-    only living adults of a workplace with others learn."""
-    cs = p >> COUNT_BITS
-    cc = p & mask
-    t64 = np.float64(t)
-    pm = int_to_f64_simd(cs - to_fixed_simd(t64)) / FIXED_ONE / int_to_f64_simd(cc - 1)
-    nt = np.float32(clip01(t64 + rate * (pm - t64)))
-    upd = a & np.int64(month - np.int64(birth_i) >= ADULT_MONTHS) & np.int64(cc > 1)
-    return nt if upd != 0 else t
-
 @njit(**KERNEL)
 def learning_pass(bounds, lanes, alive, birth, death, cell, belief, trust, month, learn, rate,
                   tsum, stocks_on, commit_thr, norm, openness, falsify, nxt, dying, ndying):
@@ -166,9 +152,9 @@ def learning_pass(bounds, lanes, alive, birth, death, cell, belief, trust, month
 
     Per block of ``BLOCK`` slots, each agent's packed workplace sum is copied into a block
     buffer (a scalar loop: the compiler will not vectorize the gather), then every adult
-    learns in one branch-free loop that vectorizes (:func:`_learned`). The results are those
-    of the one-agent loop bit for bit. ``learn`` false (no learning this month): only the
-    stocks.
+    learns in one branch-free loop that vectorizes (:func:`openness.learn_packed`). The
+    results are those of the one-agent loop bit for bit. ``learn`` false (no learning this
+    month): only the stocks.
 
     ``stocks_on``: no pass after this one changes anyone's belief or trust or birth, nor
     (except war losses, after which the model does not use them) who is alive, before the
@@ -205,7 +191,7 @@ def learning_pass(bounds, lanes, alive, birth, death, cell, belief, trust, month
                     for q in range(n):
                         pb[q] = tsum0[cell[b0 + q]]
                     for i in range(b0, b1):  # vectorized
-                        trust[i] = _learned(pb[i - b0], trust[i], rate, np.int64(alive[i]),
+                        trust[i] = m7.learn_packed(pb[i - b0], trust[i], rate, np.int64(alive[i]),
                                             birth[i], month, mask)
                 if stocks_on:
                     # a second loop over the block (in cache): one loop doing both does not

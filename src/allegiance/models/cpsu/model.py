@@ -38,23 +38,16 @@ from ...calendar import month_label, parse_month
 from ...engine import Model
 from ...mechanisms import MODULES
 from ...mechanisms import crisis as m10
-from ...mechanisms import demography as m2
 from ...mechanisms import shocks as m3
 from ...mechanisms._common import ADULT_MONTHS, IDEAL
+from ...mechanisms.context import Context
 from ...state import AgentState
 from .month import Month
 from .recruits import APPLICANTS_MAX
 from .schema import LEVER_NAMES, CpsuScenario
 from .stocks import (
-    AGG,
-    AGG_SCALE,
-    COHORT_EDGES,
     DEATH_LIST_MIN,
     DEATH_LIST_SHARE,
-    combine_stocks,
-    kill_listed,
-    member_stocks,
-    stocks_pass,
 )
 
 
@@ -120,7 +113,6 @@ class CpsuModel(Model):
         self.last_exit_rate = 0.0
         self.agg: dict[str, float] = {}
         self._bounds_key: tuple | None = None
-        self.deaths_drawn: tuple[int, int, int] | None = None  # (step, deaths, of members)
         self._bounds = np.zeros(1, dtype=np.int64)
         pop = data.population_series()
         self._pop_m = np.array([p[0] for p in pop], dtype=np.float64)
@@ -193,12 +185,11 @@ class CpsuModel(Model):
             self._bounds_key = key
         return self._bounds
 
-    def climate(self) -> float:
-        """Belief a cohort coming of age now is socialized towards (M2)."""
-        p = self.params.demography
-        message = p.message_strength * (1.0 - self.lever("ritualization"))
-        return (p.climate_weight * self.agg.get("belief_adults", 0.5)
-                + (1 - p.climate_weight) * message)
+    def context(self, step: int) -> Context:
+        """What the mechanisms may read of the model at ``step``, as things stand now."""
+        return Context(step=step, month=self.month(step), params=self.params,
+                       levers=dict(self._levers), openness=self.openness(), stocks=self.agg,
+                       last_exit_rate=self.last_exit_rate, rng=self.rng)
 
     # -- setup ---------------------------------------------------------------------------
     #: agent slots at the peak relative to the peak population: dead slots wait for the next
@@ -275,6 +266,7 @@ class CpsuModel(Model):
     def setup(self) -> None:
         sc = self.scenario
         p2 = self.params.demography
+        self.passes = Month(self)
         month0 = self.start
         n0 = max(1, round(self.population_target(month0) * self.scale))
         peak_pop = max(v for _, v in data.population_series())
@@ -300,7 +292,7 @@ class CpsuModel(Model):
             lam = p2.initial_age_decay
             age_y = -np.log(1 - u * (1 - math.exp(-lam * 90))) / lam
             st.birth[s] = (month0 - np.floor(age_y * 12)).astype(np.int32)
-            m2.draw_lifespans(self, s, month0 - st.birth[s].astype(np.int64))
+            self.passes.draw_lifespans(s, month0 - st.birth[s].astype(np.int64))
             st.cell[s] = (self.rng.uniforms("demography.cell", 0, ids)
                           * self.n_cells).astype(np.int32)
             st.belief[s] = np.clip(p2.initial_belief_mean + p2.initial_belief_sd
@@ -329,15 +321,15 @@ class CpsuModel(Model):
             b = st.belief[chosen]
             st.belief[chosen] = np.clip(b + sc.initial.member_belief_boost * (1 - b), 0, 1)
         self.n_alive = n0
-        self.passes = Month(self)
-        self.agg = self.aggregate(0)
+        self.agg = self.passes.stocks(0)
 
     # -- the step ------------------------------------------------------------------------
     def phases(self) -> list[tuple[str, Callable[[int], None]]]:
         """The month's passes (see :mod:`allegiance.models.cpsu.month` for what each runs)."""
         mo = self.passes
         return [
-            ("demography", lambda step: m2.step(self, step)),
+            ("context", mo.context),
+            ("demography", mo.demography),
             ("members", mo.members),
             ("adults", mo.adults),
             ("learning", mo.learning),
@@ -360,16 +352,26 @@ class CpsuModel(Model):
                 self._levers[ev.lever] = ev.value
             return {"detail": f"{ev.lever}: {v0:g} -> {ev.value:g} over {ev.ramp_months} months"}
         if kind == "shock":
-            r = m3.apply(self, step, ev)
-            return {"detail": ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
-                                        for k, v in r.items())}
+            if not self.params.shocks.enabled:
+                return {"detail": "applied=False"}
+            before = self.passes.stocks(step)
+            m3.apply(self.context(step), self.state, ev)
+            after = self.passes.stocks(step)
+            db = after["belief_adults"] - before["belief_adults"]
+            dt = after["trust_adults"] - before["trust_adults"]
+            return {"detail": f"applied=True, d_mean_belief_adults={db:.4f}, "
+                              f"d_mean_trust_adults={dt:.4f}"}
         if kind in ("purge", "mortality"):
             self._ongoing.append((kind, ev, ev.months))
             return {"detail": f"{kind} of {ev.share:.1%} over {ev.months} months"}
         if kind == "crisis":
-            r = m10.apply(self, step, ev)
-            return {"detail": f"defenders={r['defenders']:.0f} opponents={r['opponents']:.0f} "
-                              f"iterations={r['iterations']}"}
+            out, iterations = m10.apply(self.context(step), self.state, ev, self.n_cells)
+            c = self.crisis = m10.breakdown(out, iterations, self.scale, self.step_label(step),
+                                            ev)
+            defenders = c["defenders_members"] + c["defenders_nonmembers"]
+            opponents = c["opponents_members"] + c["opponents_nonmembers"]
+            return {"detail": f"defenders={defenders:.0f} opponents={opponents:.0f} "
+                              f"iterations={iterations}"}
         if kind == "dissolution":
             part = np.zeros((self.bounds().shape[0] - 1, 1), dtype=np.int64)
             st = self.state
@@ -398,84 +400,15 @@ class CpsuModel(Model):
         self._ongoing = keep
 
     # -- recording -----------------------------------------------------------------------
-    def aggregate(self, step: int, with_deaths: bool = False,
-                  taken: tuple | None = None) -> dict[str, float]:
-        """All stocks of the current state, in agents (means are means).
-
-        ``with_deaths``: also draw the month's natural deaths in the same pass (after counting
-        each agent); the ``demography`` phase then uses those counts (``deaths_drawn``).
-        ``taken``: the whole population's columns and the natural deaths that the last
-        ``learning`` phase took for this month (``Month.next_stocks``); then only the
-        members are counted (:func:`.stocks.member_stocks`), and the non-members' columns are
-        the whole population's minus the members' (exact integers).
-        """
-        st = self.state
-        mo = self.passes
-        bounds = self.bounds()
-        lanes, msum, _ = mo._lanes(bounds)
-        nchunk = bounds.shape[0] - 1
-        part = np.zeros((nchunk, len(AGG)), dtype=np.int64)
-        deaths = np.zeros((nchunk, 2), dtype=np.int64)
-        wsum = np.zeros((nchunk, 2))
-        p5, p7 = self.params.privilege, self.params.openness
-        month = self.month(step)
-        table = mo.weights(step, p5.career_bias, p5.seniority_bias)
-        if taken is not None and with_deaths and (taken[3] < 0).any():
-            taken = None  # the list of deaths overflowed: the stocks pass draws them
-        if taken is None:
-            # with the deaths, the pass also takes the members' sums of the ``members`` phase
-            stocks_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("death"),
-                        st.view("status"), st.view("motive"), st.view("belief"),
-                        st.view("trust"), st.view("stake"), st.view("converted"),
-                        st.view("cell"), st.view("join"), month,
-                        self.params.commitment.threshold, p7.norm, self.openness(),
-                        p7.enabled, COHORT_EDGES, part, with_deaths, deaths, with_deaths,
-                        self.params.ritual.enabled, p5.enabled, p5.career_bias,
-                        p5.seniority_bias, table, msum, wsum, mo._far())
-            tot = part.sum(axis=0)
-        else:
-            _, idx, ib = mo._index()
-            member_stocks(idx, ib, lanes, st.view("alive"), st.view("birth"), st.view("death"),
-                          st.view("status"), st.view("motive"), st.view("belief"),
-                          st.view("trust"), st.view("stake"), st.view("converted"),
-                          st.view("cell"), st.view("join"), month,
-                          self.params.commitment.threshold, p7.norm, self.openness(),
-                          p7.enabled, COHORT_EDGES, part, with_deaths, with_deaths,
-                          self.params.ritual.enabled, p5.enabled, p5.career_bias,
-                          p5.seniority_bias, table, msum, wsum, mo._far())
-            tot = combine_stocks(part.sum(axis=0), taken[1].sum(axis=0))
-            if with_deaths:
-                kill_listed(taken[2], taken[3], st.view("alive"), st.view("status"), deaths)
-        if with_deaths:
-            self.deaths_drawn = (step, int(deaths[:, 0].sum()), int(deaths[:, 1].sum()))
-            mo.member_sums_taken(step, lanes, wsum)
-        tot = tot * AGG_SCALE  # integers: exact in any order
-        v = dict(zip(AGG, tot.tolist(), strict=True))
-        members = v["candidates"] + v["full_members"] + v["cadres"] + v["elites"]
-        adults = max(v["adults"], 1.0)
-        office = v["cadres"] + v["elites"]
-
-        def mean(s: float, n: float) -> float:
-            return s / n if n > 0 else float("nan")
-
-        v["members"] = members
-        v["belief_adults"] = mean(v["sum_belief_adults"], adults)
-        v["trust_adults"] = mean(v["sum_trust_adults"], adults)
-        v["corruption"] = mean(v["sum_stake_office"], office) if office else 0.0
-        v["mean_belief_members"] = mean(v["sum_belief_members"], members)
-        v["mean_trust_members"] = mean(v["sum_trust_members"], members)
-        return v
-
     def record_stocks(self, step: int) -> dict[str, Any]:
         self._advance_ramps(step)
         # natural deaths are drawn in the stocks pass unless an event of this month reads or
         # changes the agents before the phases (results are the same either way)
         fuse = self.FUSE_DEATHS and self.params.demography.enabled and not any(
             ev.type in STATE_EVENTS for _, ev in self.events_at(step))
-        taken = self.passes.next_stocks(step) if self.TAKE_STOCKS else None
-        a = self.agg = self.aggregate(step, with_deaths=fuse, taken=taken)
-        # after the stocks: the list of deaths of ``taken`` holds slots (any moment gives the
-        # same results: sums are by uid chunk or exact)
+        a = self.agg = self.passes.stocks(step, with_deaths=fuse, use_next=self.TAKE_STOCKS)
+        # after the stocks: the list of deaths taken last month holds slots (any moment gives
+        # the same results: sums are by uid chunk or exact)
         if self.state.compact():
             self._bounds_key = None
         k = 1.0 / self.scale

@@ -54,6 +54,8 @@ not fit in cache and the passes prefetch them (``_common.PREFETCH``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numba
 import numpy as np
 
@@ -68,6 +70,7 @@ from ...mechanisms import recruitment as m1
 from ...mechanisms import remedies as m11
 from ...mechanisms import ritual as m4
 from ...mechanisms._common import PREFETCH_MIN_BYTES
+from ...mechanisms.context import Context
 from .adults import adults_pass, learning_pass
 from .lanes import lane_chunks, reduce_lanes, weight_totals
 from .member_index import MemberIndex
@@ -80,37 +83,96 @@ from .members import (
     purge_pass,
 )
 from .recruits import APPLICANTS_MAX, APPLICANTS_MIN, admissions_pass, apply_pass
-from .stocks import DEATH_LIST_MIN, DEATH_LIST_SHARE, NEXT
+from .stocks import (
+    AGG,
+    AGG_SCALE,
+    COHORT_EDGES,
+    DEATH_LIST_MIN,
+    DEATH_LIST_SHARE,
+    NEXT,
+    combine_stocks,
+    kill_listed,
+    member_stocks,
+    stocks_pass,
+)
+
+
+@dataclass
+class NextStocks:
+    """Next month's stocks of the whole population and its natural deaths, as
+    ``learning_pass`` took them (valid for the month, compactions and slots of ``key``)."""
+
+    key: tuple[int, int, int]  #: (step, compactions, slots) for which they hold
+    lanes: np.ndarray
+    whole: np.ndarray  #: per lane, the columns :data:`.stocks.NEXT`
+    dying: np.ndarray  #: per lane, the slots of next month's natural deaths
+    ndying: np.ndarray  #: per lane, how many (-1: the list overflowed)
+
+
+@dataclass
+class Applicants:
+    """This month's decisions to apply (``learning``), for ``admissions``."""
+
+    terms: m1.Terms
+    wsum: np.ndarray  #: per chunk, the applicants' vetting weights
+    napp: np.ndarray  #: per chunk, the applicants
+    listed: np.ndarray  #: per chunk, their slots (as many as fit)
+
+
+@dataclass
+class Carry:
+    """Everything one phase hands to a later one. Each field is written by one phase and read
+    by one later phase, which consumes it; nothing else passes between phases.
+
+    ========================  ==============================  ==================================
+    field                     written by                      read by
+    ========================  ==============================  ==================================
+    ``ctx``                   ``context``                     every later phase of the month
+    ``deaths``                ``record`` (stocks pass)        ``demography``, same month
+    ``member_sums``           ``record`` (stocks pass)        ``members``, same month
+    ``applicants``            ``learning``                    ``admissions``, same month
+    ``next_stocks``           ``learning``                    ``record`` of the next month
+    ========================  ==============================  ==================================
+    """
+
+    ctx: Context | None = None
+    #: this month's natural deaths and those of members, when the stocks pass drew them
+    deaths: tuple[int, int] | None = None
+    #: M5 weight totals (members, cadres), when the stocks pass took the members' sums (their
+    #: M4 workplace sums are then in lane 0 of the first lane buffer)
+    member_sums: tuple[float, float] | None = None
+    applicants: Applicants | None = None
+    next_stocks: NextStocks | None = None
 
 
 class Month:
-    """Buffers reused from month to month, and the phases that use them."""
+    """The phases of one month, the :class:`Carry` between them, and the buffers they reuse
+    from month to month (reused memory only: no result depends on what a buffer held)."""
 
     def __init__(self, model) -> None:
         self.m = model
+        self.carry = Carry()
         self.index = MemberIndex()
+        self.survival = m2.log_survival_table(model.params.demography)
         self._lane_bufs: tuple[np.ndarray, ...] | None = None
-        self.quota = 0.0
-        self.recruit_terms: tuple | None = None
-        self.wsum = np.zeros(0)
-        self.napp = np.zeros(0, dtype=np.int64)
-        #: (step, M5 weight totals) when the stocks pass took the members' sums of ``step``
-        self._taken: tuple[int, float, float] | None = None
-        #: next month's stocks of the whole population and its natural deaths, taken by
-        #: ``learning_pass``: (valid for (step, compactions, slots), lanes, nxt, dying, ndying)
-        self._next: tuple | None = None
+        self._lanes_cut: tuple | None = None
+        self._weights: tuple | None = None
+        self._dying = np.zeros((0, 0), dtype=np.uint32)
+        self._listed = np.zeros((0, 0), dtype=np.uint32)
+        self._listed_cap = APPLICANTS_MIN
 
-    # -- helpers -------------------------------------------------------------------------
+    # -- buffers and derived arrays -----------------------------------------------------
     def _lanes(self, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(lane chunk ranges, M4 workplace sums per lane, M7 workplace sums per lane)."""
         # the model hands out the same bounds array until the slots change: the lanes are
         # cut again only then (or when the thread count changes); a few passes a month ask
         threads = numba.get_num_threads()
-        cached = getattr(self, "_lanes_cache", None)
-        if cached is not None and cached[0] is bounds and cached[1] == threads:
-            lanes = cached[2]
+        cut = self._lanes_cut
+        if cut is not None and cut[0] is bounds and cut[1] == threads:
+            lanes = cut[2]
         else:
             lanes = lane_chunks(bounds)
-            self._lanes_cache = (bounds, threads, lanes)
+            self._lanes_cut = (bounds, threads, lanes)
         t = lanes.shape[0] - 1
         nc = self.m.n_cells
         if self._lane_bufs is None or self._lane_bufs[0].shape[0] < t:
@@ -135,40 +197,174 @@ class Month:
         seniorities up to 20 years before the start of the run; others are computed)."""
         month = self.m.month(step)
         key = (month, career_bias, seniority_bias)
-        wt = getattr(self, "_weights", None)
+        wt = self._weights
         if wt is None or wt[0] != key:
             n = max(1, month - self.m.start + 241)
             wt = self._weights = (key, m5.weight_table(month, career_bias, seniority_bias, n))
         return wt[1]
 
-    def member_sums_taken(self, step: int, lanes: np.ndarray, wsum: np.ndarray) -> None:
-        """The stocks pass of ``step`` took the members' sums (:func:`.stocks.stocks_pass`):
-        add its lanes, and let the ``members`` phase use them."""
-        if self.m.params.ritual.enabled:
-            reduce_lanes(self._lane_bufs[0][: lanes.shape[0] - 1])
-        self._taken = (step, *weight_totals(wsum))
+    def draw_lifespans(self, s: slice, first_age: np.ndarray) -> None:
+        """Months of natural death of the agents in slots ``s`` (M2)."""
+        m2.draw_lifespans(self.m.state, s, first_age, self.m.rng.key("demography.lifespan", 0),
+                          self.survival)
 
-    def members_changed(self) -> None:
-        """Members died after the stocks pass (excess deaths): the ``members`` phase must
-        take the members' sums again."""
-        self._taken = None
+    # -- record: the stocks on the 1st of the month -------------------------------------
+    def stocks(self, step: int, with_deaths: bool = False,
+               use_next: bool = False) -> dict[str, float]:
+        """All stocks of the current state, in agents (means are means).
+
+        ``with_deaths``: also draw the month's natural deaths in the same pass (after
+        counting each agent; they go to ``demography`` as ``carry.deaths``), and take the
+        members' sums of ``members`` (``carry.member_sums``). ``use_next``: use the whole
+        population's columns and natural deaths that last month's ``learning`` took for this
+        month (``carry.next_stocks``), if they hold; then only the members are counted
+        (:func:`.stocks.member_stocks`), and the non-members' columns are the whole
+        population's minus the members' (exact integers).
+        """
+        m, st = self.m, self.m.state
+        c = self.carry
+        taken = None
+        if use_next:
+            nx, c.next_stocks = c.next_stocks, None
+            if nx is not None and nx.key == (step, st.compactions, st.n):
+                taken = nx
+        bounds = m.bounds()
+        lanes, msum, _ = self._lanes(bounds)
+        nchunk = bounds.shape[0] - 1
+        part = np.zeros((nchunk, len(AGG)), dtype=np.int64)
+        deaths = np.zeros((nchunk, 2), dtype=np.int64)
+        wsum = np.zeros((nchunk, 2))
+        p5, p7 = m.params.privilege, m.params.openness
+        month = m.month(step)
+        table = self.weights(step, p5.career_bias, p5.seniority_bias)
+        if taken is not None and with_deaths and (taken.ndying < 0).any():
+            taken = None  # the list of deaths overflowed: the stocks pass draws them
+        if taken is None:
+            # with the deaths, the pass also takes the members' sums of the ``members`` phase
+            stocks_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("death"),
+                        st.view("status"), st.view("motive"), st.view("belief"),
+                        st.view("trust"), st.view("stake"), st.view("converted"),
+                        st.view("cell"), st.view("join"), month,
+                        m.params.commitment.threshold, p7.norm, m.openness(),
+                        p7.enabled, COHORT_EDGES, part, with_deaths, deaths, with_deaths,
+                        m.params.ritual.enabled, p5.enabled, p5.career_bias,
+                        p5.seniority_bias, table, msum, wsum, self._far())
+            tot = part.sum(axis=0)
+        else:
+            _, idx, ib = self._index()
+            member_stocks(idx, ib, lanes, st.view("alive"), st.view("birth"), st.view("death"),
+                          st.view("status"), st.view("motive"), st.view("belief"),
+                          st.view("trust"), st.view("stake"), st.view("converted"),
+                          st.view("cell"), st.view("join"), month,
+                          m.params.commitment.threshold, p7.norm, m.openness(),
+                          p7.enabled, COHORT_EDGES, part, with_deaths, with_deaths,
+                          m.params.ritual.enabled, p5.enabled, p5.career_bias,
+                          p5.seniority_bias, table, msum, wsum, self._far())
+            tot = combine_stocks(part.sum(axis=0), taken.whole.sum(axis=0))
+            if with_deaths:
+                kill_listed(taken.dying, taken.ndying, st.view("alive"), st.view("status"),
+                            deaths)
+        if with_deaths:
+            c.deaths = (int(deaths[:, 0].sum()), int(deaths[:, 1].sum()))
+            if m.params.ritual.enabled:
+                reduce_lanes(msum[: lanes.shape[0] - 1])
+            c.member_sums = weight_totals(wsum)
+        tot = tot * AGG_SCALE  # integers: exact in any order
+        v = dict(zip(AGG, tot.tolist(), strict=True))
+        members = v["candidates"] + v["full_members"] + v["cadres"] + v["elites"]
+        adults = max(v["adults"], 1.0)
+        office = v["cadres"] + v["elites"]
+
+        def mean(s: float, n: float) -> float:
+            return s / n if n > 0 else float("nan")
+
+        v["members"] = members
+        v["belief_adults"] = mean(v["sum_belief_adults"], adults)
+        v["trust_adults"] = mean(v["sum_trust_adults"], adults)
+        v["corruption"] = mean(v["sum_stake_office"], office) if office else 0.0
+        v["mean_belief_members"] = mean(v["sum_belief_members"], members)
+        v["mean_trust_members"] = mean(v["sum_trust_members"], members)
+        return v
 
     # -- phases --------------------------------------------------------------------------
+    def context(self, step: int) -> None:
+        """The month's :class:`~allegiance.mechanisms.context.Context` for every later phase."""
+        self.carry.ctx = self.m.context(step)
+
+    def demography(self, step: int) -> None:
+        """M2: deaths, census matching, births and arrivals (the cohort turning 16 is
+        socialized in the ``adults`` pass, after the newcomers are added)."""
+        m, st, c = self.m, self.m.state, self.carry
+        ctx = c.ctx
+        drawn, c.deaths = c.deaths, None
+        p = m.params.demography
+        if not p.enabled:
+            return
+        month = ctx.month
+        bounds = m.bounds()
+        part = np.zeros((bounds.shape[0] - 1, 2), dtype=np.int64)
+        if drawn is not None:  # drawn in the stocks pass (record)
+            deaths, deaths_members = drawn
+        else:
+            m2.natural_deaths(st.view("alive"), st.view("death"), st.view("status"), month,
+                              bounds, part)
+            deaths = int(part[:, 0].sum())
+            deaths_members = int(part[:, 1].sum())
+        n_alive = m.n_alive - deaths
+        target = m.population_target(month + 1) * m.scale
+        u = ctx.rng.uniforms("demography.round", step, np.arange(3))
+        births, arrivals, prob = m2.census_flows(p, n_alive, target, u)
+        if prob is not None:
+            part[:] = 0
+            m2.excess_deaths(st.view("alive"), st.view("status"), st.view("uid"),
+                             ctx.key("demography.excess"), prob, bounds, engine.CHUNK, part)
+            deaths += int(part[:, 0].sum())
+            deaths_members += int(part[:, 1].sum())
+            n_alive -= int(part[:, 0].sum())
+            if part[:, 1].any():
+                c.member_sums = None  # members died after the stocks pass: take them again
+        n_alive += births + arrivals
+        if births + arrivals:
+            soc = m2.terms(ctx)
+            ages = np.zeros(births + arrivals, dtype=np.int32)
+            if arrivals:
+                # arrivals copy the ages of randomly chosen residents (same age pyramid)
+                alive = st.view("alive")
+                n_living = int(np.count_nonzero(alive))
+                pick = ctx.rng.uniforms("demography.arrival_age", step,
+                                        np.arange(arrivals, dtype=np.int64))
+                k = np.minimum((pick * n_living).astype(np.int64), n_living - 1)
+                order = np.argsort(k, kind="stable")
+                src = np.empty(arrivals, dtype=np.int64)
+                src[order] = m2.nth_alive(alive, k[order])
+                ages[births:] = month - st.view("birth")[src].astype(np.int64)
+            s = st.add(births + arrivals)
+            m2.init_newcomers(s.start, s.stop, st.uid, st.birth, st.cell, st.belief, st.trust,
+                              month, ages, m.n_cells, soc.climate, soc.trust_mean, soc.sd,
+                              ctx.key("demography.cell", 0), ctx.key("demography.belief"),
+                              ctx.key("demography.trust"))
+            self.draw_lifespans(s, ages.astype(np.int64) + 1)  # first draw: next month's
+        m.flows["births"] += births
+        m.flows["arrivals"] += arrivals
+        m.flows["deaths"] += deaths
+        m.flows["deaths_members"] += deaths_members
+        m.n_alive = n_alive
+
     def members(self, step: int) -> None:
-        """M4 member sums and M5 weights; then M5 promotions and M1 confirmations."""
-        m, st = self.m, self.m.state
-        month = m.month(step)
+        """M4 member sums and M5 weights; then M5 promotions, rotations and rents."""
+        m, st, c = self.m, self.m.state, self.carry
+        month = c.ctx.month
         bounds, idx, ib = self._index()
         nchunk = bounds.shape[0] - 1
-        pt = m5.month_terms(m, step)
+        pt = m5.terms(c.ctx)
         promote_on = pt is not None
-        taken, self._taken = self._taken, None
-        if taken is not None and taken[0] == step:
-            tm, tc = taken[1], taken[2]
+        taken, c.member_sums = c.member_sums, None
+        if taken is not None:
+            tm, tc = taken
         else:
             lanes, msum, _ = self._lanes(bounds)
             ritual_on = m.params.ritual.enabled
-            cb, sb = (pt[2], pt[3]) if promote_on else (0.0, 0.0)
+            cb, sb = (pt.career_bias, pt.seniority_bias) if promote_on else (0.0, 0.0)
             wsum = np.zeros((nchunk, 2))
             members_sums(idx, ib, lanes, st.view("alive"), st.view("status"), st.view("cell"),
                          st.view("belief"), st.view("motive"), st.view("join"), month,
@@ -181,41 +377,36 @@ class Month:
             return
         part = np.zeros((nchunk, 2), dtype=np.int64)
         promote_pass(idx, ib, st.view("alive"), st.view("status"), st.view("stake"),
-                     st.view("motive"), st.view("join"), st.view("uid"), month, pt[0], pt[1],
-                     tm, tc, *pt[2:], self.weights(step, pt[2], pt[3]), part)
+                     st.view("motive"), st.view("join"), st.view("uid"), month, pt.need_cadre,
+                     pt.need_elite, tm, tc, pt.career_bias, pt.seniority_bias, pt.rent_elite,
+                     pt.rent_cadre, pt.decay, pt.p_rotate, pt.key_promote, pt.key_rotate,
+                     self.weights(step, pt.career_bias, pt.seniority_bias), part)
         tot = part.sum(axis=0)
         m.flows["promotions"] += int(tot[0])
         m.flows["rotations"] += int(tot[1])
 
-    def confirm(self, step: int) -> None:
-        """M1: candidates past their candidacy are confirmed or dropped (even when M1 is off)."""
-        m, st = self.m, self.m.state
-        _, idx, ib = self._index()
-        part = np.zeros((ib.shape[0] - 1, 2), dtype=np.int64)
-        confirm_pass(idx, ib, st.view("alive"), st.view("status"), st.view("join"),
-                     st.view("left"), st.view("uid"), m.month(step), *m1.confirm_terms(m, step),
-                     part)
-        tot = part.sum(axis=0)
-        m.flows["confirmed"] += int(tot[0])
-        m.flows["dropped_candidates"] += int(tot[1])
-
     def adults(self, step: int) -> None:
         """M2 socialization, M4 ritual, M6 legitimacy, and M7's workplace sums of trust."""
-        m, st = self.m, self.m.state
+        st, ctx = self.m.state, self.carry.ctx
         bounds, idx, ib = self._index()
         lanes, msum, tsum = self._lanes(bounds)
-        soc = m2.socialization_terms(m, step)
+        soc = m2.terms(ctx)
         soc_on = soc is not None
         if not soc_on:
             soc = (0.0, 0.0, 0.0, np.uint64(0), np.uint64(0))
-        ritual_on = m.params.ritual.enabled
-        rr = m4.rates(m) if ritual_on else (0.0, 0.0, 0.0, 0.0)
-        legit_on = m.params.legitimacy.enabled
-        lb = m6.bases(m) if legit_on else (0.0, 0.0, 0.0, 0.0)
-        learn_on = m7.learning_rate(m) > 0
+        rr = m4.terms(ctx)
+        ritual_on = rr is not None
+        if not ritual_on:
+            rr = (0.0, 0.0, 0.0, 0.0)
+        lb = m6.terms(ctx)
+        legit_on = lb is not None
+        if not legit_on:
+            lb = (0.0, 0.0, 0.0, 0.0)
+        lt = m7.terms(ctx)
+        learn_on = lt is not None and lt.rate > 0
         adults_pass(bounds, lanes, idx, ib, st.view("alive"), st.view("birth"), st.view("status"),
                     st.view("cell"), st.view("uid"), st.view("belief"), st.view("trust"),
-                    m.month(step), soc_on, *soc, ritual_on, msum, *rr, legit_on, *lb,
+                    ctx.month, soc_on, *soc, ritual_on, msum, *rr, legit_on, *lb,
                     learn_on, tsum, self._far())
         if learn_on:
             t = lanes.shape[0] - 1
@@ -224,65 +415,69 @@ class Month:
     def learning(self, step: int) -> None:
         """M7 social learning (and next month's stocks of the whole population, and its
         natural deaths); M1 decisions to apply."""
-        m, st = self.m, self.m.state
+        m, st, c = self.m, self.m.state, self.carry
+        ctx = c.ctx
         bounds = m.bounds()
         nchunk = bounds.shape[0] - 1
-        rate = m7.learning_rate(m)
+        lt = m7.terms(ctx)
+        rate = lt.rate if lt is not None else 0.0
         lanes, _, tsum = self._lanes(bounds)
         nl = lanes.shape[0] - 1
         nxt = np.zeros((nl, len(NEXT)), dtype=np.int64)
         cap = int(st.n * DEATH_LIST_SHARE / nl) + DEATH_LIST_MIN
-        old = getattr(self, "_next", None)
-        dying = old[3] if old is not None and old[3].shape[0] >= nl and old[3].shape[1] >= cap \
-            else np.zeros((nl, cap), dtype=np.uint32)
+        if self._dying.shape[0] < nl or self._dying.shape[1] < cap:
+            self._dying = np.zeros((nl, cap), dtype=np.uint32)
+        dying = self._dying[:nl]
         ndying = np.zeros(nl, dtype=np.int64)
-        self._next = None
         p7 = m.params.openness
         take = m.TAKE_STOCKS
         learning_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("death"),
-                      st.view("cell"), st.view("belief"), st.view("trust"), m.month(step),
+                      st.view("cell"), st.view("belief"), st.view("trust"), ctx.month,
                       rate > 0, rate, tsum, take, m.params.commitment.threshold,
-                      p7.norm, m.openness_at(step + 1), p7.enabled, nxt, dying[:nl], ndying)
-        if take:
-            self._next = ((step + 1, st.compactions, st.n), lanes, nxt, dying, ndying)
-        rt = self.recruit_terms = m1.recruit_terms(m, step)
-        self.wsum = np.zeros(nchunk)
-        self.napp = np.zeros(nchunk, dtype=np.int64)
-        cap = getattr(self, "_listed_cap", APPLICANTS_MIN)
-        old_list = getattr(self, "listed", None)
-        self.listed = (old_list if old_list is not None and old_list.shape == (nchunk, cap)
-                       else np.zeros((nchunk, cap), dtype=np.uint32))
-        if rt is not None:
-            # terms: ages, levers, selectivity, (quota: admissions), apply rate, weights, keys
-            apply_pass(bounds, engine.CHUNK, st.view("alive"), st.view("birth"), st.view("status"),
-                       st.view("left"), st.view("uid"), st.view("belief"), st.view("motive"),
-                       m.month(step), *rt[:6], *rt[7:14], rt[17], rt[14], rt[15], self.wsum,
-                       self.napp, self.listed)
-            # next month's lists: room for twice this month's most applicants in a chunk
-            most = int(self.napp.max()) if nchunk else 0
-            self._listed_cap = int(min(APPLICANTS_MAX, max(APPLICANTS_MIN, 2 * most)))
+                      p7.norm, m.openness_at(step + 1), p7.enabled, nxt, dying, ndying)
+        c.next_stocks = (NextStocks((step + 1, st.compactions, st.n), lanes, nxt, dying, ndying)
+                         if take else None)
+        rt = m1.terms(ctx)
+        c.applicants = None
+        if rt is None:
+            return
+        wsum = np.zeros(nchunk)
+        napp = np.zeros(nchunk, dtype=np.int64)
+        if self._listed.shape != (nchunk, self._listed_cap):
+            self._listed = np.zeros((nchunk, self._listed_cap), dtype=np.uint32)
+        apply_pass(bounds, engine.CHUNK, st.view("alive"), st.view("birth"), st.view("status"),
+                   st.view("left"), st.view("uid"), st.view("belief"), st.view("motive"),
+                   ctx.month, rt.min_age, rt.max_age, rt.privilege, rt.mobilization, rt.danger,
+                   rt.selectivity_k, rt.apply_rate, rt.w_ideal, rt.w_career, rt.w_conformity,
+                   rt.danger_weight, rt.threshold, rt.slope, rt.key_trial, rt.key_apply,
+                   rt.key_ambition, wsum, napp, self._listed)
+        c.applicants = Applicants(rt, wsum, napp, self._listed)
+        # next month's lists: room for twice this month's most applicants in a chunk
+        most = int(napp.max()) if nchunk else 0
+        self._listed_cap = int(min(APPLICANTS_MAX, max(APPLICANTS_MIN, 2 * most)))
 
     def admissions(self, step: int) -> None:
         """M1 confirmations; admissions under the quota, and the member index update."""
         self.confirm(step)
-        m, st = self.m, self.m.state
-        rt = self.recruit_terms
-        if rt is None:
+        m, st, c = self.m, self.m.state, self.carry
+        ap, c.applicants = c.applicants, None
+        if ap is None:
             return
+        rt = ap.terms
         bounds = m.bounds()
         nchunk = bounds.shape[0] - 1
-        napp = self.napp
+        napp = ap.napp
         m.flows["applicants"] += int(napp.sum())
         total = 0.0
-        for c in range(nchunk):  # chunk order is fixed: deterministic
-            total += self.wsum[c]
+        for k in range(nchunk):  # chunk order is fixed: deterministic
+            total += ap.wsum[k]
         adm_off = np.zeros(nchunk + 1, dtype=np.int64)
         np.cumsum(napp, out=adm_off[1:])
         adm = np.empty(int(adm_off[-1]), dtype=np.uint32)
         counts = np.zeros((nchunk, 4), dtype=np.int64)
         admissions_pass(bounds, st.view("status"), st.view("join"), st.view("motive"),
-                        st.view("uid"), st.view("belief"), m.month(step), rt[6], total, rt[5],
-                        rt[16], napp, self.listed, adm, adm_off, counts)
+                        st.view("uid"), st.view("belief"), c.ctx.month, rt.quota, total,
+                        rt.selectivity_k, rt.key_admit, napp, ap.listed, adm, adm_off, counts)
         tot = counts.sum(axis=0)
         m.flows["joins"] += int(tot[0])
         m.flows["joins_ideal"] += int(tot[1])
@@ -292,57 +487,62 @@ class Month:
             self._index()  # valid for the current slots before merging
             self.index.merge(st, bounds, adm, adm_off, np.ascontiguousarray(counts[:, 0]))
 
+    def confirm(self, step: int) -> None:
+        """M1: candidates past their candidacy are confirmed or dropped (even when M1 is off)."""
+        m, st, ctx = self.m, self.m.state, self.carry.ctx
+        _, idx, ib = self._index()
+        part = np.zeros((ib.shape[0] - 1, 2), dtype=np.int64)
+        ct = m1.confirm_terms(ctx)
+        confirm_pass(idx, ib, st.view("alive"), st.view("status"), st.view("join"),
+                     st.view("left"), st.view("uid"), ctx.month, ct.candidacy, ct.drop, ct.key,
+                     part)
+        tot = part.sum(axis=0)
+        m.flows["confirmed"] += int(tot[0])
+        m.flows["dropped_candidates"] += int(tot[1])
+
     def purge(self, step: int, share: float, target: str) -> int:
         """Expel ``share`` of members this month, weighted towards ``target``."""
-        m, st = self.m, self.m.state
+        m, st, ctx = self.m, self.m.state, self.carry.ctx
         _, idx, ib = self._index()
         nchunk = ib.shape[0] - 1
         part = np.zeros((nchunk, 2), dtype=np.int64)
         purge_pass(idx, ib, st.view("alive"), st.view("status"), st.view("join"),
                    st.view("motive"), st.view("left"), st.view("uid"), st.view("belief"),
-                   m.month(step), share, m1.PURGE_TARGETS.index(target),
-                   m.rng.key("recruitment.purge", step), np.zeros(nchunk), part)
+                   ctx.month, share, m1.PURGE_TARGETS.index(target),
+                   ctx.key("recruitment.purge"), np.zeros(nchunk), part)
         n = int(part[:, 0].sum())
         m.flows["expelled"] += n
         return n
 
     def war_deaths(self, step: int, share: float) -> int:
         """Excess deaths among members this month (war losses)."""
-        m, st = self.m, self.m.state
+        st, ctx = self.m.state, self.carry.ctx
         _, idx, ib = self._index()
         part = np.zeros((ib.shape[0] - 1, 1), dtype=np.int64)
         member_deaths(idx, ib, st.view("alive"), st.view("status"), st.view("uid"), share,
-                      m.rng.key("purges.war", step), part)
+                      ctx.key("purges.war"), part)
         n = int(part.sum())
         if n:
-            self._next = None  # the stocks learning_pass took count the dead as alive
+            self.carry.next_stocks = None  # learning_pass counted the dead as alive
         return n
-
-    def next_stocks(self, step: int) -> tuple | None:
-        """(lanes, nxt, dying, ndying) of ``learning_pass`` if they are this month's stocks
-        (taken last month, and nothing has moved the agents since)."""
-        nx = getattr(self, "_next", None)
-        st = self.m.state
-        if nx is None or nx[0] != (step, st.compactions, st.n):
-            return None
-        return nx[1:]
 
     def members_end(self, step: int) -> None:
         """M11 expulsions for corruption, M8 conversions, M9 exits."""
-        m, st = self.m, self.m.state
-        rem = m11.month_terms(m, step)
-        el = m8.month_terms(m, step)
-        ex = m9.month_terms(m, step)
+        m, st, ctx = self.m, self.m.state, self.carry.ctx
+        rem = m11.terms(ctx)
+        el = m8.terms(ctx)
+        ex = m9.terms(ctx)
         if rem is None and el is None and ex is None:
             return
         _, idx, ib = self._index()
         part = np.zeros((ib.shape[0] - 1, 3), dtype=np.int64)
         k0 = np.uint64(0)
         members_end_pass(idx, ib, st.view("alive"), st.view("status"), st.view("left"),
-                    st.view("belief"), st.view("trust"), st.view("stake"), st.view("converted"),
-                    st.view("uid"), rem is not None, *(rem or (0.0, k0)),
-                    el is not None, *(el or (*(0.0,) * 7, k0)),
-                    ex is not None, *(ex or (*(0.0,) * 10, k0)), part)
+                         st.view("belief"), st.view("trust"), st.view("stake"),
+                         st.view("converted"), st.view("uid"),
+                         rem is not None, *(rem or (0.0, k0)),
+                         el is not None, *(el or (*(0.0,) * 7, k0)),
+                         ex is not None, *(ex or (*(0.0,) * 10, k0)), part)
         tot = part.sum(axis=0)
         m.flows["expelled"] += int(tot[0])
         m.flows["expelled_corruption"] += int(tot[0])

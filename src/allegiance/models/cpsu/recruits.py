@@ -97,7 +97,7 @@ def _admit(i, status, join, motive, uid, belief, month, quota, total, sel_k, key
     motive[i] = 0
     if total <= 0.0:
         return 0
-    pa = quota * m1.admit_weight(belief[i], sel_k) / total
+    pa = m1.admit_probability(quota, m1.admit_weight(belief[i], sel_k), total)
     if uniform(key_admit, uid[i]) < pa:
         status[i] = CANDIDATE
         join[i] = month

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ...mechanisms import openness as m7
 from ...mechanisms._common import (
     ADULT_MONTHS,
     CADRE,
@@ -44,15 +45,33 @@ AGG = ("alive", "adults", "candidates", "full_members", "cadres", "elites", "com
 #: factor from a column of :func:`stocks_pass` to agents (counts) or sums (fixed point)
 AGG_SCALE = np.array([1.0 / FIXED_ONE if k.startswith(("sum_", "belief_t", "trust_t")) else 1.0
                       for k in AGG])
+#: columns of :data:`AGG` by name, for the kernels (numba reads them as constants); the
+#: tiered columns are ``C_... + status`` (0 non-member adults, 1 candidates, ..., 4 elites)
+C_ALIVE = AGG.index("alive")
+C_ADULTS = AGG.index("adults")
+C_TIER_COUNT = AGG.index("candidates") - 1  # + status (1..4): candidates .. elites
+C_COMMITTED_MEMBERS = AGG.index("committed")
+C_BELIEF_MEMBERS = AGG.index("sum_belief_members")
+C_TRUST_MEMBERS = AGG.index("sum_trust_members")
+C_NONMEMBER_ADULTS = AGG.index("nonmember_adults")
+C_TRUST_NONMEMBERS = AGG.index("sum_trust_nonmembers")
+C_EXPRESSED_NONMEMBERS = AGG.index("sum_expressed_nonmembers")
+C_BELIEF_ADULTS = AGG.index("sum_belief_adults")
+C_TRUST_ADULTS = AGG.index("sum_trust_adults")
+C_STAKE_OFFICE = AGG.index("sum_stake_office")
+C_CONVERTED = AGG.index("converted")
+C_MOTIVE_IDEAL = AGG.index("motive_ideal")
+C_MOTIVE_CAREER = AGG.index("motive_career")
+C_MOTIVE_CONFORMIST = AGG.index("motive_conformist")
+C_COHORT = AGG.index("cohort_pre1900")  # + the cohort (0..4)
+C_BELIEF_TIER = AGG.index("belief_t0")  # + status (0..4)
+C_TRUST_TIER = AGG.index("trust_t0")  # + status (0..4)
+C_EXPRESSED_MEMBERS = AGG.index("sum_expressed_members")
+C_BELIEF_NONMEMBERS = AGG.index("sum_belief_nonmembers")
+C_COMMITTED_ADULTS = AGG.index("committed_adults")
+
 #: members' birth cohorts: born before each edge (month numbers)
 COHORT_EDGES = np.array([1900 * 12, 1920 * 12, 1940 * 12, 1960 * 12], dtype=np.int64)
-
-@njit(cache=True, inline="always")
-def _expressed(t, openness, norm):
-    """The trust an adult shows when M7 falsification is on: ``openness · t + (1 − openness)
-    · max(t, norm)`` (falsified towards the norm where openness is low)."""
-    return openness * t + (1.0 - openness) * max(t, norm)
-
 
 @njit(cache=True, inline="always")
 def _fixed(b, t, openness, norm, falsify):
@@ -61,7 +80,7 @@ def _fixed(b, t, openness, norm, falsify):
     ft = to_fixed(t)
     fex = ft
     if falsify:
-        fex = to_fixed(_expressed(t, openness, norm))
+        fex = to_fixed(m7.expressed(t, openness, norm))
     return to_fixed(b), ft, fex
 
 
@@ -70,29 +89,29 @@ def _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, c
                   edges):
     """A living adult member's columns of the stocks (``st`` > 0; ``b`` its belief, ``fb``,
     ``ft``, ``fex`` its fixed-point belief, trust and expressed trust)."""
-    row[24 + st] += fb
-    row[29 + st] += ft
-    row[1 + st] += 1  # candidates, full members, cadres, elites
+    row[C_BELIEF_TIER + st] += fb
+    row[C_TRUST_TIER + st] += ft
+    row[C_TIER_COUNT + st] += 1  # candidates, full members, cadres, elites
     if st >= CADRE:
-        row[14] += to_fixed(stake[i])
+        row[C_STAKE_OFFICE] += to_fixed(stake[i])
         if converted[i]:
-            row[15] += 1
+            row[C_CONVERTED] += 1
     if b >= commit_thr:
-        row[6] += 1
-    row[7] += fb
-    row[8] += ft
-    row[34] += fex
+        row[C_COMMITTED_MEMBERS] += 1
+    row[C_BELIEF_MEMBERS] += fb
+    row[C_TRUST_MEMBERS] += ft
+    row[C_EXPRESSED_MEMBERS] += fex
     mo = motive[i]
     if mo == IDEAL:
-        row[16] += 1
+        row[C_MOTIVE_IDEAL] += 1
     elif mo == CAREER:
-        row[17] += 1
+        row[C_MOTIVE_CAREER] += 1
     elif mo == CONFORMIST:
-        row[18] += 1
+        row[C_MOTIVE_CONFORMIST] += 1
     k = 0
     while k < edges.shape[0] and birth[i] >= edges[k]:
         k += 1
-    row[19 + k] += 1
+    row[C_COHORT + k] += 1
 
 
 @njit(**KERNEL)
@@ -175,17 +194,17 @@ def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trus
                     continue
                 _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted,
                               commit_thr, edges)
-            row[0] = n_alive
-            row[1] = n_adults
-            row[12] = s_b
-            row[13] = s_t
-            row[36] = n_comm
-            row[9] = n_non
-            row[10] = s_t_non
-            row[11] = s_ex_non
-            row[35] = s_b_non
-            row[24] = s_b_non  # tier 0 = non-member adults
-            row[29] = s_t_non
+            row[C_ALIVE] = n_alive
+            row[C_ADULTS] = n_adults
+            row[C_BELIEF_ADULTS] = s_b
+            row[C_TRUST_ADULTS] = s_t
+            row[C_COMMITTED_ADULTS] = n_comm
+            row[C_NONMEMBER_ADULTS] = n_non
+            row[C_TRUST_NONMEMBERS] = s_t_non
+            row[C_EXPRESSED_NONMEMBERS] = s_ex_non
+            row[C_BELIEF_NONMEMBERS] = s_b_non
+            row[C_BELIEF_TIER] = s_b_non  # tier 0 = non-member adults
+            row[C_TRUST_TIER] = s_t_non
             deaths[c, 0] = d
             deaths[c, 1] = dm
             wsum[c, 0] = s_m
@@ -241,11 +260,18 @@ def combine_stocks(members: np.ndarray, whole: np.ndarray) -> np.ndarray:
     (:func:`member_stocks`) and the whole population's (:data:`NEXT`, ``learning_pass``):
     the non-members' are the whole's minus the members' (integers: exact)."""
     tot = members.copy()
-    tot[0], tot[1], tot[12], tot[13], tot[36] = whole[:5]
-    tot[9] = whole[1] - tot[2:6].sum()  # non-member adults
-    tot[10] = tot[29] = whole[3] - tot[8]  # their sums of trust (also tier 0's), ...
-    tot[35] = tot[24] = whole[2] - tot[7]  # ... of belief, ...
-    tot[11] = whole[5] - tot[34]  # ... and of expressed trust
+    n_alive, n_adults, s_belief, s_trust, n_committed, s_expressed = whole
+    tot[C_ALIVE] = n_alive
+    tot[C_ADULTS] = n_adults
+    tot[C_BELIEF_ADULTS] = s_belief
+    tot[C_TRUST_ADULTS] = s_trust
+    tot[C_COMMITTED_ADULTS] = n_committed
+    member_adults = tot[C_TIER_COUNT + 1: C_TIER_COUNT + 5].sum()
+    tot[C_NONMEMBER_ADULTS] = n_adults - member_adults
+    # the non-members' sums of trust (also tier 0's), of belief, and of expressed trust
+    tot[C_TRUST_NONMEMBERS] = tot[C_TRUST_TIER] = s_trust - tot[C_TRUST_MEMBERS]
+    tot[C_BELIEF_NONMEMBERS] = tot[C_BELIEF_TIER] = s_belief - tot[C_BELIEF_MEMBERS]
+    tot[C_EXPRESSED_NONMEMBERS] = s_expressed - tot[C_EXPRESSED_MEMBERS]
     return tot
 
 
@@ -288,5 +314,5 @@ def _next_terms(a, birth_i, b, t, month1, commit_thr, norm, openness, falsify):
     ft = to_fixed_simd(t64)
     fex = ft
     if falsify:
-        fex = to_fixed_simd(_expressed(t64, openness, norm))
+        fex = to_fixed_simd(m7.expressed(t64, openness, norm))
     return ad, to_fixed_simd(b64) * ad, ft * ad, ad & np.int64(b64 >= commit_thr), fex * ad
