@@ -89,3 +89,24 @@ def test_terms_follow_the_context():
 
 def test_the_schema_has_every_mechanism():
     assert list(CpsuScenario.model_fields["mechanisms"].annotation.model_fields) == list(MODULES)
+
+
+def test_the_phase_table_is_the_phase_order():
+    """The documented phases (PHASES, rendered in the model's docstring and the ODD) are the
+    ones the model runs, in the same order."""
+    import allegiance
+    from allegiance.models.cpsu import model as cpsu_model
+    from allegiance.models.cpsu.month import PHASES
+
+    sc = allegiance.load_scenario("cpsu", {"run.end": "1917-12"})
+    m = cpsu_model.CpsuModel(sc, seed=1, scale=1e-5)
+    m.setup()
+    assert PHASES[0].name == "record"
+    assert [name for name, _ in m.phases()] == [p.name for p in PHASES[1:]]
+    for p in PHASES:
+        assert f"``{p.name}``" in cpsu_model.__doc__
+    # every mechanism with monthly terms runs in some phase
+    does = " ".join(p.does for p in PHASES)
+    for name, mod in MODULES.items():
+        if name not in EVENT_ONLY:
+            assert f"{mod.ID} " in does, name

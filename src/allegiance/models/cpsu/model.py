@@ -1,26 +1,12 @@
 """The CPSU 1917–1991 model: the essay's system with every mechanism switchable.
 
-One month of the model is, in this fixed order (after the engine has recorded the stocks on
-the 1st of the month and applied the month's events):
+:class:`CpsuModel` holds the calendar, the levers and the dated events, sets up the population
+and records each month; the month itself is :mod:`allegiance.models.cpsu.month`, and the
+equations are in :mod:`allegiance.mechanisms`. Shocks (M3) and the crisis (M10) are events;
+M12 is the measurement of commitment. Outputs are persons: agent counts divided by ``scale``.
 
-1. ``demography`` (M2)  — deaths, census matching, births/arrivals, socialization at 16
-2. ``ritual`` (M4)      — ritual decay of belief, peer cynicism in primary organizations
-3. ``privilege`` (M5)   — promotions to cadre/elite tiers, rotation, rents (stake)
-4. ``legitimacy`` (M6)  — trust moves towards performance/corruption/contact target
-5. ``openness`` (M7)    — social learning of others' trust, as openness allows
-6. ``recruitment`` (M1) — candidates confirmed; applications; admissions under the quota
-7. ``purges``           — ongoing purge and wartime-loss events take their monthly share
-8. ``remedies`` (M11)   — criticism and self-criticism expels corrupt officials
-9. ``elite`` (M8)       — office-holders decide whether to convert power into wealth
-10. ``exit`` (M9)       — members decide whether to leave
+One month, in this fixed order (generated from :data:`.month.PHASES`):
 
-Shocks (M3) and the crisis (M10) are events; M12 is the measurement of commitment.
-Outputs are persons: agent counts divided by ``scale``.
-
-For speed the month runs as a few fused passes over the agents (natural deaths inside the
-stocks pass, then ``demography``, ``members``, ``adults``, ``learning``, ``admissions``,
-``purges``, ``members_end``): :mod:`allegiance.models.cpsu.month` shows that this changes no
-result.
 """
 
 from __future__ import annotations
@@ -42,13 +28,15 @@ from ...mechanisms import shocks as m3
 from ...mechanisms._common import ADULT_MONTHS, IDEAL
 from ...mechanisms.context import Context
 from ...state import AgentState
-from .month import Month
+from .month import Month, phase_table
 from .recruits import APPLICANTS_MAX
 from .schema import LEVER_NAMES, CpsuScenario
 from .stocks import (
     DEATH_LIST_MIN,
     DEATH_LIST_SHARE,
 )
+
+__doc__ += phase_table()
 
 
 def _ramp_value(ramp: tuple[int, int, float, float], step: int) -> float:
@@ -105,7 +93,8 @@ class CpsuModel(Model):
         self.end = parse_month(scenario.run.end)
         self._levers: dict[str, float] = scenario.levers.model_dump()
         self._ramps: dict[str, tuple[int, int, float, float]] = {}
-        self._ongoing: list[tuple[str, Any, int]] = []  # (kind, event, months left)
+        #: multi-month purge and war-loss events: (kind, event, months left)
+        self.ongoing: list[tuple[str, Any, int]] = []
         self._timeline = self._build_timeline()
         self.crisis: dict[str, Any] | None = None
         self.seniority_1983: dict[str, float] | None = None
@@ -325,7 +314,7 @@ class CpsuModel(Model):
 
     # -- the step ------------------------------------------------------------------------
     def phases(self) -> list[tuple[str, Callable[[int], None]]]:
-        """The month's passes (see :mod:`allegiance.models.cpsu.month` for what each runs)."""
+        """The month's phases, in the order of :data:`.month.PHASES` (after ``record``)."""
         mo = self.passes
         return [
             ("context", mo.context),
@@ -334,7 +323,7 @@ class CpsuModel(Model):
             ("adults", mo.adults),
             ("learning", mo.learning),
             ("admissions", mo.admissions),
-            ("purges", self._ongoing_events),
+            ("purges", mo.purges),
             ("members_end", mo.members_end),
         ]
 
@@ -362,7 +351,7 @@ class CpsuModel(Model):
             return {"detail": f"applied=True, d_mean_belief_adults={db:.4f}, "
                               f"d_mean_trust_adults={dt:.4f}"}
         if kind in ("purge", "mortality"):
-            self._ongoing.append((kind, ev, ev.months))
+            self.ongoing.append((kind, ev, ev.months))
             return {"detail": f"{kind} of {ev.share:.1%} over {ev.months} months"}
         if kind == "crisis":
             out, iterations = m10.apply(self.context(step), self.state, ev, self.n_cells)
@@ -380,24 +369,6 @@ class CpsuModel(Model):
             self.flows["dissolved"] += n
             return {"detail": f"members dissolved: {n / self.scale:.0f}"}
         raise AssertionError(kind)
-
-    def _ongoing_events(self, step: int) -> None:
-        """Phase ``purges``: multi-month purge and wartime-loss events take this month's share."""
-        keep = []
-        for kind, ev, left in self._ongoing:
-            share = 1.0 - (1.0 - ev.share) ** (1.0 / ev.months)
-            if kind == "purge":
-                if self.params.recruitment.enabled:
-                    self.passes.purge(step, share, ev.target)
-            else:
-                n = self.passes.war_deaths(step, share)
-                self.n_alive -= n
-                self.flows["war_deaths_members"] += n
-                self.flows["deaths"] += n
-                self.flows["deaths_members"] += n
-            if left > 1:
-                keep.append((kind, ev, left - 1))
-        self._ongoing = keep
 
     # -- recording -----------------------------------------------------------------------
     def record_stocks(self, step: int) -> dict[str, Any]:

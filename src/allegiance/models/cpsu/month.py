@@ -1,55 +1,23 @@
-"""One month of the CPSU model as a few fused passes over the agents.
+"""One month of the CPSU model: its phases, the carry between them, and the buffers they reuse.
 
-The mechanisms act in the order documented in :mod:`allegiance.models.cpsu` (and the ODD); the
-equations are per-agent functions in the mechanism modules. This module only decides how many
-times the agents are read: a month is
+The month is the fixed sequence of phases in :data:`PHASES` (the model's docstring shows it as
+a table, generated from it). The equations are per-agent functions in the mechanism modules;
+the phases decide how many times the agents are read, by calling kernels (``stocks``,
+``members``, ``adults``, ``recruits``) that apply several mechanisms in one pass.
 
-========================  =====================  ==============================================
-phase (timed)             loops over             mechanisms, in order
-========================  =====================  ==============================================
-``demography``            all slots              M2 natural and excess deaths; births, arrivals
-``members``               member index           M4 member sums per workplace, M5 promotion
-                                                 weights (unless ``record`` took them);
-                                                 then M5 promotion, rotation, rents
-``adults``                all slots (blocks:     M2 socialization at 16, M4 ritual decay and
-                          non-members, then the  peer drift, M6 trust adjustment, M7 workplace
-                          block's members)       sums of trust
-``learning``              all slots (blocks),    M7 social learning; next month's stocks of
-                          then trial successes   the whole population and its natural deaths;
-                                                 M1 decisions to apply (only agents whose
-                                                 monthly trial succeeds)
-``admissions``            member index, then     M1 confirmation of candidates; admissions
-                          the applicants listed  under the quota; member index update
-                          by ``learning``
-``purges``                member index           purge and wartime-loss events
-``members_end``           member index           M11 expulsions for corruption, M8 conversion,
-                                                 M9 exit
-========================  =====================  ==============================================
+Nothing after ``learning`` changes anyone's belief, trust or age, and only war losses change
+who is alive; so ``learning`` sums the whole population's columns of next month's stocks and
+lists next month's natural deaths, and ``record`` counts only the members, from the member
+index (:func:`.stocks.member_stocks`), and kills the listed agents. In the first month, after
+war losses, or when the list is full, :func:`.stocks.stocks_pass` does it all in one pass
+over every slot. Fusing is exact: within a pass an agent's updates use only its own state and
+quantities fixed before the pass (sums of the previous pass, the month's context), in the same
+order as the mechanisms run. The member index lists the slots of members in slot order (a
+superset after exits and deaths, which every loop checks); reductions over it are cut at the
+same uid chunks as over all slots, so every sum is the same as a scan of all slots gives.
 
-plus the engine's ``record``: every stock at the start of the month, the month's natural
-deaths, and the members' sums of ``members`` (which that phase takes again only when excess
-deaths struck members in between). Nothing after ``learning`` changes anyone's belief, trust
-or age, and only war losses change who is alive; so ``learning`` sums the whole population's
-columns of next month's stocks and lists next month's natural deaths, and ``record`` counts
-only the members, from the member index (:func:`member_stocks`), and kills the listed agents.
-In the first month, after war losses, or when the list is full, :func:`stocks_pass` does it
-all in one pass over every slot. Fusing is
-exact: within a pass an agent's updates use only its own state and quantities fixed before the
-pass (sums of the previous pass, the month's aggregates), in the same order as the mechanisms
-run. The member index lists the slots of members in slot order (a superset after exits and
-deaths, which every loop checks); reductions over it are cut at the same uid chunks as over
-all slots, so every sum is the same as a scan of all slots gives.
-
-Workplace sums (M4, M7) are integers (fixed point, :func:`~allegiance.mechanisms._common.to_fixed`),
-accumulated per thread ("lane") and added: the same for any number of threads.
-
-``adults`` and ``learning`` work in blocks of ``BLOCK`` slots, and within a block run the
-agents in groups (in ``adults``, non-members, then members). The
-non-member loops are branch-free so that the compiler vectorizes them (with AVX2, 4 agents per
-instruction); the rest runs one agent at a time. Each agent still sees its updates in the
-mechanisms' order, so the results are those of one plain loop over the agents, bit for bit
-(``tests/test_kernels.py`` checks each pass against that loop). At 1:1 the workplace arrays do
-not fit in cache and the passes prefetch them (``_common.PREFETCH``).
+What one phase hands to a later one is in one :class:`Carry`; each of its fields has one
+writer and one reader.
 """
 
 from __future__ import annotations
@@ -82,6 +50,7 @@ from .members import (
     promote_pass,
     purge_pass,
 )
+from .options import BLOCK
 from .recruits import APPLICANTS_MAX, APPLICANTS_MIN, admissions_pass, apply_pass
 from .stocks import (
     AGG,
@@ -95,6 +64,89 @@ from .stocks import (
     member_stocks,
     stocks_pass,
 )
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of the month, as the docs show it."""
+
+    name: str  #: the phase's name (a key of ``manifest.json``'s ``phase_seconds``)
+    loops_over: str  #: which agents its kernels visit
+    does: str  #: the mechanisms it runs, in order
+    reads: str  #: what it reads besides the agents' own state
+    writes: str  #: what it hands on
+
+
+#: the month, in order. ``record`` (the engine's: stocks on the 1st of the month) comes first,
+#: then the month's events (levers, shocks M3, purges, the crisis M10, the ban), then these
+#: phases; ``CpsuModel.phases`` returns them in this order (a test checks it).
+PHASES = (
+    Phase("record", "member index (all agents in the first month, after war losses, or when "
+          "``learning``'s list of deaths is full)",
+          "the stocks on the 1st of the month, M12 commitment among them (the whole "
+          "population's were summed by last month's ``learning``: the non-members' are the "
+          "difference); when no ``shock``, ``crisis`` or ``dissolution`` event needs the agents "
+          "in between, M2's natural deaths of the month (listed by that pass) and the members' "
+          "sums of ``members`` as they stand after them",
+          "``carry.next_stocks``", "the month's row; ``carry.deaths``, ``carry.member_sums``"),
+    Phase("context", "none", "the month's Context for every mechanism: levers (after the "
+          "month's events), openness, the stocks, last month's exit rate",
+          "levers, stocks", "``carry.ctx``"),
+    Phase("demography", "new agents; for excess deaths, the successes of their trials",
+          "M2 excess deaths, births, arrivals and their months of death (natural deaths if "
+          "``record`` did not take them)",
+          "``carry.ctx``, ``carry.deaths``", "new agents; ``carry.member_sums`` dropped if "
+          "excess deaths struck members"),
+    Phase("members", "member index", "M4 members' belief summed per workplace and M5 "
+          "promotion weights (unless ``record`` took them); then M5 promotion, rotation, rents",
+          "``carry.ctx``, ``carry.member_sums``", "M4 workplace sums of members' belief"),
+    Phase("adults", f"all agents, in blocks of {BLOCK:,} slots: non-members, then the "
+          "block's members from the member index",
+          "M2 socialization at 16; M4 ritual decay and peer drift; M6 trust; M7 trust summed "
+          "per workplace", "``carry.ctx``, M4 workplace sums", "M7 workplace sums of trust"),
+    Phase("learning", f"all agents, in blocks of {BLOCK:,} slots; then the agents whose "
+          "monthly trial to apply succeeded",
+          "M7 social learning; next month's stocks of the whole population (no later phase "
+          "changes belief, trust or age, and only war losses change who is alive) and its "
+          "natural deaths; M1 decisions to apply",
+          "``carry.ctx``, M7 workplace sums", "``carry.applicants``, ``carry.next_stocks``"),
+    Phase("admissions", "member index; then the applicants listed by ``learning`` (a chunk "
+          "with more than the list holds is scanned)",
+          "M1 confirmation of candidates; M1 admissions under the quota; member index update",
+          "``carry.ctx``, ``carry.applicants``", "the member index"),
+    Phase("purges", "member index", "purge and war-loss events take this month's share",
+          "``carry.ctx``, the ongoing events", "``carry.next_stocks`` dropped after war "
+          "losses"),
+    Phase("members_end", "member index", "M11 expulsions for corruption; M8 conversion; M9 "
+          "exit", "``carry.ctx``", "the month's exits (next month's M9 cascade)"),
+)
+
+
+_PHASE_COLUMNS = ("phase", "loops over", "does, in order", "reads", "hands on")
+
+
+def phase_table() -> str:
+    """:data:`PHASES` as a reStructuredText table (for the model's docstring)."""
+    rows = [(f"``{p.name}``", p.loops_over, p.does, p.reads, p.writes) for p in PHASES]
+    return _rst_table(_PHASE_COLUMNS, rows)
+
+
+def phase_table_md() -> str:
+    """:data:`PHASES` as a Markdown table (for the docs' generated blocks)."""
+    lines = ["| " + " | ".join(_PHASE_COLUMNS) + " |", "|---" * len(_PHASE_COLUMNS) + "|"]
+    for p in PHASES:
+        cells = (f"`{p.name}`", p.loops_over, p.does, p.reads, p.writes)
+        lines.append("| " + " | ".join(c.replace("``", "`") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _rst_table(cols: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """A reStructuredText list table (cells wrap freely)."""
+    out = [".. list-table::", "   :header-rows: 1", ""]
+    for row in (cols, *rows):
+        out.append(f"   * - {row[0]}")
+        out += [f"     - {cell}" for cell in row[1:]]
+    return "\n".join(out) + "\n"
 
 
 @dataclass
@@ -499,6 +551,25 @@ class Month:
         tot = part.sum(axis=0)
         m.flows["confirmed"] += int(tot[0])
         m.flows["dropped_candidates"] += int(tot[1])
+
+    def purges(self, step: int) -> None:
+        """Multi-month purge and wartime-loss events take this month's share."""
+        m = self.m
+        keep = []
+        for kind, ev, left in m.ongoing:
+            share = 1.0 - (1.0 - ev.share) ** (1.0 / ev.months)
+            if kind == "purge":
+                if m.params.recruitment.enabled:
+                    self.purge(step, share, ev.target)
+            else:
+                n = self.war_deaths(step, share)
+                m.n_alive -= n
+                m.flows["war_deaths_members"] += n
+                m.flows["deaths"] += n
+                m.flows["deaths_members"] += n
+            if left > 1:
+                keep.append((kind, ev, left - 1))
+        m.ongoing = keep
 
     def purge(self, step: int, share: float, target: str) -> int:
         """Expel ``share`` of members this month, weighted towards ``target``."""
