@@ -96,7 +96,7 @@ def test_the_phase_table_is_the_phase_order():
     ones the model runs, in the same order."""
     import allegiance
     from allegiance.models.cpsu import model as cpsu_model
-    from allegiance.models.cpsu.month import PHASES
+    from allegiance.models.cpsu.phases import PHASES
 
     sc = allegiance.load_scenario("cpsu", {"run.end": "1917-12"})
     m = cpsu_model.CpsuModel(sc, seed=1, scale=1e-5)

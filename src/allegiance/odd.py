@@ -156,7 +156,7 @@ def blocks() -> dict[str, str]:
             f"Parameters (`mechanisms.{name}.*`) — {_cell(_docstring(mod.Params))}\n\n"
             + param_table(mod.Params, sc["mechanisms"][name], f"mechanisms.{name}."))
     out["submodels"] = "\n\n".join(sub)
-    from .models.cpsu.month import phase_table_md
+    from .models.cpsu.phases import phase_table_md
 
     out["month-phases"] = phase_table_md()
     return {k: v.rstrip() + "\n" for k, v in out.items()}

@@ -6,7 +6,10 @@ The package's modules, from the outside in:
 ``schema``          the scenario: run settings, initial party, levers, mechanism parameters, events
 ``model``           :class:`CpsuModel`: calendar, levers and events, setup, the phase order,
                     recording a month's stocks and flows
+``phases``          the month's phases, declared once (the docs and ``CpsuModel.phases``
+                    follow it)
 ``month``           :class:`~.month.Month`: each phase of the month as calls of the kernels
+``carry``           what one phase hands to a later one
 ``stocks``          the month's stocks (counts and fixed-point sums) and their kernels
 ``members``         kernels of the member phases (they loop over the member index)
 ``adults``          kernels of the ``adults`` and ``learning`` phases (every slot, in blocks)

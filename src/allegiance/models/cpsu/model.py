@@ -5,7 +5,7 @@ and records each month; the month itself is :mod:`allegiance.models.cpsu.month`,
 equations are in :mod:`allegiance.mechanisms`. Shocks (M3) and the crisis (M10) are events;
 M12 is the measurement of commitment. Outputs are persons: agent counts divided by ``scale``.
 
-One month, in this fixed order (generated from :data:`.month.PHASES`):
+One month, in this fixed order (generated from :data:`.phases.PHASES`):
 
 """
 
@@ -28,7 +28,8 @@ from ...mechanisms import shocks as m3
 from ...mechanisms._common import ADULT_MONTHS, IDEAL
 from ...mechanisms.context import Context
 from ...state import AgentState
-from .month import Month, phase_table
+from .month import Month
+from .phases import phase_table
 from .recruits import APPLICANTS_MAX
 from .schema import LEVER_NAMES, CpsuScenario
 from .stocks import (
@@ -314,7 +315,7 @@ class CpsuModel(Model):
 
     # -- the step ------------------------------------------------------------------------
     def phases(self) -> list[tuple[str, Callable[[int], None]]]:
-        """The month's phases, in the order of :data:`.month.PHASES` (after ``record``)."""
+        """The month's phases, in the order of :data:`.phases.PHASES` (after ``record``)."""
         mo = self.passes
         return [
             ("context", mo.context),

@@ -1,9 +1,9 @@
 """One month of the CPSU model: its phases, the carry between them, and the buffers they reuse.
 
-The month is the fixed sequence of phases in :data:`PHASES` (the model's docstring shows it as
-a table, generated from it). The equations are per-agent functions in the mechanism modules;
-the phases decide how many times the agents are read, by calling kernels (``stocks``,
-``members``, ``adults``, ``recruits``) that apply several mechanisms in one pass.
+The month is the fixed sequence of phases in :data:`.phases.PHASES` (the model's docstring
+shows it as a table, generated from it). The equations are per-agent functions in the
+mechanism modules; the phases decide how many times the agents are read, by calling kernels
+(``stocks``, ``members``, ``adults``, ``recruits``) that apply several mechanisms in one pass.
 
 Nothing after ``learning`` changes anyone's belief, trust or age, and only war losses change
 who is alive; so ``learning`` sums the whole population's columns of next month's stocks and
@@ -16,13 +16,11 @@ order as the mechanisms run. The member index lists the slots of members in slot
 superset after exits and deaths, which every loop checks); reductions over it are cut at the
 same uid chunks as over all slots, so every sum is the same as a scan of all slots gives.
 
-What one phase hands to a later one is in one :class:`Carry`; each of its fields has one
-writer and one reader.
+What one phase hands to a later one is in one :class:`.carry.Carry`; each of its fields has
+one writer and one reader.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -38,8 +36,8 @@ from ...mechanisms import recruitment as m1
 from ...mechanisms import remedies as m11
 from ...mechanisms import ritual as m4
 from ...mechanisms._common import PREFETCH_MIN_BYTES
-from ...mechanisms.context import Context
 from .adults import adults_pass, learning_pass
+from .carry import Applicants, Carry, NextStocks
 from .lanes import lane_chunks, reduce_lanes, weight_totals
 from .member_index import MemberIndex
 from .members import (
@@ -50,7 +48,6 @@ from .members import (
     promote_pass,
     purge_pass,
 )
-from .options import BLOCK
 from .recruits import APPLICANTS_MAX, APPLICANTS_MIN, admissions_pass, apply_pass
 from .stocks import (
     AGG,
@@ -64,137 +61,6 @@ from .stocks import (
     member_stocks,
     stocks_pass,
 )
-
-
-@dataclass(frozen=True)
-class Phase:
-    """One phase of the month, as the docs show it."""
-
-    name: str  #: the phase's name (a key of ``manifest.json``'s ``phase_seconds``)
-    loops_over: str  #: which agents its kernels visit
-    does: str  #: the mechanisms it runs, in order
-    reads: str  #: what it reads besides the agents' own state
-    writes: str  #: what it hands on
-
-
-#: the month, in order. ``record`` (the engine's: stocks on the 1st of the month) comes first,
-#: then the month's events (levers, shocks M3, purges, the crisis M10, the ban), then these
-#: phases; ``CpsuModel.phases`` returns them in this order (a test checks it).
-PHASES = (
-    Phase("record", "member index (all agents in the first month, after war losses, or when "
-          "``learning``'s list of deaths is full)",
-          "the stocks on the 1st of the month, M12 commitment among them (the whole "
-          "population's were summed by last month's ``learning``: the non-members' are the "
-          "difference); when no ``shock``, ``crisis`` or ``dissolution`` event needs the agents "
-          "in between, M2's natural deaths of the month (listed by that pass) and the members' "
-          "sums of ``members`` as they stand after them",
-          "``carry.next_stocks``", "the month's row; ``carry.deaths``, ``carry.member_sums``"),
-    Phase("context", "none", "the month's Context for every mechanism: levers (after the "
-          "month's events), openness, the stocks, last month's exit rate",
-          "levers, stocks", "``carry.ctx``"),
-    Phase("demography", "new agents; for excess deaths, the successes of their trials",
-          "M2 excess deaths, births, arrivals and their months of death (natural deaths if "
-          "``record`` did not take them)",
-          "``carry.ctx``, ``carry.deaths``", "new agents; ``carry.member_sums`` dropped if "
-          "excess deaths struck members"),
-    Phase("members", "member index", "M4 members' belief summed per workplace and M5 "
-          "promotion weights (unless ``record`` took them); then M5 promotion, rotation, rents",
-          "``carry.ctx``, ``carry.member_sums``", "M4 workplace sums of members' belief"),
-    Phase("adults", f"all agents, in blocks of {BLOCK:,} slots: non-members, then the "
-          "block's members from the member index",
-          "M2 socialization at 16; M4 ritual decay and peer drift; M6 trust; M7 trust summed "
-          "per workplace", "``carry.ctx``, M4 workplace sums", "M7 workplace sums of trust"),
-    Phase("learning", f"all agents, in blocks of {BLOCK:,} slots; then the agents whose "
-          "monthly trial to apply succeeded",
-          "M7 social learning; next month's stocks of the whole population (no later phase "
-          "changes belief, trust or age, and only war losses change who is alive) and its "
-          "natural deaths; M1 decisions to apply",
-          "``carry.ctx``, M7 workplace sums", "``carry.applicants``, ``carry.next_stocks``"),
-    Phase("admissions", "member index; then the applicants listed by ``learning`` (a chunk "
-          "with more than the list holds is scanned)",
-          "M1 confirmation of candidates; M1 admissions under the quota; member index update",
-          "``carry.ctx``, ``carry.applicants``", "the member index"),
-    Phase("purges", "member index", "purge and war-loss events take this month's share",
-          "``carry.ctx``, the ongoing events", "``carry.next_stocks`` dropped after war "
-          "losses"),
-    Phase("members_end", "member index", "M11 expulsions for corruption; M8 conversion; M9 "
-          "exit", "``carry.ctx``", "the month's exits (next month's M9 cascade)"),
-)
-
-
-_PHASE_COLUMNS = ("phase", "loops over", "does, in order", "reads", "hands on")
-
-
-def phase_table() -> str:
-    """:data:`PHASES` as a reStructuredText table (for the model's docstring)."""
-    rows = [(f"``{p.name}``", p.loops_over, p.does, p.reads, p.writes) for p in PHASES]
-    return _rst_table(_PHASE_COLUMNS, rows)
-
-
-def phase_table_md() -> str:
-    """:data:`PHASES` as a Markdown table (for the docs' generated blocks)."""
-    lines = ["| " + " | ".join(_PHASE_COLUMNS) + " |", "|---" * len(_PHASE_COLUMNS) + "|"]
-    for p in PHASES:
-        cells = (f"`{p.name}`", p.loops_over, p.does, p.reads, p.writes)
-        lines.append("| " + " | ".join(c.replace("``", "`") for c in cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _rst_table(cols: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    """A reStructuredText list table (cells wrap freely)."""
-    out = [".. list-table::", "   :header-rows: 1", ""]
-    for row in (cols, *rows):
-        out.append(f"   * - {row[0]}")
-        out += [f"     - {cell}" for cell in row[1:]]
-    return "\n".join(out) + "\n"
-
-
-@dataclass
-class NextStocks:
-    """Next month's stocks of the whole population and its natural deaths, as
-    ``learning_pass`` took them (valid for the month, compactions and slots of ``key``)."""
-
-    key: tuple[int, int, int]  #: (step, compactions, slots) for which they hold
-    lanes: np.ndarray
-    whole: np.ndarray  #: per lane, the columns :data:`.stocks.NEXT`
-    dying: np.ndarray  #: per lane, the slots of next month's natural deaths
-    ndying: np.ndarray  #: per lane, how many (-1: the list overflowed)
-
-
-@dataclass
-class Applicants:
-    """This month's decisions to apply (``learning``), for ``admissions``."""
-
-    terms: m1.Terms
-    wsum: np.ndarray  #: per chunk, the applicants' vetting weights
-    napp: np.ndarray  #: per chunk, the applicants
-    listed: np.ndarray  #: per chunk, their slots (as many as fit)
-
-
-@dataclass
-class Carry:
-    """Everything one phase hands to a later one. Each field is written by one phase and read
-    by one later phase, which consumes it; nothing else passes between phases.
-
-    ========================  ==============================  ==================================
-    field                     written by                      read by
-    ========================  ==============================  ==================================
-    ``ctx``                   ``context``                     every later phase of the month
-    ``deaths``                ``record`` (stocks pass)        ``demography``, same month
-    ``member_sums``           ``record`` (stocks pass)        ``members``, same month
-    ``applicants``            ``learning``                    ``admissions``, same month
-    ``next_stocks``           ``learning``                    ``record`` of the next month
-    ========================  ==============================  ==================================
-    """
-
-    ctx: Context | None = None
-    #: this month's natural deaths and those of members, when the stocks pass drew them
-    deaths: tuple[int, int] | None = None
-    #: M5 weight totals (members, cadres), when the stocks pass took the members' sums (their
-    #: M4 workplace sums are then in lane 0 of the first lane buffer)
-    member_sums: tuple[float, float] | None = None
-    applicants: Applicants | None = None
-    next_stocks: NextStocks | None = None
 
 
 class Month:

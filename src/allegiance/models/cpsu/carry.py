@@ -1,0 +1,58 @@
+"""What one phase of the month hands to a later one: the :class:`Carry`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...mechanisms import recruitment as m1
+from ...mechanisms.context import Context
+
+
+@dataclass
+class NextStocks:
+    """Next month's stocks of the whole population and its natural deaths, as
+    ``learning_pass`` took them (valid for the month, compactions and slots of ``key``)."""
+
+    key: tuple[int, int, int]  #: (step, compactions, slots) for which they hold
+    lanes: np.ndarray
+    whole: np.ndarray  #: per lane, the columns :data:`.stocks.NEXT`
+    dying: np.ndarray  #: per lane, the slots of next month's natural deaths
+    ndying: np.ndarray  #: per lane, how many (-1: the list overflowed)
+
+
+@dataclass
+class Applicants:
+    """This month's decisions to apply (``learning``), for ``admissions``."""
+
+    terms: m1.Terms
+    wsum: np.ndarray  #: per chunk, the applicants' vetting weights
+    napp: np.ndarray  #: per chunk, the applicants
+    listed: np.ndarray  #: per chunk, their slots (as many as fit)
+
+
+@dataclass
+class Carry:
+    """Everything one phase hands to a later one. Each field is written by one phase and read
+    by one later phase, which consumes it; nothing else passes between phases.
+
+    ========================  ==============================  ==================================
+    field                     written by                      read by
+    ========================  ==============================  ==================================
+    ``ctx``                   ``context``                     every later phase of the month
+    ``deaths``                ``record`` (stocks pass)        ``demography``, same month
+    ``member_sums``           ``record`` (stocks pass)        ``members``, same month
+    ``applicants``            ``learning``                    ``admissions``, same month
+    ``next_stocks``           ``learning``                    ``record`` of the next month
+    ========================  ==============================  ==================================
+    """
+
+    ctx: Context | None = None
+    #: this month's natural deaths and those of members, when the stocks pass drew them
+    deaths: tuple[int, int] | None = None
+    #: M5 weight totals (members, cadres), when the stocks pass took the members' sums (their
+    #: M4 workplace sums are then in lane 0 of the first lane buffer)
+    member_sums: tuple[float, float] | None = None
+    applicants: Applicants | None = None
+    next_stocks: NextStocks | None = None
