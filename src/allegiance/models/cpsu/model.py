@@ -31,6 +31,7 @@ from ...state import AgentState
 from .month import Month
 from .phases import phase_table
 from .recruits import APPLICANTS_MAX
+from .reference import ReferenceMonth
 from .schema import LEVER_NAMES, CpsuScenario
 from .stocks import (
     DEATH_LIST_MIN,
@@ -256,7 +257,7 @@ class CpsuModel(Model):
     def setup(self) -> None:
         sc = self.scenario
         p2 = self.params.demography
-        self.passes = Month(self)
+        self.passes = (ReferenceMonth if sc.run.engine == "reference" else Month)(self)
         month0 = self.start
         n0 = max(1, round(self.population_target(month0) * self.scale))
         peak_pop = max(v for _, v in data.population_series())
@@ -378,6 +379,9 @@ class CpsuModel(Model):
         # changes the agents before the phases (results are the same either way)
         fuse = self.FUSE_DEATHS and self.params.demography.enabled and not any(
             ev.type in STATE_EVENTS for _, ev in self.events_at(step))
+        if self.month(step) == parse_month("1983-01"):
+            # as on the 1st of the month, before the stocks pass draws the month's deaths
+            self._snapshot_seniority()
         a = self.agg = self.passes.stocks(step, with_deaths=fuse, use_next=self.TAKE_STOCKS)
         # after the stocks: the list of deaths taken last month holds slots (any moment gives
         # the same results: sums are by uid chunk or exact)
@@ -425,8 +429,6 @@ class CpsuModel(Model):
             row[f"mean_trust_{t}"] = a[f"trust_t{j}"] / counts[j] if counts[j] else float("nan")
         for name in LEVER_NAMES:
             row[f"lever_{name}"] = self._levers[name]
-        if self.month(step) == parse_month("1983-01"):
-            self._snapshot_seniority()
         self.flows = dict.fromkeys(FLOWS, 0)
         self._members_at_start = members
         return row

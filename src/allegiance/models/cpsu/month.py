@@ -60,6 +60,7 @@ from .stocks import (
     kill_listed,
     member_stocks,
     stocks_pass,
+    with_means,
 )
 
 
@@ -188,21 +189,7 @@ class Month:
                 reduce_lanes(msum[: lanes.shape[0] - 1])
             c.member_sums = weight_totals(wsum)
         tot = tot * AGG_SCALE  # integers: exact in any order
-        v = dict(zip(AGG, tot.tolist(), strict=True))
-        members = v["candidates"] + v["full_members"] + v["cadres"] + v["elites"]
-        adults = max(v["adults"], 1.0)
-        office = v["cadres"] + v["elites"]
-
-        def mean(s: float, n: float) -> float:
-            return s / n if n > 0 else float("nan")
-
-        v["members"] = members
-        v["belief_adults"] = mean(v["sum_belief_adults"], adults)
-        v["trust_adults"] = mean(v["sum_trust_adults"], adults)
-        v["corruption"] = mean(v["sum_stake_office"], office) if office else 0.0
-        v["mean_belief_members"] = mean(v["sum_belief_members"], members)
-        v["mean_trust_members"] = mean(v["sum_trust_members"], members)
-        return v
+        return with_means(dict(zip(AGG, tot.tolist(), strict=True)))
 
     # -- phases --------------------------------------------------------------------------
     def context(self, step: int) -> None:

@@ -145,6 +145,10 @@ class RunSettings(Frozen):
     end: str = "1991-12"
     seed: int = Field(1917, ge=0, le=2**63 - 1)
     scale: float = Field(0.01, gt=0, le=1, description="agents per person")
+    engine: Literal["fused", "reference"] = Field(
+        "fused", description="how a month is executed: 'fused' (a few compiled passes over the "
+                             "agents; the default) or 'reference' (one plain loop per phase; "
+                             "slower, the same results)")
 
     _dates = field_validator("start", "end")(classmethod(lambda cls, v: check_month(v)))
 

@@ -255,6 +255,24 @@ def member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, t
             wsum[c, 1] = s_c
 
 
+def with_means(v: dict[str, float]) -> dict[str, float]:
+    """The stocks ``v`` (columns :data:`AGG` in agents) with their totals and means added."""
+    members = v["candidates"] + v["full_members"] + v["cadres"] + v["elites"]
+    adults = max(v["adults"], 1.0)
+    office = v["cadres"] + v["elites"]
+
+    def mean(s: float, n: float) -> float:
+        return s / n if n > 0 else float("nan")
+
+    v["members"] = members
+    v["belief_adults"] = mean(v["sum_belief_adults"], adults)
+    v["trust_adults"] = mean(v["sum_trust_adults"], adults)
+    v["corruption"] = mean(v["sum_stake_office"], office) if office else 0.0
+    v["mean_belief_members"] = mean(v["sum_belief_members"], members)
+    v["mean_trust_members"] = mean(v["sum_trust_members"], members)
+    return v
+
+
 def combine_stocks(members: np.ndarray, whole: np.ndarray) -> np.ndarray:
     """The stocks of :func:`stocks_pass` (summed over chunks) from the members' columns
     (:func:`member_stocks`) and the whole population's (:data:`NEXT`, ``learning_pass``):

@@ -1,0 +1,512 @@
+"""The reference engine: the CPSU month as plain loops over the agents, one agent at a time.
+
+``run.engine = "reference"`` runs the model with :class:`ReferenceMonth` instead of the fused
+:class:`~.month.Month`. Each phase here is one loop over every slot in slot order, calling the
+mechanisms' equations in the order of :data:`.phases.PHASES` — no member index, no blocks, no
+threads, no prefetching, no stocks or deaths taken ahead. It is the month to read to
+understand the model, and the check of the fused engine: both give the same results, bit for
+bit, over whole runs (``tests/test_reference.py``), because
+
+* sums of belief, trust and stake are fixed-point integers (any order gives the same total);
+* the few float sums (promotion, admission and purge weights) are added per uid chunk in slot
+  order, then chunk by chunk, in both engines;
+* every random draw is keyed by (seed, stream, step, agent), so it does not depend on which
+  loop draws it. Rare events (deaths of excess, decisions to apply) are drawn by skipping
+  from success to success over each uid chunk (:func:`allegiance.rng.next_success`), here
+  as in the fused engine: that is how those draws are defined.
+
+It is slower than the fused engine (several passes a month where the fused one needs two),
+which is why it is not the default.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ... import engine
+from ...mechanisms import demography as m2
+from ...mechanisms import elite as m8
+from ...mechanisms import exit as m9
+from ...mechanisms import legitimacy as m6
+from ...mechanisms import openness as m7
+from ...mechanisms import privilege as m5
+from ...mechanisms import recruitment as m1
+from ...mechanisms import remedies as m11
+from ...mechanisms import ritual as m4
+from ...mechanisms._common import (
+    ADULT_MONTHS,
+    CADRE,
+    CANDIDATE,
+    CAREER,
+    CONFORMIST,
+    EXITED,
+    EXPELLED,
+    IDEAL,
+    MEMBER,
+    NONMEMBER,
+    packed,
+    to_fixed,
+    unpack,
+)
+from ...rng import log_q, skip, uniform
+from .carry import Applicants
+from .month import Month
+from .stocks import (
+    AGG,
+    AGG_SCALE,
+    C_ADULTS,
+    C_ALIVE,
+    C_BELIEF_ADULTS,
+    C_BELIEF_MEMBERS,
+    C_BELIEF_NONMEMBERS,
+    C_BELIEF_TIER,
+    C_COHORT,
+    C_COMMITTED_ADULTS,
+    C_COMMITTED_MEMBERS,
+    C_CONVERTED,
+    C_EXPRESSED_MEMBERS,
+    C_EXPRESSED_NONMEMBERS,
+    C_MOTIVE_CAREER,
+    C_MOTIVE_CONFORMIST,
+    C_MOTIVE_IDEAL,
+    C_NONMEMBER_ADULTS,
+    C_STAKE_OFFICE,
+    C_TIER_COUNT,
+    C_TRUST_ADULTS,
+    C_TRUST_MEMBERS,
+    C_TRUST_NONMEMBERS,
+    C_TRUST_TIER,
+    COHORT_EDGES,
+    with_means,
+)
+
+#: no precomputed M5 weight table: ``privilege.weight_of`` computes every weight
+NO_TABLE = np.zeros((2, 0))
+
+# ---------------------------------------------------------------------------------------------
+# The loops
+
+
+@njit(cache=True)
+def stocks_loop(alive, birth, status, motive, belief, trust, stake, converted, month,
+                commit_thr, norm, openness, falsify, edges, row):
+    """The stocks on the 1st of the month (columns :data:`.stocks.AGG`, fixed-point sums)."""
+    for i in range(alive.shape[0]):
+        if not alive[i]:
+            continue
+        row[C_ALIVE] += 1
+        if month - birth[i] < ADULT_MONTHS:
+            continue
+        st = status[i]
+        b = belief[i]
+        t = trust[i]
+        fb = to_fixed(b)
+        ft = to_fixed(t)
+        fex = to_fixed(m7.expressed(t, openness, norm)) if falsify else ft
+        row[C_ADULTS] += 1
+        row[C_BELIEF_ADULTS] += fb
+        row[C_TRUST_ADULTS] += ft
+        row[C_BELIEF_TIER + st] += fb
+        row[C_TRUST_TIER + st] += ft
+        if b >= commit_thr:
+            row[C_COMMITTED_ADULTS] += 1
+        if st == NONMEMBER:
+            row[C_NONMEMBER_ADULTS] += 1
+            row[C_BELIEF_NONMEMBERS] += fb
+            row[C_TRUST_NONMEMBERS] += ft
+            row[C_EXPRESSED_NONMEMBERS] += fex
+            continue
+        row[C_TIER_COUNT + st] += 1  # candidates, full members, cadres, elites
+        if b >= commit_thr:  # M12: a committed member
+            row[C_COMMITTED_MEMBERS] += 1
+        row[C_BELIEF_MEMBERS] += fb
+        row[C_TRUST_MEMBERS] += ft
+        row[C_EXPRESSED_MEMBERS] += fex
+        if st >= CADRE:
+            row[C_STAKE_OFFICE] += to_fixed(stake[i])
+            if converted[i]:
+                row[C_CONVERTED] += 1
+        mo = motive[i]
+        if mo == IDEAL:
+            row[C_MOTIVE_IDEAL] += 1
+        elif mo == CAREER:
+            row[C_MOTIVE_CAREER] += 1
+        elif mo == CONFORMIST:
+            row[C_MOTIVE_CONFORMIST] += 1
+        k = 0
+        while k < edges.shape[0] and birth[i] >= edges[k]:
+            k += 1
+        row[C_COHORT + k] += 1
+
+
+@njit(cache=True)
+def members_loop(bounds, alive, status, stake, motive, join, uid, cell, belief, month,
+                 ritual_on, promote_on, need_cadre, need_elite, career_bias, seniority_bias,
+                 rent_elite, rent_cadre, decay, p_rotate, key_p, key_r, msum, table, out):
+    """M4: members' belief summed per workplace; M5: promotion weights summed (per chunk,
+    then chunk by chunk), then each member's promotion, rotation and rent.
+    ``out`` = [promotions, rotations]."""
+    msum[:] = 0
+    tm = 0.0
+    tc = 0.0
+    for c in range(bounds.shape[0] - 1):
+        s_m = 0.0
+        s_c = 0.0
+        for i in range(bounds[c], bounds[c + 1]):
+            st = status[i]
+            if not alive[i] or st == NONMEMBER:
+                continue
+            if ritual_on:
+                msum[cell[i]] += packed(belief[i])
+            if promote_on and st == MEMBER:
+                s_m += m5.weight_of(table, motive[i], join[i], month, career_bias,
+                                    seniority_bias)
+            elif promote_on and st == CADRE:
+                s_c += m5.weight_of(table, motive[i], join[i], month, career_bias,
+                                    seniority_bias)
+        tm += s_m
+        tc += s_c
+    if not promote_on:
+        return
+    for i in range(alive.shape[0]):
+        if not alive[i] or status[i] == NONMEMBER:
+            continue
+        st, s, up, down = m5.promote_one(status[i], stake[i], motive[i], join[i], uid[i], month,
+                                         need_cadre, need_elite, tm, tc, career_bias,
+                                         seniority_bias, rent_elite, rent_cadre, decay,
+                                         p_rotate, key_p, key_r, table)
+        status[i] = st
+        stake[i] = s
+        out[0] += up
+        out[1] += down
+
+
+@njit(cache=True, error_model="numpy")
+def adults_loop(alive, birth, status, cell, uid, belief, trust, month, soc_on, climate,
+                trust_mean, sd, key_b, key_t, ritual_on, msum, rate_m, rate_c, peer, asym,
+                legit_on, base_m, base_c, w_belief, rate_t, learn_on, tsum):
+    """M2 socialization at 16, M4 ritual decay and peer drift, M6 trust, and M7's workplace
+    sums of trust, each agent in turn."""
+    tsum[:] = 0
+    for i in range(alive.shape[0]):
+        if not alive[i]:
+            continue
+        age = month - birth[i]
+        if soc_on and age == m2.SOCIALIZATION_MONTHS:
+            b, t = m2.socialized(climate, trust_mean, sd, uid[i], key_b, key_t)
+            belief[i] = b
+            trust[i] = t
+        if age >= ADULT_MONTHS:
+            member = status[i] > 0
+            if ritual_on:
+                ms = 0
+                mc = 0
+                if member:
+                    ms, mc = unpack(msum[cell[i]])
+                belief[i] = m4.erode_one(belief[i], member, ms, mc, rate_m, rate_c, peer, asym)
+            if legit_on:
+                trust[i] = m6.adjust_one(trust[i], belief[i], member, base_m, base_c, w_belief,
+                                         rate_t)
+        if learn_on:
+            tsum[cell[i]] += packed(trust[i])
+
+
+@njit(cache=True)
+def learning_loop(alive, birth, cell, trust, month, rate, tsum):
+    """M7: every adult's trust moves towards its workplace's mean."""
+    for i in range(alive.shape[0]):
+        if alive[i] and month - birth[i] >= ADULT_MONTHS:
+            ts, tc = unpack(tsum[cell[i]])
+            trust[i] = m7.learn_one(trust[i], ts, tc, rate)
+
+
+@njit(cache=True)
+def trial_successes(bounds, uid, span, key, rate, out):
+    """``out[i]`` true for the agents whose uid succeeds in this month's trial at ``rate``:
+    per uid chunk, the uids reached by skipping from success to success
+    (:func:`allegiance.rng.skip`)."""
+    lq = log_q(rate)
+    for c in range(bounds.shape[0] - 1):
+        i = np.int64(bounds[c])
+        hi = np.int64(bounds[c + 1])
+        pos = 0.0
+        j = 0
+        while rate > 0.0:
+            pos += skip(key, c, j, lq)
+            j += 1
+            if pos >= span:
+                break
+            target = np.int64(c) * np.int64(span) + np.int64(pos)
+            while i < hi and uid[i] < target:
+                i += 1
+            if i < hi and uid[i] == target:
+                out[i] = True
+            pos += 1.0
+
+
+@njit(cache=True)
+def apply_loop(bounds, trial, alive, birth, status, left, uid, belief, motive, month, min_age,
+               max_age, privilege, mobilization, danger, sel_k, w_i, w_c, w_m, w_d, theta,
+               slope, key_apply, key_amb, wsum, napp):
+    """M1: each eligible agent whose trial succeeded decides whether to apply (its motive is
+    kept negated in ``motive`` until admissions); per chunk, the applicants and their
+    vetting weights."""
+    for c in range(bounds.shape[0] - 1):
+        for i in range(bounds[c], bounds[c + 1]):
+            if not trial[i] or not m1.eligible(alive[i], status[i], left[i], month - birth[i],
+                                               min_age, max_age):
+                continue
+            mot = m1.apply_motive(belief[i], uid[i], privilege, mobilization, danger, w_i, w_c,
+                                  w_m, w_d, theta, slope, key_apply, key_amb)
+            if mot != 0:
+                motive[i] = -mot
+                napp[c] += 1
+                wsum[c] += m1.admit_weight(belief[i], sel_k)
+
+
+@njit(cache=True)
+def confirm_loop(alive, status, join, left, uid, month, candidacy, drop, key, out):
+    """M1: candidates past their candidacy are confirmed or dropped; ``out`` = [confirmed,
+    dropped]."""
+    for i in range(alive.shape[0]):
+        if not alive[i] or status[i] == NONMEMBER:
+            continue
+        r = m1.confirm_one(status[i], join[i], uid[i], month, candidacy, drop, key)
+        if r == 1:
+            status[i] = MEMBER
+            out[0] += 1
+        elif r == 2:
+            status[i] = NONMEMBER
+            left[i] = EXPELLED
+            out[1] += 1
+
+
+@njit(cache=True)
+def admissions_loop(status, join, motive, uid, belief, month, quota, total, sel_k, key, out):
+    """M1: each applicant is admitted as a candidate with probability ``quota · w / Σw``;
+    ``out`` = [admitted, ideal, career, conformist]."""
+    for i in range(status.shape[0]):
+        if motive[i] >= 0:
+            continue
+        mot = -motive[i]
+        motive[i] = 0
+        if total <= 0.0:
+            continue
+        pa = m1.admit_probability(quota, m1.admit_weight(belief[i], sel_k), total)
+        if uniform(key, uid[i]) < pa:
+            status[i] = CANDIDATE
+            join[i] = month
+            motive[i] = mot
+            out[0] += 1
+            out[mot] += 1
+
+
+@njit(cache=True)
+def purge_loop(bounds, alive, status, join, motive, left, uid, belief, month, share, target,
+               key):
+    """A purge: each member is expelled with probability ``share · w / mean(w)``; returns
+    the number expelled."""
+    tot = 0.0
+    nm = 0
+    for c in range(bounds.shape[0] - 1):
+        s = 0.0
+        for i in range(bounds[c], bounds[c + 1]):
+            if alive[i] and status[i] >= CANDIDATE:
+                s += m1.purge_weight(target, belief[i], motive[i], status[i],
+                                     (month - join[i]) / 12.0)
+                nm += 1
+        tot += s
+    if nm == 0:
+        return 0
+    mean_w = tot / nm
+    e = 0
+    for i in range(alive.shape[0]):
+        if alive[i] and status[i] >= CANDIDATE:
+            w = m1.purge_weight(target, belief[i], motive[i], status[i], (month - join[i]) / 12.0)
+            if uniform(key, uid[i]) < share * w / mean_w:
+                status[i] = NONMEMBER
+                left[i] = EXPELLED
+                e += 1
+    return e
+
+
+@njit(cache=True)
+def war_deaths_loop(alive, status, uid, share, key):
+    """War losses: each member dies with probability ``share``; returns the deaths."""
+    k = 0
+    for i in range(alive.shape[0]):
+        if alive[i] and status[i] > 0 and uniform(key, uid[i]) < share:
+            alive[i] = False
+            k += 1
+    return k
+
+
+@njit(cache=True)
+def members_end_loop(alive, status, left, belief, trust, stake, converted, uid,
+                     rem_on, rem_rate, key_rem,
+                     elite_on, outside, privilege, gain, risk, e_wb, e_wt, e_hazard, key_elite,
+                     exit_on, x_privilege, cost, x_wb, x_wt, x_wp, x_ws, theta, slope, x_hazard,
+                     conv_f, key_exit, out):
+    """Each member in turn: M11 expulsion for corruption, M8 conversion, M9 exit;
+    ``out`` = [expelled, converted, exits]."""
+    for i in range(alive.shape[0]):
+        st = status[i]
+        if not alive[i] or st == NONMEMBER:
+            continue
+        if rem_on and m11.expelled_for_corruption(st, stake[i], uid[i], rem_rate, key_rem):
+            status[i] = NONMEMBER
+            left[i] = EXPELLED
+            out[0] += 1
+            continue
+        if elite_on and m8.converts(st, converted[i], belief[i], trust[i], stake[i], uid[i],
+                                    outside, privilege, gain, risk, e_wb, e_wt, e_hazard,
+                                    key_elite):
+            converted[i] = True
+            out[1] += 1
+        if exit_on and m9.leaves(st, belief[i], trust[i], stake[i], converted[i], uid[i],
+                                 x_privilege, cost, x_wb, x_wt, x_wp, x_ws, theta, slope,
+                                 x_hazard, conv_f, key_exit):
+            status[i] = NONMEMBER
+            left[i] = EXITED
+            out[2] += 1
+
+
+# ---------------------------------------------------------------------------------------------
+# The month
+
+
+class ReferenceMonth(Month):
+    """The month's phases as the loops above; the same phases, carry and results as
+    :class:`~.month.Month` (only ``record``'s stocks, ``context`` and ``demography`` are
+    shared code)."""
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self._msum = np.zeros(0, dtype=np.int64)  # M4 workplace sums of members' belief
+        self._tsum = np.zeros(0, dtype=np.int64)  # M7 workplace sums of trust
+
+    def _sums(self) -> None:
+        if self._msum.shape[0] != self.m.n_cells:
+            self._msum = np.zeros(self.m.n_cells, dtype=np.int64)
+            self._tsum = np.zeros(self.m.n_cells, dtype=np.int64)
+
+    def stocks(self, step: int, with_deaths: bool = False,
+               use_next: bool = False) -> dict[str, float]:
+        """The stocks on the 1st of the month; natural deaths are left to ``demography`` and
+        nothing is taken ahead (``with_deaths`` and ``use_next`` are ignored)."""
+        m, st = self.m, self.m.state
+        p7 = m.params.openness
+        row = np.zeros(len(AGG), dtype=np.int64)
+        v = st.view
+        stocks_loop(v("alive"), v("birth"), v("status"), v("motive"), v("belief"), v("trust"),
+                    v("stake"), v("converted"), m.month(step), m.params.commitment.threshold,
+                    p7.norm, m.openness(), p7.enabled, COHORT_EDGES, row)
+        return with_means(dict(zip(AGG, (row * AGG_SCALE).tolist(), strict=True)))
+
+    def members(self, step: int) -> None:
+        m, st, ctx = self.m, self.m.state, self.carry.ctx
+        self.carry.member_sums = None
+        self._sums()
+        pt = m5.terms(ctx)
+        v = st.view
+        out = np.zeros(2, dtype=np.int64)
+        terms = pt if pt is not None else (0.0,) * 8 + (np.uint64(0),) * 2
+        members_loop(m.bounds(), v("alive"), v("status"), v("stake"), v("motive"), v("join"),
+                     v("uid"), v("cell"), v("belief"), ctx.month, m.params.ritual.enabled,
+                     pt is not None, *terms, self._msum, NO_TABLE, out)
+        m.flows["promotions"] += int(out[0])
+        m.flows["rotations"] += int(out[1])
+
+    def adults(self, step: int) -> None:
+        st, ctx = self.m.state, self.carry.ctx
+        self._sums()
+        soc = m2.terms(ctx)
+        rr = m4.terms(ctx)
+        lb = m6.terms(ctx)
+        lt = m7.terms(ctx)
+        v = st.view
+        adults_loop(v("alive"), v("birth"), v("status"), v("cell"), v("uid"), v("belief"),
+                    v("trust"), ctx.month, soc is not None,
+                    *(soc or (0.0, 0.0, 0.0, np.uint64(0), np.uint64(0))), rr is not None,
+                    self._msum, *(rr or (0.0,) * 4), lb is not None, *(lb or (0.0,) * 4),
+                    lt is not None and lt.rate > 0, self._tsum)
+
+    def learning(self, step: int) -> None:
+        m, st, ctx = self.m, self.m.state, self.carry.ctx
+        v = st.view
+        lt = m7.terms(ctx)
+        if lt is not None and lt.rate > 0:
+            learning_loop(v("alive"), v("birth"), v("cell"), v("trust"), ctx.month, lt.rate,
+                          self._tsum)
+        self.carry.next_stocks = None
+        self.carry.applicants = None
+        rt = m1.terms(ctx)
+        if rt is None:
+            return
+        bounds = m.bounds()
+        trial = np.zeros(st.n, dtype=np.bool_)
+        trial_successes(bounds, v("uid"), engine.CHUNK, rt.key_trial, rt.apply_rate, trial)
+        wsum = np.zeros(bounds.shape[0] - 1)
+        napp = np.zeros(bounds.shape[0] - 1, dtype=np.int64)
+        apply_loop(bounds, trial, v("alive"), v("birth"), v("status"), v("left"), v("uid"),
+                   v("belief"), v("motive"), ctx.month, rt.min_age, rt.max_age, rt.privilege,
+                   rt.mobilization, rt.danger, rt.selectivity_k, rt.w_ideal, rt.w_career,
+                   rt.w_conformity, rt.danger_weight, rt.threshold, rt.slope, rt.key_apply,
+                   rt.key_ambition, wsum, napp)
+        self.carry.applicants = Applicants(rt, wsum, napp, np.zeros((0, 0), dtype=np.uint32))
+
+    def admissions(self, step: int) -> None:
+        m, st, ctx = self.m, self.m.state, self.carry.ctx
+        v = st.view
+        ct = m1.confirm_terms(ctx)
+        out = np.zeros(2, dtype=np.int64)
+        confirm_loop(v("alive"), v("status"), v("join"), v("left"), v("uid"), ctx.month,
+                     ct.candidacy, ct.drop, ct.key, out)
+        m.flows["confirmed"] += int(out[0])
+        m.flows["dropped_candidates"] += int(out[1])
+        ap, self.carry.applicants = self.carry.applicants, None
+        if ap is None:
+            return
+        m.flows["applicants"] += int(ap.napp.sum())
+        total = 0.0
+        for w in ap.wsum:  # chunk by chunk
+            total += w
+        out = np.zeros(4, dtype=np.int64)
+        admissions_loop(v("status"), v("join"), v("motive"), v("uid"), v("belief"), ctx.month,
+                        ap.terms.quota, total, ap.terms.selectivity_k, ap.terms.key_admit, out)
+        m.flows["joins"] += int(out[0])
+        m.flows["joins_ideal"] += int(out[IDEAL])
+        m.flows["joins_career"] += int(out[CAREER])
+        m.flows["joins_conformist"] += int(out[CONFORMIST])
+
+    def purge(self, step: int, share: float, target: str) -> int:
+        m, st, ctx = self.m, self.m.state, self.carry.ctx
+        v = st.view
+        n = purge_loop(m.bounds(), v("alive"), v("status"), v("join"), v("motive"), v("left"),
+                       v("uid"), v("belief"), ctx.month, share, m1.PURGE_TARGETS.index(target),
+                       ctx.key("recruitment.purge"))
+        m.flows["expelled"] += n
+        return n
+
+    def war_deaths(self, step: int, share: float) -> int:
+        st, ctx = self.m.state, self.carry.ctx
+        return war_deaths_loop(st.view("alive"), st.view("status"), st.view("uid"), share,
+                               ctx.key("purges.war"))
+
+    def members_end(self, step: int) -> None:
+        m, st, ctx = self.m, self.m.state, self.carry.ctx
+        rem, el, ex = m11.terms(ctx), m8.terms(ctx), m9.terms(ctx)
+        v = st.view
+        k0 = np.uint64(0)
+        out = np.zeros(3, dtype=np.int64)
+        members_end_loop(v("alive"), v("status"), v("left"), v("belief"), v("trust"),
+                         v("stake"), v("converted"), v("uid"),
+                         rem is not None, *(rem or (0.0, k0)),
+                         el is not None, *(el or (*(0.0,) * 7, k0)),
+                         ex is not None, *(ex or (*(0.0,) * 10, k0)), out)
+        m.flows["expelled"] += int(out[0])
+        m.flows["expelled_corruption"] += int(out[0])
+        m.flows["conversions"] += int(out[1])
+        m.flows["exits"] += int(out[2])
+
