@@ -213,6 +213,40 @@ def test_sweep_of_a_distribution_parameter(tmp_path):
     assert got[12.22] == 6 and got[12.23] == 100 and got[10.0] == 1
 
 
+def test_emperor_fully_connected_gives_no_cascade():
+    """The paper's fully connected population: 25 believers (1.6 %) do not spread the norm,
+    where on the lattice they do (seeds 1-5)."""
+    for seed in range(1, 6):
+        h = allegiance.run("emperor_complete", seed=seed).summary
+        assert h["final_compliance"] < 0.1 and h["final_false_enforcement"] == 0
+        assert allegiance.run("emperor", seed=seed).summary["final_compliance"] > 0.9
+    with pytest.raises(ScenarioError, match="rewire"):
+        allegiance.run("emperor_complete", overrides={"network.rewire": 0.1})
+
+
+@pytest.mark.parametrize("sequential", [True, False])
+def test_emperor_complete_kernel_equals_an_all_to_all_table(sequential):
+    rng = np.random.default_rng(5)
+    n = 30
+    belief = np.where(rng.random(n) < 0.4, 1, -1).astype(np.int8)
+    strength = np.where(belief == 1, 1.0, 0.38 * rng.random(n))
+    nb = np.array([[j for j in range(n) if j != i] for i in range(n)], dtype=np.int64)
+    C1, E1 = belief.copy(), np.zeros(n, dtype=np.int8)
+    C2, E2 = C1.copy(), E1.copy()
+    order = np.empty(n, dtype=np.int64)
+    for step in range(6):
+        key = np.uint64(1000 + step)
+        emp.step_complete(belief, strength, C1, E1, 0.125, key, order, sequential)
+        if sequential:
+            emp.step_sequential(nb, belief, strength, C2, E2, 0.125, key, order)
+        else:
+            c, e = np.empty_like(C2), np.empty_like(E2)
+            emp.step_synchronous(nb, belief, strength, C2, E2, 0.125, c, e)
+            C2, E2 = c, e
+        assert (C1 == C2).all() and (E1 == E2).all()
+    assert (belief != C1).any() or (E1 != 0).any()  # something happened
+
+
 # ---- all three ------------------------------------------------------------------------------
 
 
