@@ -16,6 +16,7 @@ from allegiance.models.classic.granovetter import (
     draw_thresholds,
     find_jump,
     first_fixed_point,
+    quantile_thresholds,
 )
 from allegiance.models.classic.kuran import (
     equilibrium,
@@ -175,6 +176,75 @@ def test_emperor_synchronous_threads_and_rewire():
     assert 0.25 < share < 0.35 and not np.any(nb == np.arange(400)[:, None])
     with pytest.raises(ScenarioError, match="believers"):
         allegiance.run("emperor", overrides={"agents.believers": 5000})
+
+
+def test_granovetter_quantile_thresholds_reproduce_the_paper_exactly():
+    """The N = 100 quantiles of U(0, 100) are the crowd 0, 1, ..., 99: G1 = 100 exactly; move
+    the actor at 1 to 2 and G2 = 1. The deterministic crowd of Fig. 2 (normal, mean 25, N = 100
+    quantiles) jumps between sd 12.22 and 12.23, the analytic critical value."""
+    u = Thresholds(distribution="uniform", low=0, high=100, n=100, sampling="quantile")
+    t = draw_thresholds(u, seed=1)
+    assert t.tolist() == CROWD
+    assert draw_thresholds(u, seed=2).tolist() == CROWD  # no randomness
+    assert cascade(t) == first_fixed_point(t) == 100
+    t[1] = 2
+    assert t.tolist() == CROWD_G2 and cascade(t) == 1
+    r = allegiance.run("granovetter_quantile", overrides={"thresholds.distribution": "uniform"})
+    assert r.summary["final_acting"] == 100
+    j = allegiance.run("granovetter_quantile").summary["sweep"]
+    assert j["jump_between"] == pytest.approx([12.22, 12.23])
+    assert (j["outcome_before"], j["outcome_after"]) == (6, 100)
+    mid = quantile_thresholds(u.model_copy(update={"quantile": "mid"}))
+    assert mid.tolist() == [i + 0.5 for i in CROWD] and cascade(mid) == 0
+    z = quantile_thresholds(Thresholds(distribution="normal", n=100, mean=25, sd=0,
+                                       sampling="quantile"))
+    assert z.tolist() == [0.0] + [25.0] * 99
+
+
+def test_sweep_of_a_distribution_parameter(tmp_path):
+    from pathlib import Path
+
+    from allegiance.experiments.executors import SerialExecutor
+    from allegiance.experiments.sweep import sweep
+
+    ex = Path(__file__).resolve().parents[1] / "docs" / "examples" / "granovetter_sd_sweep.toml"
+    _, runs = sweep(ex, SerialExecutor(), out=tmp_path / "sd")
+    got = dict(zip(runs["thresholds.sd"], runs["equilibrium_first_fixed_point"], strict=True))
+    assert got[12.22] == 6 and got[12.23] == 100 and got[10.0] == 1
+
+
+def test_emperor_fully_connected_gives_no_cascade():
+    """The paper's fully connected population: 25 believers (1.6 %) do not spread the norm,
+    where on the lattice they do (seeds 1-5)."""
+    for seed in range(1, 6):
+        h = allegiance.run("emperor_complete", seed=seed).summary
+        assert h["final_compliance"] < 0.1 and h["final_false_enforcement"] == 0
+        assert allegiance.run("emperor", seed=seed).summary["final_compliance"] > 0.9
+    with pytest.raises(ScenarioError, match="rewire"):
+        allegiance.run("emperor_complete", overrides={"network.rewire": 0.1})
+
+
+@pytest.mark.parametrize("sequential", [True, False])
+def test_emperor_complete_kernel_equals_an_all_to_all_table(sequential):
+    rng = np.random.default_rng(5)
+    n = 30
+    belief = np.where(rng.random(n) < 0.4, 1, -1).astype(np.int8)
+    strength = np.where(belief == 1, 1.0, 0.38 * rng.random(n))
+    nb = np.array([[j for j in range(n) if j != i] for i in range(n)], dtype=np.int64)
+    C1, E1 = belief.copy(), np.zeros(n, dtype=np.int8)
+    C2, E2 = C1.copy(), E1.copy()
+    order = np.empty(n, dtype=np.int64)
+    for step in range(6):
+        key = np.uint64(1000 + step)
+        emp.step_complete(belief, strength, C1, E1, 0.125, key, order, sequential)
+        if sequential:
+            emp.step_sequential(nb, belief, strength, C2, E2, 0.125, key, order)
+        else:
+            c, e = np.empty_like(C2), np.empty_like(E2)
+            emp.step_synchronous(nb, belief, strength, C2, E2, 0.125, c, e)
+            C2, E2 = c, e
+        assert (C1 == C2).all() and (E1 == E2).all()
+    assert (belief != C1).any() or (E1 != 0).any()  # something happened
 
 
 # ---- all three ------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -145,3 +147,63 @@ def test_removing_cops_tips_the_society():
         assert before < 20
         tipped += peak > 10 * max(before, 1) and peak > 100 and 0 < at_peak["cops"] < 118
     assert tipped >= 4
+
+
+# -- outbursts ---------------------------------------------------------------------------------
+
+
+def _check_records(recs, act, inside, leaves):
+    """Each record agrees with the series under its stated start/end rule: no outburst starts
+    between two records, none ends inside one, and peak and total are the series'."""
+    prev_end = 0
+    for r in recs:
+        s, e = r["start"], r["end"]
+        assert inside(act[s]) and not any(inside(v) for v in act[prev_end:s])
+        stop = len(act) if e is None else e
+        body = act[s:stop]
+        assert not any(leaves(v) for v in body[1:])
+        if e is not None:
+            assert leaves(act[e]) and r["duration"] == e - s
+        assert r["peak"] == body.max() and act[r["peak_step"]] == r["peak"]
+        assert r["total_activation"] == body.sum()
+        prev_end = stop
+    assert recs[-1]["censored"] or not any(inside(v) for v in act[prev_end:])
+
+
+def test_outburst_records_follow_the_series_and_the_events():
+    r = run("epstein_run2", 1, **{"run.steps": 400})
+    act = r.timeseries["active"].to_numpy()
+    n = r.summary["headline"]["citizens"]
+    stats = r.summary["outburst_stats"]
+    hy = stats["hysteresis"]
+    th = stats["threshold"]
+    assert hy["count"] >= 4 and th["count"] >= 2
+    _check_records(hy["records"], act, lambda v: v >= 0.05 * n, lambda v: v < 0.025 * n)
+    _check_records(th["records"], act, lambda v: v > 50, lambda v: v <= 50)
+    recs = hy["records"]
+    assert hy["waiting_times"] == [b["start"] - a["end"] for a, b in pairwise(recs)]
+    assert hy["interarrival_times"] == [b["start"] - a["start"] for a, b in pairwise(recs)]
+    # the same outbursts, as they happened, in events.parquet
+    ev = r.events
+    starts = ev[ev["type"] == "outburst_start"]
+    ends = ev[ev["type"] == "outburst_end"]
+    assert starts["step"].tolist() == [x["start"] for x in recs]
+    assert ends["step"].tolist() == [x["end"] for x in recs if not x["censored"]]
+    assert ends["total_activation"].tolist() == [x["total_activation"] for x in recs
+                                                 if not x["censored"]]
+    # the older count (which also looks at the state after the last tick) agrees
+    assert r.summary["headline"]["outbursts"] in (hy["count"], hy["count"] + 1)
+
+
+def test_outburst_definitions_by_hand():
+    from allegiance.models.classic.epstein import outburst_records, outburst_stats
+
+    a = np.array([0, 60, 40, 60, 10, 0, 70, 20, 51])  # 1000 citizens: up at 50, down under 25
+    hy = outburst_records(a, 1000)
+    assert [(r["start"], r["end"], r["peak"], r["total_activation"]) for r in hy] == [
+        (1, 4, 60, 160), (6, 7, 70, 70), (8, None, 51, 51)]
+    th = outburst_records(a, 1000, "threshold", threshold=50)
+    assert [(r["start"], r["end"]) for r in th] == [(1, 2), (3, 4), (6, 7), (8, None)]
+    s = outburst_stats(hy)
+    assert s["waiting_times"] == [2, 1] and s["interarrival_times"] == [5, 2]
+    assert s["completed"] == 2 and s["mean_total_activation"] == 115

@@ -28,7 +28,8 @@ def scenario(p: dict, width: int, height: int, steps: int) -> dict:
 
 def equivalence(job: dict) -> dict:
     out = []
-    sc = scenario(job["params"], 40, 40, job["steps"])
+    g = job.get("grid", 40)
+    sc = scenario(job["params"], g, g, job["steps"])
     for seed in job["seeds"]:
         r = allegiance.run(sc, seed=seed)
         ts, h = r.timeseries, r.summary["headline"]
@@ -53,9 +54,16 @@ def speed(job: dict) -> dict:
     return {"rows": rows}
 
 
+def fresh(job: dict) -> dict:
+    """One run, no warm-up: the caller times this whole process."""
+    allegiance.run(scenario(job["params"], job["size"], job["size"], job["steps"]),
+                   seed=job["seed"], threads=1)
+    return {}
+
+
 if __name__ == "__main__":
     job = json.loads(sys.argv[1])
     t = time.perf_counter()
-    res = {"equivalence": equivalence, "speed": speed}[job["what"]](job)
+    res = {"equivalence": equivalence, "speed": speed, "fresh": fresh}[job["what"]](job)
     res["wall_seconds"] = time.perf_counter() - t
     print(json.dumps(res))

@@ -6,11 +6,20 @@ Run through ``run.sh`` (it builds the Mesa environment). Two parts:
   number of outbursts and the jailed at the end; the two samples side by side with two-sample
   Kolmogorov-Smirnov and Mann-Whitney U tests.
 * ``speed``: agent-steps per second of each at 40x40, 200x200 and 400x400 (same densities),
-  medians of several runs in this session, and the ratio.
+  medians of several runs in this session, and the ratio (*warm process*: each side already
+  imported and, for allegiance, its kernels loaded); then the *fresh-process* ratio: each side
+  runs the same ticks in a new interpreter, timed from outside, imports, numba cache loading
+  (or compiling, if the cache is cold) and setup included.
+
+Settings (grid, densities, vision, legitimacy, Jmax, ticks) come from ``compare_params``'s
+defaults (Run 2), a TOML file (``--settings benchmarks/vs_mesa/settings_example.toml``) and
+flags (``--cop-density 0.074 --legitimacy 0.8 --grid 40 --steps 200 --sizes 40,200``); the
+settings used are written into the results JSON.
 
 Mesa's example: ``mesa.examples.advanced.epstein_civil_violence`` (Mesa 3.5.1). Settings shared
-by both sides: citizen density 0.7, cop density 0.04, L = 0.82, Jmax = 30, k = 2.3, T = 0.1,
-vision 7 von Neumann (Mesa's OrthogonalVonNeumannGrid neighbourhood of radius 7: 112 cells),
+by both sides (defaults): citizen density 0.7, cop density 0.04, L = 0.82, Jmax = 30, k = 2.3,
+T = 0.1, vision 7 von Neumann (Mesa's OrthogonalVonNeumannGrid neighbourhood of radius 7: 112
+cells),
 arrest rule round(C/A) (Python's round), jailed citizens keep their cell, movement on, all
 agents activated in a fresh random order each tick, each cell independently a citizen, a cop
 or empty (Bernoulli placement).
@@ -35,7 +44,7 @@ from scipy import stats
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE.parent / "results"
 sys.path.insert(0, str(HERE))
-from compare_params import PARAMS  # noqa: E402
+from compare_params import PARAMS, add_flags, settings  # noqa: E402
 
 
 def count_outbursts(active, n_citizens, hi=0.05, lo=0.025):
@@ -47,6 +56,9 @@ def count_outbursts(active, n_citizens, hi=0.05, lo=0.025):
         elif inside and v < lo * n_citizens:
             inside = False
     return count
+
+
+GRID = [40]  # equivalence lattice side (set from --grid)
 
 
 def mesa_model(size: int, seed: int):
@@ -68,7 +80,7 @@ def mesa_model(size: int, seed: int):
 def mesa_equivalence_run(seed: int, steps: int) -> dict:
     from mesa.examples.advanced.epstein_civil_violence.agents import Citizen
 
-    m = mesa_model(40, seed)
+    m = mesa_model(GRID[0], seed)
     active, jailed = [m.ACTIVE], [m.ARRESTED]
     for _ in range(steps):
         m.step()
@@ -99,11 +111,13 @@ def equivalence(args) -> dict:
     mesa_runs = [mesa_equivalence_run(s, args.steps) for s in seeds]
     mesa_s = time.perf_counter() - t
     al = allegiance_side(args.allegiance_python, {"what": "equivalence", "seeds": seeds,
-                                                  "steps": args.steps, "params": PARAMS})
+                                                  "steps": args.steps, "params": PARAMS,
+                                                  "grid": args.grid})
     rows = []
     mm = [metrics(r) for r in mesa_runs]
     aa = [metrics(r) for r in al["runs"]]
-    print(f"## Equivalence: {args.seeds} seeds x {args.steps} ticks, 40x40, {PARAMS}")
+    print(f"## Equivalence: {args.seeds} seeds x {args.steps} ticks, {args.grid}x{args.grid}, "
+          f"{PARAMS}")
     print("| metric | Mesa 3.5.1 mean (sd) | allegiance mean (sd) | KS p | Mann-Whitney p |")
     print("|---|---|---|---|---|")
     for k in mm[0]:
@@ -155,9 +169,37 @@ def speed(args) -> dict:
         n = statistics.median(r["agents"] for r in al["rows"] if r["size"] == size)
         table.append({"size": size, "agents": n, "mesa": ms, "allegiance": a, "ratio": a / ms})
         print(f"| {size}x{size} | {n:,.0f} | {ms:,.0f} | {a:,.0f} | {a / ms:,.0f}x |")
+    fresh = fresh_process(args, sizes, mesa_steps)
     return {"params": PARAMS, "reps": reps, "mesa_steps": mesa_steps,
             "allegiance_steps": al_steps, "table": table, "mesa_rows": mesa_rows,
-            "allegiance_rows": al["rows"]}
+            "allegiance_rows": al["rows"], "fresh_process": fresh}
+
+
+def _timed(cmd: list[str]) -> float:
+    t = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    secs = time.perf_counter() - t
+    if p.returncode != 0:
+        sys.exit(f"{cmd[:2]} failed:\n{p.stderr}")
+    return secs
+
+
+def fresh_process(args, sizes, steps) -> list[dict]:
+    """Wall seconds of one run of each side in a new interpreter, the same ticks on both."""
+    print("## Fresh process: one run of the same ticks in a new interpreter, wall seconds "
+          "timed from outside (imports, kernel loading and setup included)")
+    print("| lattice | ticks | Mesa 3.5.1 s | allegiance s | ratio |")
+    print("|---|---|---|---|---|")
+    rows = []
+    for size in sizes:
+        job = {"size": size, "steps": steps[size], "seed": 1, "params": PARAMS}
+        ms = _timed([sys.executable, str(HERE / "mesa_fresh.py"), json.dumps(job)])
+        al = _timed([args.allegiance_python, str(HERE / "allegiance_side.py"),
+                     json.dumps({**job, "what": "fresh"})])
+        rows.append({"size": size, "steps": steps[size], "mesa_s": ms, "allegiance_s": al,
+                     "ratio": ms / al})
+        print(f"| {size}x{size} | {steps[size]} | {ms:.2f} | {al:.2f} | {ms / al:,.1f}x |")
+    return rows
 
 
 def main() -> None:
@@ -171,15 +213,23 @@ def main() -> None:
     ap.add_argument("--allegiance-steps", default="500,100,50")
     ap.add_argument("--reps", default="3,3,1",
                     help="Mesa runs per size (allegiance does the largest number at each size)")
+    ap.add_argument("--grid", type=int, default=40, help="lattice side of the equivalence runs")
+    ap.add_argument("--results", type=Path, default=RESULTS,
+                    help="directory of the JSON results (default benchmarks/results)")
+    add_flags(ap)
     args = ap.parse_args()
+    PARAMS.clear()
+    PARAMS.update(settings(args))
+    GRID[0] = args.grid
     import mesa
 
-    RESULTS.mkdir(exist_ok=True)
+    args.results.mkdir(parents=True, exist_ok=True)
     for part in (["equivalence", "speed"] if args.what == "all" else [args.what]):
         res = {"equivalence": equivalence, "speed": speed}[part](args)
         res["mesa_version"] = mesa.__version__
+        res["settings"] = dict(PARAMS)
         res["command"] = " ".join(sys.argv)
-        (RESULTS / f"epstein_vs_mesa_{part}.json").write_text(json.dumps(res, indent=1) + "\n")
+        (args.results / f"epstein_vs_mesa_{part}.json").write_text(json.dumps(res, indent=1) + "\n")
 
 
 if __name__ == "__main__":

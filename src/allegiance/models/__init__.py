@@ -14,6 +14,7 @@ MODELS: dict[str, str] = {
     "emperor": "allegiance.models.classic.emperor:EmperorModel",
     "ishigami": "allegiance.models.ishigami:IshigamiModel",
     "epstein": "allegiance.models.classic.epstein:EpsteinModel",
+    "epstein2": "allegiance.models.classic.epstein2:Epstein2Model",
 }
 
 

@@ -3,9 +3,10 @@
 - :mod:`.granovetter` — Granovetter (1978) threshold model of collective behaviour;
 - :mod:`.kuran` — Kuran (1991) preference falsification, revolutionary thresholds, hysteresis;
 - :mod:`.epstein` — Epstein (2002) civil violence, Model I (arrest rules as printed, rounded,
-  floored);
+  floored), and the outburst records of both models;
+- :mod:`.epstein2` — Epstein (2002) Model II: two groups, inter-group killing, cloning, ageing;
 - :mod:`.emperor` — Centola, Willer & Macy (2005) "The Emperor's Dilemma": unpopular norms
-  enforced by false believers, on a lattice with optional random long ties.
+  enforced by false believers, on a lattice with optional random long ties, or fully connected.
 
 Each is a :class:`~allegiance.engine.Model` with a bundled scenario (``allegiance run
 granovetter``, ``allegiance run kuran``, ``allegiance run emperor``), plus pure functions that

@@ -23,9 +23,11 @@ Implementation choices (documented in ``docs/CLASSIC.md``; the ones marked *assu
 pinned down by our reading of the paper):
 
 - space: a ``width × height`` torus, Moore neighbourhood (8) or von Neumann (4) — Moore is
-  the paper's; *rewiring*: each neighbour slot of each agent is replaced, with probability
-  ``rewire``, by a uniformly random other agent (directed influence ties; *assumption* — the paper
-  rewires undirected lattice ties, Watts–Strogatz style);
+  the paper's — or the ``complete`` network (everyone's neighbours are all the others; the
+  paper's fully connected population, where the norm does not cascade; the torus then only
+  sets N and where the believers' block is drawn); *rewiring*: each neighbour slot of each
+  agent is replaced, with probability ``rewire``, by a uniformly random other agent (directed
+  influence ties; *assumption* — the paper rewires undirected lattice ties, Watts–Strogatz style);
 - initial state: everyone acts on their belief (``C = B``) and nobody enforces (``E = 0``);
   the true believers form one square block in the centre (*assumption*: size set by the scenario);
 - activation: ``random_sequential`` (default: a fresh random order each step, each decision
@@ -88,17 +90,9 @@ def lattice_neighbours(width, height, moore, rewire, key_rewire, key_target):
 
 
 @njit(cache=True, inline="always")
-def _decide(i, nb, belief, strength, C, E, K):
-    """Compliance and enforcement of agent ``i`` given its neighbours' current choices."""
-    k = nb.shape[1]
-    se = 0
-    sc = 0
-    for s in range(k):
-        j = nb[i, s]
-        se += E[j]
-        sc += C[j]
-    b = belief[i]
-    st = strength[i]
+def _rule(b, st, se, sc, k, K):
+    """Compliance and enforcement of an agent of belief ``b`` and conviction ``st`` whose ``k``
+    neighbours' enforcement sums to ``se`` and compliance to ``sc``."""
     press = -b * se / k
     if press > st:
         c = -b
@@ -108,6 +102,56 @@ def _decide(i, nb, belief, strength, C, E, K):
         w = (1.0 - b * sc / k) / 2.0
         e = b if st * w > K else 0
     return c, e
+
+
+@njit(cache=True, inline="always")
+def _decide(i, nb, belief, strength, C, E, K):
+    """Compliance and enforcement of agent ``i`` given its neighbours' current choices."""
+    k = nb.shape[1]
+    se = 0
+    sc = 0
+    for s in range(k):
+        j = nb[i, s]
+        se += E[j]
+        sc += C[j]
+    return _rule(belief[i], strength[i], se, sc, k, K)
+
+
+@njit(cache=True)
+def step_complete(belief, strength, C, E, K, key, order, sequential):
+    """One step on the complete network: everyone's neighbours are all the others.
+
+    Sums over all agents replace the neighbour table (O(N) a step, not O(N^2)). ``sequential``:
+    a keyed random order, each decision seen by those after it; else synchronous (everyone
+    decides from the previous step's choices).
+    """
+    n = C.shape[0]
+    se_all = 0
+    sc_all = 0
+    for i in range(n):
+        se_all += E[i]
+        sc_all += C[i]
+    k = n - 1
+    if not sequential:
+        for i in range(n):
+            c, e = _rule(belief[i], strength[i], se_all - E[i], sc_all - C[i], k, K)
+            order[i] = 3 * (c + 1) + (e + 1)  # packed (c, e) until every agent has decided
+        for i in range(n):
+            C[i] = order[i] // 3 - 1
+            E[i] = order[i] % 3 - 1
+        return
+    for t in range(n):
+        order[t] = t
+    for t in range(n - 1, 0, -1):
+        j = int(uniform(key, t) * (t + 1))
+        order[t], order[j] = order[j], order[t]
+    for t in range(n):
+        i = order[t]
+        c, e = _rule(belief[i], strength[i], se_all - E[i], sc_all - C[i], k, K)
+        sc_all += c - C[i]
+        se_all += e - E[i]
+        C[i] = c
+        E[i] = e
 
 
 @njit(cache=True, parallel=True)
@@ -148,9 +192,17 @@ class Network(Frozen):
 
     width: int = Field(40, ge=3, le=10_000)
     height: int = Field(40, ge=3, le=10_000)
-    neighbourhood: Literal["moore", "von_neumann"] = "moore"
+    neighbourhood: Literal["moore", "von_neumann", "complete"] = Field(
+        "moore", description="lattice neighbours, or 'complete': everyone sees everyone")
     rewire: float = Field(0.0, ge=0, le=1,
                           description="probability a neighbour slot is a random long tie")
+
+    @model_validator(mode="after")
+    def _complete(self):
+        if self.neighbourhood == "complete" and self.rewire > 0:
+            raise ValueError(f"rewire = {self.rewire:g}: a complete network has no ties to "
+                             "rewire (allowed 0 with neighbourhood = 'complete')")
+        return self
 
 
 class Agents(Frozen):
@@ -215,9 +267,9 @@ class EmperorModel(Model):
         net, ag = sc.network, sc.agents
         self.n = n = net.width * net.height
         ids = np.arange(n, dtype=np.int64)
-        self.nb = lattice_neighbours(net.width, net.height, net.neighbourhood == "moore",
-                                     float(net.rewire), self.rng.key("emperor.rewire", 0),
-                                     self.rng.key("emperor.rewire_target", 0))
+        self.nb = None if net.neighbourhood == "complete" else lattice_neighbours(
+            net.width, net.height, net.neighbourhood == "moore", float(net.rewire),
+            self.rng.key("emperor.rewire", 0), self.rng.key("emperor.rewire_target", 0))
         self.belief = np.full(n, -1, dtype=np.int8)
         if ag.placement == "block":
             cells = believer_cells(net.width, net.height, ag.believers)
@@ -240,7 +292,11 @@ class EmperorModel(Model):
     def _decide(self, step: int) -> None:
         K = self.scenario.agents.enforcement_cost
         before = self.C.copy()
-        if self.scenario.activation == "synchronous":
+        if self.nb is None:
+            step_complete(self.belief, self.strength, self.C, self.E, K,
+                          self.rng.key("emperor.order", step), self._order,
+                          self.scenario.activation == "random_sequential")
+        elif self.scenario.activation == "synchronous":
             step_synchronous(self.nb, self.belief, self.strength, self.C, self.E, K,
                              self._C2, self._E2)
             self.C, self._C2 = self._C2, self.C

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -151,6 +152,31 @@ class CopsEvent(StepEvent):
 Event = Annotated[LegitimacyEvent | CopsEvent, Field(discriminator="type")]
 
 
+class OutburstSettings(Frozen):
+    """How outbursts are delimited (see :func:`outburst_records`); both definitions are in the
+    summary, ``events`` picks the one written to ``events.parquet`` as it happens."""
+
+    hi: float = Field(0.05, gt=0, le=1, description="hysteresis: starts at actives >= hi x N")
+    lo: float = Field(0.025, ge=0, le=1, description="hysteresis: ends at actives < lo x N")
+    threshold: int = Field(50, ge=0, description="threshold: actives > this many")
+    events: Literal["hysteresis", "threshold", "none"] = Field(
+        "hysteresis", description="definition whose starts and ends go to events.parquet")
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.lo > self.hi:
+            raise ValueError(f"lo = {self.lo:g} is above hi = {self.hi:g}: allowed lo <= hi")
+        return self
+
+
+class OutburstMark(Frozen):
+    """An outburst's start or end, as a row of ``events.parquet`` (an observation, not an
+    intervention: it changes nothing in the model)."""
+
+    type: Literal["outburst_start", "outburst_end"]
+    record: dict[str, Any]
+
+
 class EpsteinScenario(ScenarioBase):
     """A scenario of Epstein's civil-violence Model I."""
 
@@ -158,6 +184,7 @@ class EpsteinScenario(ScenarioBase):
     run: RunSettings = RunSettings()
     world: World = World()
     params: Params = Params()
+    outbursts: OutburstSettings = OutburstSettings()
     events: dict[str, Event] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -432,6 +459,96 @@ def count_outbursts(active: np.ndarray, n_citizens: int, hi: float = 0.05,
     return count
 
 
+class OutburstTracker:
+    """Delimits outbursts in a series of active counts, one value at a time.
+
+    ``definition = "hysteresis"`` (allegiance's rule, as :func:`count_outbursts`): an outburst
+    starts at the first tick with ``actives >= up`` and ends at the first later tick with
+    ``actives < down``. ``"threshold"`` (the replications' rule, e.g. Lemos et al.: a peak
+    "when actives exceed a threshold", recalled): an outburst is a maximal run of ticks with
+    ``actives > up`` (``down = up``). ``end`` is the first tick outside the outburst
+    (exclusive); ``total`` sums the actives over ``start <= t < end``.
+    """
+
+    def __init__(self, definition: str, up: float, down: float):
+        self.definition, self.up, self.down = definition, float(up), float(down)
+        self.open: dict[str, Any] | None = None
+        self.records: list[dict[str, Any]] = []
+
+    def _inside(self, v: float) -> bool:
+        return v > self.up if self.definition == "threshold" else v >= self.up
+
+    def _leaves(self, v: float) -> bool:
+        return v <= self.up if self.definition == "threshold" else v < self.down
+
+    def push(self, t: int, v: float) -> tuple[str, dict[str, Any]] | None:
+        """Add the count of tick ``t``; returns ``("outburst_start" | "outburst_end", record)``
+        when one starts or ends at ``t``."""
+        o = self.open
+        if o is None:
+            if self._inside(v):
+                self.open = {"definition": self.definition, "index": len(self.records),
+                             "start": t, "end": None, "peak": int(v), "peak_step": t,
+                             "total_activation": int(v), "duration": None, "censored": True}
+                return "outburst_start", dict(self.open)
+            return None
+        if self._leaves(v):
+            o.update(end=t, duration=t - o["start"], censored=False)
+            self.records.append(o)
+            self.open = None
+            return "outburst_end", dict(o)
+        o["total_activation"] += int(v)
+        if v > o["peak"]:
+            o["peak"], o["peak_step"] = int(v), t
+        return None
+
+    def finish(self, t_end: int) -> list[dict[str, Any]]:
+        """All records; one still open at ``t_end`` is kept as censored (end and duration
+        ``None``)."""
+        return self.records + ([dict(self.open)] if self.open is not None else [])
+
+
+def outburst_records(active: np.ndarray, n_citizens: int, definition: str = "hysteresis",
+                     hi: float = 0.05, lo: float = 0.025,
+                     threshold: int = 50) -> list[dict[str, Any]]:
+    """Each outburst of a series of active counts (tick = index): start, end (exclusive), peak,
+    peak_step, total_activation, duration, censored. See :class:`OutburstTracker`."""
+    tr = _tracker(definition, n_citizens, hi, lo, threshold)
+    a = np.asarray(active)
+    for t, v in enumerate(a.tolist()):
+        tr.push(t, v)
+    return tr.finish(a.size)
+
+
+def _tracker(definition: str, n: int, hi: float, lo: float, threshold: int) -> OutburstTracker:
+    if definition == "threshold":
+        return OutburstTracker("threshold", threshold, threshold)
+    return OutburstTracker("hysteresis", hi * n, lo * n)
+
+
+def outburst_stats(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts and means of outburst records, and the waiting times between outbursts.
+
+    ``waiting_times``: ticks from the end of one outburst to the start of the next (the calm
+    between them); ``interarrival_times``: from one start to the next. Means over completed
+    (uncensored) outbursts for duration and total activation; peaks over all.
+    """
+    done = [r for r in records if not r["censored"]]
+    starts = [r["start"] for r in records]
+    waits = [records[i + 1]["start"] - records[i]["end"] for i in range(len(records) - 1)]
+    inter = [b - a for a, b in pairwise(starts)]
+
+    def mean(x):
+        return float(np.mean(x)) if len(x) else None
+
+    return {"count": len(records), "completed": len(done),
+            "mean_peak": mean([r["peak"] for r in records]),
+            "mean_duration": mean([r["duration"] for r in done]),
+            "mean_total_activation": mean([r["total_activation"] for r in done]),
+            "mean_waiting_time": mean(waits), "mean_interarrival_time": mean(inter),
+            "waiting_times": waits, "interarrival_times": inter, "records": records}
+
+
 # ---------------------------------------------------------------------------------------------
 # The model
 
@@ -458,6 +575,7 @@ class EpsteinModel(Model):
             if ev.enabled and ev.step < self.n_steps():
                 self._timeline.setdefault(ev.step, []).append((eid, ev))
         self.flows = np.zeros(len(FLOWS), dtype=np.int64)
+        self._marks: list[tuple[str, OutburstMark]] = []
 
     def n_steps(self) -> int:
         return int(self.scenario.run.steps)
@@ -512,9 +630,16 @@ class EpsteinModel(Model):
 
     # -- events and schedule -------------------------------------------------------------
     def events_at(self, step: int) -> list[tuple[str, Any]]:
-        return self._timeline.get(step, [])
+        marks, self._marks = self._marks, []
+        return marks + self._timeline.get(step, [])
 
     def apply_event(self, step: int, event_id: str, ev) -> dict[str, Any]:
+        if ev.type in ("outburst_start", "outburst_end"):
+            r = ev.record
+            return {"detail": f"{ev.type[9:]} of outburst {r['index']} ({r['definition']}): "
+                              f"peak {r['peak']} so far", **{k: r[k] for k in (
+                                  "definition", "start", "end", "peak", "peak_step",
+                                  "total_activation", "duration")}}
         if ev.type == "legitimacy":
             l0 = self.legitimacy
             if ev.per_step == 0:
@@ -597,7 +722,30 @@ class EpsteinModel(Model):
 
     def record_stocks(self, step: int) -> dict[str, Any]:
         self.flows[:] = 0
-        return {**self.counts(), "legitimacy": self.legitimacy}
+        c = self.counts()
+        self._track(step, c["active"])
+        return {**c, "legitimacy": self.legitimacy}
+
+    def _track(self, step: int, active: int) -> None:
+        """Feed the outburst tracker; a start or end becomes an event of this step."""
+        o = self.scenario.outbursts
+        if o.events == "none":
+            return
+        if step == 0:
+            self._tracker = _tracker(o.events, self.n_citizens, o.hi, o.lo, o.threshold)
+        hit = self._tracker.push(step, active)
+        if hit is not None:
+            kind, rec = hit
+            self._marks.append((f"outburst_{rec['index']}_{kind[9:]}",
+                                OutburstMark(type=kind, record=rec)))
+
+    def outburst_summary(self, active: np.ndarray) -> dict[str, Any]:
+        """Outbursts of the per-tick series ``active`` under both definitions."""
+        o = self.scenario.outbursts
+        return {"outburst_stats": {
+            d: {"definition": d, **outburst_stats(outburst_records(
+                active, self.n_citizens, d, o.hi, o.lo, o.threshold))}
+            for d in ("hysteresis", "threshold")}}
 
     def record_flows(self, step: int) -> dict[str, Any]:
         return {name: int(v) for name, v in zip(FLOWS, self.flows, strict=True)}
@@ -636,7 +784,12 @@ class EpsteinModel(Model):
             "active_share_aggrieved_seeing_no_cops": f["aggrieved_seeing_no_cops_active"] / free
             if free else float("nan"),
         }
-        return {"headline": headline, "final_step": self.n_steps(), "snapshot": self.snapshot()}
+        ob = self.outburst_summary(ts["active"].to_numpy())
+        hy = ob["outburst_stats"]["hysteresis"]
+        headline["outburst_mean_waiting_time"] = hy["mean_waiting_time"]
+        headline["outburst_mean_total_activation"] = hy["mean_total_activation"]
+        return {"headline": headline, "final_step": self.n_steps(), "snapshot": self.snapshot(),
+                **ob}
 
     @classmethod
     def figures(cls, result, outdir) -> list[Path]:

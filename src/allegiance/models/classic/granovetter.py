@@ -13,7 +13,9 @@ G2 of ``data/classic_model_targets.csv``).
 
 Thresholds are given explicitly (a list) or drawn with the counter-based RNG from a normal
 (values below 0 are set to 0: such actors act at once, exactly like a threshold of 0), a uniform,
-or a beta distribution. ``unit = "share"`` reads thresholds as shares of N and converts them to
+or a beta distribution; or, with ``sampling = "quantile"``, set deterministically to the N
+quantiles of that distribution (:func:`quantile_thresholds`), Granovetter's N-actor reading of
+a distribution. ``unit = "share"`` reads thresholds as shares of N and converts them to
 counts (``share · N``).
 
 The engine model runs one round of the cascade per step and records the number acting at the
@@ -45,6 +47,7 @@ __all__ = [
     "draw_thresholds",
     "find_jump",
     "first_fixed_point",
+    "quantile_thresholds",
 ]
 
 
@@ -149,6 +152,12 @@ class Thresholds(Frozen):
     high: float = Field(100.0, description="uniform: upper bound")
     a: float = Field(2.0, gt=0, description="beta: first shape (draws in [0, 1])")
     b: float = Field(2.0, gt=0, description="beta: second shape")
+    sampling: Literal["random", "quantile"] = Field(
+        "random", description="random: N keyed draws; quantile: the deterministic N-actor "
+                              "version, actor i at the quantile q_i of the distribution")
+    quantile: Literal["lower", "mid"] = Field(
+        "lower", description="quantile sampling: q_i = i/N ('lower', i = 0..N-1: uniform "
+                             "0..100 with N = 100 gives 0, 1, ..., 99) or (i + 1/2)/N ('mid')")
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -199,6 +208,8 @@ def draw_thresholds(spec: Thresholds, seed: int) -> np.ndarray:
     """
     if spec.distribution == "list":
         t = np.asarray(spec.values, dtype=np.float64)
+    elif spec.sampling == "quantile":
+        t = quantile_thresholds(spec)
     elif spec.distribution == "normal":
         t = np.maximum(spec.mean + spec.sd * _standard_draws("z", spec.n, seed), 0.0)
     elif spec.distribution == "uniform":
@@ -210,6 +221,30 @@ def draw_thresholds(spec: Thresholds, seed: int) -> np.ndarray:
     if spec.unit == "share":
         t = t * t.size
     return t
+
+
+def quantile_thresholds(spec: Thresholds) -> np.ndarray:
+    """The deterministic N-actor version of a distribution: actor ``i`` gets its quantile
+    ``F^-1(q_i)``, ``q_i = i/N`` (``lower``) or ``(i + 1/2)/N`` (``mid``), in the spec's unit.
+
+    No random numbers: the same N gives the same crowd, so a result is a property of the
+    distribution at that N, not of a sample. Normal quantiles below 0 (and ``F^-1(0) = -inf``)
+    become 0, as drawn values do.
+    """
+    n = spec.n
+    i = np.arange(n, dtype=np.float64) + (0.5 if spec.quantile == "mid" else 0.0)
+    if spec.distribution == "uniform":
+        # (width x i) / N before adding low: exact integers where the paper has them
+        return spec.low + (spec.high - spec.low) * i / n
+    from scipy.stats import beta, norm
+
+    q = i / n
+    if spec.distribution == "normal":
+        z = norm.ppf(q)
+        with np.errstate(invalid="ignore"):
+            t = np.where(np.isneginf(z), 0.0, spec.mean + spec.sd * z)
+        return np.maximum(t, 0.0)
+    return beta.ppf(q, spec.a, spec.b)
 
 
 def sweep_thresholds(sc: GranovetterScenario, seed: int) -> Jump | None:
@@ -292,7 +327,7 @@ class GranovetterModel(Model):
                            "equilibrium (first fixed point)": out["equilibrium_first_fixed_point"]}
         if jump is not None:
             out["headline"][f"jump in {self.scenario.sweep.parameter}"] = (
-                f"{jump.before:.3g} -> {jump.after:.3g}: {jump.outcome_before} -> "
+                f"{jump.before:.4g} -> {jump.after:.4g}: {jump.outcome_before} -> "
                 f"{jump.outcome_after}")
         return out
 
