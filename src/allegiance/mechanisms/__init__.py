@@ -68,4 +68,43 @@ MODULES = {
     "commitment": commitment,
 }
 
-__all__ = ["MODULES"]
+#: what a module needs to be a mechanism
+INTERFACE = ("ID", "Params", "STATE", "FLOWS")
+
+
+def load_addon(spec: str, name: str):
+    """The module of an added mechanism: ``package.module`` or a path to a ``.py`` file.
+
+    It must have the mechanism interface (:data:`INTERFACE`) and ``phase(ctx, agents)``, the
+    function the model runs once a month (after the phase named by its ``AFTER``, default
+    ``members_end``); raises ``ValueError`` with what is missing."""
+    import hashlib
+    import importlib
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    try:
+        if spec.endswith(".py"):
+            path = Path(spec).expanduser().resolve()
+            key = "allegiance_addon_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+            mod = sys.modules.get(key)
+            if mod is None:
+                loader = importlib.util.spec_from_file_location(key, path)
+                if loader is None or not path.is_file():
+                    raise ImportError(f"no file {path}")
+                mod = importlib.util.module_from_spec(loader)
+                sys.modules[key] = mod
+                loader.loader.exec_module(mod)
+        else:
+            mod = importlib.import_module(spec)
+    except ImportError as e:
+        raise ValueError(f"mechanisms.{name}.module = {spec!r}: cannot import it ({e})") from e
+    missing = [a for a in (*INTERFACE, "phase") if not hasattr(mod, a)]
+    if missing:
+        raise ValueError(f"mechanisms.{name}.module = {spec!r}: not a mechanism (it lacks "
+                         f"{', '.join(missing)}; see docs/ARCHITECTURE.md)")
+    return mod
+
+
+__all__ = ["INTERFACE", "MODULES", "load_addon"]

@@ -22,7 +22,7 @@ from numba import njit, prange
 from ... import data, engine
 from ...calendar import month_label, parse_month
 from ...engine import Model
-from ...mechanisms import MODULES
+from ...mechanisms import MODULES, load_addon
 from ...mechanisms import crisis as m10
 from ...mechanisms import shocks as m3
 from ...mechanisms._common import ADULT_MONTHS, IDEAL
@@ -100,7 +100,13 @@ class CpsuModel(Model):
         self._timeline = self._build_timeline()
         self.crisis: dict[str, Any] | None = None
         self.seniority_1983: dict[str, float] | None = None
-        self.flows: dict[str, int] = dict.fromkeys(FLOWS, 0)
+        #: mechanisms added by the scenario: (name, module, parameters)
+        self.addons = [(name, load_addon(p.module, name), p)
+                       for name, p in scenario.mechanisms.addons().items()]
+        #: the flows recorded every month: the model's, then the added mechanisms' own
+        self.flow_names = FLOWS + tuple(dict.fromkeys(
+            f for _, mod, _ in self.addons for f in mod.FLOWS if f not in FLOWS))
+        self.flows: dict[str, int] = dict.fromkeys(self.flow_names, 0)
         self.last_exit_rate = 0.0
         self.agg: dict[str, float] = {}
         self._bounds_key: tuple | None = None
@@ -209,8 +215,12 @@ class CpsuModel(Model):
     BASE_BYTES = 240 * 2**20
 
     @classmethod
-    def _bytes_per_slot(cls) -> int:
-        n = sum(np.dtype(dt).itemsize for mod in MODULES.values() for _, dt, _ in mod.STATE)
+    def _bytes_per_slot(cls, scenario: CpsuScenario | None = None) -> int:
+        mods = list(MODULES.values())
+        if scenario is not None:
+            mods += [load_addon(p.module, name)
+                     for name, p in scenario.mechanisms.addons().items()]
+        n = sum(np.dtype(dt).itemsize for mod in mods for _, dt, _ in mod.STATE)
         return n + 4 + 1 + 4 + cls.SCRATCH_BYTES  # + uid, alive, belief (declared by the model)
 
     @classmethod
@@ -239,7 +249,7 @@ class CpsuModel(Model):
         slots = cls.peak_slots(scenario, scale)
         n0, peak = cls._population_range(scenario)
         n0 *= scale
-        state = slots * cls._bytes_per_slot()
+        state = slots * cls._bytes_per_slot(scenario)
         # the member index: two uint32 buffers (merge target), 12.5 % growth room
         index = 2 * 4 * 1.125 * cls.MEMBERS_PER_SLOT_PEAK * slots
         # per-thread workplace sums: 2 packed int64 arrays per lane
@@ -267,6 +277,9 @@ class CpsuModel(Model):
         for mod in MODULES.values():
             for name, dtype, fill in mod.STATE:
                 st.declare(name, dtype, fill, owner=mod.__name__.rsplit(".", 1)[-1])
+        for owner, mod, _ in self.addons:
+            for name, dtype, fill in mod.STATE:
+                st.declare(name, dtype, fill, owner=owner)
         st.declare("belief", np.float32, 0.5, owner="demography")
         self.n_cells = max(1, round(peak_pop * 0.7 * self.scale / p2.adults_per_cell))
         st.add(n0)
@@ -318,7 +331,7 @@ class CpsuModel(Model):
     def phases(self) -> list[tuple[str, Callable[[int], None]]]:
         """The month's phases, in the order of :data:`.phases.PHASES` (after ``record``)."""
         mo = self.passes
-        return [
+        out = [
             ("context", mo.context),
             ("demography", mo.demography),
             ("members", mo.members),
@@ -328,6 +341,26 @@ class CpsuModel(Model):
             ("purges", mo.purges),
             ("members_end", mo.members_end),
         ]
+        for name, mod, _ in self.addons:  # added mechanisms: each after the phase it names
+            after = getattr(mod, "AFTER", "members_end")
+            at = next((k for k, (n, _) in enumerate(out) if n == after), None)
+            if at is None:
+                raise ValueError(f"mechanisms.{name}: AFTER = {after!r} is not a phase "
+                                 f"({', '.join(n for n, _ in out)})")
+            out.insert(at + 1, (name, lambda step, _n=name, _m=mod: self._addon(step, _n, _m)))
+        return out
+
+    def _addon(self, step: int, name: str, mod) -> None:
+        """An added mechanism's phase: ``mod.phase(ctx, agents)`` when it is enabled; the
+        counts it returns are added to its flows."""
+        if not getattr(self.params, name).enabled:
+            return
+        counts = mod.phase(self.passes.carry.ctx, self.state) or {}
+        for flow, n in counts.items():
+            if flow not in mod.FLOWS:
+                raise ValueError(f"mechanisms.{name}: phase counted {flow!r}, which is not in "
+                                 f"its FLOWS {mod.FLOWS}")
+            self.flows[flow] += int(n)
 
     def events_at(self, step: int) -> list[tuple[str, Any]]:
         return self._timeline.get(step, [])
@@ -429,7 +462,7 @@ class CpsuModel(Model):
             row[f"mean_trust_{t}"] = a[f"trust_t{j}"] / counts[j] if counts[j] else float("nan")
         for name in LEVER_NAMES:
             row[f"lever_{name}"] = self._levers[name]
-        self.flows = dict.fromkeys(FLOWS, 0)
+        self.flows = dict.fromkeys(self.flow_names, 0)
         self._members_at_start = members
         return row
 
@@ -450,7 +483,7 @@ class CpsuModel(Model):
         k = 1.0 / self.scale
         f = self.flows
         self.last_exit_rate = f["exits"] / max(self._members_at_start, 1.0)
-        out = {name: f[name] * k for name in FLOWS}
+        out = {name: f[name] * k for name in self.flow_names}
         if self.crisis is not None and self.crisis["date"] == self.step_label(step):
             for key in ("defenders_members", "passive_members", "opponents_members",
                         "defenders_nonmembers", "opponents_nonmembers"):

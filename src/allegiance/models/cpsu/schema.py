@@ -4,10 +4,10 @@ parameters and dated events. A scenario file (``scenarios/cpsu.toml``) is valida
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, create_model, field_validator, model_validator
 
 from ...calendar import month_label, parse_month
 from ...mechanisms import commitment as m12
@@ -176,7 +176,15 @@ class Initial(Frozen):
 
 
 class Mechanisms(Frozen):
-    """Parameters of each mechanism (see :mod:`allegiance.mechanisms`)."""
+    """Parameters of each mechanism (see :mod:`allegiance.mechanisms`).
+
+    Besides the twelve built-in mechanisms, a table may add a mechanism of one's own: a table
+    with ``module = "package.module"`` (or a path to a ``.py`` file) naming a module with the
+    mechanism interface and a ``phase`` (see ``docs/ARCHITECTURE.md``); its other keys are that
+    module's ``Params``.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     recruitment: m1.Params = m1.Params()
     demography: m2.Params = m2.Params()
@@ -190,6 +198,44 @@ class Mechanisms(Frozen):
     crisis: m10.Params = m10.Params()
     remedies: m11.Params = m11.Params()
     commitment: m12.Params = m12.Params()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _addons(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for name, table in data.items():
+            if name in cls.model_fields:
+                continue
+            built_in = ", ".join(cls.model_fields)
+            if not isinstance(table, dict) or "module" not in table:
+                raise ValueError(f"mechanisms.{name}: not a mechanism (built in: {built_in}; "
+                                 "an added one needs module = 'package.module')")
+            out[name] = addon_params(name, table)
+        return out
+
+    def addons(self) -> dict[str, Any]:
+        """The added mechanisms: name -> their parameters (with ``module``)."""
+        return dict(self.__pydantic_extra__ or {})
+
+
+def addon_params(name: str, table: dict[str, Any]):
+    """An added mechanism's parameters: its module's ``Params`` plus ``module``."""
+    from ...mechanisms import load_addon
+
+    mod = load_addon(str(table["module"]), name)
+    cls = _addon_classes.get(mod.__name__)
+    if cls is None:
+        cls = _addon_classes[mod.__name__] = create_model(
+            f"{name}_Params", __base__=mod.Params,
+            module=(str, Field(description="the module that implements the mechanism")))
+    if isinstance(table, cls):
+        return table
+    return cls(**table)
+
+
+_addon_classes: dict[str, type] = {}
 
 
 class CpsuScenario(ScenarioBase):
