@@ -40,7 +40,13 @@ def apply(cm) -> None:
     nchunk = bounds.size - 1
     terms = (23000, 18 * 12, 60 * 12, 0.6, 0.2, 0.1, 2.0, 0.02, 1.0, 1.2, 0.6, 1.2, 0.5, 0.12,
              np.uint64(21), np.uint64(22), np.uint64(23))
-    lists = "listed" in inspect.signature(cm.apply_pass.py_func).parameters
+    params = inspect.signature(cm.apply_pass.py_func).parameters
+    lists = "listed" in params
+    if "rt" in params:  # 0.3.3 on: the terms as M1's Terms record
+        from allegiance.mechanisms.recruitment import Terms
+
+        t = terms
+        terms = (t[0], Terms(*t[1:7], 0.0, *t[7:14], t[15], t[16], np.uint64(0), t[14]))
     out = {}
 
     def run() -> None:

@@ -76,6 +76,7 @@ def split_kernels(runner, repeat: int = 5) -> dict[str, float]:
     alone and next month's stocks alone. The calls change the state; only timings are used."""
     from _timing import call_times
 
+    from allegiance.mechanisms import demography as m2
     from allegiance.mechanisms import legitimacy as m6
     from allegiance.mechanisms import ritual as m4
     from allegiance.models.cpsu import adults as kadults
@@ -86,7 +87,6 @@ def split_kernels(runner, repeat: int = 5) -> dict[str, float]:
     bounds, idx, ib = mo._index()
     lanes, msum, tsum = mo._lanes(bounds)
     no_members = np.zeros_like(ib)
-    soc = (0.0, 0.0, 0.0, np.uint64(0), np.uint64(0))
     nl = lanes.shape[0] - 1
     nxt = np.zeros((nl, len(kstocks.NEXT)), np.int64)
     dying = np.zeros((nl, int(st.n * kstocks.DEATH_LIST_SHARE / nl) + kstocks.DEATH_LIST_MIN),
@@ -94,11 +94,13 @@ def split_kernels(runner, repeat: int = 5) -> dict[str, float]:
     ndying = np.zeros(nl, np.int64)
     v = st.view
 
+    ctx = m.context(step)
+
     def adults(learn_on, members):
         kadults.adults_pass(bounds, lanes, idx, ib if members else no_members, v("alive"),
-                       v("birth"), v("status"), v("cell"), v("uid"), v("belief"), v("trust"),
-                       m.month(step), False, *soc, True, msum, *m4.terms(m.context(step)), True,
-                       *m6.terms(m.context(step)), learn_on, tsum, mo._far())
+                            v("birth"), v("status"), v("cell"), v("uid"), v("belief"),
+                            v("trust"), m.month(step), False, m2.OFF, True, msum,
+                            m4.terms(ctx), True, m6.terms(ctx), learn_on, tsum, mo._far())
 
     def learning(learn, stocks):
         kadults.learning_pass(bounds, lanes, v("alive"), v("birth"), v("death"), v("cell"),

@@ -137,8 +137,9 @@ def test_adults_pass_equals_the_one_agent_loop(far, flags, chunk):
     b, t = s["belief"].copy(), s["trust"].copy()
     tsum = np.full((2, s["n_cells"]), 99, dtype=np.int64)  # the pass zeroes its lanes
     kadults.adults_pass(s["bounds"], s["lanes"], s["idx"], s["ib"], s["alive"], s["birth"],
-                   s["status"], s["cell"], s["uid"], b, t, *terms[:7], ritual_on, msum,
-                   *rates, tsum, far)
+                        s["status"], s["cell"], s["uid"], b, t, MONTH, soc_on,
+                        m2.Terms(*terms[2:7]), ritual_on, msum, m4.Terms(*rates[:4]), legit_on,
+                        m6.Terms(*rates[5:9]), learn_on, tsum, far)
     assert np.array_equal(b, ref_b)
     assert np.array_equal(t, ref_t)
     if learn_on:
@@ -228,9 +229,10 @@ def _apply(s, left, rate, theta, span, motive):
     nchunk = s["bounds"].size - 1
     w, n = np.zeros(nchunk), np.zeros(nchunk, dtype=np.int64)
     listed = np.zeros((nchunk, 64), np.uint32)
+    rt = m1.Terms(*APPLY, 0.0, rate, 1.0, 1.2, 0.6, 1.2, theta, 0.12, np.uint64(22),
+                  np.uint64(23), np.uint64(0), np.uint64(21))
     krecruits.apply_pass(s["bounds"], span, s["alive"], s["birth"], s["status"], left, s["uid"],
-                  s["belief"], motive, MONTH, *APPLY, rate, 1.0, 1.2, 0.6, 1.2, theta, 0.12,
-                  np.uint64(21), np.uint64(22), np.uint64(23), w, n, listed)
+                         s["belief"], motive, MONTH, rt, w, n, listed)
     # the applicants' slots are listed in slot order, as many as there is room for
     for c in range(nchunk):
         lo, hi = s["bounds"][c], s["bounds"][c + 1]

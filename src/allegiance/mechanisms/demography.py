@@ -208,7 +208,7 @@ def climate(ctx) -> float:
             + (1 - p.climate_weight) * message)
 
 
-class Terms(NamedTuple):
+class DemographyTerms(NamedTuple):
     """This month's constants of :func:`socialized` (and of :func:`init_newcomers`)."""
 
     climate: float  #: :func:`climate`
@@ -216,6 +216,13 @@ class Terms(NamedTuple):
     sd: float  #: spread of belief and trust around them
     key_belief: np.uint64
     key_trust: np.uint64
+
+
+#: the interface's name for it (the class names differ between mechanisms: numba's parallel
+#: loops tell records apart by class name)
+Terms = DemographyTerms
+#: the terms a kernel is given when the mechanism does nothing this month
+OFF = Terms(0.0, 0.0, 0.0, np.uint64(0), np.uint64(0))
 
 
 def terms(ctx) -> Terms | None:

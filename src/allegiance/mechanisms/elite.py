@@ -58,7 +58,7 @@ def converts(status, converted, belief, trust, stake, uid, outside, privilege, g
     return u < hazard * logistic((v_conv - v_keep) / 0.1)
 
 
-class Terms(NamedTuple):
+class EliteTerms(NamedTuple):
     """This month's constants of :func:`converts`."""
 
     outside: float  #: the outside option (lever)
@@ -69,6 +69,13 @@ class Terms(NamedTuple):
     w_trust: float
     hazard: float  #: monthly hazard of deciding
     key: np.uint64
+
+
+#: the interface's name for it (the class names differ between mechanisms: numba's parallel
+#: loops tell records apart by class name)
+Terms = EliteTerms
+#: the terms a kernel is given when the mechanism does nothing this month
+OFF = Terms(*(0.0,) * 7, np.uint64(0))
 
 
 def terms(ctx) -> Terms | None:

@@ -68,7 +68,7 @@ def leaves(st, belief, trust, stake, converted, uid, privilege, cost, w_b, w_t, 
     return u < h
 
 
-class Terms(NamedTuple):
+class ExitTerms(NamedTuple):
     """This month's constants of :func:`leaves`."""
 
     privilege: float  #: the privilege lever
@@ -82,6 +82,13 @@ class Terms(NamedTuple):
     hazard: float  #: monthly hazard of deciding
     converted_factor: float
     key: np.uint64
+
+
+#: the interface's name for it (the class names differ between mechanisms: numba's parallel
+#: loops tell records apart by class name)
+Terms = ExitTerms
+#: the terms a kernel is given when the mechanism does nothing this month
+OFF = Terms(*(0.0,) * 10, np.uint64(0))
 
 
 def terms(ctx) -> Terms | None:

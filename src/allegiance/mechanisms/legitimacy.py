@@ -50,13 +50,20 @@ def adjust_one(trust, belief, member, base_m, base_c, w_belief, rate):
     return clip01(trust + rate * (tgt - trust))
 
 
-class Terms(NamedTuple):
+class LegitimacyTerms(NamedTuple):
     """This month's constants of :func:`adjust_one`."""
 
     base_members: float  #: trust target of members before their belief
     base_citizens: float  #: ... and of non-members (they see less corruption)
     w_belief: float
     rate: float  #: monthly adjustment rate
+
+
+#: the interface's name for it (the class names differ between mechanisms: numba's parallel
+#: loops tell records apart by class name)
+Terms = LegitimacyTerms
+#: the terms a kernel is given when the mechanism does nothing this month
+OFF = Terms(0.0, 0.0, 0.0, 0.0)
 
 
 def terms(ctx) -> Terms | None:

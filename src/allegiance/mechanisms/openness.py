@@ -79,12 +79,15 @@ def learn_packed(p, t, rate, a, birth_i, month, mask):
     return nt if upd != 0 else t
 
 
-class Terms(NamedTuple):
+class OpennessTerms(NamedTuple):
     """This month's constants of :func:`learn_one` (:func:`learn_packed`)."""
 
     rate: float  #: monthly learning rate (``learn / 12 · openness``)
 
 
+#: the interface's name for it (the class names differ between mechanisms: numba's parallel
+#: loops tell records apart by class name)
+Terms = OpennessTerms
 def terms(ctx) -> Terms | None:
     """This month's learning :class:`Terms`, or ``None`` when nobody learns (M7 off or no
     openness: then no workplace sums of trust are needed)."""

@@ -110,7 +110,7 @@ def promote_one(st, stake, motive, join, uid, month, need_cadre, need_elite, tm,
     return st, clip01(s), up, down
 
 
-class Terms(NamedTuple):
+class PrivilegeTerms(NamedTuple):
     """This month's constants of :func:`promote_one`."""
 
     need_cadre: float  #: promotions into office needed (cadres and elites)
@@ -125,6 +125,9 @@ class Terms(NamedTuple):
     key_rotate: np.uint64
 
 
+#: the interface's name for it (the class names differ between mechanisms: numba's parallel
+#: loops tell records apart by class name)
+Terms = PrivilegeTerms
 def terms(ctx) -> Terms | None:
     """This month's promotion and rent :class:`Terms` (``None`` when M5 is off)."""
     from . import remedies

@@ -127,7 +127,7 @@ def admit_probability(quota, weight, total):
     return quota * weight / total
 
 
-class Terms(NamedTuple):
+class RecruitmentTerms(NamedTuple):
     """This month's constants of :func:`eligible`, :func:`apply_motive`, :func:`admit_weight`
     and :func:`admit_probability`."""
 
@@ -149,6 +149,20 @@ class Terms(NamedTuple):
     key_ambition: np.uint64  #: an agent's ambition, drawn once for life
     key_admit: np.uint64
     key_trial: np.uint64
+
+
+#: the interface's name for it (the class names differ between mechanisms: numba's parallel
+#: loops tell records apart by class name)
+Terms = RecruitmentTerms
+@njit(cache=True, inline="always")
+def decide(alive, status, left, age, belief, uid, t):
+    """An agent whose monthly trial succeeded: its motive if it is :func:`eligible` and
+    applies (:func:`apply_motive`, with this month's :class:`Terms` ``t``), else 0."""
+    if not eligible(alive, status, left, age, t.min_age, t.max_age):
+        return 0
+    return apply_motive(belief, uid, t.privilege, t.mobilization, t.danger, t.w_ideal,
+                        t.w_career, t.w_conformity, t.danger_weight, t.threshold, t.slope,
+                        t.key_apply, t.key_ambition)
 
 
 def terms(ctx) -> Terms | None:

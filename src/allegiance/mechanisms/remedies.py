@@ -74,11 +74,18 @@ def expelled_for_corruption(status, stake, uid, rate, key):
     return status >= CADRE and uniform(key, uid) < rate * stake
 
 
-class Terms(NamedTuple):
+class RemediesTerms(NamedTuple):
     """This month's constants of :func:`expelled_for_corruption`."""
 
     rate: float  #: monthly expulsion probability of an office-holder at stake 1
     key: np.uint64  #: random stream of the expulsions
+
+
+#: the interface's name for it (the class names differ between mechanisms: numba's parallel
+#: loops tell records apart by class name)
+Terms = RemediesTerms
+#: the terms a kernel is given when the mechanism does nothing this month
+OFF = Terms(0.0, np.uint64(0))
 
 
 def terms(ctx) -> Terms | None:

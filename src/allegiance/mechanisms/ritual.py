@@ -59,13 +59,20 @@ def erode_one(b0, member, cell_sum, cell_count, rate_member, rate_citizen, peer,
     return clip01(b)
 
 
-class Terms(NamedTuple):
+class RitualTerms(NamedTuple):
     """This month's constants of :func:`erode_one`."""
 
     rate_member: float  #: monthly decay rate of members' belief
     rate_citizen: float  #: ... and of non-members'
     peer: float  #: monthly rate of drift towards the cell's mean
     asymmetry: float
+
+
+#: the interface's name for it (the class names differ between mechanisms: numba's parallel
+#: loops tell records apart by class name)
+Terms = RitualTerms
+#: the terms a kernel is given when the mechanism does nothing this month
+OFF = Terms(0.0, 0.0, 0.0, 0.0)
 
 
 def terms(ctx) -> Terms | None:

@@ -59,12 +59,10 @@ def _adult_member(i, month, birth, cell, uid, belief, trust, soc_on, climate, tr
 
 @njit(**KERNEL)
 def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief, trust, month,
-                soc_on, climate, trust_mean, sd, key_b, key_t,
-                ritual_on, msum, rate_m, rate_c, peer, asym,
-                legit_on, base_m, base_c, w_belief, rate_t,
-                learn_on, tsum, far):
+                soc_on, soc, ritual_on, msum, rr, legit_on, lb, learn_on, tsum, far):
     """M2 socialization at 16, M4 ritual decay and peer drift, M6 trust adjustment, and the
-    fixed-point workplace sums of trust for M7 (per lane).
+    fixed-point workplace sums of trust for M7 (per lane). ``soc``, ``rr``, ``lb``: the
+    ``Terms`` of M2, M4 and M6 (each used only if its flag is on).
 
     Per block of ``BLOCK`` slots: (1) every non-member, branch-free so that the compiler
     vectorizes it — :func:`ritual.erode_one` and :func:`legitimacy.adjust_one` for a
@@ -77,6 +75,9 @@ def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief,
     the sums are integers, so the results are those of that loop bit for bit. ``far``: the
     workplace arrays do not fit in cache; prefetch them (:data:`_common.PREFETCH`).
     """
+    climate, trust_mean, sd, key_b, key_t = soc
+    rate_m, rate_c, peer, asym = rr
+    base_m, base_c, w_belief, rate_t = lb
     msum0 = msum[0]
     one = np.uint64(1)
     ahead = np.uint64(PREFETCH)

@@ -178,39 +178,51 @@ def member_deaths(idx, ib, alive, status, uid, share, key, part):
         part[c, 0] = k
 
 
+@njit(cache=True, inline="always")
+def end_one(i, status, left, belief, trust, stake, converted, uid, rem_on, rem, elite_on, el,
+            exit_on, ex):
+    """One member at the end of the month: M11 expulsion for corruption, then M8 conversion,
+    then M9 exit (``rem``, ``el``, ``ex``: the mechanisms' ``Terms``). Returns
+    (expelled, converted, exited) as 0/1."""
+    st = status[i]
+    if rem_on and m11.expelled_for_corruption(st, stake[i], uid[i], rem.rate, rem.key):
+        status[i] = NONMEMBER
+        left[i] = EXPELLED
+        return 1, 0, 0
+    conv = 0
+    if elite_on and m8.converts(st, converted[i], belief[i], trust[i], stake[i], uid[i],
+                                el.outside, el.privilege, el.gain, el.risk, el.w_belief,
+                                el.w_trust, el.hazard, el.key):
+        converted[i] = True
+        conv = 1
+    if exit_on and m9.leaves(st, belief[i], trust[i], stake[i], converted[i], uid[i],
+                             ex.privilege, ex.cost, ex.w_belief, ex.w_trust, ex.w_privilege,
+                             ex.w_stake, ex.threshold, ex.slope, ex.hazard, ex.converted_factor,
+                             ex.key):
+        status[i] = NONMEMBER
+        left[i] = EXITED
+        return 0, conv, 1
+    return 0, conv, 0
+
+
 @njit(**KERNEL)
 def members_end_pass(idx, ib, alive, status, left, belief, trust, stake, converted, uid,
-                rem_on, rem_rate, key_rem,
-                elite_on, outside, privilege, gain, risk, e_wb, e_wt, e_hazard, key_elite,
-                exit_on, x_privilege, cost, x_wb, x_wt, x_wp, x_ws, theta, slope, x_hazard,
-                conv_f, key_exit, part):
-    """M11 expulsions for corruption, M8 conversions, M9 exits, in that order per member.
-    Per chunk: [expelled, converted, exits]."""
+                     rem_on, rem, elite_on, el, exit_on, ex, part):
+    """M11 expulsions for corruption, M8 conversions, M9 exits, in that order per member
+    (:func:`end_one`). Per chunk: [expelled, converted, exits]."""
     for c in prange(ib.shape[0] - 1):
         n_exp = 0
         n_conv = 0
         n_exit = 0
         for j in range(ib[c], ib[c + 1]):
             i = idx[j]
-            st = status[i]
-            if not alive[i] or st == NONMEMBER:
+            if not alive[i] or status[i] == NONMEMBER:
                 continue
-            if rem_on and m11.expelled_for_corruption(st, stake[i], uid[i], rem_rate, key_rem):
-                status[i] = NONMEMBER
-                left[i] = EXPELLED
-                n_exp += 1
-                continue
-            if elite_on and m8.converts(st, converted[i], belief[i], trust[i], stake[i], uid[i],
-                                        outside, privilege, gain, risk, e_wb, e_wt, e_hazard,
-                                        key_elite):
-                converted[i] = True
-                n_conv += 1
-            if exit_on and m9.leaves(st, belief[i], trust[i], stake[i], converted[i], uid[i],
-                                     x_privilege, cost, x_wb, x_wt, x_wp, x_ws, theta, slope,
-                                     x_hazard, conv_f, key_exit):
-                status[i] = NONMEMBER
-                left[i] = EXITED
-                n_exit += 1
+            e, v, x = end_one(i, status, left, belief, trust, stake, converted, uid, rem_on, rem,
+                              elite_on, el, exit_on, ex)
+            n_exp += e
+            n_conv += v
+            n_exit += x
         part[c, 0] = n_exp
         part[c, 1] = n_conv
         part[c, 2] = n_exit

@@ -295,24 +295,12 @@ class Month:
         st, ctx = self.m.state, self.carry.ctx
         bounds, idx, ib = self._index()
         lanes, msum, tsum = self._lanes(bounds)
-        soc = m2.terms(ctx)
-        soc_on = soc is not None
-        if not soc_on:
-            soc = (0.0, 0.0, 0.0, np.uint64(0), np.uint64(0))
-        rr = m4.terms(ctx)
-        ritual_on = rr is not None
-        if not ritual_on:
-            rr = (0.0, 0.0, 0.0, 0.0)
-        lb = m6.terms(ctx)
-        legit_on = lb is not None
-        if not legit_on:
-            lb = (0.0, 0.0, 0.0, 0.0)
-        lt = m7.terms(ctx)
+        soc, rr, lb, lt = m2.terms(ctx), m4.terms(ctx), m6.terms(ctx), m7.terms(ctx)
         learn_on = lt is not None and lt.rate > 0
         adults_pass(bounds, lanes, idx, ib, st.view("alive"), st.view("birth"), st.view("status"),
                     st.view("cell"), st.view("uid"), st.view("belief"), st.view("trust"),
-                    ctx.month, soc_on, *soc, ritual_on, msum, *rr, legit_on, *lb,
-                    learn_on, tsum, self._far())
+                    ctx.month, soc is not None, soc or m2.OFF, rr is not None, msum,
+                    rr or m4.OFF, lb is not None, lb or m6.OFF, learn_on, tsum, self._far())
         if learn_on:
             t = lanes.shape[0] - 1
             reduce_lanes(tsum[:t])
@@ -352,10 +340,7 @@ class Month:
             self._listed = np.zeros((nchunk, self._listed_cap), dtype=np.uint32)
         apply_pass(bounds, engine.CHUNK, st.view("alive"), st.view("birth"), st.view("status"),
                    st.view("left"), st.view("uid"), st.view("belief"), st.view("motive"),
-                   ctx.month, rt.min_age, rt.max_age, rt.privilege, rt.mobilization, rt.danger,
-                   rt.selectivity_k, rt.apply_rate, rt.w_ideal, rt.w_career, rt.w_conformity,
-                   rt.danger_weight, rt.threshold, rt.slope, rt.key_trial, rt.key_apply,
-                   rt.key_ambition, wsum, napp, self._listed)
+                   ctx.month, rt, wsum, napp, self._listed)
         c.applicants = Applicants(rt, wsum, napp, self._listed)
         # next month's lists: room for twice this month's most applicants in a chunk
         most = int(napp.max()) if nchunk else 0
@@ -460,13 +445,10 @@ class Month:
             return
         _, idx, ib = self._index()
         part = np.zeros((ib.shape[0] - 1, 3), dtype=np.int64)
-        k0 = np.uint64(0)
         members_end_pass(idx, ib, st.view("alive"), st.view("status"), st.view("left"),
                          st.view("belief"), st.view("trust"), st.view("stake"),
-                         st.view("converted"), st.view("uid"),
-                         rem is not None, *(rem or (0.0, k0)),
-                         el is not None, *(el or (*(0.0,) * 7, k0)),
-                         ex is not None, *(ex or (*(0.0,) * 10, k0)), part)
+                         st.view("converted"), st.view("uid"), rem is not None, rem or m11.OFF,
+                         el is not None, el or m8.OFF, ex is not None, ex or m9.OFF, part)
         tot = part.sum(axis=0)
         m.flows["expelled"] += int(tot[0])
         m.flows["expelled_corruption"] += int(tot[0])

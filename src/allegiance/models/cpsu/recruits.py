@@ -28,24 +28,24 @@ APPLICANTS_MAX = 1024
 
 
 @njit(**KERNEL)
-def apply_pass(bounds, span, alive, birth, status, left, uid, belief, motive, month, min_age,
-               max_age, privilege, mobilization, danger, sel_k, apply_rate, w_i, w_c, w_m, w_d,
-               theta, slope, key_trial, key_apply, key_amb, wsum, napp, listed):
+def apply_pass(bounds, span, alive, birth, status, left, uid, belief, motive, month, rt, wsum,
+               napp, listed):
     """M1 decisions to apply (an applicant's motive is stored negated in ``motive`` until the
     admissions pass). Per chunk: weight sum and applicants; the applicants' slots, in slot
     order, in ``listed[c]`` (as many as it holds: ``admissions_pass`` scans a chunk with more).
 
-    Each uid has a trial at ``apply_rate`` a month; the successes are found by skipping from
+    ``rt``: M1's :class:`~allegiance.mechanisms.recruitment.Terms`. Each uid has a trial at
+    ``rt.apply_rate`` a month; the successes are found by skipping from
     one to the next over the chunk's ``span`` uids (:func:`rng.next_success`, ~2 % of uids),
     and an eligible agent whose trial succeeds applies with probability ``logistic(·)``
-    (:func:`recruitment.apply_motive`). Chunk by chunk in slot order: the weight sum adds in a
+    (:func:`recruitment.decide`). Chunk by chunk in slot order: the weight sum adds in a
     fixed order.
 
     The successes are located ``TRIALS`` at a time (the search reads only ``uid``, prefetched
     ahead), then decided in slot order with the next ones' attributes prefetched, so that
     their cache misses overlap instead of each stalling the chain of draws and searches: the
     same agents decided in the same order as one at a time."""
-    lq = log_q(apply_rate)
+    lq = log_q(rt.apply_rate)
     one = np.uint64(1)
     for c in prange(bounds.shape[0] - 1):
         found = np.empty(TRIALS, dtype=np.uint64)
@@ -55,11 +55,11 @@ def apply_pass(bounds, span, alive, birth, status, left, uid, belief, motive, mo
         hi = bounds[c + 1]
         j = 0
         pos = 0.0
-        done = apply_rate <= 0.0 or hi <= i
+        done = rt.apply_rate <= 0.0 or hi <= i
         while not done:
             n = 0  # (1) the next successes' slots
             while n < TRIALS:
-                j, pos, i, hit = next_success(uid, key_trial, c, j, pos, i, hi, span, lq)
+                j, pos, i, hit = next_success(uid, rt.key_trial, c, j, pos, i, hi, span, lq)
                 prefetch_read(uid, min(i + np.uint64(TRIAL_AHEAD), hi - one))
                 if hit:
                     found[n] = i
@@ -76,16 +76,14 @@ def apply_pass(bounds, span, alive, birth, status, left, uid, belief, motive, mo
                     prefetch_read(birth, a)
                     prefetch_read(belief, a)
                 t = found[q]
-                if m1.eligible(alive[t], status[t], left[t], month - birth[t], min_age,
-                               max_age):
-                    mot = m1.apply_motive(belief[t], uid[t], privilege, mobilization, danger,
-                                          w_i, w_c, w_m, w_d, theta, slope, key_apply, key_amb)
-                    if mot != 0:
-                        if k < listed.shape[1]:
-                            listed[c, k] = t
-                        k += 1
-                        s += m1.admit_weight(belief[t], sel_k)
-                        motive[t] = -mot
+                mot = m1.decide(alive[t], status[t], left[t], month - birth[t], belief[t],
+                                uid[t], rt)
+                if mot != 0:
+                    if k < listed.shape[1]:
+                        listed[c, k] = t
+                    k += 1
+                    s += m1.admit_weight(belief[t], rt.selectivity_k)
+                    motive[t] = -mot
         wsum[c] = s
         napp[c] = k
 

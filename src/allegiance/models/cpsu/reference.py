@@ -40,7 +40,6 @@ from ...mechanisms._common import (
     CANDIDATE,
     CAREER,
     CONFORMIST,
-    EXITED,
     EXPELLED,
     IDEAL,
     MEMBER,
@@ -51,6 +50,7 @@ from ...mechanisms._common import (
 )
 from ...rng import log_q, skip, uniform
 from .carry import Applicants
+from .members import end_one
 from .month import Month
 from .stocks import (
     AGG,
@@ -183,18 +183,18 @@ def members_loop(bounds, alive, status, stake, motive, join, uid, cell, belief, 
 
 
 @njit(cache=True, error_model="numpy")
-def adults_loop(alive, birth, status, cell, uid, belief, trust, month, soc_on, climate,
-                trust_mean, sd, key_b, key_t, ritual_on, msum, rate_m, rate_c, peer, asym,
-                legit_on, base_m, base_c, w_belief, rate_t, learn_on, tsum):
+def adults_loop(alive, birth, status, cell, uid, belief, trust, month, soc_on, soc, ritual_on,
+                msum, rr, legit_on, lb, learn_on, tsum):
     """M2 socialization at 16, M4 ritual decay and peer drift, M6 trust, and M7's workplace
-    sums of trust, each agent in turn."""
+    sums of trust, each agent in turn (``soc``, ``rr``, ``lb``: the Terms of M2, M4, M6)."""
     tsum[:] = 0
     for i in range(alive.shape[0]):
         if not alive[i]:
             continue
         age = month - birth[i]
         if soc_on and age == m2.SOCIALIZATION_MONTHS:
-            b, t = m2.socialized(climate, trust_mean, sd, uid[i], key_b, key_t)
+            b, t = m2.socialized(soc.climate, soc.trust_mean, soc.sd, uid[i], soc.key_belief,
+                                 soc.key_trust)
             belief[i] = b
             trust[i] = t
         if age >= ADULT_MONTHS:
@@ -204,10 +204,11 @@ def adults_loop(alive, birth, status, cell, uid, belief, trust, month, soc_on, c
                 mc = 0
                 if member:
                     ms, mc = unpack(msum[cell[i]])
-                belief[i] = m4.erode_one(belief[i], member, ms, mc, rate_m, rate_c, peer, asym)
+                belief[i] = m4.erode_one(belief[i], member, ms, mc, rr.rate_member,
+                                         rr.rate_citizen, rr.peer, rr.asymmetry)
             if legit_on:
-                trust[i] = m6.adjust_one(trust[i], belief[i], member, base_m, base_c, w_belief,
-                                         rate_t)
+                trust[i] = m6.adjust_one(trust[i], belief[i], member, lb.base_members,
+                                         lb.base_citizens, lb.w_belief, lb.rate)
         if learn_on:
             tsum[cell[i]] += packed(trust[i])
 
@@ -246,23 +247,20 @@ def trial_successes(bounds, uid, span, key, rate, out):
 
 
 @njit(cache=True)
-def apply_loop(bounds, trial, alive, birth, status, left, uid, belief, motive, month, min_age,
-               max_age, privilege, mobilization, danger, sel_k, w_i, w_c, w_m, w_d, theta,
-               slope, key_apply, key_amb, wsum, napp):
-    """M1: each eligible agent whose trial succeeded decides whether to apply (its motive is
-    kept negated in ``motive`` until admissions); per chunk, the applicants and their
-    vetting weights."""
+def apply_loop(bounds, trial, alive, birth, status, left, uid, belief, motive, month, rt, wsum,
+               napp):
+    """M1: each agent whose trial succeeded decides whether to apply (its motive is kept
+    negated in ``motive`` until admissions); per chunk, the applicants and their vetting
+    weights."""
     for c in range(bounds.shape[0] - 1):
         for i in range(bounds[c], bounds[c + 1]):
-            if not trial[i] or not m1.eligible(alive[i], status[i], left[i], month - birth[i],
-                                               min_age, max_age):
+            if not trial[i]:
                 continue
-            mot = m1.apply_motive(belief[i], uid[i], privilege, mobilization, danger, w_i, w_c,
-                                  w_m, w_d, theta, slope, key_apply, key_amb)
+            mot = m1.decide(alive[i], status[i], left[i], month - birth[i], belief[i], uid[i], rt)
             if mot != 0:
                 motive[i] = -mot
                 napp[c] += 1
-                wsum[c] += m1.admit_weight(belief[i], sel_k)
+                wsum[c] += m1.admit_weight(belief[i], rt.selectivity_k)
 
 
 @njit(cache=True)
@@ -343,33 +341,18 @@ def war_deaths_loop(alive, status, uid, share, key):
 
 
 @njit(cache=True)
-def members_end_loop(alive, status, left, belief, trust, stake, converted, uid,
-                     rem_on, rem_rate, key_rem,
-                     elite_on, outside, privilege, gain, risk, e_wb, e_wt, e_hazard, key_elite,
-                     exit_on, x_privilege, cost, x_wb, x_wt, x_wp, x_ws, theta, slope, x_hazard,
-                     conv_f, key_exit, out):
-    """Each member in turn: M11 expulsion for corruption, M8 conversion, M9 exit;
-    ``out`` = [expelled, converted, exits]."""
+def members_end_loop(alive, status, left, belief, trust, stake, converted, uid, rem_on, rem,
+                     elite_on, el, exit_on, ex, out):
+    """Each member in turn: M11 expulsion for corruption, M8 conversion, M9 exit
+    (:func:`.members.end_one`); ``out`` = [expelled, converted, exits]."""
     for i in range(alive.shape[0]):
-        st = status[i]
-        if not alive[i] or st == NONMEMBER:
+        if not alive[i] or status[i] == NONMEMBER:
             continue
-        if rem_on and m11.expelled_for_corruption(st, stake[i], uid[i], rem_rate, key_rem):
-            status[i] = NONMEMBER
-            left[i] = EXPELLED
-            out[0] += 1
-            continue
-        if elite_on and m8.converts(st, converted[i], belief[i], trust[i], stake[i], uid[i],
-                                    outside, privilege, gain, risk, e_wb, e_wt, e_hazard,
-                                    key_elite):
-            converted[i] = True
-            out[1] += 1
-        if exit_on and m9.leaves(st, belief[i], trust[i], stake[i], converted[i], uid[i],
-                                 x_privilege, cost, x_wb, x_wt, x_wp, x_ws, theta, slope,
-                                 x_hazard, conv_f, key_exit):
-            status[i] = NONMEMBER
-            left[i] = EXITED
-            out[2] += 1
+        e, v, x = end_one(i, status, left, belief, trust, stake, converted, uid, rem_on, rem,
+                          elite_on, el, exit_on, ex)
+        out[0] += e
+        out[1] += v
+        out[2] += x
 
 
 # ---------------------------------------------------------------------------------------------
@@ -427,9 +410,8 @@ class ReferenceMonth(Month):
         lt = m7.terms(ctx)
         v = st.view
         adults_loop(v("alive"), v("birth"), v("status"), v("cell"), v("uid"), v("belief"),
-                    v("trust"), ctx.month, soc is not None,
-                    *(soc or (0.0, 0.0, 0.0, np.uint64(0), np.uint64(0))), rr is not None,
-                    self._msum, *(rr or (0.0,) * 4), lb is not None, *(lb or (0.0,) * 4),
+                    v("trust"), ctx.month, soc is not None, soc or m2.OFF, rr is not None,
+                    self._msum, rr or m4.OFF, lb is not None, lb or m6.OFF,
                     lt is not None and lt.rate > 0, self._tsum)
 
     def learning(self, step: int) -> None:
@@ -450,10 +432,7 @@ class ReferenceMonth(Month):
         wsum = np.zeros(bounds.shape[0] - 1)
         napp = np.zeros(bounds.shape[0] - 1, dtype=np.int64)
         apply_loop(bounds, trial, v("alive"), v("birth"), v("status"), v("left"), v("uid"),
-                   v("belief"), v("motive"), ctx.month, rt.min_age, rt.max_age, rt.privilege,
-                   rt.mobilization, rt.danger, rt.selectivity_k, rt.w_ideal, rt.w_career,
-                   rt.w_conformity, rt.danger_weight, rt.threshold, rt.slope, rt.key_apply,
-                   rt.key_ambition, wsum, napp)
+                   v("belief"), v("motive"), ctx.month, rt, wsum, napp)
         self.carry.applicants = Applicants(rt, wsum, napp, np.zeros((0, 0), dtype=np.uint32))
 
     def admissions(self, step: int) -> None:
@@ -498,13 +477,10 @@ class ReferenceMonth(Month):
         m, st, ctx = self.m, self.m.state, self.carry.ctx
         rem, el, ex = m11.terms(ctx), m8.terms(ctx), m9.terms(ctx)
         v = st.view
-        k0 = np.uint64(0)
         out = np.zeros(3, dtype=np.int64)
         members_end_loop(v("alive"), v("status"), v("left"), v("belief"), v("trust"),
-                         v("stake"), v("converted"), v("uid"),
-                         rem is not None, *(rem or (0.0, k0)),
-                         el is not None, *(el or (*(0.0,) * 7, k0)),
-                         ex is not None, *(ex or (*(0.0,) * 10, k0)), out)
+                         v("stake"), v("converted"), v("uid"), rem is not None, rem or m11.OFF,
+                         el is not None, el or m8.OFF, ex is not None, ex or m9.OFF, out)
         m.flows["expelled"] += int(out[0])
         m.flows["expelled_corruption"] += int(out[0])
         m.flows["conversions"] += int(out[1])
