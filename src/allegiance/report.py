@@ -29,7 +29,7 @@ font-size:12px}.note{background:#fff7e0;border-left:4px solid #e0a800;padding:.4
 .muted{color:#666}
 """
 
-MANIFEST_KEYS = ("allegiance_version", "model", "scenario_name", "scenario_sha256", "seed",
+MANIFEST_KEYS = ("allegiance_version", "git_commit", "git_dirty", "model", "scenario_name", "scenario_sha256", "seed",
                  "scale", "threads", "wall_seconds", "setup_seconds", "peak_rss_bytes",
                  "memory_estimate_bytes", "python", "numpy", "numba", "platform")
 
