@@ -1,16 +1,57 @@
-"""Shared fixtures: small, fast runs of the bundled scenarios."""
+"""Shared fixtures: small, fast runs of the bundled scenarios; tests kept out of the tree.
+
+Every test runs in its own empty temporary directory (``_run_in_tmp_path``), so a default
+output such as ``runs/<scenario>`` never lands in, or collides with, the working tree; and the
+session fails if any new file appeared in the working tree while it ran
+(``_working_tree_untouched``).
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import allegiance
 
 SMALL = 1e-4  # 1:10,000 — ~15-30 thousand agents
+ROOT = Path(__file__).resolve().parents[1]
+# subprocesses (the CLI, the dashboard) import the same allegiance as this session, whatever
+# their working directory (a relative PYTHONPATH=src would not survive the chdir below)
+SRC = Path(allegiance.__file__).resolve().parents[1]
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(SRC), *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]])
+# caches and tool state that may legitimately appear in the tree during a session
+_SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", "node_modules", "build", "dist"}
+
+
+def _tree(root: Path) -> set[str]:
+    """Paths of the files and folders under ``root`` (hidden names and caches left out)."""
+    out = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".")
+                       and not d.endswith(".egg-info")]
+        rel = Path(dirpath).relative_to(root)
+        out.update(str(rel / n) for n in (*dirnames, *filenames) if not n.startswith("."))
+    return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _working_tree_untouched():
+    """Fail the session if a test created anything in the working tree (e.g. ``runs/``)."""
+    before = _tree(ROOT)
+    yield
+    new = sorted(_tree(ROOT) - before)
+    assert not new, f"tests wrote into the working tree {ROOT}: {new[:10]}"
+
+
+@pytest.fixture(autouse=True)
+def _run_in_tmp_path(tmp_path, monkeypatch):
+    """Run each test in its own empty directory, never in the working tree."""
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -83,3 +83,25 @@ def test_validate_reports_all_errors(tmp_path):
     assert "Traceback" not in r.stderr
     ok = cli("validate", "cpsu")
     assert ok.returncode == 0 and "valid" in ok.stdout
+
+
+def test_tests_run_outside_the_working_tree(tmp_path):
+    """The default output directory (runs/<name>) lands in the test's own directory."""
+    from pathlib import Path
+
+    from conftest import ROOT
+
+    assert Path.cwd() == tmp_path and ROOT not in Path.cwd().parents
+    r = cli("run", "granovetter", "--quiet", "--no-figures")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "runs" / "granovetter" / "manifest.json").is_file()
+
+
+def test_the_working_tree_guard_sees_new_files(tmp_path):
+    from conftest import _tree
+
+    (tmp_path / "src").mkdir()
+    before = _tree(tmp_path)
+    (tmp_path / "runs" / "cpsu").mkdir(parents=True)
+    (tmp_path / ".hidden").write_text("")  # caches and tool state are ignored
+    assert _tree(tmp_path) - before == {"runs", "runs/cpsu"}
