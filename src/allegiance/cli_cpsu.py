@@ -62,7 +62,8 @@ def compare(
     bars = {"A": RunProgress(f"A {_stem(a)}", quiet), "B": RunProgress(f"B {_stem(b)}", quiet)}
     try:
         res = do_compare(a, b, outdir, seed=seed, scale=scale, overrides=set_ or [],
-                         overrides_a=set_a or [], overrides_b=set_b or [], threads=threads, force=force, figures=figures,
+                         overrides_a=set_a or [], overrides_b=set_b or [], threads=threads,
+                         force=force, figures=figures,
                          progress=lambda w, d, t, lab: bars[w](d, t, lab))
     finally:
         for p in bars.values():
