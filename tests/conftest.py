@@ -2,7 +2,7 @@
 
 Every test runs in its own empty temporary directory (``_run_in_tmp_path``), so a default
 output such as ``runs/<scenario>`` never lands in, or collides with, the working tree; and the
-session fails if any new file appeared in the working tree while it ran
+session fails if a new entry appeared at the top of the working tree or under its `runs/`
 (``_working_tree_untouched``).
 """
 
@@ -24,18 +24,21 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = Path(allegiance.__file__).resolve().parents[1]
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(SRC), *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]])
-# caches and tool state that may legitimately appear in the tree during a session
-_SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", "node_modules", "build", "dist"}
 
 
 def _tree(root: Path) -> set[str]:
-    """Paths of the files and folders under ``root`` (hidden names and caches left out)."""
-    out = set()
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".")
-                       and not d.endswith(".egg-info")]
-        rel = Path(dirpath).relative_to(root)
-        out.update(str(rel / n) for n in (*dirnames, *filenames) if not n.startswith("."))
+    """What a test writing to a relative path would add to ``root``: its top-level entries
+    and everything under ``runs/`` (hidden names, tool caches and the venv left out).
+
+    Only these: a developer may well add source files while a long session runs.
+    """
+    def visible(p: Path) -> bool:
+        return not p.name.startswith(".") and p.name not in ("__pycache__", "venv")
+
+    out = {p.name for p in root.iterdir() if visible(p)}
+    runs = root / "runs"
+    if runs.is_dir():
+        out.update(str(p.relative_to(root)) for p in runs.rglob("*") if visible(p))
     return out
 
 
