@@ -1,16 +1,60 @@
-"""Shared fixtures: small, fast runs of the bundled scenarios."""
+"""Shared fixtures: small, fast runs of the bundled scenarios; tests kept out of the tree.
+
+Every test runs in its own empty temporary directory (``_run_in_tmp_path``), so a default
+output such as ``runs/<scenario>`` never lands in, or collides with, the working tree; and the
+session fails if a new entry appeared at the top of the working tree or under its `runs/`
+(``_working_tree_untouched``).
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import allegiance
 
 SMALL = 1e-4  # 1:10,000 — ~15-30 thousand agents
+ROOT = Path(__file__).resolve().parents[1]
+# subprocesses (the CLI, the dashboard) import the same allegiance as this session, whatever
+# their working directory (a relative PYTHONPATH=src would not survive the chdir below)
+SRC = Path(allegiance.__file__).resolve().parents[1]
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(SRC), *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]])
+
+
+def _tree(root: Path) -> set[str]:
+    """What a test writing to a relative path would add to ``root``: its top-level entries
+    and everything under ``runs/`` (hidden names, tool caches and the venv left out).
+
+    Only these: a developer may well add source files while a long session runs.
+    """
+    def visible(p: Path) -> bool:
+        return not p.name.startswith(".") and p.name not in ("__pycache__", "venv")
+
+    out = {p.name for p in root.iterdir() if visible(p)}
+    runs = root / "runs"
+    if runs.is_dir():
+        out.update(str(p.relative_to(root)) for p in runs.rglob("*") if visible(p))
+    return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _working_tree_untouched():
+    """Fail the session if a test created anything in the working tree (e.g. ``runs/``)."""
+    before = _tree(ROOT)
+    yield
+    new = sorted(_tree(ROOT) - before)
+    assert not new, f"tests wrote into the working tree {ROOT}: {new[:10]}"
+
+
+@pytest.fixture(autouse=True)
+def _run_in_tmp_path(tmp_path, monkeypatch):
+    """Run each test in its own empty directory, never in the working tree."""
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(scope="session")

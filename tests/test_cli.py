@@ -83,3 +83,85 @@ def test_validate_reports_all_errors(tmp_path):
     assert "Traceback" not in r.stderr
     ok = cli("validate", "cpsu")
     assert ok.returncode == 0 and "valid" in ok.stdout
+
+
+def test_tests_run_outside_the_working_tree(tmp_path):
+    """The default output directory (runs/<name>) lands in the test's own directory."""
+    from pathlib import Path
+
+    from conftest import ROOT
+
+    assert Path.cwd() == tmp_path and ROOT not in Path.cwd().parents
+    r = cli("run", "granovetter", "--quiet", "--no-figures")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "runs" / "granovetter" / "manifest.json").is_file()
+
+
+def test_the_working_tree_guard_sees_new_files(tmp_path):
+    from conftest import _tree
+
+    (tmp_path / "src").mkdir()
+    before = _tree(tmp_path)
+    (tmp_path / "runs" / "cpsu").mkdir(parents=True)
+    (tmp_path / ".hidden").write_text("")  # caches and tool state are ignored
+    assert _tree(tmp_path) - before == {"runs", "runs/cpsu"}
+
+
+def test_numbers_and_keys_for_people():
+    from allegiance.readable import human, label
+
+    assert human(0.16633953563275236) == "0.166" and human(19365000.0) == "19,365,000"
+    assert human(1.9365e7) == "19,365,000" and human(0.0) == "0" and human(1600) == "1,600"
+    assert human(float("nan")) == "–" and human(True) == "yes" and human("a -> b") == "a -> b"
+    assert label("members_1989_01_01") == "members + candidates, 1 Jan 1989"
+    assert label("committed_members_1991_07_01") == "committed members, 1 Jul 1991"
+    assert label("exits_1990") == "exits during 1990"
+    assert label("crisis_defenders_members") == "at the crisis: members defending"
+    assert label("crisis_opponents_nonmembers") == "at the crisis: non-members opposing"
+    assert label("final compliance with the norm") == "final compliance with the norm"
+
+
+def test_run_summary_is_for_people(cpsu_small, capsys):
+    """The table printed after a run: words, rounded numbers, a plain seed, the headline said."""
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    from allegiance.cli import _print_summary
+
+    keys = list(cpsu_small.summary["headline"])
+    res = dataclasses.replace(cpsu_small, manifest={**cpsu_small.manifest, "seed": 1917})
+    _print_summary(res, Path("runs/x"))
+    out = capsys.readouterr().out
+    flat = " ".join(out.split())  # rich wraps long lines
+    assert "seed 1917," in flat and "1,917" not in flat
+    table = "\n".join(x for x in out.splitlines() if "│" in x)
+    assert not re.search(r"\d\.\d{4,}|e[+-]\d\d", table), out  # no raw floats, exponents
+    assert not any(k in out for k in keys if "_" in k), out  # keys in words
+    thr = cpsu_small.scenario.mechanisms.commitment.threshold
+    assert f"belief in the ideal is at least {thr:g}" in flat
+    assert "members and candidates;" in flat and "% ) are committed" not in flat
+    assert "out-of-sample forecast" in flat
+    # the machine outputs keep their keys and full precision
+    assert list(cpsu_small.summary["headline"]) == keys
+
+
+def test_run_summary_of_a_classic_model(capsys):
+    from pathlib import Path
+
+    import allegiance
+    from allegiance.cli import _print_summary
+
+    _print_summary(allegiance.run("granovetter"), Path("runs/g"))
+    out = capsys.readouterr().out
+    assert "actors" in out and "seed 1978," in out and "Committed" not in out
+
+
+def test_report_says_the_headline_in_words(cpsu_small, tmp_path):
+    from allegiance.readable import headline_words
+    from allegiance.report import build
+
+    html = build(cpsu_small.save(tmp_path / "run"))
+    words = headline_words(cpsu_small.summary, cpsu_small.manifest)
+    assert words and all(f"<p class='headline-words'>{w}</p>" in html for w in words)
+    assert f'data-key="seed">{cpsu_small.manifest["seed"]}</td>' in html  # a plain seed

@@ -82,17 +82,107 @@ def test_upload_is_parsed_not_executed(tmp_path):
     assert sc.name == "x" and sc.levers.contact == 0.5
 
 
+# ---- every bundled scenario through the page's own functions, without a browser ---------------
+
+#: a short run per run-length setting (controls.length_setting); models without one run whole
+SHORT = {"end": "1919-06", "steps": "20"}
+
+
+def _widgets(w) -> list:
+    """``w`` and every widget under it (children and slots)."""
+    out = [w]
+    kids = list(getattr(w, "children", None) or [])
+    for slot in getattr(w, "v_slots", None) or []:
+        c = slot.get("children")
+        kids.extend(c if isinstance(c, list) else [c])
+    for c in kids:
+        if hasattr(c, "keys"):  # a widget, not a text child
+            out.extend(_widgets(c))
+    return out
+
+
+def test_every_bundled_scenario_opens_and_runs_in_the_page(tmp_path):
+    """The classic models' run settings have no ``end``: the page must not assume cpsu's."""
+    import solara
+
+    from allegiance.dashboard import app
+    from allegiance.scenario import bundled_names
+
+    @solara.component
+    def Layout():  # noqa: N802 (Solara components are CamelCase)
+        with solara.AppLayout():  # the sidebar (run settings) renders only inside a layout
+            app.Page()
+
+    _, rc = solara.render(Layout(), handle_error=False)
+    try:
+        for name in bundled_names():
+            app.pick_bundled(name)
+            sc = app.scenario_now()
+            ws = _widgets(rc.find().widget)
+            html = [getattr(w, "unsafe_innerHTML", None) or "" for w in ws]
+            assert sc.name in html, name  # the page shows the scenario
+            ls = controls.length_setting(sc)
+            classes = {getattr(w, "class_", None) for w in ws}
+            assert (f"run-{ls[0]}" in classes) if ls else not classes & {"run-end", "run-steps"}
+            # open every closed section of settings: each control of the schema renders
+            for w in ws:
+                if "section-toggle" in (getattr(w, "class_", None) or "") and \
+                        w.children[0].startswith("▸"):
+                    w.fire_event("click", {})
+            ws = _widgets(rc.find().widget)
+            n_ctl = sum(1 for w in ws if (getattr(w, "class_", None) or "").startswith("ctl "))
+            assert n_ctl == len(controls.all_controls(sc)), name
+            if ls:
+                app.length.set(SHORT[ls[0]])
+            app.scale.set(SCALE)
+            current, unchanged, changed = app.plan_run()
+            assert not changed and current.digest() == unchanged.digest()
+            if ls:
+                assert str(getattr(current.run, ls[0])) == SHORT[ls[0]]
+            result = allegiance.load(allegiance.run(current, threads=1).save(tmp_path / name))
+            app.show_result(result, result, {}, name, str(tmp_path))
+
+            html = [getattr(w, "unsafe_innerHTML", None) or "" for w in _widgets(rc.find().widget)]
+            info = next(h for h in html if h.startswith(f"<b>{sc.name}</b>"))
+            assert f"seed {sc.run.seed}" in info, info
+            n_figs = sum(h.count('<img class="fig') for h in html)
+            assert n_figs == len(app.shown.value["pngs"]) and (n_figs > 0 or name == "ishigami")
+            # the command line shown gives exactly this scenario
+            cmd = next(h for h in html if h.startswith("Same run from the command line"))
+            args = cmd.split("<code>")[1].split("</code>")[0].split()
+            assert args[:3] == ["allegiance", "run", name]
+            sets = [f"run.seed={args[4]}", f"run.scale={args[6]}",
+                    *[args[i + 1] for i, a in enumerate(args) if a == "--set"]]
+            assert load_scenario(name, sets).digest() == current.digest(), cmd
+    finally:
+        app.pick_bundled("cpsu")
+        rc.close()
+
+
 # ---- the browser ------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def page():
+def server():
+    """One dashboard process and one browser for the module: (URL, browser)."""
     with dashboard_server({"ALLEGIANCE_AVAILABLE_MEMORY": MEMORY}) as url, chromium() as b:
-        pg = b.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        pg.set_default_timeout(60_000)
-        pg.goto(url)
-        pg.wait_for_selector(".run-button")
-        yield pg
+        yield url, b
+
+
+def _open(server):
+    url, b = server
+    pg = b.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    pg.set_default_timeout(60_000)
+    pg.goto(url)
+    pg.wait_for_selector(".run-button")
+    return pg
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    pg = _open(server)
+    yield pg
+    pg.close()
 
 
 def _set_input(pg, cls: str, text: str) -> None:
@@ -259,3 +349,62 @@ def test_upload_errors_and_memory_refusal_show_in_the_page(page, tmp_path):
     pg.locator(".run-button").click()
     pg.wait_for_selector(".run-errors", timeout=120_000)
     assert str(mem.value) in pg.locator(".run-errors").inner_text()
+
+
+def test_every_bundled_scenario_opens_and_runs_in_the_browser(server):
+    """Pick each bundled scenario from the menu, shorten it, run it: numbers and figures show,
+    never an error page. A tab of its own: the other tests' settings do not leak in."""
+    import re
+
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    from allegiance.scenario import bundled_names
+
+    pg = _open(server)
+    try:
+        for name in bundled_names():
+            pg.locator(".pick-scenario").click()
+            pg.get_by_role("option", name=name, exact=True).click()
+            pg.wait_for_function("n => [...document.querySelectorAll('h2')]"
+                                 ".some(e => e.innerText.trim() == n)", arg=name)
+            sc = load_scenario(name)
+            ls = controls.length_setting(sc)
+            if ls:
+                _set_input(pg, f"run-{ls[0]}", SHORT[ls[0]])
+            _set_input(pg, "run-scale", repr(SCALE))
+            pg.locator(".run-button").click()
+            # finished (its own result shown), or refused with a message
+            try:
+                pg.wait_for_function(
+                    "n => { const e = document.querySelector('.run-info');"
+                    " return document.querySelector('.run-errors') || (e && "
+                    "e.innerText.startsWith(n + ':') && "
+                    "!document.querySelector('.progress-text')); }", arg=name, timeout=TIMEOUT)
+            except PlaywrightTimeout:
+                pytest.fail(f"{name}: no result after Run; the page says: "
+                            f"{pg.locator('body').inner_text()[:1500]}")
+            errors = pg.locator(".run-errors")
+            assert errors.count() == 0, (name, errors.all_inner_texts())
+            text = pg.locator("body").inner_text()
+            assert "Traceback" not in text and "Error" not in text, (name, text[:2000])
+            info = pg.locator(".run-info").inner_text()
+            if ls:
+                assert re.search(rf"\b{re.escape(SHORT[ls[0]])}\b", info), (name, info)
+            shown = _numbers(pg)
+            assert {k for k, _, _ in views.number_rows(
+                allegiance.run(name, overrides=_short_sets(sc)).summary)} == set(shown), name
+            n_figs = pg.locator("img.fig").count()
+            assert n_figs > 0 or name == "ishigami", name
+            assert all(w > 0 for w in pg.locator("img.fig").evaluate_all(
+                "xs => xs.map(i => i.naturalWidth)")), name
+    finally:
+        pg.close()
+
+
+def _short_sets(sc) -> list[str]:
+    ls = controls.length_setting(sc)
+    sets = [f"run.scale={SCALE!r}"]
+    if ls:
+        sets.append(f"run.{ls[0]}={SHORT[ls[0]]!r}" if ls[0] == "end"
+                    else f"run.{ls[0]}={SHORT[ls[0]]}")
+    return sets

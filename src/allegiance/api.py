@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import platform
 import sys
 import time
@@ -40,6 +41,52 @@ def check_memory(scenario: ScenarioBase, scale: float) -> int:
             f"{have / 2**30:.1f} GiB is available; choose a smaller --scale"
         )
     return need
+
+
+def _git(pkg: Path, *args: str) -> str | None:
+    """Output of ``git ARGS`` run in the package's directory, or None (no git, no checkout)."""
+    import os
+    import subprocess
+
+    try:
+        r = subprocess.run(["git", "-C", str(pkg), *args], capture_output=True, text=True,
+                           timeout=10, check=False,
+                           env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return r.stdout.strip() if r.returncode == 0 else None
+
+
+def provenance() -> dict[str, Any]:
+    """What the code and data of this installation are, for the manifest.
+
+    ``git_commit`` is the commit of the checkout the package was imported from (None when it is
+    not a git checkout, e.g. an installed wheel); ``git_dirty`` says whether the package's
+    tracked files differ from that commit. ``data_sha256`` hashes every bundled data file, so
+    two runs can be checked to rest on the same data.
+    """
+    import copy
+
+    return copy.deepcopy(_provenance())
+
+
+@functools.lru_cache(maxsize=1)
+def _provenance() -> dict[str, Any]:
+    import hashlib
+
+    pkg = Path(__file__).resolve().parent
+    commit = None
+    dirty = None
+    # only when the package's own files are tracked: an installed copy inside some other
+    # repository must not report that repository's commit
+    if _git(pkg, "ls-files", "--error-unmatch", "__init__.py") is not None:
+        commit = _git(pkg, "rev-parse", "HEAD")
+        if commit is not None:
+            dirty = _git(pkg, "status", "--porcelain", "--untracked-files=no", "--", ".") != ""
+    data = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((pkg / "data").iterdir()) if p.is_file()}
+    return {"allegiance_version": __version__, "git_commit": commit, "git_dirty": dirty,
+            "data_sha256": data}
 
 
 def _peak_rss() -> int:
@@ -87,6 +134,10 @@ def run(
     scale = float(sc.run.scale if scale is None else scale)
     if not 0 < scale <= 1:
         raise ResourceError(f"scale = {scale!r}: allowed 0 < scale <= 1 (1 = one agent per person)")
+    if (sc.run.seed, sc.run.scale) != (seed, scale):
+        # the recorded scenario is what ran: re-running the saved scenario.toml alone
+        # reproduces this run bit for bit
+        sc = load_scenario(sc, {"run.seed": seed, "run.scale": scale})
     estimate = check_memory(sc, scale)
     n_threads = set_threads(threads)
     cls = model_class(sc.model)
@@ -104,7 +155,7 @@ def run(
     import numpy as np
 
     manifest = {
-        "allegiance_version": __version__,
+        **provenance(),
         "model": sc.model,
         "scenario_name": sc.name,
         "scenario": sc.to_dict(),

@@ -137,11 +137,16 @@ def run(
 def _print_summary(result, path: Path) -> None:
     from rich.table import Table
 
+    from .readable import headline_words, human, label
+
     con = _console()
     m = result.manifest
+    scale = float(m["scale"])
+    one_in = f" (1 agent per {1 / scale:,.0f} persons)" if scale < 1 else ""
     con.print(
-        f"[bold]{m['scenario_name']}[/] seed={m['seed']} scale={m['scale']:g} "
-        f"threads={m['threads']} wall={m['wall_seconds']:.1f}s -> {path}"
+        f"[bold]{m['scenario_name']}[/]: seed {int(m['seed'])}, scale {scale:g}{one_in}, "
+        f"{m['threads']} thread{'s' if m['threads'] != 1 else ''}, "
+        f"{m['wall_seconds']:.1f} s -> {path}"
     )
     headline = result.summary.get("headline") or {}
     if headline:
@@ -149,8 +154,10 @@ def _print_summary(result, path: Path) -> None:
         t.add_column("outcome")
         t.add_column("value", justify="right")
         for k, v in headline.items():
-            t.add_row(k, f"{v:,.0f}" if isinstance(v, int | float) and abs(v) >= 100 else str(v))
+            t.add_row(label(k), human(v))
         con.print(t)
+    for line in headline_words(result.summary, m):
+        con.print(line)
 
 
 @app.command()

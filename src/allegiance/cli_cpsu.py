@@ -34,12 +34,20 @@ def compare(
         help="Output directory (default runs/compare_<A>_vs_<B>).")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a key in both scenarios: key.path=value (repeatable).")] = None,
+    set_a: Annotated[list[str] | None, typer.Option(
+        "--set-a", help="Override a key in scenario A only, after --set (repeatable).")] = None,
+    set_b: Annotated[list[str] | None, typer.Option(
+        "--set-b", help="Override a key in scenario B only, after --set (repeatable).")] = None,
     threads: Annotated[int | None, typer.Option(help="Compute threads (default: all).")] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing output directory.")] = False,
     figures: Annotated[bool, typer.Option(help="Also draw each run's own figures.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
 ) -> None:
-    """Run A and B with the same seed (common random numbers) and draw their difference."""
+    """Run A and B with the same seed (common random numbers) and draw their difference.
+
+    --set changes both scenarios; --set-a and --set-b change one side only, so
+    'compare cpsu cpsu --set-b levers.criticism=0.5' shows what that one change does.
+    """
     from .cli import RunProgress, _console
     from .compare import compare as do_compare
     from .errors import OutputExistsError
@@ -54,7 +62,8 @@ def compare(
     bars = {"A": RunProgress(f"A {_stem(a)}", quiet), "B": RunProgress(f"B {_stem(b)}", quiet)}
     try:
         res = do_compare(a, b, outdir, seed=seed, scale=scale, overrides=set_ or [],
-                         threads=threads, force=force, figures=figures,
+                         overrides_a=set_a or [], overrides_b=set_b or [], threads=threads,
+                         force=force, figures=figures,
                          progress=lambda w, d, t, lab: bars[w](d, t, lab))
     finally:
         for p in bars.values():

@@ -26,9 +26,30 @@ CRISIS_KEYS = ("defenders_members", "passive_members", "opponents_members",
                "defenders_nonmembers", "opponents_nonmembers")
 
 
+Overrides = Iterable[str] | Mapping[str, Any]
+
+
+def _side(spec, overrides: Overrides, own: Overrides, flag: str):
+    """Scenario ``spec`` with the shared overrides, then its own (which win on the same key)."""
+    from .errors import ScenarioError
+    from .scenario import load_scenario
+
+    sc = load_scenario(spec, overrides)
+    own = dict(own) if isinstance(own, Mapping) else list(own)
+    if not own:
+        return sc
+    try:
+        return load_scenario(sc, own)
+    except ScenarioError as exc:
+        # load_scenario words its messages for --set: name the option that was used
+        raise ScenarioError([
+            m.replace("--set", flag, 1) if m.startswith(("--set ", "after --set:"))
+            else f"{flag}: {m}" for m in exc.messages]) from None
+
+
 def run_pair(a, b, *, seed: int | None = None, scale: float | None = None,
-             overrides: Iterable[str] | Mapping[str, Any] = (), threads: int | None = None,
-             progress=None):
+             overrides: Overrides = (), overrides_a: Overrides = (), overrides_b: Overrides = (),
+             threads: int | None = None, progress=None):
     """Run scenarios ``a`` and ``b`` with the same seed and scale (common random numbers).
 
     Args:
@@ -36,6 +57,9 @@ def run_pair(a, b, *, seed: int | None = None, scale: float | None = None,
         seed: root seed of both runs (default: A's ``run.seed``; B's own seed is ignored).
         scale: agents per person of both runs (default: A's ``run.scale``).
         overrides: ``--set`` items applied to both scenarios.
+        overrides_a, overrides_b: ``--set-a`` / ``--set-b`` items applied to one side only,
+            after ``overrides`` (so ``compare cpsu cpsu --set-b levers.criticism=0.5`` asks
+            what that one change does).
         threads: numba threads (results do not depend on it).
         progress: ``progress(which, done, total, label)`` with which in {"A", "B"}.
 
@@ -43,11 +67,10 @@ def run_pair(a, b, *, seed: int | None = None, scale: float | None = None,
         (result A, result B).
     """
     from .api import run
-    from .scenario import load_scenario
 
     overrides = dict(overrides) if isinstance(overrides, Mapping) else list(overrides)
-    sa = load_scenario(a, overrides)
-    sb = load_scenario(b, overrides)
+    sa = _side(a, overrides, overrides_a, "--set-a")
+    sb = _side(b, overrides, overrides_b, "--set-b")
     if sa.model != sb.model:
         raise AllegianceError(f"compare: A runs model '{sa.model}' and B runs '{sb.model}'; "
                               "only scenarios of the same model can be compared")
@@ -216,9 +239,13 @@ def _dirname(prefix: str, name: str) -> str:
 
 
 def compare(a, b, out: str | Path, *, seed: int | None = None, scale: float | None = None,
-            overrides: Iterable[str] | Mapping[str, Any] = (), threads: int | None = None,
-            force: bool = False, figures: bool = True, progress=None) -> dict[str, Any]:
+            overrides: Overrides = (), overrides_a: Overrides = (), overrides_b: Overrides = (),
+            threads: int | None = None, force: bool = False, figures: bool = True,
+            progress=None) -> dict[str, Any]:
     """Run A and B with common random numbers and write the comparison directory atomically.
+
+    ``overrides`` apply to both scenarios, ``overrides_a`` / ``overrides_b`` to one side only
+    (see :func:`run_pair`).
 
     Returns:
         dict with ``path``, ``a``/``b`` (results), ``table`` (DataFrame), ``differences``
@@ -230,7 +257,8 @@ def compare(a, b, out: str | Path, *, seed: int | None = None, scale: float | No
     if out.exists() and not force:  # checked before the runs, not only when writing
         raise OutputExistsError(f"output directory '{out}' exists; choose another --out or "
                                 "pass --force")
-    ra, rb = run_pair(a, b, seed=seed, scale=scale, overrides=overrides, threads=threads,
+    ra, rb = run_pair(a, b, seed=seed, scale=scale, overrides=overrides,
+                      overrides_a=overrides_a, overrides_b=overrides_b, threads=threads,
                       progress=progress)
     table = comparison_table(ra, rb)
     diffs = summary_differences(ra, rb)

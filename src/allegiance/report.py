@@ -29,9 +29,10 @@ font-size:12px}.note{background:#fff7e0;border-left:4px solid #e0a800;padding:.4
 .muted{color:#666}
 """
 
-MANIFEST_KEYS = ("allegiance_version", "model", "scenario_name", "scenario_sha256", "seed",
-                 "scale", "threads", "wall_seconds", "setup_seconds", "peak_rss_bytes",
-                 "memory_estimate_bytes", "python", "numpy", "numba", "platform")
+MANIFEST_KEYS = ("allegiance_version", "git_commit", "git_dirty", "model", "scenario_name",
+                 "scenario_sha256", "seed", "scale", "threads", "wall_seconds", "setup_seconds",
+                 "peak_rss_bytes", "memory_estimate_bytes", "python", "numpy", "numba",
+                 "platform")
 
 
 def _img(png: bytes, alt: str, cls: str) -> str:
@@ -100,6 +101,9 @@ def build(run_dir: str | Path) -> str:
 
     # summary
     parts.append("<h2 id='summary'>Summary</h2>")
+    from .readable import headline_words
+
+    parts.extend(f"<p class='headline-words'>{escape(x)}</p>" for x in headline_words(s, m))
     headline = s.get("headline") or {}
     if headline:
         parts.append(_kv_table(headline.items(), "headline"))
@@ -148,7 +152,9 @@ def build(run_dir: str | Path) -> str:
                  f"(sha256 <code>{escape(str(m.get('scenario_sha256', '')))}</code>):</p>"
                  f"<pre class='scenario-toml'>{escape(toml_text)}</pre>")
     parts.append("<h2 id='manifest'>Provenance (manifest.json)</h2>")
-    parts.append(_kv_table([(k, m[k]) for k in MANIFEST_KEYS if k in m], "manifest"))
+    # the seed is an identifier, not a quantity: no thousands separator
+    parts.append(_kv_table([(k, str(m[k]) if k == "seed" else m[k]) for k in MANIFEST_KEYS
+                            if k in m], "manifest"))
     if m.get("phase_seconds"):
         parts.append(_kv_table(m["phase_seconds"].items(), "phases"))
     full = {k: v for k, v in m.items() if k != "scenario"}

@@ -43,7 +43,7 @@ upload_errors: solara.Reactive[list[str]] = solara.reactive([])
 values: solara.Reactive[dict[str, Any]] = solara.reactive({})
 seed = solara.reactive(1917)
 scale = solara.reactive(DEFAULT_SCALE)
-end = solara.reactive("")
+length = solara.reactive("")  # text of the run-length field (controls.length_setting)
 run_errors: solara.Reactive[list[str]] = solara.reactive([])
 progress: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)
 shown: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)
@@ -62,9 +62,34 @@ def scenario_now() -> ScenarioBase:
 
 def _load_source(sc: ScenarioBase) -> None:
     values.set({})
-    seed.set(int(sc.run.seed) if hasattr(sc, "run") else 1917)
-    end.set(str(sc.run.end) if hasattr(sc, "run") else "")
+    seed.set(int(sc.run.seed))
+    ls = controls.length_setting(sc)
+    length.set(str(getattr(sc.run, ls[0])) if ls else "")
     run_errors.set([])
+    shown.set(None)  # the last result belongs to the scenario left behind
+
+
+def figure_pngs(current, baseline=None, workdir: str | None = None):
+    """(key, title, PNG) of the figures shown for a result: the overview figures where the
+    model records their series (cpsu), else the model's own figures (the classic models)."""
+    out = views.overview_pngs(current, baseline)
+    if out:
+        return out
+    from ..models import model_class
+
+    figdir = Path(tempfile.mkdtemp(prefix="figures-", dir=workdir))
+    model_class(current.manifest["model"]).figures(current, figdir)
+    return [("".join(ch if ch.isalnum() else "-" for ch in p.stem), p.stem.replace("_", " "),
+             p.read_bytes()) for p in sorted(figdir.glob("*.png"))]
+
+
+def run_period(run: dict[str, Any]) -> str:
+    """What span a run covered, from its ``run`` table ("1917-11 to 1991-12", "100 steps")."""
+    if "start" in run and "end" in run:
+        return f"{run['start']} to {run['end']}"
+    if "steps" in run:
+        return f"{run['steps']} steps"
+    return ""
 
 
 def pick_bundled(name: str) -> None:
@@ -129,23 +154,44 @@ async def watch(worker: Worker, job, reqs, cache: dict, outdir: str) -> None:
     baseline = cache.get(base_key)
     current = res.get("current", baseline)
     changed = reqs["changes"]
-    pngs = await asyncio.to_thread(views.overview_pngs, current, baseline if changed else None)
+    pngs = await asyncio.to_thread(figure_pngs, current, baseline if changed else None, outdir)
+    show_result(current, baseline, changed, reqs["source"], outdir, pngs)
+
+
+def show_result(current, baseline, changed: dict[str, Any], src: str, outdir: str,
+                pngs=None) -> None:
+    """Put a finished run (and the unchanged scenario's, to compare) on the page."""
+    if pngs is None:
+        pngs = figure_pngs(current, baseline if changed else None, outdir)
     rows = views.compare_rows(current.summary, baseline.summary if baseline else None)
     shown.set({"current": current, "baseline": baseline, "changes": changed, "pngs": pngs,
-               "rows": rows, "source": reqs["source"], "outdir": outdir})
+               "rows": rows, "source": src, "outdir": outdir})
     progress.set({"fraction": 1.0, "label": "", "month": "", "state": "finished"})
+
+
+def plan_run() -> tuple[ScenarioBase, ScenarioBase, dict[str, Any]]:
+    """What Run would run: (the scenario with the user's changes and run settings, the
+    unchanged scenario with the same run settings, the changes as ``--set`` pairs).
+
+    Raises:
+        AllegianceError: a setting is invalid, or the run would not fit in memory.
+    """
+    base = scenario_now()
+    ls = controls.length_setting(base)
+    rs = controls.run_settings(seed.value, scale.value, length.value if ls else None,
+                               ls[0] if ls else "end")
+    unchanged = load_scenario(base, rs)
+    changed = controls.changes(base, values.value)
+    current = load_scenario(base, {**changed, **rs})
+    check_memory(current, float(scale.value))
+    return current, unchanged, changed
 
 
 def start_run(worker: Worker, cache: dict, workdir: str) -> None:
     """Validate, check memory, and submit the run(s) of the current settings."""
     run_errors.set([])
     try:
-        base = scenario_now()
-        rs = controls.run_settings(seed.value, scale.value, end.value or None)
-        unchanged = load_scenario(base, rs)
-        changed = controls.changes(base, values.value)
-        current = load_scenario(base, {**changed, **rs})
-        check_memory(current, float(scale.value))
+        current, unchanged, changed = plan_run()
     except AllegianceError as exc:
         run_errors.set(_messages(exc))
         return
@@ -169,11 +215,7 @@ def start_run(worker: Worker, cache: dict, workdir: str) -> None:
     progress.set({"fraction": 0.0, "label": "starting", "month": "", "state": "running"})
     if reqs_job is None:
         cached = cache[base_key]
-        shown.set({"current": cached, "baseline": cached, "changes": {},
-                   "pngs": views.overview_pngs(cached), "source": source.value,
-                   "rows": views.compare_rows(cached.summary, cached.summary),
-                   "outdir": job_dir})
-        progress.set({"fraction": 1.0, "label": "", "month": "", "state": "finished"})
+        show_result(cached, cached, {}, source.value, job_dir)
         return
     watch(worker, reqs_job, meta, cache, job_dir)
 
@@ -337,11 +379,13 @@ def Results():  # noqa: N802 (Solara components are CamelCase)
         return
     cur = s["current"]
     m = cur.manifest
+    run = m["scenario"].get("run", {})
+    period = run_period(run)
     with solara.Div(classes=["run-info"]):
         solara.HTML(tag="p", unsafe_innerHTML=(
             f"<b>{escape(m['scenario_name'])}</b>: seed {m['seed']}, scale "
-            f"{views.fmt(m['scale'])}, {m['scenario']['run']['start']} to "
-            f"{m['scenario']['run']['end']}, run in {m['wall_seconds']:.1f} s"))
+            f"{views.fmt(m['scale'])}, {escape(period + ', ' if period else '')}"
+            f"run in {m['wall_seconds']:.1f} s"))
     if s["changes"]:
         sets = controls.format_set(s["changes"])
         with solara.Div(classes=["changes"]):
@@ -350,8 +394,9 @@ def Results():  # noqa: N802 (Solara components are CamelCase)
                         classes=["changes-list"])
     src = s["source"]
     if not src.startswith("upload:"):
+        ls = next((k for k, _ in controls.LENGTH_KEYS if k in run), None)
         cmd = (f"allegiance run {src} --seed {m['seed']} --scale {m['scale']!r}"
-               + (f" --set run.end={m['scenario']['run']['end']}" )
+               + (f" --set run.{ls}={run[ls]}" if ls else "")
                + "".join(f" --set '{x}'" for x in controls.format_set(s["changes"])))
         solara.HTML(tag="div", unsafe_innerHTML="Same run from the command line: <code>"
                     f"{escape(cmd)}</code>", classes=["cli-equivalent"],
@@ -428,7 +473,9 @@ def Page():  # noqa: N802 (Solara components are CamelCase)
         with solara.Row():
             solara.InputInt("seed", value=seed, classes=["run-seed"])
             solara.InputFloat("scale (agents per person)", value=scale, classes=["run-scale"])
-        solara.InputText("end (YYYY-MM)", value=end, classes=["run-end"])
+        ls = controls.length_setting(sc)
+        if ls is not None:
+            solara.InputText(ls[1], value=length, classes=[f"run-{ls[0]}"])
         try:
             from ..models import model_class
 

@@ -151,16 +151,19 @@ def groups(scenario: ScenarioBase) -> list[Group]:
 def event_switches(scenario: ScenarioBase) -> list[Control]:
     """One on/off switch per dated event (``events.<id>.enabled``), in date order."""
     events = getattr(scenario, "events", None) or {}
-    items = sorted(events.items(), key=lambda kv: (kv[1].date, kv[0]))
+    # cpsu's events are dated (YYYY-MM); the classic models' happen at a step
+    items = sorted(events.items(), key=lambda kv: (str(getattr(kv[1], "date", "")),
+                                                   getattr(kv[1], "step", 0), kv[0]))
     out = []
     for eid, ev in items:
         kind = getattr(ev, "type", "event")
+        when = ev.date if hasattr(ev, "date") else f"step {getattr(ev, 'step', '?')}"
         detail = ev.note or ""
         if kind == "lever":
             detail = f"{ev.lever} → {ev.value:g}" + (f" over {ev.ramp_months} months"
                                                     if getattr(ev, "ramp_months", 0) else "")
         out.append(Control(f"events.{eid}.enabled", eid, "toggle", bool(ev.enabled),
-                           description=f"{ev.date} {kind}: {detail}".strip(": ")))
+                           description=f"{when} {kind}: {detail}".strip(": ")))
     return out
 
 
@@ -213,11 +216,27 @@ def changes(scenario: ScenarioBase, values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_settings(seed: int, scale: float, end: str | None) -> dict[str, Any]:
-    """``run.*`` overrides, so the resolved scenario (and its TOML) carries seed and scale."""
+#: run settings that say how long a run is, by model: a last month (cpsu) or a step count
+#: (the classic models); the first one a scenario's ``run`` table has is shown
+LENGTH_KEYS = (("end", "end (YYYY-MM)"), ("steps", "steps"))
+
+
+def length_setting(scenario: ScenarioBase) -> tuple[str, str] | None:
+    """(key under ``run``, label) of the setting that sets a run's length, or None."""
+    fields = type(scenario.run).model_fields
+    return next(((k, lab) for k, lab in LENGTH_KEYS if k in fields), None)
+
+
+def run_settings(seed: int, scale: float, length: str | int | None = None,
+                 key: str = "end") -> dict[str, Any]:
+    """``run.*`` overrides, so the resolved scenario (and its TOML) carries seed, scale and
+    length; ``length`` is the text of the run-length field (``run.<key>``), empty to keep the
+    scenario's."""
     out: dict[str, Any] = {"run.seed": int(seed), "run.scale": float(scale)}
-    if end:
-        out["run.end"] = str(end).strip()
+    text = "" if length is None else str(length).strip()
+    if text:
+        # a step count typed as text: an int when it is one, else validation names the problem
+        out[f"run.{key}"] = int(text) if key != "end" and text.lstrip("-").isdigit() else text
     return out
 
 
