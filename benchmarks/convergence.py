@@ -63,7 +63,8 @@ def figure(rows: list[dict], outdir: Path) -> list[Path]:
     """Key outputs against agents per person: dots per seed, mean line, min-max band."""
     import numpy as np
 
-    from allegiance.figures import _plt, save
+    from allegiance.plotting import plt as _plt
+    from allegiance.plotting import save
 
     plt = _plt()
     fig, axes = plt.subplots(2, 2, figsize=(8, 6))

@@ -17,7 +17,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-__version__ = "0.3.2"
+from .version import __version__
 
 __all__ = [
     "AllegianceError",

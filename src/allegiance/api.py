@@ -10,11 +10,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .engine import ProgressFn, set_threads, simulate
 from .errors import ResourceError
 from .results import Result
 from .scenario import ScenarioBase, load_scenario
+from .version import __version__
 
 
 def available_memory() -> int:
@@ -31,7 +31,7 @@ def available_memory() -> int:
 
 def check_memory(scenario: ScenarioBase, scale: float) -> int:
     """Raise :class:`ResourceError` if the run's memory estimate exceeds available RAM."""
-    from .models import model_class
+    from .registry import model_class
 
     need = int(model_class(scenario.model).memory_estimate(scenario, scale))
     have = available_memory()
@@ -127,7 +127,7 @@ def run(
     """
     import pandas as pd
 
-    from .models import model_class
+    from .registry import model_class
 
     sc = load_scenario(scenario, overrides)
     seed = int(sc.run.seed if seed is None else seed)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from . import __version__
+from .cli_common import RunProgress, console, fail_line
 from .errors import AllegianceError
+from .version import __version__
 
 app = typer.Typer(
     name="allegiance",
@@ -35,64 +35,6 @@ def _root(
     ] = False,
 ) -> None:
     """Agent-based simulation of commitment in very large membership organizations."""
-
-
-class RunProgress:
-    """A rich progress bar with the simulated date and ETA, shown once a run passes one second."""
-
-    def __init__(self, title: str, quiet: bool, unit: str = "step"):
-        self.title = title
-        self.quiet = quiet
-        self.unit = unit
-        self.t0 = time.perf_counter()
-        self.progress = None
-        self.task = None
-
-    def __call__(self, done: int, total: int, label: str) -> None:
-        if self.quiet:
-            return
-        if self.progress is None:
-            if time.perf_counter() - self.t0 < 1.0:
-                return
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self.progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                TextColumn("{task.fields[label]}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                transient=False,
-                console=_stderr_console(),
-            )
-            self.progress.start()
-            self.task = self.progress.add_task(self.title, total=total, label=label)
-        self.progress.update(self.task, completed=done, label=label)
-
-    def close(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-
-def _stderr_console():
-    from rich.console import Console
-
-    return Console(stderr=True)
-
-
-def _console():
-    from rich.console import Console
-
-    return Console(highlight=False)
 
 
 @app.command()
@@ -139,7 +81,7 @@ def _print_summary(result, path: Path) -> None:
 
     from .readable import headline_words, human, label
 
-    con = _console()
+    con = console()
     m = result.manifest
     scale = float(m["scale"])
     one_in = f" (1 agent per {1 / scale:,.0f} persons)" if scale < 1 else ""
@@ -185,7 +127,7 @@ def validate(
         for m in exc.messages:
             con.print(Text(f"  - {m}"))
         raise typer.Exit(2) from None
-    _console().print(
+    console().print(
         f"{scenario}: valid {sc.model} scenario '{sc.name}' (sha256 {sc.digest()[:12]})"
     )
 
@@ -203,7 +145,7 @@ def scenarios() -> None:
     t.add_column("description")
     for name, model, desc in describe_bundled():
         t.add_row(name, model, desc)
-    _console().print(t)
+    console().print(t)
 
 
 from .cli_experiments import register as _register_experiments  # noqa: E402
@@ -222,11 +164,11 @@ def main() -> None:
     try:
         rv = app(standalone_mode=False)
     except AllegianceError as exc:
-        _fail_line(str(exc), exc.exit_code)
+        fail_line(str(exc), exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        _fail_line("interrupted; no result was written", 130)
+        fail_line("interrupted; no result was written", 130)
     except Exception as exc:  # click usage errors
         import click
 
@@ -234,16 +176,6 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         if isinstance(exc, click.exceptions.Abort):
-            _fail_line("aborted", 130)
+            fail_line("aborted", 130)
         raise
     sys.exit(rv if isinstance(rv, int) else 0)
-
-
-def _fail_line(message: str, code: int) -> None:
-    from rich.console import Console
-    from rich.text import Text
-
-    Console(stderr=True, highlight=False, soft_wrap=True).print(
-        Text.assemble(("error: ", "bold red"), message)
-    )
-    sys.exit(code)

@@ -48,7 +48,7 @@ def compare(
     --set changes both scenarios; --set-a and --set-b change one side only, so
     'compare cpsu cpsu --set-b levers.criticism=0.5' shows what that one change does.
     """
-    from .cli import RunProgress, _console
+    from .cli_common import RunProgress, console
     from .compare import compare as do_compare
     from .errors import OutputExistsError
 
@@ -72,7 +72,7 @@ def compare(
         return
     from rich.table import Table
 
-    con = _console()
+    con = console()
     ra = res["a"]
     con.print(f"A = [bold]{ra.manifest['scenario_name']}[/], B = "
               f"[bold]{res['b'].manifest['scenario_name']}[/]; seed={ra.manifest['seed']} "
@@ -105,7 +105,7 @@ def ablate(
 ) -> None:
     """Switch off each mechanism in turn: does the model still fit? (hypothesis table)"""
     from . import ablation
-    from .cli import RunProgress, _console
+    from .cli_common import RunProgress, console
     from .errors import AllegianceError, OutputExistsError
     from .scenario import load_scenario
 
@@ -116,7 +116,7 @@ def ablate(
     if outdir.exists() and not force:
         raise OutputExistsError(f"output directory '{outdir}' exists; choose another --out or "
                                 "pass --force")
-    prog = RunProgress(f"ablate {sc.name}", quiet, unit="run")
+    prog = RunProgress(f"ablate {sc.name}", quiet)
     try:
         runs = ablation.run_ensemble(scenario, seeds=seeds, seed=seed, scale=scale,
                                      overrides=set_ or [], jobs=jobs, progress=prog)
@@ -134,7 +134,7 @@ def ablate(
                    force=force)
     if quiet:
         return
-    con = _console()
+    con = console()
     con.print(f"[bold]ablate {sc.name}[/]: {len(runs)} runs, "
               f"wall {meta['wall_seconds_total']:.0f}s -> {outdir}")
     con.print((outdir / "ablation.md").read_text(), markup=False)

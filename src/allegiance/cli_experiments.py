@@ -13,31 +13,19 @@ from typing import Annotated
 
 import typer
 
-Workers = Annotated[int | None, typer.Option(
-    help="Worker processes (default: all cores); with --dask, LocalCluster workers.")]
-Scheduler = Annotated[str | None, typer.Option(
-    help="Run on an existing Dask cluster: tcp://HOST:PORT.")]
-Dask = Annotated[bool, typer.Option("--dask", help="Start a Dask LocalCluster of --workers.")]
-Serial = Annotated[bool, typer.Option("--serial", help="Run in this process, one at a time.")]
-Resume = Annotated[bool, typer.Option(
-    "--resume", help="Continue an interrupted experiment in --out; finished runs are kept.")]
-Force = Annotated[bool, typer.Option(help="Replace an existing output directory.")]
-Quiet = Annotated[bool, typer.Option(help="No progress bar.")]
-Out = Annotated[Path | None, typer.Option(help="Output directory.")]
-RetryFailed = Annotated[bool, typer.Option(
-    "--retry-failed", help="With --resume: run again the runs recorded as failed.")]
-
-
-def _executor(serial: bool, workers: int | None, scheduler: str | None, dask: bool):
-    from .experiments.executors import make_executor
-
-    return make_executor(serial=serial, workers=workers, scheduler=scheduler, dask=dask)
-
-
-def _echo(text: str) -> None:
-    from rich.console import Console
-
-    Console(highlight=False, soft_wrap=True).print(text, markup=False)
+from .cli_common import (
+    Dask,
+    Force,
+    Out,
+    Quiet,
+    Resume,
+    RetryFailed,
+    Scheduler,
+    Serial,
+    Workers,
+    echo,
+    executor,
+)
 
 
 def _failures(runs) -> str:
@@ -69,17 +57,19 @@ def ensemble(
 
     from .experiments.ensemble import ensemble as run_ensemble
 
-    outdir = run_ensemble(scenario, runs, _executor(serial, workers, scheduler, dask),
+    outdir = run_ensemble(scenario, runs, executor(serial, workers, scheduler, dask),
                           scale=scale, seed=seed, overrides=set_ or [], out=out, resume=resume,
                           force=force, quiet=quiet, figures=figures)
     if not quiet:
         s = json.loads((outdir / "summary.json").read_text())
-        _echo(f"ensemble {s['scenario']}: {s['ok']} ok, {s['failed']} failed -> {outdir}")
-        for k, b in s["bands"].items():
-            if k.startswith(("forecast.", "headline.")) or s["model"] != "cpsu":
-                if k.startswith("forecast.crisis.by_tier"):
-                    continue
-                _echo(f"  {k}: median {b['q50']:.6g} (5-95 %: {b['q05']:.6g} .. {b['q95']:.6g})")
+        echo(f"ensemble {s['scenario']}: {s['ok']} ok, {s['failed']} failed -> {outdir}")
+        # the headline and forecast bands when the model reports them, else every band
+        keys = [k for k in s["bands"] if k.startswith(("forecast.", "headline."))]
+        for k in keys or list(s["bands"]):
+            if k.startswith("forecast.crisis.by_tier"):
+                continue
+            b = s["bands"][k]
+            echo(f"  {k}: median {b['q50']:.6g} (5-95 %: {b['q05']:.6g} .. {b['q95']:.6g})")
 
 
 def sweep(
@@ -91,10 +81,10 @@ def sweep(
     """Run a parameter sweep (factorial, Latin hypercube or Sobol design) from a TOML file."""
     from .experiments.sweep import sweep as run_sweep
 
-    outdir, runs = run_sweep(file, _executor(serial, workers, scheduler, dask), out=out,
+    outdir, runs = run_sweep(file, executor(serial, workers, scheduler, dask), out=out,
                              resume=resume, force=force, retry_failed=retry_failed, quiet=quiet)
     if not quiet:
-        _echo(f"sweep {file.name}: {_failures(runs)} -> {outdir}")
+        echo(f"sweep {file.name}: {_failures(runs)} -> {outdir}")
 
 
 def sensitivity(
@@ -107,13 +97,13 @@ def sensitivity(
     """Sobol first-order and total indices (SALib) of each outcome, with confidence intervals."""
     from .experiments.sensitivity import sensitivity as run_sensitivity
 
-    outdir, table = run_sensitivity(file, _executor(serial, workers, scheduler, dask), out=out,
+    outdir, table = run_sensitivity(file, executor(serial, workers, scheduler, dask), out=out,
                                     resume=resume, force=force, retry_failed=retry_failed,
                                     quiet=quiet, figures=figures)
     if not quiet:
-        _echo(f"sensitivity {file.name} -> {outdir}")
+        echo(f"sensitivity {file.name} -> {outdir}")
         for r in table.itertuples():
-            _echo(f"  {r.outcome} <- {r.parameter}: S1 {r.S1:.3f} ± {r.S1_conf:.3f}, "
+            echo(f"  {r.outcome} <- {r.parameter}: S1 {r.S1:.3f} ± {r.S1_conf:.3f}, "
                   f"ST {r.ST:.3f} ± {r.ST_conf:.3f}")
 
 
@@ -127,15 +117,15 @@ def calibrate(
     """Fit parameters to data by ABC-SMC; best fit, posterior and every run are stored."""
     from .experiments.calibrate import calibrate as run_calibrate
 
-    outdir, rep = run_calibrate(file, _executor(serial, workers, scheduler, dask), out=out,
+    outdir, rep = run_calibrate(file, executor(serial, workers, scheduler, dask), out=out,
                                 resume=resume, force=force, quiet=quiet, figures=figures)
     if not quiet:
-        _echo(f"calibrate {file.name}: {rep['runs']} runs ({rep['failed_runs']} failed), "
+        echo(f"calibrate {file.name}: {rep['runs']} runs ({rep['failed_runs']} failed), "
               f"distance {rep['distance']} -> {outdir}")
-        _echo(f"  best fit (distance {rep['best_fit']['distance']:.4g}): "
+        echo(f"  best fit (distance {rep['best_fit']['distance']:.4g}): "
               + ", ".join(f"{k} = {v:.6g}" for k, v in rep["best_fit"]["parameters"].items()))
         for k, p in rep["posterior"].items():
-            _echo(f"  {k}: posterior mean {p['mean']:.6g} ± {p['sd']:.3g} "
+            echo(f"  {k}: posterior mean {p['mean']:.6g} ± {p['sd']:.3g} "
                   f"(5-95 %: {p['q05']:.6g} .. {p['q95']:.6g})")
 
 

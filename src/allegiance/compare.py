@@ -142,7 +142,10 @@ def compare_figure(ra, rb, table, outdir: Path, name_a: str, name_b: str) -> lis
     """Members, committed members, exits, trust (A vs B), B − A, and the crisis side by side."""
     import numpy as np
 
-    from .figures import _plt, _shade_forecast, _years, save
+    from .plotting import plt as _plt
+    from .plotting import save
+    from .plotting import shade_forecast as _shade_forecast
+    from .plotting import years as _years
 
     plt = _plt()
     x = _years(table)

@@ -37,8 +37,12 @@ class Model:
 
     name: ClassVar[str] = ""
     scenario_class: ClassVar[type[ScenarioBase]] = ScenarioBase
-    #: name of the time unit of a step ("month", "tick")
-    step_unit: ClassVar[str] = "step"
+    #: series that overview figures (dashboard, report, ensembles) draw together, headline first
+    overview_series: ClassVar[tuple[str, ...]] = ()
+    #: whether those series count persons (figures then show millions)
+    in_persons: ClassVar[bool] = False
+    #: decimal year from which a run is an out-of-sample forecast (shaded in figures), if any
+    forecast_from: ClassVar[float | None] = None
 
     def __init__(self, scenario: ScenarioBase, *, seed: int, scale: float):
         self.scenario = scenario
@@ -86,6 +90,12 @@ class Model:
     def figures(cls, result, outdir) -> list:
         """Write the model's figures for a saved result; return their paths."""
         return []
+
+    @classmethod
+    def observed(cls, column: str) -> tuple[list[dict[str, Any]], str] | None:
+        """Historical values of ``column`` to draw beside the model: ``([{"x": decimal year,
+        "value": ..., "fitted": bool}, ...], source caption)``, or ``None``."""
+        return None
 
     @classmethod
     def memory_estimate(cls, scenario: ScenarioBase, scale: float) -> int:

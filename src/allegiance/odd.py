@@ -156,9 +156,11 @@ def blocks() -> dict[str, str]:
             f"Parameters (`mechanisms.{name}.*`) — {_cell(_docstring(mod.Params))}\n\n"
             + param_table(mod.Params, sc["mechanisms"][name], f"mechanisms.{name}."))
     out["submodels"] = "\n\n".join(sub)
+    from .architecture import layers_md
     from .models.cpsu.phases import phase_table_md
 
     out["month-phases"] = phase_table_md()
+    out["layers"] = layers_md()
     return {k: v.rstrip() + "\n" for k, v in out.items()}
 
 
@@ -183,9 +185,16 @@ def render(text: str, generated: dict[str, str] | None = None) -> str:
     return _BLOCK.sub(_sub, text)
 
 
-def stale_blocks(path: str | Path) -> list[str]:
-    """Names of the generated blocks of ``path`` that differ from the code (or are missing)."""
+def stale_blocks(path: str | Path, names: list[str] | None = None) -> list[str]:
+    """Names of the generated blocks of ``path`` that differ from the code (or are missing):
+    of ``names``, or of every block the code produces."""
     text = Path(path).read_text(encoding="utf-8")
     gen = blocks()
     present = {m.group(1): m.group(2) for m in _BLOCK.finditer(text)}
-    return [n for n in gen if present.get(n) != gen[n]]
+    return [n for n in (gen if names is None else names) if present.get(n) != gen.get(n)]
+
+
+#: the docs with generated blocks, and the blocks each must hold
+DOCS = {"docs/ODD.md": ["params-run", "params-initial", "params-levers", "params-events",
+                        "submodels", "month-phases"],
+        "docs/ARCHITECTURE.md": ["layers", "month-phases"]}

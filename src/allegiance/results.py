@@ -131,7 +131,7 @@ class Result:
             dump_json(self.summary, tmp / SUMMARY)
             (tmp / SCENARIO_TOML).write_text(scenario_to_toml(self.scenario))
             if figures:
-                from .models import model_class
+                from .registry import model_class
 
                 model_class(self.manifest["model"]).figures(self, tmp / "figures")
             dump_json(self.manifest, tmp / MANIFEST)  # written last: marks completeness

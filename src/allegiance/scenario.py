@@ -298,7 +298,7 @@ def format_errors(cls: type[BaseModel], raw: Mapping[str, Any], exc: ValidationE
 
 
 def _model_class(raw: Mapping[str, Any]) -> type[ScenarioBase]:
-    from .models import MODELS, model_class
+    from .registry import MODELS, model_class
 
     name = raw.get("model")
     if name not in MODELS:

@@ -85,9 +85,17 @@ def compare_rows(current: dict[str, Any], baseline: dict[str, Any] | None):
 
 
 def _plt():
-    from .figures import _plt as plt
+    from .plotting import plt
 
     return plt()
+
+
+def _model(result):
+    """The model class of a result (``None`` if its model is not registered)."""
+    from .registry import MODELS, model_class
+
+    name = result.manifest.get("model")
+    return model_class(name) if name in MODELS else None
 
 
 def members_figure(result):
@@ -102,20 +110,20 @@ def members_figure(result):
     if "committed_members" in ts:
         ax.plot(x, ts["committed_members"] / 1e6, color="#2166ac", lw=1.8,
                 label="committed members (belief ≥ threshold)")
-    if result.manifest.get("model") == "cpsu":
-        from . import data
-
-        pts = [r for r in data.membership_series() if x[0] <= r["month"] / 12 <= x[-1] + 1]
-        ins = [r for r in pts if r["month"] <= 1988 * 12 + 11]
-        out = [r for r in pts if r["month"] > 1988 * 12 + 11]
-        ax.scatter([r["month"] / 12 for r in ins], [r["value"] / 1e6 for r in ins], s=12,
-                   color="black", zorder=3, label="historical (fitted, ≤ 1988)")
+    cls = _model(result)
+    obs = cls.observed("members") if cls is not None else None
+    if obs is not None:
+        pts = [p for p in obs[0] if x[0] <= p["x"] <= x[-1] + 1]
+        ins = [p for p in pts if p["fitted"]]
+        out = [p for p in pts if not p["fitted"]]
+        ax.scatter([p["x"] for p in ins], [p["value"] / 1e6 for p in ins], s=12,
+                   color="black", zorder=3, label="historical (fitted)")
         if out:
-            ax.scatter([r["month"] / 12 for r in out], [r["value"] / 1e6 for r in out], s=16,
+            ax.scatter([p["x"] for p in out], [p["value"] / 1e6 for p in out], s=16,
                        facecolor="white", edgecolor="black", zorder=3,
                        label="historical (not fitted: forecast check)")
-        if x[-1] >= 1989:
-            ax.axvspan(1989, x[-1] + 1 / 12, color="0.92", zorder=0)
+    if cls is not None and cls.forecast_from is not None and x[-1] >= cls.forecast_from:
+        ax.axvspan(cls.forecast_from, x[-1] + 1 / 12, color="0.92", zorder=0)
     ax.set_xlabel("year")
     ax.set_ylabel("persons (millions)")
     ax.set_title("Members vs committed members")

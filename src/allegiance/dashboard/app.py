@@ -75,7 +75,7 @@ def figure_pngs(current, baseline=None, workdir: str | None = None):
     out = views.overview_pngs(current, baseline)
     if out:
         return out
-    from ..models import model_class
+    from ..registry import model_class
 
     figdir = Path(tempfile.mkdtemp(prefix="figures-", dir=workdir))
     model_class(current.manifest["model"]).figures(current, figdir)
@@ -123,7 +123,7 @@ def take_upload(name: str, data: bytes | None, size: int) -> None:
 @solara.lab.task
 async def watch(worker: Worker, job, reqs, cache: dict, outdir: str) -> None:
     """Follow a submitted job until it ends, then load and draw its results."""
-    import allegiance
+    from ..results import load
 
     try:
         while True:
@@ -145,7 +145,7 @@ async def watch(worker: Worker, job, reqs, cache: dict, outdir: str) -> None:
         progress.set(None)
         run_errors.set(job.errors)
         return
-    res = {k: allegiance.load(p) for k, p in job.paths.items()}
+    res = {k: load(p) for k, p in job.paths.items()}
     base_key = reqs["baseline_key"]
     if "baseline" in res:
         cache[base_key] = res["baseline"]
@@ -477,7 +477,7 @@ def Page():  # noqa: N802 (Solara components are CamelCase)
         if ls is not None:
             solara.InputText(ls[1], value=length, classes=[f"run-{ls[0]}"])
         try:
-            from ..models import model_class
+            from ..registry import model_class
 
             need = model_class(sc.model).memory_estimate(sc, float(scale.value))
             solara.Text(f"memory estimate: {need / 2**30:.2f} GiB",

@@ -47,7 +47,7 @@ IDLE_EXIT = 600.0  # seconds: a closed tab's worker goes away; the next run star
 
 def _worker(inbox, outbox, cancel) -> None:  # pragma: no cover - runs in the child process
     """Serve run requests until told to stop, idle too long, or the parent goes away."""
-    import allegiance
+    from ..api import run
 
     parent = mp.parent_process()
     idle_since = time.monotonic()
@@ -77,7 +77,7 @@ def _worker(inbox, outbox, cancel) -> None:  # pragma: no cover - runs in the ch
 
             try:
                 outbox.put(("started", job_id, req.label, 0, 0, ""))
-                result = allegiance.run(req.scenario, threads=req.threads, progress=progress)
+                result = run(req.scenario, threads=req.threads, progress=progress)
                 path = result.save(Path(outdir) / req.label, force=True)
                 outbox.put(("done", job_id, req.label, str(path)))
             except RunCancelledError:

@@ -223,7 +223,7 @@ class Calibration:
             quiet: bool) -> dict[str, Any]:
         import numpy as np
 
-        from .. import __version__
+        from ..version import __version__
 
         spec, abc = self.spec, self.spec.abc
         meta = {"kind": "calibration", "name": spec.name, "digest": self.digest,
@@ -375,7 +375,8 @@ def draw_calibration(outdir: Path, report: dict[str, Any], names: list[str]) -> 
     """Distance of every run against each parameter; the final particles highlighted."""
     import pandas as pd
 
-    from ..figures import _plt, save
+    from ..plotting import plt as _plt
+    from ..plotting import save
 
     plt = _plt()
     runs = pd.read_parquet(outdir / "runs.parquet")

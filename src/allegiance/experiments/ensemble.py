@@ -136,20 +136,26 @@ def ensemble(scenario: str | Path, runs: int, executor: Executor, *, scale: floa
 
 
 def draw_bands(bands, model: str, outdir: Path, summary: dict[str, Any]) -> list[Path]:
-    """The ensemble figure: median line and 5-95 % band per metric."""
-    from ..figures import _plt, _years, save
+    """The ensemble figure: median line and 5-95 % band per metric. A model's overview series
+    (``Model.overview_series``) share one axis, with its observed values beside them."""
+    from ..plotting import plt as _plt
+    from ..plotting import save
+    from ..plotting import years as _years
+    from ..registry import model_class
 
+    cls = model_class(model)
     plt = _plt()
-    wanted = (["members", "committed_members"] if model == "cpsu"
-              else list(dict.fromkeys(bands["metric"]))[:4])
-    wanted = [m for m in wanted if m in set(bands["metric"])]
-    if model == "cpsu" and wanted:
+    present = set(bands["metric"])
+    together = [m for m in cls.overview_series if m in present]
+    wanted = together or list(dict.fromkeys(bands["metric"]))[:4]
+    if together:
         fig, ax = plt.subplots(figsize=(7, 4))
         axes = [ax] * len(wanted)
     else:
         fig, axs = plt.subplots(len(wanted) or 1, 1, figsize=(7, 2.2 * max(len(wanted), 1)),
                                 squeeze=False)
         axes = list(axs[:, 0])
+    scale = 1e6 if cls.in_persons else 1.0
     colors = ["#b2182b", "#2166ac", "#1b7837", "#762a83"]
     for m, ax, col in zip(wanted, axes, colors, strict=False):
         b = bands[bands["metric"] == m].sort_values("step")
@@ -159,7 +165,6 @@ def draw_bands(bands, model: str, outdir: Path, summary: dict[str, Any]) -> list
         except (ValueError, TypeError, KeyError):
             x = b["step"].to_numpy()
             xlabel = "step"
-        scale = 1e6 if model == "cpsu" else 1.0
         lo, mid, hi = b["q05"] / scale, b["q50"] / scale, b["q95"] / scale
         if len(b) < 3:  # a band needs a width: draw intervals for one- or two-step models
             ax.errorbar(x, mid, yerr=[mid - lo, hi - mid], fmt="o", color=col, capsize=4,
@@ -168,22 +173,23 @@ def draw_bands(bands, model: str, outdir: Path, summary: dict[str, Any]) -> list
             ax.fill_between(x, lo, hi, color=col, alpha=0.25, lw=0, label=f"{m}: 5–95 %")
             ax.plot(x, mid, color=col, lw=1.5, label=f"{m}: median")
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("persons (millions)" if model == "cpsu" else m)
+        ax.set_ylabel("persons (millions)" if cls.in_persons else m)
         ax.legend(loc="upper left", fontsize=7, frameon=False)
-    if model == "cpsu" and wanted:
-        from .. import data
-
-        pts = data.in_sample(data.membership_series(), "1991-12")
-        axes[0].scatter([r["month"] / 12 for r in pts], [r["value"] / 1e6 for r in pts], s=10,
-                        color="black", zorder=3, label="historical members + candidates")
-        axes[0].set_xlim(float(x[0]) - 1, float(x[-1]) + 1)
-        axes[0].legend(loc="upper left", fontsize=7, frameon=False)
-        axes[0].set_title("Members and committed members: ensemble median and 5–95 % band")
     cap = (f"allegiance ensemble {summary['scenario']}: {summary['ok']} runs, root seed "
            f"{summary['seed']}, scale 1:{1 / summary['scale']:,.0f}.")
-    if model == "cpsu":
-        from ..figures import SOURCE_MEMBERS
-
-        cap = f"{SOURCE_MEMBERS}. {cap}"
+    obs = cls.observed(together[0]) if together else None
+    if obs is not None:
+        pts, source = obs
+        for fitted, face, what in ((True, "black", "fitted"), (False, "white", "not fitted")):
+            sel = [p for p in pts if p["fitted"] == fitted]
+            if sel:
+                axes[0].scatter([p["x"] for p in sel], [p["value"] / scale for p in sel], s=10,
+                                facecolor=face, edgecolor="black", zorder=3,
+                                label=f"historical {together[0]} ({what})")
+        axes[0].set_xlim(float(x[0]) - 1, float(x[-1]) + 1)
+        axes[0].legend(loc="upper left", fontsize=7, frameon=False)
+        cap = f"{source}. {cap}"
+    if together:
+        axes[0].set_title(f"{', '.join(together)}: ensemble median and 5–95 % band")
     fig.tight_layout(rect=(0, 0.07, 1, 1))  # room for the caption under the axes
     return save(fig, outdir, "ensemble_bands", cap)

@@ -107,7 +107,8 @@ def draw_indices(table, outdir: Path, spec: SweepSpec, n_runs: int) -> list[Path
     """Bar chart of S1 and ST with their confidence intervals, one panel per outcome."""
     import numpy as np
 
-    from ..figures import _plt, save
+    from ..plotting import plt as _plt
+    from ..plotting import save
 
     plt = _plt()
     outcomes = list(dict.fromkeys(table["outcome"]))

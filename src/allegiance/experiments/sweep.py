@@ -161,7 +161,7 @@ class Plan:
 
     def meta(self, kind: str) -> dict[str, Any]:
         """What ``experiment.json`` records."""
-        from .. import __version__
+        from ..version import __version__
 
         return {"kind": kind, "name": self.spec.name, "digest": self.digest,
                 "spec": self.spec.model_dump(mode="json"), "scenario": self.scenario_dict,

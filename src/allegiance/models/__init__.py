@@ -1,24 +1,9 @@
-"""Registry of the models the engine runs, imported lazily so ``--help`` stays fast.
-
-Each entry maps the ``model = "..."`` value of a scenario file to the class implementing it.
-"""
+"""The models the engine runs: the CPSU flagship (``cpsu``), the classic models of collective
+action (``classic``) and a test function for sensitivity analysis (``ishigami``). They are
+looked up by name in :mod:`allegiance.registry`."""
 
 from __future__ import annotations
 
-from importlib import import_module
+from ..registry import MODELS, model_class
 
-MODELS: dict[str, str] = {
-    "cpsu": "allegiance.models.cpsu:CpsuModel",
-    "granovetter": "allegiance.models.classic.granovetter:GranovetterModel",
-    "kuran": "allegiance.models.classic.kuran:KuranModel",
-    "emperor": "allegiance.models.classic.emperor:EmperorModel",
-    "ishigami": "allegiance.models.ishigami:IshigamiModel",
-    "epstein": "allegiance.models.classic.epstein:EpsteinModel",
-    "epstein2": "allegiance.models.classic.epstein2:Epstein2Model",
-}
-
-
-def model_class(name: str):
-    """The model class registered under ``name``."""
-    module, _, attr = MODELS[name].partition(":")
-    return getattr(import_module(module), attr)
+__all__ = ["MODELS", "model_class"]

@@ -73,7 +73,6 @@ class IshigamiModel(Model):
 
     name = "ishigami"
     scenario_class: ClassVar[type[ScenarioBase]] = IshigamiScenario
-    step_unit = "step"
 
     def n_steps(self) -> int:
         return 1

@@ -257,7 +257,6 @@ class EmperorModel(Model):
 
     name: ClassVar[str] = "emperor"
     scenario_class = EmperorScenario
-    step_unit: ClassVar[str] = "step"
 
     def n_steps(self) -> int:
         return self.scenario.run.steps
@@ -360,7 +359,8 @@ class EmperorModel(Model):
         from pathlib import Path
 
         from ...engine import simulate
-        from ...figures import _plt, save
+        from ...plotting import plt as _plt
+        from ...plotting import save
 
         sc = result.scenario
         seed = result.manifest["seed"]

@@ -54,7 +54,7 @@ import math
 from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from numba import njit
@@ -561,7 +561,6 @@ class EpsteinModel(Model):
 
     name = "epstein"
     scenario_class = EpsteinScenario
-    step_unit: ClassVar[str] = "tick"
 
     def __init__(self, scenario: EpsteinScenario, *, seed: int, scale: float):
         super().__init__(scenario, seed=seed, scale=scale)
@@ -807,7 +806,8 @@ def draw_figures(result, outdir: Path) -> list[Path]:
     """Actives/jailed/quiet over time, and the lattice at the end of the run."""
     from matplotlib.colors import ListedColormap
 
-    from ...figures import _plt, save
+    from ...plotting import plt as _plt
+    from ...plotting import save
 
     plt = _plt()
     ts = result.timeseries

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
 from numba import njit
@@ -352,7 +352,6 @@ class Epstein2Model(EpsteinModel):
 
     name = "epstein2"
     scenario_class = Epstein2Scenario
-    step_unit: ClassVar[str] = "tick"
 
     def __init__(self, scenario: Epstein2Scenario, *, seed: int, scale: float):
         super().__init__(scenario, seed=seed, scale=scale)
@@ -490,7 +489,8 @@ def draw_figures2(result, outdir: Path) -> list[Path]:
     """Blues, Greens, actives and cops over time, and the lattice at the end of the run."""
     from matplotlib.colors import ListedColormap
 
-    from ...figures import _plt, save
+    from ...plotting import plt as _plt
+    from ...plotting import save
 
     plt = _plt()
     ts = result.timeseries

@@ -274,7 +274,6 @@ class GranovetterModel(Model):
 
     name: ClassVar[str] = "granovetter"
     scenario_class = GranovetterScenario
-    step_unit: ClassVar[str] = "round"
 
     def n_steps(self) -> int:
         return self.scenario.run.steps
@@ -342,7 +341,8 @@ class GranovetterModel(Model):
         """The cascade by round, and the N·F(r) diagram with its first fixed point."""
         from pathlib import Path
 
-        from ...figures import _plt, save
+        from ...plotting import plt as _plt
+        from ...plotting import save
 
         outdir = Path(outdir)
         sc = result.scenario

@@ -211,7 +211,6 @@ class KuranModel(Model):
 
     name: ClassVar[str] = "kuran"
     scenario_class = KuranScenario
-    step_unit: ClassVar[str] = "appeal value"
 
     def n_steps(self) -> int:
         return 2 * self.scenario.sweep.points - 1
@@ -273,7 +272,8 @@ class KuranModel(Model):
         """Public opposition against the appeal, going up and coming back down."""
         from pathlib import Path
 
-        from ...figures import _plt, save
+        from ...plotting import plt as _plt
+        from ...plotting import save
 
         ts = result.timeseries
         plt = _plt()

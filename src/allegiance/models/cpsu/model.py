@@ -86,7 +86,9 @@ class CpsuModel(Model):
 
     name = "cpsu"
     scenario_class = CpsuScenario
-    step_unit = "month"
+    overview_series = ("members", "committed_members")
+    in_persons = True
+    forecast_from = 1989.0
 
     def __init__(self, scenario: CpsuScenario, *, seed: int, scale: float):
         super().__init__(scenario, seed=seed, scale=scale)
@@ -495,6 +497,18 @@ class CpsuModel(Model):
         from .summary import summarize
 
         return summarize(self, ts, events)
+
+    @classmethod
+    def observed(cls, column: str) -> tuple[list[dict[str, Any]], str] | None:
+        """The dated membership series (members + candidates); fitted up to 1988."""
+        if column != "members":
+            return None
+        from .figures import SOURCE_MEMBERS
+
+        end = parse_month(data.CALIBRATION_END)
+        pts = [{"x": r["month"] / 12, "value": r["value"], "fitted": r["month"] <= end}
+               for r in data.membership_series()]
+        return pts, SOURCE_MEMBERS
 
     @classmethod
     def figures(cls, result, outdir) -> list:
