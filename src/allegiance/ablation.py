@@ -88,60 +88,49 @@ def run_one(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_ensemble(scenario="cpsu", *, seeds: int = 3, seed: int | None = None,
-                 scale: float | None = None, overrides: Iterable[str] = (), jobs: int = 1,
+                 scale: float | None = None, overrides: Iterable[str] = (), executor=None,
                  progress=None):
     """Run every variant over ``seeds`` seeds; returns one row per run (a DataFrame).
 
     Args:
         scenario: bundled name or TOML path.
         seeds: ensemble size per variant.
-        seed: first seed (default: the scenario's ``run.seed``).
+        seed: root seed (default: the scenario's ``run.seed``); seed ``k`` of every variant is
+            :func:`~allegiance.experiments.executors.run_seed` ``(root, k)`` — the seed scheme
+            of every experiment — so the variants share their random numbers.
         scale: agents per person (default: the scenario's ``run.scale``).
         overrides: ``--set`` items applied to every run (e.g. ``run.end=1930-12``).
-        jobs: worker processes (spawned); 1 runs in this process. Every run uses one numba
-            thread: an ensemble is parallel across runs, which scales better than threads.
+        executor: where the runs execute (an :class:`~allegiance.experiments.executors.
+            Executor`; default in this process). Every run uses one numba thread: an ensemble
+            is parallel across runs, which scales better than threads.
         progress: called as ``progress(done, total, label)`` after each run.
     """
     import pandas as pd
 
     from .errors import AllegianceError
+    from .experiments.executors import SerialExecutor, run_seed
     from .scenario import load_scenario
 
     if seeds < 1:
         raise AllegianceError(f"--seeds {seeds}: must be at least 1")
-    if jobs < 1:
-        raise AllegianceError(f"--jobs {jobs}: must be at least 1")
     overrides = list(overrides)
     sc = load_scenario(scenario, overrides)
     if not mechanisms_of(sc):
         raise AllegianceError(f"scenario '{sc.name}' (model {sc.model}) has no switchable "
                               "mechanisms to ablate")
-    seed0 = int(sc.run.seed if seed is None else seed)
+    root = int(sc.run.seed if seed is None else seed)
     scale = float(sc.run.scale if scale is None else scale)
     raw = sc.to_dict()
-    tasks = [{"scenario": raw, "overrides": overrides, "seed": seed0 + k, "scale": scale,
-              "variant": v, "mechanism": m, "threads": 1}
+    tasks = [{"scenario": raw, "overrides": overrides, "seed": run_seed(root, k),
+              "scale": scale, "variant": v, "mechanism": m, "threads": 1}
              for v, m in variants(sc) for k in range(seeds)]
-    rows: list[dict[str, Any]] = []
-    if jobs == 1:
-        for i, t in enumerate(tasks):
-            rows.append(run_one(t))
+    done: dict[int, dict[str, Any]] = {}
+    with executor or SerialExecutor() as ex:
+        for i, row in ex.imap_unordered(run_one, tasks):
+            done[i] = row
             if progress:
-                progress(i + 1, len(tasks), f"{t['variant']} seed {t['seed']}")
-    else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as ex:
-            futs = {ex.submit(run_one, t): i for i, t in enumerate(tasks)}
-            done: dict[int, dict[str, Any]] = {}
-            for f in as_completed(futs):
-                done[futs[f]] = f.result()
-                if progress:
-                    t = tasks[futs[f]]
-                    progress(len(done), len(tasks), f"{t['variant']} seed {t['seed']}")
-        rows = [done[i] for i in range(len(tasks))]
-    return pd.DataFrame(rows)
+                progress(len(done), len(tasks), f"{tasks[i]['variant']} seed {tasks[i]['seed']}")
+    return pd.DataFrame([done[i] for i in range(len(tasks))])
 
 
 def hypothesis_table(runs, tolerance: float = 1.5):

@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from .cli_common import Dask, Scheduler, Serial, Workers, executor
+
 
 def _fmt(v) -> str:
     if v is None:
@@ -42,8 +44,12 @@ def compare(
     force: Annotated[bool, typer.Option(help="Replace an existing output directory.")] = False,
     figures: Annotated[bool, typer.Option(help="Also draw each run's own figures.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
+    workers: Workers = None, scheduler: Scheduler = None, dask: Dask = False,
 ) -> None:
     """Run A and B with the same seed (common random numbers) and draw their difference.
+
+    By default A then B run in this process (with a progress bar each); --workers 2, --dask
+    or --scheduler run both at once on an experiments executor.
 
     --set changes both scenarios; --set-a and --set-b change one side only, so
     'compare cpsu cpsu --set-b levers.criticism=0.5' shows what that one change does.
@@ -59,11 +65,13 @@ def compare(
     if outdir.exists() and not force:
         raise OutputExistsError(f"output directory '{outdir}' exists; choose another --out or "
                                 "pass --force")
+    ex = (executor(False, workers, scheduler, dask)
+          if workers is not None or scheduler or dask else None)
     bars = {"A": RunProgress(f"A {_stem(a)}", quiet), "B": RunProgress(f"B {_stem(b)}", quiet)}
     try:
         res = do_compare(a, b, outdir, seed=seed, scale=scale, overrides=set_ or [],
                          overrides_a=set_a or [], overrides_b=set_b or [], threads=threads,
-                         force=force, figures=figures,
+                         force=force, figures=figures, executor=ex,
                          progress=lambda w, d, t, lab: bars[w](d, t, lab))
     finally:
         for p in bars.values():
@@ -90,7 +98,8 @@ def ablate(
     scenario: Annotated[str, typer.Argument(help="Bundled scenario name or TOML file.")],
     seeds: Annotated[int, typer.Option(help="Seeds per variant (ensemble size).")] = 3,
     seed: Annotated[int | None, typer.Option(
-        help="First seed (default: the scenario's run.seed); seeds are seed, seed+1, ...")] = None,
+        help="Root seed (default: the scenario's run.seed); seed k of every variant derives "
+             "from it and k.")] = None,
     scale: Annotated[float | None, typer.Option(help="Agents per person.")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Output directory (default runs/ablate_<scenario>).")] = None,
@@ -98,12 +107,18 @@ def ablate(
         "--set", help="Override a key in every run: key.path=value (repeatable).")] = None,
     tolerance: Annotated[float, typer.Option(
         help="A variant still fits if its mean fit <= tolerance x the full model's.")] = 1.5,
-    jobs: Annotated[int, typer.Option(
-        help="Worker processes (spawned, one thread each); 1 = sequential.")] = 1,
+    workers: Workers = None, scheduler: Scheduler = None, dask: Dask = False,
+    serial: Serial = False,
+    jobs: Annotated[int | None, typer.Option(
+        hidden=True, help="Former name of --workers (kept for one release).")] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing output directory.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
 ) -> None:
-    """Switch off each mechanism in turn: does the model still fit? (hypothesis table)"""
+    """Switch off each mechanism in turn: does the model still fit? (hypothesis table)
+
+    The runs execute like every experiment's: a local process pool by default (--workers N),
+    in this process with --serial, or on Dask (--dask, --scheduler).
+    """
     from . import ablation
     from .cli_common import RunProgress, console
     from .errors import AllegianceError, OutputExistsError
@@ -116,18 +131,23 @@ def ablate(
     if outdir.exists() and not force:
         raise OutputExistsError(f"output directory '{outdir}' exists; choose another --out or "
                                 "pass --force")
+    if jobs is not None:
+        if workers is not None:
+            raise AllegianceError("--jobs is the former name of --workers: give only --workers")
+        workers, serial = (None, True) if jobs == 1 else (jobs, serial)
+    ex = executor(serial, workers, scheduler, dask)
     prog = RunProgress(f"ablate {sc.name}", quiet)
     try:
         runs = ablation.run_ensemble(scenario, seeds=seeds, seed=seed, scale=scale,
-                                     overrides=set_ or [], jobs=jobs, progress=prog)
+                                     overrides=set_ or [], executor=ex, progress=prog)
     finally:
         prog.close()
     table = ablation.hypothesis_table(runs, tolerance)
     command = "allegiance " + " ".join(shlex.quote(x) for x in sys.argv[1:]) \
         if sys.argv and sys.argv[0].endswith(("allegiance", "__main__.py")) else \
         f"allegiance ablate {scenario} --seeds {seeds} --scale {scale or sc.run.scale:g}"
-    meta = {"scenario": sc.name, "seeds": seeds,
-            "first_seed": int(sc.run.seed if seed is None else seed),
+    meta = {"scenario": sc.name, "seeds": seeds, "executor": ex.describe(),
+            "root_seed": int(sc.run.seed if seed is None else seed),
             "scale": float(sc.run.scale if scale is None else scale), "overrides": set_ or [],
             "wall_seconds_total": float(runs["wall_seconds"].sum())}
     ablation.write(outdir, runs, table, tolerance=tolerance, command=command, meta=meta,

@@ -47,9 +47,17 @@ def _side(spec, overrides: Overrides, own: Overrides, flag: str):
             else f"{flag}: {m}" for m in exc.messages]) from None
 
 
+def _run_side(task: dict[str, Any]):
+    """One side of a comparison (top-level, so a worker process can run it)."""
+    from .api import run
+
+    return run(task["scenario"], seed=task["seed"], scale=task["scale"],
+               threads=task["threads"])
+
+
 def run_pair(a, b, *, seed: int | None = None, scale: float | None = None,
              overrides: Overrides = (), overrides_a: Overrides = (), overrides_b: Overrides = (),
-             threads: int | None = None, progress=None):
+             threads: int | None = None, progress=None, executor=None):
     """Run scenarios ``a`` and ``b`` with the same seed and scale (common random numbers).
 
     Args:
@@ -62,6 +70,8 @@ def run_pair(a, b, *, seed: int | None = None, scale: float | None = None,
             what that one change does).
         threads: numba threads (results do not depend on it).
         progress: ``progress(which, done, total, label)`` with which in {"A", "B"}.
+        executor: run A and B at once on an experiments executor (one thread each; progress
+            is then reported per finished run); default: one after another in this process.
 
     Returns:
         (result A, result B).
@@ -80,9 +90,19 @@ def run_pair(a, b, *, seed: int | None = None, scale: float | None = None,
     def _prog(which):
         return None if progress is None else (lambda d, t, lab: progress(which, d, t, lab))
 
-    ra = run(sa, seed=seed, scale=scale, threads=threads, progress=_prog("A"))
-    rb = run(sb, seed=seed, scale=scale, threads=threads, progress=_prog("B"))
-    return ra, rb
+    if executor is None:
+        ra = run(sa, seed=seed, scale=scale, threads=threads, progress=_prog("A"))
+        rb = run(sb, seed=seed, scale=scale, threads=threads, progress=_prog("B"))
+        return ra, rb
+    tasks = [{"scenario": s.to_dict(), "seed": seed, "scale": scale, "threads": 1}
+             for s in (sa, sb)]
+    out: dict[int, Any] = {}
+    with executor as ex:
+        for i, r in ex.imap_unordered(_run_side, tasks):
+            out[i] = r
+            if progress is not None:
+                progress("AB"[i], 1, 1, "done")
+    return out[0], out[1]
 
 
 def comparison_table(ra, rb):
@@ -244,7 +264,7 @@ def _dirname(prefix: str, name: str) -> str:
 def compare(a, b, out: str | Path, *, seed: int | None = None, scale: float | None = None,
             overrides: Overrides = (), overrides_a: Overrides = (), overrides_b: Overrides = (),
             threads: int | None = None, force: bool = False, figures: bool = True,
-            progress=None) -> dict[str, Any]:
+            progress=None, executor=None) -> dict[str, Any]:
     """Run A and B with common random numbers and write the comparison directory atomically.
 
     ``overrides`` apply to both scenarios, ``overrides_a`` / ``overrides_b`` to one side only
@@ -262,7 +282,7 @@ def compare(a, b, out: str | Path, *, seed: int | None = None, scale: float | No
                                 "pass --force")
     ra, rb = run_pair(a, b, seed=seed, scale=scale, overrides=overrides,
                       overrides_a=overrides_a, overrides_b=overrides_b, threads=threads,
-                      progress=progress)
+                      progress=progress, executor=executor)
     table = comparison_table(ra, rb)
     diffs = summary_differences(ra, rb)
     div = first_divergence(table)
