@@ -10,8 +10,11 @@ the attitudes it is handed (``benchmarks/crisis_map.py`` maps where). At a ``cri
         − w_converted · [converted official] + spread · z
 
 ``z`` a standard normal drawn from the agent's uid: what belief and trust do not carry
-(nationality, region, family memory of repression). It leans to the regime if ``d > margin``,
-to the challenger if ``d < −margin``, to neither otherwise.
+(nationality, region, family memory of repression). A civilian is ready to act for the regime
+if ``d > margin + c``, for the challenger if ``d < −(margin + c)``, and for neither otherwise;
+``c`` is its personal cost of acting at all (time, family, fear), exponential with mean
+``reluctance`` and drawn from its uid. So how many *could* act grows smoothly with the strength
+of attitudes, and a cascade fills that pool, not the whole country.
 
 **Security forces** (Svolik's coercive agents): an adult younger than ``service_age_max``
 belongs to the army, KGB or militia if ``u_sec < security_share`` (``u_sec`` drawn from its uid,
@@ -29,7 +32,7 @@ the elite tier (officials who have not converted to private wealth, M8) and the 
 for the regime; the event's ``challenger_seed`` share of the other adults (an organised
 opposition, members or not, drawn by uid) for the challenger.
 
-**The cascade** (Granovetter 1978). An adult leaning to a side goes into the street for it when
+**The cascade** (Granovetter 1978). A civilian ready to act for a side goes into the street when
 
     θ_i · (1 − min(1, conviction · |d|)) + risk  ≤  local · s_cell + (1 − local) · o · s_all
 
