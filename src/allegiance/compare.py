@@ -23,7 +23,8 @@ SERIES = ("members", "committed_members", "exits", "expelled", "joins", "mean_be
 
 #: crisis numbers compared side by side (summary["forecast"]["crisis"])
 CRISIS_KEYS = ("defenders_members", "passive_members", "opponents_members",
-               "defenders_nonmembers", "opponents_nonmembers")
+               "defenders_nonmembers", "opponents_nonmembers", "security_obeyed",
+               "security_refused")
 
 
 Overrides = Iterable[str] | Mapping[str, Any]
@@ -224,7 +225,8 @@ def compare_figure(ra, rb, table, outdir: Path, name_a: str, name_b: str) -> lis
     cb_ = (rb.summary.get("forecast") or {}).get("crisis")
     if ca_ or cb_:
         labels = ["defenders\nmembers", "passive\nmembers", "opponents\nmembers",
-                  "defenders\nnon-members", "opponents\nnon-members"]
+                  "defenders\nnon-members", "opponents\nnon-members", "forces\nobeyed",
+                  "forces\nrefused"]
         va = np.array([(ca_ or {}).get(k, 0.0) or 0.0 for k in CRISIS_KEYS], dtype=float)
         vb = np.array([(cb_ or {}).get(k, 0.0) or 0.0 for k in CRISIS_KEYS], dtype=float)
         pos = np.concatenate([va[va > 0], vb[vb > 0]])

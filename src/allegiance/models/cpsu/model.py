@@ -391,13 +391,16 @@ class CpsuModel(Model):
             self.ongoing.append((kind, ev, ev.months))
             return {"detail": f"{kind} of {ev.share:.1%} over {ev.months} months"}
         if kind == "crisis":
-            out, iterations = m10.apply(self.context(step), self.state, ev, self.n_cells)
-            c = self.crisis = m10.breakdown(out, iterations, self.scale, self.step_label(step),
-                                            ev)
+            out, stats = m10.apply(self.context(step), self.state, ev, self.n_cells)
+            c = self.crisis = m10.breakdown(out, stats, self.scale, self.step_label(step), ev)
             defenders = c["defenders_members"] + c["defenders_nonmembers"]
             opponents = c["opponents_members"] + c["opponents_nonmembers"]
             return {"detail": f"defenders={defenders:.0f} opponents={opponents:.0f} "
-                              f"iterations={iterations}"}
+                              f"security_obeyed={c['security_obeyed']:.0f} "
+                              f"security_refused={c['security_refused']:.0f} "
+                              f"instigators_regime={c['instigators_regime']:.0f} "
+                              f"instigators_challenger={c['instigators_challenger']:.0f} "
+                              f"iterations={c['iterations']}"}
         if kind == "dissolution":
             part = np.zeros((self.bounds().shape[0] - 1, 1), dtype=np.int64)
             st = self.state
@@ -488,7 +491,8 @@ class CpsuModel(Model):
         out = {name: f[name] * k for name in self.flow_names}
         if self.crisis is not None and self.crisis["date"] == self.step_label(step):
             for key in ("defenders_members", "passive_members", "opponents_members",
-                        "defenders_nonmembers", "opponents_nonmembers"):
+                        "defenders_nonmembers", "opponents_nonmembers", "security_obeyed",
+                        "security_refused"):
                 out[f"crisis_{key}"] = self.crisis[key]
         return out
 

@@ -111,13 +111,28 @@ class MortalityEvent(EventBase):
 
 
 class CrisisEvent(EventBase):
-    """A challenge to the regime (M10): the threshold cascade is run this month."""
+    """A challenge to the regime (M10): the crisis cascade is run this month.
+
+    The instigators exist whatever anyone leans to; everyone else decides in the cascade. The
+    risks are dangers that the security forces make real: repression of the challenger's side
+    by the units that obey, danger to the regime's side from the units that refuse."""
 
     type: Literal["crisis"]
-    defender_seed: float = Field(0.0, ge=0, le=1, description="initial visible share defending")
-    challenger_seed: float = Field(0.0, ge=0, le=1, description="initial visible share opposing")
-    risk_defend: float = Field(0.0, ge=0, le=1, description="added threshold for defending")
-    risk_oppose: float = Field(0.0, ge=0, le=1, description="added threshold for opposing")
+    defender_seed: float = Field(0.0, ge=0, le=1,
+                                 description="share of the elite tier (not converted) that acts "
+                                             "for the regime from the start (its organisers); "
+                                             "plausible 0-0.05")
+    challenger_seed: float = Field(0.0, ge=0, le=1,
+                                   description="share of adults in the organised opposition, "
+                                               "acting from the start; plausible 0-0.005")
+    risk_defend: float = Field(0.0, ge=0, le=1,
+                               description="added threshold for defending when every unit "
+                                           "refused (scaled by the refusing share); plausible "
+                                           "0-0.2")
+    risk_oppose: float = Field(0.0, ge=0, le=1,
+                               description="added threshold for opposing when every unit obeys "
+                                           "(repression, scaled by the obeying share); "
+                                           "plausible 0-0.2")
 
 
 class DissolutionEvent(EventBase):

@@ -64,7 +64,10 @@ def summarize(model, ts, events) -> dict[str, Any]:
         fc["crisis"] = {k: crisis[k] for k in (
             "date", "defenders_members", "passive_members", "opponents_members",
             "defenders_nonmembers", "passive_nonmembers", "opponents_nonmembers",
-            "iterations", "by_tier")}
+            "iterations", "by_tier", "security_forces", "security_obeyed", "security_refused",
+            "security_obey_share", "instigators_regime", "instigators_regime_elite",
+            "instigators_regime_security", "instigators_challenger", "regime_side",
+            "challenger_side")}
     fit = membership_fit(ts)
     boundary = stock_at(ts, "1989-01")
     peak = next((r for r in data.membership_series() if r["date"].startswith("1989-01")), None)
