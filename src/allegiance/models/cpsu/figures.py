@@ -217,9 +217,14 @@ def crisis_breakdown(result, outdir: Path) -> list[Path]:
     ax.legend(loc="lower right", fontsize=7, frameon=True, framealpha=0.9, edgecolor="none")
     m = result.manifest
     res = 1 / m["scale"]
+    forces = ""
+    if crisis.get("security_forces") is not None:
+        forces = (f" Civilians only: of {crisis['security_forces']:,.0f} in the security forces, "
+                  f"{crisis['security_obeyed']:,.0f} obeyed and {crisis['security_refused']:,.0f} "
+                  "refused.")
     cap = (f"{SOURCE_MODEL}: threshold cascade of M10 at the crisis event, adults by tier; "
            f"OUT-OF-SAMPLE forecast. One agent = {res:,.0f} persons, so the smallest non-zero "
-           f"count is {res:,.0f}. {_run_note(result)}; cascade iterations: "
+           f"count is {res:,.0f}.{forces} {_run_note(result)}; cascade iterations: "
            f"{crisis.get('iterations')}.")
     return save(fig, outdir, "crisis_breakdown", cap)
 
