@@ -16,7 +16,6 @@ from numba import njit
 
 from allegiance.mechanisms import demography as m2
 from allegiance.mechanisms import legitimacy as m6
-from allegiance.mechanisms import openness as m7
 from allegiance.mechanisms import recruitment as m1
 from allegiance.mechanisms import ritual as m4
 from allegiance.mechanisms._common import (
@@ -27,12 +26,12 @@ from allegiance.mechanisms._common import (
     packed,
     to_fixed,
     to_fixed_simd,
-    unpack,
 )
 from allegiance.models.cpsu import adults as kadults
 from allegiance.models.cpsu import members as kmembers
 from allegiance.models.cpsu import options as koptions
 from allegiance.models.cpsu import recruits as krecruits
+from allegiance.models.cpsu import reference
 from allegiance.models.cpsu import stocks as kstocks
 from allegiance.rng import uniform
 
@@ -88,33 +87,6 @@ def _state(n: int, n_cells: int, seed: int, chunk: int = 2048):
             "n_cells": n_cells + 2}
 
 
-@njit
-def _adults_reference(alive, birth, status, cell, uid, belief, trust, month, soc_on, climate,
-                      trust_mean, sd, key_b, key_t, ritual_on, msum0, rate_m, rate_c, peer,
-                      asym, legit_on, base_m, base_c, w_belief, rate_t, learn_on, ts):
-    for i in range(alive.shape[0]):
-        if not alive[i]:
-            continue
-        age = month - birth[i]
-        if soc_on and age == m2.SOCIALIZATION_MONTHS:
-            b, t = m2.socialized(climate, trust_mean, sd, uid[i], key_b, key_t)
-            belief[i] = b
-            trust[i] = t
-        if age >= ADULT_MONTHS and (ritual_on or legit_on):
-            member = status[i] > 0
-            if ritual_on:
-                ms = 0
-                mc = 0
-                if member:
-                    ms, mc = unpack(msum0[cell[i]])
-                belief[i] = m4.erode_one(belief[i], member, ms, mc, rate_m, rate_c, peer, asym)
-            if legit_on:
-                trust[i] = m6.adjust_one(trust[i], belief[i], member, base_m, base_c, w_belief,
-                                         rate_t)
-        if learn_on:
-            ts[cell[i]] += packed(trust[i])
-
-
 # chunks of 2,048 slots are each part of one block; chunks of 9,999 span three blocks (4,096)
 @pytest.mark.parametrize("chunk", [2048, 9999])
 @pytest.mark.parametrize("far", [False, True])
@@ -132,8 +104,11 @@ def test_adults_pass_equals_the_one_agent_loop(far, flags, chunk):
     rates = (0.004, 0.002, 0.01, 1.5, legit_on, 0.6, 0.4, 0.4, 0.03, learn_on)
     ref_b, ref_t = s["belief"].copy(), s["trust"].copy()
     ref_ts = np.zeros(s["n_cells"], dtype=np.int64)
-    _adults_reference(s["alive"], s["birth"], s["status"], s["cell"], s["uid"], ref_b, ref_t,
-                      *terms, msum[0], *rates, ref_ts)
+    # the reference engine's loop (one agent at a time, in slot order)
+    reference.adults_loop(s["alive"], s["birth"], s["status"], s["cell"], s["uid"], ref_b, ref_t,
+                          MONTH, soc_on, m2.Terms(*terms[2:7]), ritual_on, msum[0],
+                          m4.Terms(*rates[:4]), legit_on, m6.Terms(*rates[5:9]), learn_on,
+                          ref_ts)
     b, t = s["belief"].copy(), s["trust"].copy()
     tsum = np.full((2, s["n_cells"]), 99, dtype=np.int64)  # the pass zeroes its lanes
     kadults.adults_pass(s["bounds"], s["lanes"], s["idx"], s["ib"], s["alive"], s["birth"],
@@ -146,14 +121,6 @@ def test_adults_pass_equals_the_one_agent_loop(far, flags, chunk):
         assert np.array_equal(tsum.sum(axis=0), ref_ts)
     changed = (b != s["belief"]) | (t != s["trust"])
     assert changed.sum() > 1000  # the state really moved
-
-
-@njit
-def _learning_reference(alive, birth, cell, trust, month, rate, tsum0):
-    for i in range(alive.shape[0]):
-        if alive[i] and month - birth[i] >= ADULT_MONTHS:
-            ts, tc = unpack(tsum0[cell[i]])
-            trust[i] = m7.learn_one(trust[i], ts, tc, rate)
 
 
 def _weights() -> np.ndarray:
@@ -188,7 +155,7 @@ def test_learning_pass_equals_the_one_agent_loop(stocks, chunk, learn):
     np.add.at(tsum[0], s["cell"][living], [packed(float(t)) for t in s["trust"][living]])
     ref_t = s["trust"].copy()
     if learn:
-        _learning_reference(s["alive"], s["birth"], s["cell"], ref_t, MONTH, 0.03, tsum[0])
+        reference.learning_loop(s["alive"], s["birth"], s["cell"], ref_t, MONTH, 0.03, tsum[0])
     t = s["trust"].copy()
     nl = s["lanes"].size - 1
     nxt = np.zeros((nl, len(kstocks.NEXT)), np.int64)

@@ -189,16 +189,22 @@ class EpsteinScenario(ScenarioBase):
 
     @model_validator(mode="after")
     def _consistent(self):
-        r = math.floor(max(self.params.vision, self.params.cop_vision))
-        if 2 * r + 1 > min(self.world.width, self.world.height):
-            raise ValueError(f"vision {r} needs a world at least {2 * r + 1} cells wide and "
-                             f"high (width={self.world.width}, height={self.world.height})")
-        for eid, ev in self.events.items():
-            if ev.type == "cops" and ev.density > self.world.cop_density:
-                raise ValueError(f"events.{eid}.density = {ev.density:g}: cops can only be "
-                                 f"removed (allowed <= world.cop_density = "
-                                 f"{self.world.cop_density:g})")
-        return self
+        return check_world(self)
+
+
+def check_world(sc):
+    """A scenario's vision fits its world, and its cop events only remove cops (Models I and
+    II); returns ``sc``."""
+    r = math.floor(max(sc.params.vision, sc.params.cop_vision))
+    if 2 * r + 1 > min(sc.world.width, sc.world.height):
+        raise ValueError(f"vision {r} needs a world at least {2 * r + 1} cells wide and "
+                         f"high (width={sc.world.width}, height={sc.world.height})")
+    for eid, ev in sc.events.items():
+        if ev.type == "cops" and ev.density > sc.world.cop_density:
+            raise ValueError(f"events.{eid}.density = {ev.density:g}: cops can only be "
+                             f"removed (allowed <= world.cop_density = "
+                             f"{sc.world.cop_density:g})")
+    return sc
 
 
 # ---------------------------------------------------------------------------------------------

@@ -39,7 +39,6 @@ implementation reproduces (measured by ``benchmarks/epstein_tables.py``).
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -59,6 +58,7 @@ from .epstein import (
     RunSettings,
     _ratio,
     _wrap,
+    check_world,
     offsets,
     spans,
 )
@@ -128,16 +128,7 @@ class Epstein2Scenario(ScenarioBase):
 
     @model_validator(mode="after")
     def _consistent(self):
-        r = math.floor(max(self.params.vision, self.params.cop_vision))
-        if 2 * r + 1 > min(self.world.width, self.world.height):
-            raise ValueError(f"vision {r} needs a world at least {2 * r + 1} cells wide and "
-                             f"high (width={self.world.width}, height={self.world.height})")
-        for eid, ev in self.events.items():
-            if ev.type == "cops" and ev.density > self.world.cop_density:
-                raise ValueError(f"events.{eid}.density = {ev.density:g}: cops can only be "
-                                 f"removed (allowed <= world.cop_density = "
-                                 f"{self.world.cop_density:g})")
-        return self
+        return check_world(self)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -58,26 +58,16 @@ from .stocks import (
     C_ADULTS,
     C_ALIVE,
     C_BELIEF_ADULTS,
-    C_BELIEF_MEMBERS,
     C_BELIEF_NONMEMBERS,
     C_BELIEF_TIER,
-    C_COHORT,
     C_COMMITTED_ADULTS,
-    C_COMMITTED_MEMBERS,
-    C_CONVERTED,
-    C_EXPRESSED_MEMBERS,
     C_EXPRESSED_NONMEMBERS,
-    C_MOTIVE_CAREER,
-    C_MOTIVE_CONFORMIST,
-    C_MOTIVE_IDEAL,
     C_NONMEMBER_ADULTS,
-    C_STAKE_OFFICE,
-    C_TIER_COUNT,
     C_TRUST_ADULTS,
-    C_TRUST_MEMBERS,
     C_TRUST_NONMEMBERS,
     C_TRUST_TIER,
     COHORT_EDGES,
+    _count_member,
     with_means,
 )
 
@@ -107,8 +97,6 @@ def stocks_loop(alive, birth, status, motive, belief, trust, stake, converted, m
         row[C_ADULTS] += 1
         row[C_BELIEF_ADULTS] += fb
         row[C_TRUST_ADULTS] += ft
-        row[C_BELIEF_TIER + st] += fb
-        row[C_TRUST_TIER + st] += ft
         if b >= commit_thr:
             row[C_COMMITTED_ADULTS] += 1
         if st == NONMEMBER:
@@ -116,28 +104,12 @@ def stocks_loop(alive, birth, status, motive, belief, trust, stake, converted, m
             row[C_BELIEF_NONMEMBERS] += fb
             row[C_TRUST_NONMEMBERS] += ft
             row[C_EXPRESSED_NONMEMBERS] += fex
+            row[C_BELIEF_TIER] += fb  # tier 0: non-member adults
+            row[C_TRUST_TIER] += ft
             continue
-        row[C_TIER_COUNT + st] += 1  # candidates, full members, cadres, elites
-        if b >= commit_thr:  # M12: a committed member
-            row[C_COMMITTED_MEMBERS] += 1
-        row[C_BELIEF_MEMBERS] += fb
-        row[C_TRUST_MEMBERS] += ft
-        row[C_EXPRESSED_MEMBERS] += fex
-        if st >= CADRE:
-            row[C_STAKE_OFFICE] += to_fixed(stake[i])
-            if converted[i]:
-                row[C_CONVERTED] += 1
-        mo = motive[i]
-        if mo == IDEAL:
-            row[C_MOTIVE_IDEAL] += 1
-        elif mo == CAREER:
-            row[C_MOTIVE_CAREER] += 1
-        elif mo == CONFORMIST:
-            row[C_MOTIVE_CONFORMIST] += 1
-        k = 0
-        while k < edges.shape[0] and birth[i] >= edges[k]:
-            k += 1
-        row[C_COHORT + k] += 1
+        # a member's columns: tier, M12 commitment, motive, cohort (as the fused stocks count)
+        _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, commit_thr,
+                      edges)
 
 
 @njit(cache=True)
