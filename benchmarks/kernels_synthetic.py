@@ -74,18 +74,21 @@ def learning(cm) -> None:
     bounds = np.minimum(np.arange(0, n + 65536, 65536), n).astype(np.uint64)
     lanes = np.array([0, bounds.size - 1], np.int64)
     tsum = np.zeros((1, nc), np.int64) + (1000 << 15) + 100
-    nxt = np.zeros((1, 6), np.int64)
     dying = np.zeros((1, 100_000), np.uint32)
     nd = np.zeros(1, np.int64)
     # trees before 0.3.2 take a ``far`` flag (prefetch the workplaces): off, as for 4,000
-    far = (False,) if "far" in inspect.signature(cm.learning_pass.py_func).parameters else ()
+    params = inspect.signature(cm.learning_pass.py_func).parameters
+    far = (False,) if "far" in params else ()
+    # 0.3.3 on: the survey's cut points, and next month's stocks have 12 columns
+    cuts = (np.array([0.6, 0.4]),) if "cuts" in params else ()
+    nxt = np.zeros((1, 12 if cuts else 6), np.int64)
     for learn, stocks in ((True, False), (False, True), (True, True)):
         trust = trust0.copy()
 
         def run(learn=learn, stocks=stocks, trust=trust) -> None:
             cm.learning_pass(bounds, lanes, alive, birth, death, cell, belief, trust, 23000,
-                             learn, 0.03, tsum, *far, stocks, 0.6, 0.5, 0.3, True, nxt, dying,
-                             nd)
+                             learn, 0.03, tsum, *far, stocks, 0.6, 0.5, 0.3, True, *cuts, nxt,
+                             dying, nd)
 
         print(f"learning_pass (M7 {learn}, stocks {stocks}): {_median(run, n):.3f} ns per "
               f"agent; stocks {nxt.sum(axis=0).tolist() if stocks else '-'}")

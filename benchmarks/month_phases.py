@@ -99,13 +99,14 @@ def split_kernels(runner, repeat: int = 5) -> dict[str, float]:
     def adults(learn_on, members):
         kadults.adults_pass(bounds, lanes, idx, ib if members else no_members, v("alive"),
                             v("birth"), v("status"), v("cell"), v("uid"), v("belief"),
-                            v("trust"), m.month(step), False, m2.OFF, True, msum,
+                            v("trust"), v("disposition"), m.month(step), False, m2.OFF, True,
+                            msum,
                             m4.terms(ctx), True, m6.terms(ctx), learn_on, tsum, mo._far())
 
     def learning(learn, stocks):
         kadults.learning_pass(bounds, lanes, v("alive"), v("birth"), v("death"), v("cell"),
                          v("belief"), v("trust"), m.month(step), learn, 0.05, tsum, stocks,
-                         0.5, 0.5, 0.5, True, nxt, dying, ndying)
+                         0.5, 0.5, 0.5, True, m.survey_cuts, nxt, dying, ndying)
 
     variants = {"adults": (adults, True, True), "adults_no_sums": (adults, False, True),
                 "adults_no_members": (adults, True, False),

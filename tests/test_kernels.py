@@ -20,9 +20,6 @@ from allegiance.mechanisms import recruitment as m1
 from allegiance.mechanisms import ritual as m4
 from allegiance.mechanisms._common import (
     ADULT_MONTHS,
-    CAREER,
-    CONFORMIST,
-    IDEAL,
     packed,
     to_fixed,
     to_fixed_simd,
@@ -76,6 +73,7 @@ def _state(n: int, n_cells: int, seed: int, chunk: int = 2048):
     belief[rng.random(n) < 0.01] = 0.0
     trust[rng.random(n) < 0.01] = 1.0
     uid = np.arange(n, dtype=np.int32) * 3
+    disposition = np.clip(np.round(rng.normal(0, 32, n)), -127, 127).astype(np.int8)
     # the member index: living members plus some former members (a superset), in slot order
     former = (status == 0) & (rng.random(n) < 0.02)
     idx = np.flatnonzero((alive & (status > 0)) | former).astype(np.uint32)
@@ -83,8 +81,8 @@ def _state(n: int, n_cells: int, seed: int, chunk: int = 2048):
     ib = np.searchsorted(idx, bounds.astype(np.uint32)).astype(np.uint64)
     lanes = np.array([0, (bounds.size - 1) // 3, bounds.size - 1], dtype=np.int64)
     return {"alive": alive, "birth": birth, "status": status, "cell": cell, "belief": belief,
-            "trust": trust, "uid": uid, "idx": idx, "bounds": bounds, "ib": ib, "lanes": lanes,
-            "n_cells": n_cells + 2}
+            "trust": trust, "uid": uid, "disposition": disposition, "idx": idx, "bounds": bounds,
+            "ib": ib, "lanes": lanes, "n_cells": n_cells + 2}
 
 
 # chunks of 2,048 slots are each part of one block; chunks of 9,999 span three blocks (4,096)
@@ -105,16 +103,16 @@ def test_adults_pass_equals_the_one_agent_loop(far, flags, chunk):
     ref_b, ref_t = s["belief"].copy(), s["trust"].copy()
     ref_ts = np.zeros(s["n_cells"], dtype=np.int64)
     # the reference engine's loop (one agent at a time, in slot order)
+    lb = m6.Terms(0.6, 0.4, 0.4, 0.15, 0.03)  # bases, w_belief, w_disposition, rate
     reference.adults_loop(s["alive"], s["birth"], s["status"], s["cell"], s["uid"], ref_b, ref_t,
-                          MONTH, soc_on, m2.Terms(*terms[2:7]), ritual_on, msum[0],
-                          m4.Terms(*rates[:4]), legit_on, m6.Terms(*rates[5:9]), learn_on,
-                          ref_ts)
+                          s["disposition"], MONTH, soc_on, m2.Terms(*terms[2:7]), ritual_on,
+                          msum[0], m4.Terms(*rates[:4]), legit_on, lb, learn_on, ref_ts)
     b, t = s["belief"].copy(), s["trust"].copy()
     tsum = np.full((2, s["n_cells"]), 99, dtype=np.int64)  # the pass zeroes its lanes
     kadults.adults_pass(s["bounds"], s["lanes"], s["idx"], s["ib"], s["alive"], s["birth"],
-                        s["status"], s["cell"], s["uid"], b, t, MONTH, soc_on,
+                        s["status"], s["cell"], s["uid"], b, t, s["disposition"], MONTH, soc_on,
                         m2.Terms(*terms[2:7]), ritual_on, msum, m4.Terms(*rates[:4]), legit_on,
-                        m6.Terms(*rates[5:9]), learn_on, tsum, far)
+                        lb, learn_on, tsum, far)
     assert np.array_equal(b, ref_b)
     assert np.array_equal(t, ref_t)
     if learn_on:
@@ -133,7 +131,12 @@ def _weights() -> np.ndarray:
 
 def _whole(tot: np.ndarray) -> np.ndarray:
     """The whole population's columns (``kstocks.NEXT``) in a sum of stocks_pass rows."""
-    return np.array([tot[0], tot[1], tot[12], tot[13], tot[36], tot[11] + tot[34]])
+    k = kstocks
+    return np.array([tot[k.C_ALIVE], tot[k.C_ADULTS], tot[k.C_BELIEF_ADULTS],
+                     tot[k.C_TRUST_ADULTS], tot[k.C_COMMITTED_ADULTS],
+                     tot[k.C_EXPRESSED_NONMEMBERS] + tot[k.C_EXPRESSED_MEMBERS],
+                     tot[k.C_SUMSQ_BELIEF], tot[k.C_SUMSQ_TRUST],
+                     *tot[k.C_SURVEY_ADULTS: k.C_SURVEY_ADULTS + 4]])
 
 
 @pytest.mark.parametrize("chunk", [2048, 9999])
@@ -163,7 +166,7 @@ def test_learning_pass_equals_the_one_agent_loop(stocks, chunk, learn):
     ndying = np.zeros(nl, np.int64)
     kadults.learning_pass(s["bounds"], s["lanes"], s["alive"], s["birth"], death, s["cell"],
                      s["belief"], t, MONTH, learn, 0.03, tsum, stocks, 0.6, 0.5, 0.3, True,
-                     nxt, dying, ndying)
+                     CUTS, nxt, dying, ndying)
     assert np.array_equal(t, ref_t)
     assert ((t != s["trust"]).sum() > 1000) == learn
     if not stocks:
@@ -174,7 +177,7 @@ def test_learning_pass_equals_the_one_agent_loop(stocks, chunk, learn):
     motive = np.zeros(n, np.int8)
     zeros = np.zeros(n, np.float32)
     _stocks_reference(s["alive"].copy(), s["birth"], s["status"], motive, s["belief"], t, zeros,
-                      zeros > 0, MONTH + 1, 0.6, 0.5, 0.3, True, COHORT_EDGES, s["bounds"],
+                      zeros > 0, MONTH + 1, 0.6, 0.5, 0.3, True, COHORT_EDGES, CUTS, s["bounds"],
                       ref_part, False, death, ref_deaths)
     assert np.array_equal(nxt.sum(axis=0), _whole(ref_part.sum(axis=0)))
     listed = np.concatenate([dying[k, : ndying[k]] for k in range(nl)])
@@ -183,12 +186,15 @@ def test_learning_pass_equals_the_one_agent_loop(stocks, chunk, learn):
     # a list too short for the lane's deaths says so (the stocks pass then draws them)
     kadults.learning_pass(s["bounds"], s["lanes"], s["alive"], s["birth"], death, s["cell"],
                      s["belief"], t.copy(), MONTH, learn, 0.03, tsum, True, 0.6, 0.5, 0.3,
-                     True, nxt, dying[:, :10], ndying)
+                     True, CUTS, nxt, dying[:, :10], ndying)
     assert (ndying == -1).all()
 
 
 # M1 decisions to apply: each uid has a trial at apply_rate a month (found by skipping from
 # success to success); an eligible agent whose trial succeeds applies with logistic(.)
+#: the survey question's cut points on trust (firm support, against)
+CUTS = np.array([0.6, 0.4])
+
 APPLY = (ADULT_MONTHS, 60 * 12, 0.6, 0.2, 0.1, 2.0)  # ages, privilege, mobilization, danger, k
 
 
@@ -337,98 +343,22 @@ def test_admissions_scan_equals_the_one_slot_loop(density):
     assert (napp > cut).any() and (napp <= cut).any()
 
 
-@njit
 def _stocks_reference(alive, birth, status, motive, belief, trust, stake, converted, month,
-                     commit_thr, norm, openness, falsify, edges, bounds, part,
-                     deaths_on, death, deaths):
-    for c in range(bounds.shape[0] - 1):
-        row = part[c]
-        # the non-members (most agents) are summed in registers; written to row at the end
-        n_alive = 0
-        n_adults = 0
-        s_b = 0
-        s_t = 0
-        n_comm = 0
-        n_non = 0
-        s_t_non = 0
-        s_ex_non = 0
-        s_b_non = 0
-        d = 0
-        dm = 0
-        for i in range(bounds[c], bounds[c + 1]):
-            if not alive[i]:
-                continue
-            n_alive += 1
-            age = month - birth[i]
-            st = status[i]
-            if deaths_on and death[i] <= month:
-                alive[i] = False
-                d += 1
-                if st > 0:
-                    dm += 1
-            if age < ADULT_MONTHS:
-                continue
-            n_adults += 1
-            b = belief[i]
-            t = trust[i]
-            fb = to_fixed(b)
-            ft = to_fixed(t)
-            fex = ft
-            if falsify:
-                fex = to_fixed(openness * t + (1.0 - openness) * max(t, norm))
-            s_b += fb
-            s_t += ft
-            if b >= commit_thr:
-                n_comm += 1
-            if st == 0:
-                n_non += 1
-                s_t_non += ft
-                s_ex_non += fex
-                s_b_non += fb
-                continue
-            row[24 + st] += fb
-            row[29 + st] += ft
-            if st == 1:
-                row[2] += 1
-            elif st == 2:
-                row[3] += 1
-            elif st == 3:
-                row[4] += 1
-            else:
-                row[5] += 1
-            if st >= 3:
-                row[14] += to_fixed(stake[i])
-                if converted[i]:
-                    row[15] += 1
-            if b >= commit_thr:
-                row[6] += 1
-            row[7] += fb
-            row[8] += ft
-            row[34] += fex
-            mo = motive[i]
-            if mo == IDEAL:
-                row[16] += 1
-            elif mo == CAREER:
-                row[17] += 1
-            elif mo == CONFORMIST:
-                row[18] += 1
-            k = 0
-            while k < edges.shape[0] and birth[i] >= edges[k]:
-                k += 1
-            row[19 + k] += 1
-        row[0] = n_alive
-        row[1] = n_adults
-        row[12] = s_b
-        row[13] = s_t
-        row[36] = n_comm
-        row[9] = n_non
-        row[10] = s_t_non
-        row[11] = s_ex_non
-        row[35] = s_b_non
-        row[24] = s_b_non  # tier 0 = non-member adults
-        row[29] = s_t_non
-        deaths[c, 0] = d
-        deaths[c, 1] = dm
+                      commit_thr, norm, openness, falsify, edges, cuts, bounds, part,
+                      deaths_on, death, deaths):
+    """The stocks of each chunk by the reference engine's loop (one agent at a time); then,
+    with ``deaths_on``, the agents whose month of death has come die (counted first)."""
+    for c in range(bounds.size - 1):
+        lo, hi = int(bounds[c]), int(bounds[c + 1])
+        sl = slice(lo, hi)
+        reference.stocks_loop(alive[sl], birth[sl], status[sl], motive[sl], belief[sl],
+                              trust[sl], stake[sl], converted[sl], month, commit_thr, norm,
+                              openness, falsify, edges, cuts, part[c])
+        if deaths_on:
+            dying = alive[sl] & (death[sl] <= month)
+            deaths[c, 0] = dying.sum()
+            deaths[c, 1] = (dying & (status[sl] > 0)).sum()
+            alive[lo:hi][dying] = False
 
 
 
@@ -449,7 +379,7 @@ def test_stocks_pass_equals_the_one_agent_loop(deaths_on, chunk):
     converted = rng.random(n) < 0.3
     join = (MONTH - rng.integers(0, 400, n)).astype(np.int16)
     nchunk = s["bounds"].size - 1
-    common = (MONTH, 0.6, 0.5, 0.3, True, COHORT_EDGES)
+    common = (MONTH, 0.6, 0.5, 0.3, True, COHORT_EDGES, CUTS)
     ref_alive = s["alive"].copy()
     ref_part = np.zeros((nchunk, len(AGG)), np.int64)
     ref_deaths = np.zeros((nchunk, 2), np.int64)

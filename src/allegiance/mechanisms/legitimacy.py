@@ -4,12 +4,20 @@ Essay §3.1 and §4.3: "that corrupt, privileged, people-alienated party was no 
 party'". Trust in the party is a separate quantity from belief in the ideal (the brief: in
 January 1991 most people still found socialism acceptable while the party's authority had
 collapsed). Each adult's trust moves towards a target set by the regime's performance, the
-corruption they can see (M5, M7), the party's contact with the people (M11) and their own
-belief:
+corruption they can see (M5, M7), the party's contact with the people (M11), their own
+belief, and their lasting disposition towards the regime:
 
     target = base + w_perf · performance − w_corr · visible_corruption
              + w_contact · contact_effect + w_belief · (belief − ½)
+             + w_disposition · z
     trust  ← trust + rate/12 · (target − trust)
+
+``z`` (state ``disposition``) is a person's lasting disposition, drawn once when they enter
+the model (standard normal, kept in steps of 1/32 within ±3.97): what family history,
+nationality, region, religion and one's own experience of the regime do to trust in the party
+beyond the common conditions — the differences the émigré surveys find within every
+generation (``data/attitudes_pre1989.csv``). Without it everyone's trust converges to nearly
+the same target and a population answers as one; its weight is an assumption (issue 15).
 
 Switched off, trust stays where socialization put it.
 """
@@ -20,14 +28,19 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from pydantic import Field
 
+from ..rng import normal
 from ._common import MechanismParams, clip01, positive, unit
 
 #: the mechanism's id in the brief
 ID = "M6"
 #: the flows it counts (columns of ``timeseries.parquet``, persons per month)
 FLOWS: tuple[str, ...] = ()
-STATE = [("trust", np.float32, 0.5)]
+STATE = [("trust", np.float32, 0.5), ("disposition", np.int8, 0)]
+
+#: ``disposition`` is stored in steps of 1/DISPOSITION_STEPS of a standard deviation
+DISPOSITION_STEPS = 32.0
 
 
 class Params(MechanismParams):
@@ -39,15 +52,29 @@ class Params(MechanismParams):
     w_contact: float = positive(0.15, "weight of the contact-with-the-people remedy")
     w_belief: float = positive(0.4, "weight of one's belief in the ideal")
     rate: float = positive(0.4, "yearly adjustment rate towards the target")
+    w_disposition: float = Field(0.15, ge=0.0, le=0.5,
+                                 description="weight of one's lasting disposition (a standard "
+                                             "normal per person) in the trust target")
 
 
 @njit(cache=True, inline="always")
-def adjust_one(trust, belief, member, base_m, base_c, w_belief, rate):
+def adjust_one(trust, belief, disposition, member, base_m, base_c, w_belief, w_disp, rate):
     """An adult's trust moved towards its target (members and citizens see different
-    corruption, hence different bases)."""
-    tgt = (base_m if member else base_c) + w_belief * (belief - 0.5)
+    corruption, hence different bases; ``disposition``: the stored state, in steps of
+    1/:data:`DISPOSITION_STEPS`)."""
+    tgt = ((base_m if member else base_c) + w_belief * (belief - 0.5)
+           + w_disp * (np.float64(disposition) / DISPOSITION_STEPS))
     tgt = clip01(tgt)
     return clip01(trust + rate * (tgt - trust))
+
+
+@njit(cache=True)
+def draw_dispositions(lo, hi, uid, disposition, key):
+    """The lasting dispositions of the agents in slots ``lo:hi`` (a standard normal per uid,
+    rounded to steps of 1/:data:`DISPOSITION_STEPS`, within the int8 range)."""
+    for i in range(lo, hi):
+        z = np.round(normal(key, uid[i]) * DISPOSITION_STEPS)
+        disposition[i] = np.int8(min(127.0, max(-127.0, z)))
 
 
 class LegitimacyTerms(NamedTuple):
@@ -56,6 +83,7 @@ class LegitimacyTerms(NamedTuple):
     base_members: float  #: trust target of members before their belief
     base_citizens: float  #: ... and of non-members (they see less corruption)
     w_belief: float
+    w_disposition: float
     rate: float  #: monthly adjustment rate
 
 
@@ -63,7 +91,7 @@ class LegitimacyTerms(NamedTuple):
 #: loops tell records apart by class name)
 Terms = LegitimacyTerms
 #: the terms a kernel is given when the mechanism does nothing this month
-OFF = Terms(0.0, 0.0, 0.0, 0.0)
+OFF = Terms(0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 def terms(ctx) -> Terms | None:
@@ -77,4 +105,4 @@ def terms(ctx) -> Terms | None:
               + p.w_contact * remedies.contact_effect(ctx))
     base_m = common - p.w_corruption * privilege.visible_corruption(ctx, members=True)
     base_c = common - p.w_corruption * privilege.visible_corruption(ctx, members=False)
-    return Terms(base_m, base_c, p.w_belief, p.rate / 12.0)
+    return Terms(base_m, base_c, p.w_belief, p.w_disposition, p.rate / 12.0)

@@ -38,9 +38,9 @@ from .stocks import _next_terms
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _adult_member(i, month, birth, cell, uid, belief, trust, soc_on, climate, trust_mean, sd,
-                  key_b, key_t, ritual_on, msum0, rate_m, rate_c, peer, asym, legit_on, base_m,
-                  base_c, w_belief, rate_t, learn_on, ts):
+def _adult_member(i, month, birth, cell, uid, belief, trust, disposition, soc_on, climate,
+                  trust_mean, sd, key_b, key_t, ritual_on, msum0, rate_m, rate_c, peer, asym,
+                  legit_on, base_m, base_c, w_belief, w_disp, rate_t, learn_on, ts):
     """The ``adults`` pass for one living member (the mechanisms' order, as for everyone)."""
     age = month - birth[i]
     if soc_on and age == m2.SOCIALIZATION_MONTHS:
@@ -52,14 +52,16 @@ def _adult_member(i, month, birth, cell, uid, belief, trust, soc_on, climate, tr
             ms, mc = unpack(msum0[cell[i]])
             belief[i] = m4.erode_one(belief[i], True, ms, mc, rate_m, rate_c, peer, asym)
         if legit_on:
-            trust[i] = m6.adjust_one(trust[i], belief[i], True, base_m, base_c, w_belief, rate_t)
+            trust[i] = m6.adjust_one(trust[i], belief[i], disposition[i], True, base_m, base_c,
+                                     w_belief, w_disp, rate_t)
     if learn_on:
         ts[cell[i]] += packed(trust[i])
 
 
 @njit(**KERNEL)
-def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief, trust, month,
-                soc_on, soc, ritual_on, msum, rr, legit_on, lb, learn_on, tsum, far):
+def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief, trust,
+                disposition, month, soc_on, soc, ritual_on, msum, rr, legit_on, lb, learn_on,
+                tsum, far):
     """M2 socialization at 16, M4 ritual decay and peer drift, M6 trust adjustment, and the
     fixed-point workplace sums of trust for M7 (per lane). ``soc``, ``rr``, ``lb``: the
     ``Terms`` of M2, M4 and M6 (each used only if its flag is on).
@@ -77,7 +79,7 @@ def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief,
     """
     climate, trust_mean, sd, key_b, key_t = soc
     rate_m, rate_c, peer, asym = rr
-    base_m, base_c, w_belief, rate_t = lb
+    base_m, base_c, w_belief, w_disp, rate_t = lb
     msum0 = msum[0]
     one = np.uint64(1)
     ahead = np.uint64(PREFETCH)
@@ -105,8 +107,8 @@ def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief,
                     t = trust[i]
                     nb = (np.float32(m4.erode_one(b, False, 0, 0, rate_m, rate_c, peer, asym))
                           if ritual_on else b)
-                    nt = (np.float32(m6.adjust_one(t, nb, False, base_m, base_c, w_belief,
-                                                   rate_t))
+                    nt = (np.float32(m6.adjust_one(t, nb, disposition[i], False, base_m, base_c,
+                                                   w_belief, w_disp, rate_t))
                           if legit_on else t)
                     nb = nb if upd != 0 else b
                     nt = nt if upd != 0 else t
@@ -130,10 +132,10 @@ def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief,
                         prefetch_write(ts, p)
                     j += one
                     if alive[i] and status[i] > 0:
-                        _adult_member(i, month, birth, cell, uid, belief, trust, soc_on,
-                                      climate, trust_mean, sd, key_b, key_t, ritual_on, msum0,
-                                      rate_m, rate_c, peer, asym, legit_on, base_m, base_c,
-                                      w_belief, rate_t, learn_on, ts)
+                        _adult_member(i, month, birth, cell, uid, belief, trust, disposition,
+                                      soc_on, climate, trust_mean, sd, key_b, key_t, ritual_on,
+                                      msum0, rate_m, rate_c, peer, asym, legit_on, base_m,
+                                      base_c, w_belief, w_disp, rate_t, learn_on, ts)
                 if learn_on:  # (4) the non-members' workplace terms
                     if far:
                         for k in range(n):
@@ -147,7 +149,8 @@ def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief,
 
 @njit(**KERNEL)
 def learning_pass(bounds, lanes, alive, birth, death, cell, belief, trust, month, learn, rate,
-                  tsum, stocks_on, commit_thr, norm, openness, falsify, nxt, dying, ndying):
+                  tsum, stocks_on, commit_thr, norm, openness, falsify, cuts, nxt, dying,
+                  ndying):
     """M7 social learning of adults; with ``stocks_on``, next month's stocks of the whole
     population and its natural deaths.
 
@@ -171,6 +174,7 @@ def learning_pass(bounds, lanes, alive, birth, death, cell, belief, trust, month
     mask = np.int64(COUNT_MASK)
     month1 = month + 1
     cap = dying.shape[1]
+    cut = (cuts[0], cuts[1])  # the survey's cut points, as scalars for the vectorized loop
     for lane in prange(lanes.shape[0] - 1):
         pb = np.zeros(BLOCK, dtype=np.int64)
         n_al = 0
@@ -179,6 +183,12 @@ def learning_pass(bounds, lanes, alive, birth, death, cell, belief, trust, month
         s_t = 0
         n_cm = 0
         s_ex = 0
+        s_bb = 0
+        s_tt = 0
+        n_f = 0
+        n_na = 0
+        n_fe = 0
+        n_nae = 0
         nd = 0
         for c in range(lanes[lane], lanes[lane + 1]):
             b0 = bounds[c]
@@ -199,15 +209,21 @@ def learning_pass(bounds, lanes, alive, birth, death, cell, belief, trust, month
                     # vectorize as well (measured: slower)
                     for i in range(b0, b1):  # vectorized
                         a = np.int64(alive[i])
-                        ad, xb, xt, xc, xe = _next_terms(a, birth[i], belief[i], trust[i],
-                                                         month1, commit_thr, norm, openness,
-                                                         falsify)
+                        ad, xb, xt, xc, xe, xbb, xtt, f, na, fe, nae = _next_terms(
+                            a, birth[i], belief[i], trust[i], month1, commit_thr, norm,
+                            openness, falsify, cut)
                         n_al += a
                         n_ad += ad
                         s_b += xb
                         s_t += xt
                         n_cm += xc
                         s_ex += xe
+                        s_bb += xbb
+                        s_tt += xtt
+                        n_f += f
+                        n_na += na
+                        n_fe += fe
+                        n_nae += nae
                     g0 = b0
                     while g0 < b1:  # next month's deaths: 64 slots tested at once
                         g1 = min(g0 + np.uint64(GROUP), b1)
@@ -229,4 +245,10 @@ def learning_pass(bounds, lanes, alive, birth, death, cell, belief, trust, month
         row[3] = s_t
         row[4] = n_cm
         row[5] = s_ex
+        row[6] = s_bb
+        row[7] = s_tt
+        row[8] = n_f
+        row[9] = n_na
+        row[10] = n_fe
+        row[11] = n_nae
         ndying[lane] = nd if nd <= cap else -1

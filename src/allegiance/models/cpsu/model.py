@@ -24,6 +24,7 @@ from ...calendar import month_label, parse_month
 from ...engine import Model
 from ...mechanisms import MODULES, load_addon
 from ...mechanisms import crisis as m10
+from ...mechanisms import legitimacy as m6
 from ...mechanisms import shocks as m3
 from ...mechanisms._common import ADULT_MONTHS, IDEAL
 from ...mechanisms.context import Context
@@ -39,6 +40,29 @@ from .stocks import (
 )
 
 __doc__ += phase_table()
+
+
+def survey_columns(a: dict[str, float]) -> dict[str, float]:
+    """The spread of belief and trust across adults (standard deviations) and the survey
+    answers (shares of adults and of members: firm, partial, against; private and as
+    expressed) from the month's stocks ``a`` (in agents)."""
+    out: dict[str, float] = {}
+    n = a["adults"]
+    for what, mean in (("belief", a["belief_adults"]), ("trust", a["trust_adults"])):
+        var = a[f"sumsq_{what}_adults"] / n - mean * mean if n > 0 else float("nan")
+        out[f"sd_{what}_adults"] = math.sqrt(max(0.0, var)) if n > 0 else float("nan")
+    for who, count in (("adults", n), ("members", a["members"])):
+        for how, tag in (("private", ""), ("expressed", "_ex")):
+            firm, not_against = a[f"survey_firm{tag}_{who}"], a[f"survey_notagainst{tag}_{who}"]
+            key = f"survey_{who}_{how}"
+            if count > 0:
+                out[f"{key}_firm"] = firm / count
+                out[f"{key}_partial"] = (not_against - firm) / count
+                out[f"{key}_against"] = 1.0 - not_against / count
+            else:
+                for ans in ("firm", "partial", "against"):
+                    out[f"{key}_{ans}"] = float("nan")
+    return out
 
 
 def _ramp_value(ramp: tuple[int, int, float, float], step: int) -> float:
@@ -93,6 +117,9 @@ class CpsuModel(Model):
     def __init__(self, scenario: CpsuScenario, *, seed: int, scale: float):
         super().__init__(scenario, seed=seed, scale=scale)
         self.params = scenario.mechanisms
+        pc = scenario.mechanisms.commitment
+        #: the survey question's cut points on trust: [firm support, against] (M12)
+        self.survey_cuts = np.array([pc.survey_firm, pc.survey_against])
         self.start = parse_month(scenario.run.start)
         self.end = parse_month(scenario.run.end)
         self._levers: dict[str, float] = scenario.levers.model_dump()
@@ -299,6 +326,8 @@ class CpsuModel(Model):
             age_y = -np.log(1 - u * (1 - math.exp(-lam * 90))) / lam
             st.birth[s] = (month0 - np.floor(age_y * 12)).astype(np.int32)
             self.passes.draw_lifespans(s, month0 - st.birth[s].astype(np.int64))
+            m6.draw_dispositions(s.start, s.stop, st.uid, st.disposition,
+                                 self.rng.key("legitimacy.disposition", 0))
             st.cell[s] = (self.rng.uniforms("demography.cell", 0, ids)
                           * self.n_cells).astype(np.int32)
             st.belief[s] = np.clip(p2.initial_belief_mean + p2.initial_belief_sd
@@ -462,6 +491,7 @@ class CpsuModel(Model):
             "members_born_1940_1959": a["cohort_1940_1959"] * k,
             "members_born_1960plus": a["cohort_1960plus"] * k,
         }
+        row.update(survey_columns(a))
         for j, t in enumerate(tiers):
             row[f"mean_belief_{t}"] = a[f"belief_t{j}"] / counts[j] if counts[j] else float("nan")
             row[f"mean_trust_{t}"] = a[f"trust_t{j}"] / counts[j] if counts[j] else float("nan")

@@ -165,7 +165,8 @@ class Month:
                         st.view("trust"), st.view("stake"), st.view("converted"),
                         st.view("cell"), st.view("join"), month,
                         m.params.commitment.threshold, p7.norm, m.openness(),
-                        p7.enabled, COHORT_EDGES, part, with_deaths, deaths, with_deaths,
+                        p7.enabled, COHORT_EDGES, m.survey_cuts, part, with_deaths, deaths,
+                        with_deaths,
                         m.params.ritual.enabled, p5.enabled, p5.career_bias,
                         p5.seniority_bias, table, msum, wsum, self._far())
             tot = part.sum(axis=0)
@@ -176,7 +177,8 @@ class Month:
                           st.view("trust"), st.view("stake"), st.view("converted"),
                           st.view("cell"), st.view("join"), month,
                           m.params.commitment.threshold, p7.norm, m.openness(),
-                          p7.enabled, COHORT_EDGES, part, with_deaths, with_deaths,
+                          p7.enabled, COHORT_EDGES, m.survey_cuts, part, with_deaths,
+                          with_deaths,
                           m.params.ritual.enabled, p5.enabled, p5.career_bias,
                           p5.seniority_bias, table, msum, wsum, self._far())
             tot = combine_stocks(part.sum(axis=0), taken.whole.sum(axis=0))
@@ -249,6 +251,8 @@ class Month:
                               ctx.key("demography.cell", 0), ctx.key("demography.belief"),
                               ctx.key("demography.trust"))
             self.draw_lifespans(s, ages.astype(np.int64) + 1)  # first draw: next month's
+            m6.draw_dispositions(s.start, s.stop, st.uid, st.disposition,
+                                 ctx.key("legitimacy.disposition", 0))
         m.flows["births"] += births
         m.flows["arrivals"] += arrivals
         m.flows["deaths"] += deaths
@@ -299,7 +303,8 @@ class Month:
         learn_on = lt is not None and lt.rate > 0
         adults_pass(bounds, lanes, idx, ib, st.view("alive"), st.view("birth"), st.view("status"),
                     st.view("cell"), st.view("uid"), st.view("belief"), st.view("trust"),
-                    ctx.month, soc is not None, soc or m2.OFF, rr is not None, msum,
+                    st.view("disposition"), ctx.month, soc is not None, soc or m2.OFF,
+                    rr is not None, msum,
                     rr or m4.OFF, lb is not None, lb or m6.OFF, learn_on, tsum, self._far())
         if learn_on:
             t = lanes.shape[0] - 1
@@ -327,7 +332,8 @@ class Month:
         learning_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("death"),
                       st.view("cell"), st.view("belief"), st.view("trust"), ctx.month,
                       rate > 0, rate, tsum, take, m.params.commitment.threshold,
-                      p7.norm, m.openness_at(step + 1), p7.enabled, nxt, dying, ndying)
+                      p7.norm, m.openness_at(step + 1), p7.enabled, m.survey_cuts, nxt, dying,
+                      ndying)
         c.next_stocks = (NextStocks((step + 1, st.compactions, st.n), lanes, nxt, dying, ndying)
                          if take else None)
         rt = m1.terms(ctx)

@@ -67,6 +67,7 @@ from .stocks import (
     C_TRUST_NONMEMBERS,
     C_TRUST_TIER,
     COHORT_EDGES,
+    _count_adult,
     _count_member,
     with_means,
 )
@@ -80,7 +81,7 @@ NO_TABLE = np.zeros((2, 0))
 
 @njit(cache=True)
 def stocks_loop(alive, birth, status, motive, belief, trust, stake, converted, month,
-                commit_thr, norm, openness, falsify, edges, row):
+                commit_thr, norm, openness, falsify, edges, cuts, row):
     """The stocks on the 1st of the month (columns :data:`.stocks.AGG`, fixed-point sums)."""
     for i in range(alive.shape[0]):
         if not alive[i]:
@@ -95,6 +96,7 @@ def stocks_loop(alive, birth, status, motive, belief, trust, stake, converted, m
         ft = to_fixed(t)
         fex = to_fixed(m7.expressed(t, openness, norm)) if falsify else ft
         row[C_ADULTS] += 1
+        _count_adult(row, b, t, openness, norm, falsify, cuts)
         row[C_BELIEF_ADULTS] += fb
         row[C_TRUST_ADULTS] += ft
         if b >= commit_thr:
@@ -109,7 +111,7 @@ def stocks_loop(alive, birth, status, motive, belief, trust, stake, converted, m
             continue
         # a member's columns: tier, M12 commitment, motive, cohort (as the fused stocks count)
         _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, commit_thr,
-                      edges)
+                      edges, trust, openness, norm, falsify, cuts)
 
 
 @njit(cache=True)
@@ -155,8 +157,8 @@ def members_loop(bounds, alive, status, stake, motive, join, uid, cell, belief, 
 
 
 @njit(cache=True, error_model="numpy")
-def adults_loop(alive, birth, status, cell, uid, belief, trust, month, soc_on, soc, ritual_on,
-                msum, rr, legit_on, lb, learn_on, tsum):
+def adults_loop(alive, birth, status, cell, uid, belief, trust, disposition, month, soc_on, soc,
+                ritual_on, msum, rr, legit_on, lb, learn_on, tsum):
     """M2 socialization at 16, M4 ritual decay and peer drift, M6 trust, and M7's workplace
     sums of trust, each agent in turn (``soc``, ``rr``, ``lb``: the Terms of M2, M4, M6)."""
     tsum[:] = 0
@@ -179,8 +181,9 @@ def adults_loop(alive, birth, status, cell, uid, belief, trust, month, soc_on, s
                 belief[i] = m4.erode_one(belief[i], member, ms, mc, rr.rate_member,
                                          rr.rate_citizen, rr.peer, rr.asymmetry)
             if legit_on:
-                trust[i] = m6.adjust_one(trust[i], belief[i], member, lb.base_members,
-                                         lb.base_citizens, lb.w_belief, lb.rate)
+                trust[i] = m6.adjust_one(trust[i], belief[i], disposition[i], member,
+                                         lb.base_members, lb.base_citizens, lb.w_belief,
+                                         lb.w_disposition, lb.rate)
         if learn_on:
             tsum[cell[i]] += packed(trust[i])
 
@@ -356,7 +359,7 @@ class ReferenceMonth(Month):
         v = st.view
         stocks_loop(v("alive"), v("birth"), v("status"), v("motive"), v("belief"), v("trust"),
                     v("stake"), v("converted"), m.month(step), m.params.commitment.threshold,
-                    p7.norm, m.openness(), p7.enabled, COHORT_EDGES, row)
+                    p7.norm, m.openness(), p7.enabled, COHORT_EDGES, m.survey_cuts, row)
         return with_means(dict(zip(AGG, (row * AGG_SCALE).tolist(), strict=True)))
 
     def members(self, step: int) -> None:
@@ -382,8 +385,8 @@ class ReferenceMonth(Month):
         lt = m7.terms(ctx)
         v = st.view
         adults_loop(v("alive"), v("birth"), v("status"), v("cell"), v("uid"), v("belief"),
-                    v("trust"), ctx.month, soc is not None, soc or m2.OFF, rr is not None,
-                    self._msum, rr or m4.OFF, lb is not None, lb or m6.OFF,
+                    v("trust"), v("disposition"), ctx.month, soc is not None, soc or m2.OFF,
+                    rr is not None, self._msum, rr or m4.OFF, lb is not None, lb or m6.OFF,
                     lt is not None and lt.rate > 0, self._tsum)
 
     def learning(self, step: int) -> None:

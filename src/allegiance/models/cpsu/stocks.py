@@ -41,10 +41,15 @@ AGG = ("alive", "adults", "candidates", "full_members", "cadres", "elites", "com
        "cohort_1960plus",
        "belief_t0", "belief_t1", "belief_t2", "belief_t3", "belief_t4",
        "trust_t0", "trust_t1", "trust_t2", "trust_t3", "trust_t4",
-       "sum_expressed_members", "sum_belief_nonmembers", "committed_adults")
+       "sum_expressed_members", "sum_belief_nonmembers", "committed_adults",
+       "sumsq_belief_adults", "sumsq_trust_adults",
+       "survey_firm_adults", "survey_notagainst_adults", "survey_firm_ex_adults",
+       "survey_notagainst_ex_adults",
+       "survey_firm_members", "survey_notagainst_members", "survey_firm_ex_members",
+       "survey_notagainst_ex_members")
 #: factor from a column of :func:`stocks_pass` to agents (counts) or sums (fixed point)
-AGG_SCALE = np.array([1.0 / FIXED_ONE if k.startswith(("sum_", "belief_t", "trust_t")) else 1.0
-                      for k in AGG])
+AGG_SCALE = np.array([1.0 / FIXED_ONE if k.startswith(("sum_", "sumsq_", "belief_t", "trust_t"))
+                      else 1.0 for k in AGG])
 #: columns of :data:`AGG` by name, for the kernels (numba reads them as constants); the
 #: tiered columns are ``C_... + status`` (0 non-member adults, 1 candidates, ..., 4 elites)
 C_ALIVE = AGG.index("alive")
@@ -69,6 +74,10 @@ C_TRUST_TIER = AGG.index("trust_t0")  # + status (0..4)
 C_EXPRESSED_MEMBERS = AGG.index("sum_expressed_members")
 C_BELIEF_NONMEMBERS = AGG.index("sum_belief_nonmembers")
 C_COMMITTED_ADULTS = AGG.index("committed_adults")
+C_SUMSQ_BELIEF = AGG.index("sumsq_belief_adults")  # fixed-point sums of squares (spread)
+C_SUMSQ_TRUST = AGG.index("sumsq_trust_adults")
+C_SURVEY_ADULTS = AGG.index("survey_firm_adults")  # + 0..3: firm, not against, same expressed
+C_SURVEY_MEMBERS = AGG.index("survey_firm_members")  # + 0..3
 
 #: members' birth cohorts: born before each edge (month numbers)
 COHORT_EDGES = np.array([1900 * 12, 1920 * 12, 1940 * 12, 1960 * 12], dtype=np.int64)
@@ -85,10 +94,47 @@ def _fixed(b, t, openness, norm, falsify):
 
 
 @njit(cache=True, inline="always")
+def _survey(t, openness, norm, falsify, cuts):
+    """An adult's answers to the survey question (M12: trust at or above ``cuts[0]`` is firm
+    support, below ``cuts[1]`` against, partial between), privately and as expressed (M7):
+    (firm, not against, firm expressed, not against expressed), each 0 or 1."""
+    t64 = np.float64(t)
+    ex = m7.expressed(t64, openness, norm) if falsify else t64
+    return (np.int64(t64 >= cuts[0]), np.int64(t64 >= cuts[1]), np.int64(ex >= cuts[0]),
+            np.int64(ex >= cuts[1]))
+
+
+@njit(cache=True, inline="always")
+def _squares(b, t):
+    """Fixed-point squares of an adult's belief and trust (their sums give the spread)."""
+    b64 = np.float64(b)
+    t64 = np.float64(t)
+    return to_fixed(b64 * b64), to_fixed(t64 * t64)
+
+
+@njit(cache=True, inline="always")
+def _count_adult(row, b, t, openness, norm, falsify, cuts):
+    """An adult's spread and survey columns (every adult, member or not)."""
+    sb, stt = _squares(b, t)
+    row[C_SUMSQ_BELIEF] += sb
+    row[C_SUMSQ_TRUST] += stt
+    f, na, fe, nae = _survey(t, openness, norm, falsify, cuts)
+    row[C_SURVEY_ADULTS] += f
+    row[C_SURVEY_ADULTS + 1] += na
+    row[C_SURVEY_ADULTS + 2] += fe
+    row[C_SURVEY_ADULTS + 3] += nae
+
+
+@njit(cache=True, inline="always")
 def _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, commit_thr,
-                  edges):
+                  edges, trust, openness, norm, falsify, cuts):
     """A living adult member's columns of the stocks (``st`` > 0; ``b`` its belief, ``fb``,
     ``ft``, ``fex`` its fixed-point belief, trust and expressed trust)."""
+    f, na, fe, nae = _survey(trust[i], openness, norm, falsify, cuts)
+    row[C_SURVEY_MEMBERS] += f
+    row[C_SURVEY_MEMBERS + 1] += na
+    row[C_SURVEY_MEMBERS + 2] += fe
+    row[C_SURVEY_MEMBERS + 3] += nae
     row[C_BELIEF_TIER + st] += fb
     row[C_TRUST_TIER + st] += ft
     row[C_TIER_COUNT + st] += 1  # candidates, full members, cadres, elites
@@ -116,7 +162,8 @@ def _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, c
 
 @njit(**KERNEL)
 def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trust, stake,
-                converted, cell, join, month, commit_thr, norm, openness, falsify, edges, part,
+                converted, cell, join, month, commit_thr, norm, openness, falsify, edges, cuts,
+                part,
                 deaths_on, deaths, sums_on, ritual_on, promote_on, career_bias, seniority_bias,
                 table, msum, wsum, far):
     """The month's stocks (``cpsu.AGG`` columns, per chunk), its natural deaths, and — with
@@ -182,6 +229,7 @@ def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trus
                 n_adults += 1
                 b = belief[i]
                 fb, ft, fex = _fixed(b, trust[i], openness, norm, falsify)
+                _count_adult(row, b, trust[i], openness, norm, falsify, cuts)
                 s_b += fb
                 s_t += ft
                 if b >= commit_thr:
@@ -193,7 +241,7 @@ def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trus
                     s_b_non += fb
                     continue
                 _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted,
-                              commit_thr, edges)
+                              commit_thr, edges, trust, openness, norm, falsify, cuts)
             row[C_ALIVE] = n_alive
             row[C_ADULTS] = n_adults
             row[C_BELIEF_ADULTS] = s_b
@@ -213,7 +261,8 @@ def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trus
 
 @njit(**KERNEL)
 def member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, trust, stake,
-                  converted, cell, join, month, commit_thr, norm, openness, falsify, edges, part,
+                  converted, cell, join, month, commit_thr, norm, openness, falsify, edges, cuts,
+                  part,
                   deaths_on, sums_on, ritual_on, promote_on, career_bias, seniority_bias, table,
                   msum, wsum, far):
     """The members' columns of :func:`stocks_pass`, from the member index (the rest of the
@@ -250,7 +299,7 @@ def member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, t
                 b = belief[i]
                 fb, ft, fex = _fixed(b, trust[i], openness, norm, falsify)
                 _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted,
-                              commit_thr, edges)
+                              commit_thr, edges, trust, openness, norm, falsify, cuts)
             wsum[c, 0] = s_m
             wsum[c, 1] = s_c
 
@@ -278,7 +327,9 @@ def combine_stocks(members: np.ndarray, whole: np.ndarray) -> np.ndarray:
     (:func:`member_stocks`) and the whole population's (:data:`NEXT`, ``learning_pass``):
     the non-members' are the whole's minus the members' (integers: exact)."""
     tot = members.copy()
-    n_alive, n_adults, s_belief, s_trust, n_committed, s_expressed = whole
+    n_alive, n_adults, s_belief, s_trust, n_committed, s_expressed = whole[:6]
+    tot[C_SUMSQ_BELIEF], tot[C_SUMSQ_TRUST] = whole[6:8]
+    tot[C_SURVEY_ADULTS: C_SURVEY_ADULTS + 4] = whole[8:12]
     tot[C_ALIVE] = n_alive
     tot[C_ADULTS] = n_adults
     tot[C_BELIEF_ADULTS] = s_belief
@@ -312,8 +363,10 @@ def kill_listed(dying, ndying, alive, status, out):
 
 #: columns of the whole population's stocks that ``learning_pass`` takes for the next month
 #: (``NEXT``): living agents, adults, and over adults fixed-point sums of belief and trust,
-#: committed adults, fixed-point sum of expressed trust
-NEXT = ("alive", "adults", "belief", "trust", "committed", "expressed")
+#: committed adults, fixed-point sum of expressed trust, sums of squares of belief and trust,
+#: and the survey answers (firm, not against; private and expressed)
+NEXT = ("alive", "adults", "belief", "trust", "committed", "expressed", "sumsq_belief",
+        "sumsq_trust", "firm", "notagainst", "firm_ex", "notagainst_ex")
 
 #: share of a lane's slots that its list of next month's natural deaths can hold (more
 #: deaths than that: the stocks pass draws them instead; ~0.1 % die in a month)
@@ -322,15 +375,20 @@ DEATH_LIST_SHARE = 1.0 / 128
 DEATH_LIST_MIN = 64
 
 @njit(cache=True, inline="always")
-def _next_terms(a, birth_i, b, t, month1, commit_thr, norm, openness, falsify):
+def _next_terms(a, birth_i, b, t, month1, commit_thr, norm, openness, falsify, cuts):
     """One agent's terms of the :data:`NEXT` stocks (``a``: alive, 0 or 1): adult, and over
-    adults the fixed-point belief and trust, committed, fixed-point expressed trust (what
-    :func:`stocks_pass` adds, branch-free)."""
+    adults the fixed-point belief and trust, committed, fixed-point expressed trust, the
+    squares of belief and trust and the survey answers (what :func:`stocks_pass` adds,
+    branch-free)."""
     ad = a & np.int64(month1 - np.int64(birth_i) >= ADULT_MONTHS)
     b64 = np.float64(b)
     t64 = np.float64(t)
     ft = to_fixed_simd(t64)
-    fex = ft
+    ex = t64
     if falsify:
-        fex = to_fixed_simd(m7.expressed(t64, openness, norm))
-    return ad, to_fixed_simd(b64) * ad, ft * ad, ad & np.int64(b64 >= commit_thr), fex * ad
+        ex = m7.expressed(t64, openness, norm)
+    fex = to_fixed_simd(ex)
+    return (ad, to_fixed_simd(b64) * ad, ft * ad, ad & np.int64(b64 >= commit_thr), fex * ad,
+            to_fixed_simd(b64 * b64) * ad, to_fixed_simd(t64 * t64) * ad,
+            ad & np.int64(t64 >= cuts[0]), ad & np.int64(t64 >= cuts[1]),
+            ad & np.int64(ex >= cuts[0]), ad & np.int64(ex >= cuts[1]))
