@@ -98,6 +98,13 @@ class Model:
         return None
 
     @classmethod
+    def warnings(cls, scenario: ScenarioBase, keys: list[str]) -> list[str]:
+        """Lines warning that values the user set (``keys``, as in ``--set``) will not do what
+        they seem to (e.g. a start value a dated event overwrites); shown before a run and
+        kept in ``summary.json``."""
+        return []
+
+    @classmethod
     def memory_estimate(cls, scenario: ScenarioBase, scale: float) -> int:
         """Bytes the run will need at its peak (checked against available RAM)."""
         return 0
