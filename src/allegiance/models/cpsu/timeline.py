@@ -98,14 +98,20 @@ def holds(scenario: CpsuScenario) -> dict[str, HoldSpan]:
             continue
         first = parse_month(h.from_)
         last = end if h.until is None else parse_month(h.until)
-        over = []
-        for eid, ev in lever_events(scenario, lever):
-            m = parse_month(ev.date)
-            if first <= m <= last:
-                over.append(Override(eid, ev.date, ev.value, ev.ramp_months, False))
-            elif m < first <= m + ev.ramp_months - 1:
-                over.append(Override(eid, ev.date, ev.value, ev.ramp_months, True))
-        out[lever] = HoldSpan(lever, h.value, first, last, over)
+        out[lever] = HoldSpan(lever, h.value, first, last,
+                              overrides(scenario, lever, first, last))
+    return out
+
+
+def overrides(scenario: CpsuScenario, lever: str, first: int, last: int) -> list[Override]:
+    """The enabled events of ``lever`` that a hold of months ``first``..``last`` overrides."""
+    out = []
+    for eid, ev in lever_events(scenario, lever):
+        m = parse_month(ev.date)
+        if first <= m <= last:
+            out.append(Override(eid, ev.date, ev.value, ev.ramp_months, False))
+        elif m < first <= m + ev.ramp_months - 1:
+            out.append(Override(eid, ev.date, ev.value, ev.ramp_months, True))
     return out
 
 
