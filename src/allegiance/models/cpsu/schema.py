@@ -102,10 +102,10 @@ def _month_text(v: Any) -> Any:
 
 
 class Hold(Frozen):
-    """Hold a lever at a value from a date on: the scenario's lever events of that lever dated
-    in the held months do not change it (they are applied to the lever underneath and reported
-    as overridden). ``[hold.<lever>]`` in a scenario, ``--set hold.<lever>.from=...`` on the
-    command line."""
+    """Hold a lever at a value from a month on, whatever the scenario's events of that lever
+    dated in the held months say (they are applied to the lever underneath and reported as
+    overridden); a scenario's [hold.<lever>] table, or --set hold.<lever>.from=YYYY-MM and
+    --set hold.<lever>.value=v."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
 
