@@ -159,6 +159,61 @@ def test_every_bundled_scenario_opens_and_runs_in_the_page(tmp_path):
         rc.close()
 
 
+def test_hold_a_lever_and_compare_a_counterfactual_with_the_historical_run(tmp_path):
+    """A lever held from a month in the page is a hold in the scenario run, its notes name the
+    events it overrides, and a bundled counterfactual runs beside the scenario it derives from."""
+    import solara
+
+    from allegiance.dashboard import app
+
+    @solara.component
+    def Layout():  # noqa: N802 (Solara components are CamelCase)
+        with solara.AppLayout():
+            app.Page()
+
+    _, rc = solara.render(Layout(), handle_error=False)
+    try:
+        app.pick_bundled("cpsu_no_secret_speech")
+        sc = app.scenario_now()
+        assert controls.compare_choices(sc)[0] == "cpsu"  # the scenario it derives from first
+        app.versus.set("cpsu")
+        app.values.set({"levers.privilege": 0.5, "hold.privilege.from": "1921-01",
+                        "hold.privilege.value": 0.5})
+        app.length.set("1922-06")
+        app.scale.set(SCALE)
+        current, against, changed = app.plan_run()
+        assert against.name == "cpsu" and current.name == "cpsu_no_secret_speech"
+        assert (current.hold["privilege"].from_, current.hold["privilege"].value) == ("1921-01",
+                                                                                       0.5)
+        assert changed == app.values.value
+        # a month alone holds the value its slider shows; a value alone is refused at Run
+        assert controls.changes(sc, {"hold.danger.from": "1930-01"}) == {
+            "hold.danger.from": "1930-01", "hold.danger.value": sc.levers.danger}
+        with pytest.raises(ScenarioError, match=r"hold\.danger\.from: required key is missing"):
+            controls.resolve(sc, {"hold.danger.value": 0.5}, {})
+        ctl = controls.all_controls(sc)
+        assert "Your value lasts until 1921-03: event privilege_nep" in controls.note(
+            sc, ctl["levers.privilege"], app.values.value)
+        assert "overrides privilege_nep (1921-03" in controls.note(
+            sc, ctl["hold.privilege.from"], app.values.value)
+        texts = [str(getattr(w, "children", [""])[0]) if getattr(w, "children", None) else ""
+                 for w in _widgets(rc.find().widget)]
+        assert any("lasts until 1921-03" in t for t in texts)  # shown beside the slider
+        res = {k: allegiance.load(allegiance.run(s, threads=1).save(tmp_path / k))
+               for k, s in (("cur", current), ("vs", against))}
+        app.show_result(res["cur"], res["vs"], changed, "cpsu_no_secret_speech", str(tmp_path),
+                        vs="cpsu")
+        html = [getattr(w, "unsafe_innerHTML", None) or "" for w in _widgets(rc.find().widget)]
+        assert any("<th>cpsu</th><th>difference</th>" in h for h in html)
+        cmd = next(h for h in html if h.startswith("Same run from the command line"))
+        assert "allegiance compare cpsu cpsu_no_secret_speech" in cmd and "--set-b" in cmd
+        ts = res["cur"].timeseries.set_index("date")["lever_privilege"]
+        assert (ts["1921-02":] == 0.5).all()
+    finally:
+        app.pick_bundled("cpsu")
+        rc.close()
+
+
 # ---- the browser ------------------------------------------------------------------------------
 
 

@@ -106,6 +106,15 @@ def _state_stats(model) -> dict[str, int]:
             "state_compactions": int(getattr(st, "compactions", 0))}
 
 
+def override_keys(overrides: Iterable[str] | Mapping[str, Any]) -> list[str]:
+    """The keys (``levers.openness``) that ``--set`` items or an overrides table set."""
+    from .scenario import parse_set
+
+    if isinstance(overrides, Mapping):
+        return [str(k) for k in overrides]
+    return [".".join(parse_set(s)[0]) for s in overrides]
+
+
 def run(
     scenario: str | Path | Mapping[str, Any] | ScenarioBase = "cpsu",
     *,
@@ -129,6 +138,8 @@ def run(
 
     from .registry import model_class
 
+    if not isinstance(overrides, Mapping):
+        overrides = list(overrides)  # read twice: the scenario, then the warnings
     sc = load_scenario(scenario, overrides)
     seed = int(sc.run.seed if seed is None else seed)
     scale = float(sc.run.scale if scale is None else scale)
@@ -151,6 +162,9 @@ def run(
         ev = pd.DataFrame({"step": pd.Series(dtype="int64"), "date": pd.Series(dtype="str"),
                            "event": pd.Series(dtype="str"), "type": pd.Series(dtype="str")})
     summary = model.summarize(ts, ev)
+    warnings = cls.warnings(sc, override_keys(overrides))
+    if warnings:
+        summary["warnings"] = warnings
     import numba
     import numpy as np
 

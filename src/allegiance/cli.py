@@ -61,6 +61,7 @@ def run(
     from .scenario import load_scenario
 
     sc = load_scenario(scenario, set_ or [])
+    _warn(sc, set_ or [])
     outdir = out or Path("runs") / sc.name
     if outdir.exists() and not force:
         raise AllegianceError(
@@ -74,6 +75,20 @@ def run(
     path = result.save(outdir, force=force, figures=figures)
     if not quiet:
         _print_summary(result, path)
+
+
+def _warn(sc, sets: list[str]) -> None:
+    """Print the model's warnings about what the ``--set`` items will do (on stderr)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    from .api import override_keys
+    from .registry import model_class
+
+    lines = model_class(sc.model).warnings(sc, override_keys(sets))
+    con = Console(stderr=True, highlight=False, soft_wrap=True)
+    for line in lines:
+        con.print(Text.assemble(("warning: ", "bold yellow"), line))
 
 
 def _print_summary(result, path: Path) -> None:
@@ -130,6 +145,7 @@ def validate(
     console().print(
         f"{scenario}: valid {sc.model} scenario '{sc.name}' (sha256 {sc.digest()[:12]})"
     )
+    _warn(sc, set_ or [])
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""CLI commands ``compare`` and ``ablate`` (registered by :mod:`allegiance.cli`).
+"""CLI commands ``compare``, ``ablate`` and ``events`` (registered by :mod:`allegiance.cli`).
 
 Only typer is imported here; the work happens in :mod:`allegiance.compare` and
 :mod:`allegiance.ablation`, imported inside the commands so ``--help`` stays fast.
@@ -160,7 +160,62 @@ def ablate(
     con.print((outdir / "ablation.md").read_text(), markup=False)
 
 
+def events(
+    scenario: Annotated[str, typer.Argument(help="Bundled scenario name or TOML file.")] = "cpsu",
+    lever: Annotated[str | None, typer.Option(help="Only this lever's start value and events.")
+                     ] = None,
+    by: Annotated[str, typer.Option(help="Group by 'lever' (each lever's start value and "
+                                         "events, other events last) or 'era'.")] = "lever",
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a scenario key first: key.path=value (repeatable).")] = None,
+    markdown: Annotated[bool, typer.Option(help="Print Markdown tables (for documents).")
+                        ] = False,
+) -> None:
+    """List a CPSU scenario's dated events grouped by lever (or era): date, value, ramp, note.
+
+    Shows what a lever's start value (levers.X, the 1917 value) is followed by, and which
+    events a hold (hold.X.from / hold.X.value) overrides.
+    """
+    from rich.table import Table
+
+    from .cli_common import console
+    from .errors import AllegianceError
+    from .models.cpsu import CpsuScenario
+    from .models.cpsu.timeline import listing, listing_markdown
+    from .scenario import load_scenario
+
+    if by not in ("lever", "era"):
+        raise AllegianceError(f"--by {by}: allowed: lever, era")
+    sc = load_scenario(scenario, set_ or [])
+    if not isinstance(sc, CpsuScenario):
+        raise AllegianceError(f"{scenario}: a {sc.model} scenario has no levers or dated "
+                              "events to list (allowed: cpsu scenarios)")
+    groups = listing(sc, lever, by)
+    if markdown:
+        typer.echo(listing_markdown(groups))
+        return
+    con = console()
+    for title, rows in groups:
+        t = Table(title=title, title_justify="left", show_header=True, header_style="bold")
+        # grouped by era, the era is the title and the lever a column
+        cols = ["date", "event", "lever", "value", "ramp", "note"] if by == "era" else [
+            "date", "era", "event", "type", "value", "ramp", "note"]
+        for c in cols:
+            t.add_column(c, justify="right" if c in ("value", "ramp") else "left",
+                         overflow="fold")
+        for r in rows:
+            note = r["note"] + ("" if r["enabled"] else " (disabled)") + (
+                f" (overridden by {r['held']})" if r["held"] else "")
+            cells = {**r, "value": "" if r["value"] is None else f"{r['value']:g}",
+                     "ramp": str(r["ramp_months"] or ""), "note": note.strip()}
+            if by == "era" and not r["lever"]:
+                cells["lever"] = f"({r['type']})"
+            t.add_row(*(cells[c] for c in cols), style=None if r["enabled"] else "dim")
+        con.print(t, markup=False)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``compare`` and ``ablate`` to the app."""
+    """Add ``compare``, ``ablate`` and ``events`` to the app."""
     app.command("compare")(compare)
     app.command("ablate")(ablate)
+    app.command("events")(events)

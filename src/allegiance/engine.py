@@ -87,6 +87,13 @@ class Model:
         return {}
 
     @classmethod
+    def warnings(cls, scenario: ScenarioBase, keys: list[str]) -> list[str]:
+        """Lines warning that values the user set (``keys``, as in ``--set``) will not do what
+        they seem to (e.g. a start value a dated event overwrites); shown before a run and
+        kept in ``summary.json``."""
+        return []
+
+    @classmethod
     def figures(cls, result, outdir) -> list:
         """Write the model's figures for a saved result; return their paths."""
         return []

@@ -101,7 +101,7 @@ def param_table(cls, scenario_values: dict[str, Any] | None = None, prefix: str 
             continue
         default = f.default if f.default_factory is None else f.default_factory()
         shown_default = "required" if f.is_required() else _val(default)
-        cells = [f"`{prefix}{name}`", _type_name(ann), shown_default]
+        cells = [f"`{prefix}{f.alias or name}`", _type_name(ann), shown_default]
         if scenario_values is not None:
             sv = scenario_values.get(name)
             shown = _val(sv)
@@ -138,6 +138,8 @@ def blocks() -> dict[str, str]:
         tag = _type_name(cls.model_fields["type"].annotation)
         ev.append(f"**{cls.__name__}** (type = {tag}) — {_cell(_docstring(cls))}\n\n"
                   + param_table(cls))
+    ev.append(f"**Hold** (`[hold.<lever>]`) — {_cell(_docstring(cpsu.Hold))}\n\n"
+              + param_table(cpsu.Hold, prefix="hold.<lever>."))
     out["params-events"] = "\n\n".join(ev)
     ids = {"recruitment": "M1", "demography": "M2", "shocks": "M3", "ritual": "M4",
            "privilege": "M5", "legitimacy": "M6", "openness": "M7", "elite": "M8",

@@ -46,6 +46,25 @@ def check_month(v: str) -> str:
     return v
 
 
+class KeyPathError(ValueError):
+    """A problem a validator found in a key below the one it validates (a check of several keys
+    together names the key at fault); ``format_errors`` shows each line as it is.
+
+    Args:
+        lines: one line per problem, each starting with the key path.
+    """
+
+    def __init__(self, lines: list[str] | str):
+        self.lines = [lines] if isinstance(lines, str) else list(lines)
+        super().__init__("; ".join(self.lines))
+
+
+def suggest(word: str, options: Iterable[str]) -> str:
+    """``"did you mean 'x'? "`` for the option closest to ``word``, or ``""``."""
+    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'? " if close else ""
+
+
 class EventBase(Frozen):
     """Fields every timeline event has."""
 
@@ -58,6 +77,10 @@ class EventBase(Frozen):
 
 class ScenarioBase(Frozen):
     """Fields every scenario has, whatever model it runs."""
+
+    #: tables in which ``--set`` may create an entry the scenario does not have yet (e.g.
+    #: ``hold.<lever>``); the new keys are checked by validation
+    open_tables: typing.ClassVar[tuple[str, ...]] = ()
 
     name: str
     description: str = ""
@@ -101,11 +124,6 @@ def bundled_path(name: str) -> Path:
     return Path(str(resources.files("allegiance") / "scenarios" / f"{name}.toml"))
 
 
-def _suggest(word: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'? " if close else ""
-
-
 def locate(spec: str | Path, relative_to: Path | None = None) -> Path:
     """Resolve a scenario argument: an existing file, else a bundled name."""
     spec_s = str(spec)
@@ -123,7 +141,7 @@ def locate(spec: str | Path, relative_to: Path | None = None) -> Path:
         raise ScenarioError(f"scenario file '{spec_s}' not found")
     raise ScenarioError(
         f"scenario '{spec_s}' not found: no such file and no bundled scenario of that name "
-        f"({_suggest(name, names)}bundled: {', '.join(names)})"
+        f"({suggest(name, names)}bundled: {', '.join(names)})"
     )
 
 
@@ -195,7 +213,7 @@ def _check_path(dump: Mapping[str, Any], path: list[str], item: str) -> None:
             allowed = f"allowed: {', '.join(map(str, options))}" if options else "not a table"
             raise ScenarioError(
                 f"--set {item}: unknown key '{'.'.join(path)}' "
-                f"({_suggest(part, options)}{allowed} under {where})"
+                f"({suggest(part, options)}{allowed} under {where})"
             )
         node = node[part]
 
@@ -249,7 +267,7 @@ def _allowed_keys(cls: type[BaseModel], raw: Any, loc: tuple) -> list[str]:
         if typing.get_origin(node_cls) is dict:
             continue
     if isinstance(node_cls, type) and issubclass(node_cls, BaseModel):
-        return list(node_cls.model_fields)
+        return [f.alias or n for n, f in node_cls.model_fields.items()]
     return []
 
 
@@ -279,7 +297,7 @@ def format_errors(cls: type[BaseModel], raw: Mapping[str, Any], exc: ValidationE
         kind = err["type"]
         if kind == "extra_forbidden":
             allowed = _allowed_keys(cls, raw, loc[:-1])
-            hint = _suggest(str(loc[-1]), allowed)
+            hint = suggest(str(loc[-1]), allowed)
             lines.append(
                 f"{path}: unknown key ({hint}allowed: {', '.join(allowed)})"
                 if allowed
@@ -287,6 +305,8 @@ def format_errors(cls: type[BaseModel], raw: Mapping[str, Any], exc: ValidationE
             )
         elif kind == "missing":
             lines.append(f"{path}: required key is missing")
+        elif isinstance((err.get("ctx") or {}).get("error"), KeyPathError):
+            lines.extend(err["ctx"]["error"].lines)
         else:
             msg = err["msg"]
             if msg.startswith("Value error, "):
@@ -302,7 +322,7 @@ def _model_class(raw: Mapping[str, Any]) -> type[ScenarioBase]:
 
     name = raw.get("model")
     if name not in MODELS:
-        hint = _suggest(str(name), MODELS) if name is not None else ""
+        hint = suggest(str(name), MODELS) if name is not None else ""
         raise ScenarioError(
             f"model = {name!r}: {hint}allowed: {', '.join(MODELS)}"
             if name is not None
@@ -352,7 +372,8 @@ def load_scenario(
         return scenario
     dump = scenario.to_dict()
     for path, value, text in items:
-        _check_path(dump, path, text)
+        if path[0] not in type(scenario).open_tables:
+            _check_path(dump, path, text)
         raw = _assign(raw, path, value)
     try:
         return validate_raw(raw)

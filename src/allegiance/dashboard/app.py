@@ -47,6 +47,7 @@ length = solara.reactive("")  # text of the run-length field (controls.length_se
 run_errors: solara.Reactive[list[str]] = solara.reactive([])
 progress: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)
 shown: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)
+versus = solara.reactive("")  # a bundled scenario to compare with ("": the unchanged scenario)
 
 
 def _messages(exc: Exception) -> list[str]:
@@ -62,6 +63,7 @@ def scenario_now() -> ScenarioBase:
 
 def _load_source(sc: ScenarioBase) -> None:
     values.set({})
+    versus.set("")
     seed.set(int(sc.run.seed))
     ls = controls.length_setting(sc)
     length.set(str(getattr(sc.run, ls[0])) if ls else "")
@@ -128,7 +130,8 @@ async def watch(worker: Worker, job, reqs, cache: dict, outdir: str) -> None:
     try:
         while True:
             job = worker.poll()
-            label = {"current": "your settings", "baseline": "unchanged scenario"}.get(
+            label = {"current": "your settings",
+                     "baseline": reqs.get("versus") or "unchanged scenario"}.get(
                 job.current, job.current)
             progress.set({"fraction": job.fraction, "label": label, "month": job.month,
                           "done": job.done, "total": job.total, "state": job.state})
@@ -153,25 +156,28 @@ async def watch(worker: Worker, job, reqs, cache: dict, outdir: str) -> None:
             cache.pop(next(iter(cache)))
     baseline = cache.get(base_key)
     current = res.get("current", baseline)
-    changed = reqs["changes"]
-    pngs = await asyncio.to_thread(figure_pngs, current, baseline if changed else None, outdir)
-    show_result(current, baseline, changed, reqs["source"], outdir, pngs)
+    changed, vs = reqs["changes"], reqs.get("versus", "")
+    pngs = await asyncio.to_thread(figure_pngs, current, baseline if changed or vs else None,
+                                   outdir)
+    show_result(current, baseline, changed, reqs["source"], outdir, pngs, vs)
 
 
 def show_result(current, baseline, changed: dict[str, Any], src: str, outdir: str,
-                pngs=None) -> None:
-    """Put a finished run (and the unchanged scenario's, to compare) on the page."""
+                pngs=None, vs: str = "") -> None:
+    """Put a finished run (and the unchanged scenario's, or the ``vs`` scenario's, to
+    compare) on the page."""
     if pngs is None:
-        pngs = figure_pngs(current, baseline if changed else None, outdir)
+        pngs = figure_pngs(current, baseline if changed or vs else None, outdir)
     rows = views.compare_rows(current.summary, baseline.summary if baseline else None)
     shown.set({"current": current, "baseline": baseline, "changes": changed, "pngs": pngs,
-               "rows": rows, "source": src, "outdir": outdir})
+               "rows": rows, "source": src, "outdir": outdir, "versus": vs})
     progress.set({"fraction": 1.0, "label": "", "month": "", "state": "finished"})
 
 
 def plan_run() -> tuple[ScenarioBase, ScenarioBase, dict[str, Any]]:
     """What Run would run: (the scenario with the user's changes and run settings, the
-    unchanged scenario with the same run settings, the changes as ``--set`` pairs).
+    unchanged scenario (or the one chosen to compare with) with the same run settings, the
+    changes as ``--set`` pairs).
 
     Raises:
         AllegianceError: a setting is invalid, or the run would not fit in memory.
@@ -180,7 +186,7 @@ def plan_run() -> tuple[ScenarioBase, ScenarioBase, dict[str, Any]]:
     ls = controls.length_setting(base)
     rs = controls.run_settings(seed.value, scale.value, length.value if ls else None,
                                ls[0] if ls else "end")
-    unchanged = load_scenario(base, rs)
+    unchanged = load_scenario(versus.value or base, rs)
     changed = controls.changes(base, values.value)
     current = load_scenario(base, {**changed, **rs})
     check_memory(current, float(scale.value))
@@ -198,12 +204,13 @@ def start_run(worker: Worker, cache: dict, workdir: str) -> None:
     threads = auto_threads(float(scale.value))
     base_key = unchanged.digest()
     reqs = []
-    if changed:
+    if changed or versus.value:
         reqs.append(RunRequest("current", current.to_dict(), threads))
     if base_key not in cache:
         reqs.append(RunRequest("baseline", unchanged.to_dict(), threads))
     job_dir = tempfile.mkdtemp(prefix="run-", dir=workdir)
-    meta = {"baseline_key": base_key, "changes": changed, "source": source.value}
+    meta = {"baseline_key": base_key, "changes": changed, "source": source.value,
+            "versus": versus.value}
     if not reqs:  # unchanged and already run: show it again
         reqs_job = None
     else:
@@ -258,6 +265,8 @@ def ControlWidget(c: controls.Control, note: str = ""):  # noqa: N802 (Solara co
         elif c.kind == "choice":
             solara.Select(label=c.label, value=v, values=list(c.choices),
                           on_value=lambda x: _set(c.path, x))
+        elif c.kind == "text":
+            solara.InputText(c.label, value=str(v), on_value=lambda x: _set(c.path, x))
         elif c.kind == "slider":
             solara.Text(f"{c.label} = {controls.show(v)}", classes=["ctl-value"],
                         style={"font-size": "13px", "font-weight": "600" if changed else "400"})
@@ -287,7 +296,6 @@ def Controls(sc: ScenarioBase):  # noqa: N802 (Solara components are CamelCase)
     """Levers, mechanism switches and parameters, and event switches, from the schema."""
     groups = solara.use_memo(lambda: controls.groups(sc), [sc.digest()])
     events = solara.use_memo(lambda: controls.event_switches(sc), [sc.digest()])
-    counts = solara.use_memo(lambda: controls.lever_event_counts(sc), [sc.digest()])
     n_changed = len(controls.changes(sc, values.value))
     solara.Text(f"{n_changed} setting{'s' if n_changed != 1 else ''} changed from the scenario",
                 classes=["n-changed"], style={"font-size": "12px"})
@@ -304,10 +312,7 @@ def Controls(sc: ScenarioBase):  # noqa: N802 (Solara components are CamelCase)
                 solara.Text(g.description.replace("``", ""),
                             style={"font-size": "12px", "color": "#444"})
             for c in g.controls:
-                n = counts.get(c.label, 0) if g.path == "levers" else 0
-                note = (f"Start value; {n} dated event{'s' if n != 1 else ''} change it later."
-                        if n else "")
-                ControlWidget(c, note)
+                ControlWidget(c, controls.note(sc, c, values.value))
 
         Section(title, [body], open_=(g.path == "levers"), classes=[f"group-{_slug(g.path)}"])
     if events:
@@ -320,9 +325,9 @@ def Controls(sc: ScenarioBase):  # noqa: N802 (Solara components are CamelCase)
         Section(f"events ({len(events)})", [ev_body], classes=["group-events"])
 
 
-def _numbers_html(rows, has_base: bool) -> str:
+def _numbers_html(rows, has_base: bool, base_label: str = "unchanged") -> str:
     head = "<tr><th>outcome</th><th>your settings</th>" + (
-        "<th>unchanged</th><th>difference</th>" if has_base else "") + "</tr>"
+        f"<th>{escape(base_label)}</th><th>difference</th>" if has_base else "") + "</tr>"
     body = []
     for k, sec, v, b, d in rows:
         cells = [f'<td class="num" data-key="{escape(k)}" data-col="current" '
@@ -395,13 +400,16 @@ def Results():  # noqa: N802 (Solara components are CamelCase)
     src = s["source"]
     if not src.startswith("upload:"):
         ls = next((k for k, _ in controls.LENGTH_KEYS if k in run), None)
-        cmd = (f"allegiance run {src} --seed {m['seed']} --scale {m['scale']!r}"
+        vs = s.get("versus")
+        cmd = ((f"allegiance compare {vs} {src}" if vs else f"allegiance run {src}")
+               + f" --seed {m['seed']} --scale {m['scale']!r}"
                + (f" --set run.{ls}={run[ls]}" if ls else "")
-               + "".join(f" --set '{x}'" for x in controls.format_set(s["changes"])))
+               + "".join(f" --set{'-b' if vs else ''} '{x}'"
+                         for x in controls.format_set(s["changes"])))
         solara.HTML(tag="div", unsafe_innerHTML="Same run from the command line: <code>"
                     f"{escape(cmd)}</code>", classes=["cli-equivalent"],
                     style={"font-size": "12px", "margin": "4px 0"})
-    has_base = bool(s["changes"]) and s["baseline"] is not None
+    has_base = bool(s["changes"] or s.get("versus")) and s["baseline"] is not None
     pngs = {key: (title, png) for key, title, png in s["pngs"]}
     first = [k for k in ("members", "difference") if k in pngs]
     rest = [k for k in pngs if k not in first]
@@ -415,8 +423,8 @@ def Results():  # noqa: N802 (Solara components are CamelCase)
 
     with solara.Columns([6, 5]):
         with solara.Column():
-            solara.HTML(tag="div", unsafe_innerHTML=_numbers_html(s["rows"], has_base),
-                        classes=["numbers-box"])
+            solara.HTML(tag="div", unsafe_innerHTML=_numbers_html(
+                s["rows"], has_base, s.get("versus") or "unchanged"), classes=["numbers-box"])
             fc = cur.summary.get("forecast") or {}
             if fc.get("note"):
                 solara.Text(fc["note"], style={"font-size": "12px", "color": "#7a4b00"})
@@ -459,6 +467,11 @@ def Page():  # noqa: N802 (Solara components are CamelCase)
         bundled = source.value if source.value in names else None
         solara.Select("bundled scenario", value=bundled, values=names, on_value=pick_bundled,
                       classes=["pick-scenario"])
+        others = controls.compare_choices(sc)
+        if others:
+            solara.Select("compare with", value=versus.value or controls.UNCHANGED,
+                          values=[controls.UNCHANGED, *others], classes=["compare-with"],
+                          on_value=lambda x: versus.set("" if x == controls.UNCHANGED else x))
         ScenarioUpload(take_upload, "…or upload a scenario TOML (choose or drop a file)",
                        controls.MAX_UPLOAD_BYTES)
         if upload_errors.value:

@@ -5,20 +5,32 @@ type picks the widget, ``ge``/``le`` (or ``gt``/``lt``) give the range, ``descri
 text and the loaded scenario the starting value. Nothing here names a lever or a parameter, so
 a field added to :class:`allegiance.models.cpsu.Levers` or to a mechanism's ``Params`` appears
 in the dashboard without touching this module.
+
+A scenario with an open ``hold`` table (cpsu) also gets a ``hold`` group: per lever, a month
+from which to hold it and the value to hold, with a note naming the dated events that the
+hold overrides (and, on each lever's start value, the events that overwrite it).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import tomllib
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from ..errors import ScenarioError
-from ..scenario import ScenarioBase, bundled_names, load_scenario
+from ..scenario import (
+    ScenarioBase,
+    bundled_names,
+    bundled_path,
+    describe_bundled,
+    load_scenario,
+    read_toml,
+)
 
 # Sections of a scenario that are not parameters: run settings get their own controls, events
 # are listed as on/off switches, and provenance is text.
@@ -26,7 +38,7 @@ NOT_PARAMETERS = ("name", "description", "model", "provenance", "run", "events")
 
 MAX_UPLOAD_BYTES = 1 << 20  # a scenario is a few kB of TOML; refuse anything bigger
 
-Kind = Literal["slider", "number", "toggle", "choice"]
+Kind = Literal["slider", "number", "toggle", "choice", "text"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +49,7 @@ class Control:
         path: dotted key, as in ``--set`` (``levers.openness``).
         label: the field name.
         kind: ``slider`` (bounded number), ``number`` (number with at most one bound),
-            ``toggle`` (bool) or ``choice`` (Literal).
+            ``toggle`` (bool), ``choice`` (Literal) or ``text`` (a month of a hold).
         value: the value in the loaded scenario.
         lo, hi: bounds from ``ge``/``gt`` and ``le``/``lt`` (None where the schema has none).
         step: slider step (range / 100, or 1 for integers).
@@ -63,6 +75,8 @@ class Control:
             return bool(v)
         if self.kind == "choice":
             return v
+        if self.kind == "text":
+            return str(v or "").strip()
         if self.integer:
             return round(float(v))
         v = float(v)
@@ -136,7 +150,8 @@ def _walk(model: BaseModel, path: str, title: str, out: list[Group]) -> None:
 
 
 def groups(scenario: ScenarioBase) -> list[Group]:
-    """Controls of every parameter table of ``scenario``, in schema order."""
+    """Controls of every parameter table of ``scenario``, in schema order (holds after the
+    levers)."""
     out: list[Group] = []
     for name in type(scenario).model_fields:
         if name in NOT_PARAMETERS:
@@ -144,8 +159,31 @@ def groups(scenario: ScenarioBase) -> list[Group]:
         value = getattr(scenario, name)
         if isinstance(value, BaseModel):
             _walk(value, name, name, out)
+        if name == "levers" and has_holds(scenario):
+            out.append(hold_group(scenario))
     # a table whose fields are all sub-tables (``mechanisms``) adds nothing itself
     return [g for g in out if g.controls or g.switch]
+
+
+def has_holds(scenario: ScenarioBase) -> bool:
+    """Whether levers can be held from a date on (an open ``hold`` table beside ``levers``)."""
+    return "hold" in type(scenario).open_tables and hasattr(scenario, "levers")
+
+
+def hold_group(scenario: ScenarioBase) -> Group:
+    """Per lever: the month from which to hold it (``hold.<lever>.from``, empty: not held)
+    and the value to hold (``hold.<lever>.value``, a slider over the lever's range)."""
+    ctls = []
+    for name, info in type(scenario.levers).model_fields.items():
+        h = scenario.hold.get(name)
+        h = h if h is not None and h.enabled else None
+        ctls.append(Control(f"hold.{name}.from", f"{name} held from", "text",
+                            h.from_ if h else "", description="a month, YYYY-MM"))
+        c = _control(f"hold.{name}.value", f"{name} held at", info,
+                     h.value if h else getattr(scenario.levers, name))
+        ctls.append(replace(c, description=""))
+    return Group("hold", "hold", "Hold a lever at a value from a month on: its dated events "
+                 "from then on no longer change it (to the end of the run).", ctls)
 
 
 def event_switches(scenario: ScenarioBase) -> list[Control]:
@@ -194,7 +232,7 @@ def show(v: Any) -> str:
 def changes_one(c: Control, v: Any) -> bool:
     """Whether widget value ``v`` differs from the scenario's value of ``c``."""
     v = c.clean(v)
-    if c.kind in ("toggle", "choice") or c.integer:
+    if c.kind in ("toggle", "choice", "text") or c.integer:
         return v != c.value
     if c.kind == "slider" and c.step:
         # a slider snaps an off-grid scenario value (e.g. a calibrated 0.05999) to its grid:
@@ -213,7 +251,101 @@ def changes(scenario: ScenarioBase, values: dict[str, Any]) -> dict[str, Any]:
             raise ScenarioError(f"{path}: not a setting of this scenario")
         if changes_one(c, v):
             out[path] = c.clean(v)
+    return _hold_changes(scenario, ctl, out)
+
+
+def _hold_changes(scenario: ScenarioBase, ctl: dict[str, Control],
+                  out: dict[str, Any]) -> dict[str, Any]:
+    """A hold is its month and its value together: a month typed alone holds the value its
+    slider shows; a month cleared switches the scenario's hold off; a value moved without a
+    month is kept, so that Run says the month is missing."""
+    for lever in dict.fromkeys(p.split(".")[1] for p in list(out) if p.startswith("hold.")):
+        f, v = f"hold.{lever}.from", f"hold.{lever}.value"
+        first = out.get(f, ctl[f].value)
+        if first:
+            out[f] = first
+            out.setdefault(v, ctl[v].value)
+        elif ctl[f].value:  # the scenario holds this lever; the user cleared the month
+            out.pop(f, None)
+            out.pop(v, None)
+            out[f"hold.{lever}.enabled"] = False
+        else:
+            out.pop(f, None)
     return out
+
+
+def note(scenario: ScenarioBase, c: Control, values: dict[str, Any]) -> str:
+    """What a lever's control will do beside the scenario's dated events: on a start value
+    (``levers.X``), the events that overwrite it; on a hold's month, the events it overrides."""
+    if not has_holds(scenario):
+        return ""
+    if c.path.startswith("levers."):
+        return _start_note(scenario, c, values)
+    if c.path.startswith("hold.") and c.path.endswith(".from"):
+        return _hold_note(scenario, c, values)
+    return ""
+
+
+def _start_note(scenario: ScenarioBase, c: Control, values: dict[str, Any]) -> str:
+    from ..calendar import parse_month
+    from ..models.cpsu.timeline import lever_events
+
+    start, end = parse_month(scenario.run.start), parse_month(scenario.run.end)
+    later = [(e, ev) for e, ev in lever_events(scenario, c.label)
+             if start <= parse_month(ev.date) <= end]
+    if not later:
+        return ""
+    e, ev = later[0]
+    more = (f", and {len(later) - 1} more event{'s' if len(later) != 2 else ''} later"
+            if len(later) > 1 else "")
+    moved = c.path in values and changes_one(c, values[c.path])
+    return (f"{'Your value' if moved else 'Start value'} lasts until {ev.date}: event {e} "
+            f"sets it to {ev.value:g}{more}. To keep a value from a month on, hold it "
+            "(section 'hold')")
+
+
+def _hold_note(scenario: ScenarioBase, c: Control, values: dict[str, Any]) -> str:
+    from ..calendar import parse_month
+    from ..models.cpsu.timeline import overrides
+
+    lever = c.path.split(".")[1]
+    run = scenario.run
+    text = c.clean(values.get(c.path, c.value))
+    try:
+        first = parse_month(text) if text else None
+    except ValueError:
+        return f"'{text}' is not a month (YYYY-MM)"
+    if first is None:
+        return "Not held"
+    if not parse_month(run.start) <= first <= parse_month(run.end):
+        return f"Outside the run ({run.start} to {run.end})"
+    over = overrides(scenario, lever, first, parse_month(run.end))
+    return f"Held from {text}; " + (
+        "overrides " + "; ".join(o.words() for o in over) if over
+        else f"no later event of {lever} to override")
+
+
+#: the "compare with" choice that runs the scenario itself without the user's changes
+UNCHANGED = "(the unchanged scenario)"
+
+
+def compare_choices(scenario: ScenarioBase) -> list[str]:
+    """Bundled scenarios of the same model to run beside ``scenario`` (a counterfactual beside
+    the historical run): the one it derives from first."""
+    same = [n for n, model, _ in _bundled_models() if model == scenario.model
+            and n != scenario.name]
+    base = _bundled_bases().get(scenario.name)
+    return sorted(same, key=lambda n: n != base)
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled_models() -> tuple[tuple[str, str, str], ...]:
+    return tuple(describe_bundled())
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled_bases() -> dict[str, str]:
+    return {n: str(read_toml(bundled_path(n)).get("base", "")) for n in bundled_names()}
 
 
 #: run settings that say how long a run is, by model: a last month (cpsu) or a step count

@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 from numba import njit, prange
@@ -38,6 +39,7 @@ from .stocks import (
     DEATH_LIST_MIN,
     DEATH_LIST_SHARE,
 )
+from .timeline import HoldSpan, holds, overwritten_start, warning_lines
 
 __doc__ += phase_table()
 
@@ -99,6 +101,15 @@ def dissolve(alive, status, left, bounds, part):
 #: event types that read or change agents when applied (between the stocks and the phases)
 STATE_EVENTS = ("shock", "crisis", "dissolution")
 
+
+@dataclass(frozen=True)
+class HoldMark:
+    """A hold's start (after the events of its first month) or end (the month after its
+    last), put on the timeline so that events.parquet shows it."""
+
+    type: Literal["hold", "hold_end"]
+    span: HoldSpan
+
 FLOWS = ("births", "arrivals", "deaths", "deaths_members", "applicants", "joins", "joins_ideal",
          "joins_career", "joins_conformist", "confirmed", "dropped_candidates", "exits",
          "expelled", "expelled_corruption", "promotions", "rotations", "conversions",
@@ -122,8 +133,15 @@ class CpsuModel(Model):
         self.survey_cuts = np.array([pc.survey_firm, pc.survey_against])
         self.start = parse_month(scenario.run.start)
         self.end = parse_month(scenario.run.end)
+        #: the levers as the scenario's events set them; a hold covers some of them
         self._levers: dict[str, float] = scenario.levers.model_dump()
         self._ramps: dict[str, tuple[int, int, float, float]] = {}
+        #: holds by lever (scenario.hold) and those in effect now: lever -> held value
+        self.holds: dict[str, HoldSpan] = holds(scenario)
+        self._held: dict[str, float] = {}
+        #: lever event id -> the key of the hold that overrides it
+        self._overridden = {o.event: span.key for span in self.holds.values()
+                            for o in span.overrides if not o.partly}
         #: multi-month purge and war-loss events: (kind, event, months left)
         self.ongoing: list[tuple[str, Any, int]] = []
         self._timeline = self._build_timeline()
@@ -166,20 +184,28 @@ class CpsuModel(Model):
         return float(np.exp(np.interp(month, x, y)))
 
     def lever(self, name: str) -> float:
-        """Current value of a lever."""
-        return self._levers[name]
+        """Current value of a lever (a hold in effect wins over the events)."""
+        held = self._held.get(name)
+        return self._levers[name] if held is None else held
+
+    def levers(self) -> dict[str, float]:
+        """Current values of every lever (holds in effect applied)."""
+        return {**self._levers, **self._held} if self._held else dict(self._levers)
 
     def openness(self) -> float:
         """Openness as seen by the mechanisms (fixed at its initial value if M7 is off)."""
         if not self.params.openness.enabled:
             return self.scenario.levers.openness
-        return self._levers["openness"]
+        return self.lever("openness")
 
     def openness_at(self, step: int) -> float:
         """:meth:`openness` as it will be at the stocks of ``step`` (ramps advanced; lever
         events of that month come after its stocks)."""
         if not self.params.openness.enabled:
             return self.scenario.levers.openness
+        h = self.holds.get("openness")
+        if h is not None and h.first <= self.month(step) - 1 <= h.last:
+            return h.value  # held through the month before, so at its end too
         r = self._ramps.get("openness")
         return self._levers["openness"] if r is None else _ramp_value(r, step)
 
@@ -188,6 +214,9 @@ class CpsuModel(Model):
             self._levers[name] = _ramp_value(ramp, step)
             if step >= ramp[1]:
                 del self._ramps[name]
+        for name in list(self._held):
+            if self.month(step) > self.holds[name].last:  # the hold ended last month
+                del self._held[name]
 
     def _build_timeline(self) -> dict[int, list[tuple[str, Any]]]:
         out: dict[int, list[tuple[str, Any]]] = {}
@@ -197,6 +226,13 @@ class CpsuModel(Model):
             step = mnum - self.start
             if 0 <= step < self.n_steps():
                 out.setdefault(step, []).append((eid, ev))
+        # a hold starts after the events of its first month, so it wins over them, and ends
+        # at the stocks of the month after its last (the end is marked then)
+        for span in self.holds.values():
+            out.setdefault(span.first - self.start, []).append((span.key, HoldMark("hold", span)))
+            if span.last + 1 - self.start < self.n_steps():
+                out.setdefault(span.last + 1 - self.start, []).append(
+                    (span.key + ".end", HoldMark("hold_end", span)))
         return out
 
     def work_size(self) -> int:
@@ -214,7 +250,7 @@ class CpsuModel(Model):
     def context(self, step: int) -> Context:
         """What the mechanisms may read of the model at ``step``, as things stand now."""
         return Context(step=step, month=self.month(step), params=self.params,
-                       levers=dict(self._levers), openness=self.openness(), stocks=self.agg,
+                       levers=self.levers(), openness=self.openness(), stocks=self.agg,
                        last_exit_rate=self.last_exit_rate, rng=self.rng)
 
     # -- setup ---------------------------------------------------------------------------
@@ -398,14 +434,8 @@ class CpsuModel(Model):
 
     def apply_event(self, step: int, event_id: str, ev) -> dict[str, Any]:
         kind = ev.type
-        if kind == "lever":
-            v0 = self._levers[ev.lever]
-            if ev.ramp_months > 0:
-                self._ramps[ev.lever] = (step, step + ev.ramp_months - 1, v0, ev.value)
-            else:
-                self._ramps.pop(ev.lever, None)
-                self._levers[ev.lever] = ev.value
-            return {"detail": f"{ev.lever}: {v0:g} -> {ev.value:g} over {ev.ramp_months} months"}
+        if kind in ("lever", "hold", "hold_end"):
+            return self._apply_lever(step, event_id, ev)
         if kind == "shock":
             if not self.params.shocks.enabled:
                 return {"detail": "applied=False"}
@@ -438,6 +468,33 @@ class CpsuModel(Model):
             self.flows["dissolved"] += n
             return {"detail": f"members dissolved: {n / self.scale:.0f}"}
         raise AssertionError(kind)
+
+    def _apply_lever(self, step: int, event_id: str, ev) -> dict[str, Any]:
+        """A lever event (reported as overridden where a hold covers it), or a hold's start
+        or end."""
+        if ev.type == "lever":
+            v0 = self._levers[ev.lever]
+            if ev.ramp_months > 0:
+                self._ramps[ev.lever] = (step, step + ev.ramp_months - 1, v0, ev.value)
+            else:
+                self._ramps.pop(ev.lever, None)
+                self._levers[ev.lever] = ev.value
+            detail = f"{ev.lever}: {v0:g} -> {ev.value:g} over {ev.ramp_months} months"
+            hold = self._overridden.get(event_id)
+            if hold is None:
+                return {"detail": detail}
+            return {"detail": f"{detail} (overridden by {hold}: {ev.lever} held at "
+                              f"{self.holds[ev.lever].value:g})", "overridden_by": hold}
+        if ev.type == "hold":
+            span = ev.span
+            self._held[span.lever] = span.value
+            over = "; ".join(o.words() for o in span.overrides) or "no event"
+            return {"detail": f"{span.lever} held at {span.value:g} to {month_label(span.last)} "
+                              f"(the events would give {self._levers[span.lever]:g} now); "
+                              f"overrides {over}"}
+        span = ev.span  # the end of a hold
+        return {"detail": f"{span.lever} no longer held: {self._levers[span.lever]:g}, as "
+                          "the scenario's events set it"}
 
     # -- recording -----------------------------------------------------------------------
     def record_stocks(self, step: int) -> dict[str, Any]:
@@ -496,7 +553,7 @@ class CpsuModel(Model):
             row[f"mean_belief_{t}"] = a[f"belief_t{j}"] / counts[j] if counts[j] else float("nan")
             row[f"mean_trust_{t}"] = a[f"trust_t{j}"] / counts[j] if counts[j] else float("nan")
         for name in LEVER_NAMES:
-            row[f"lever_{name}"] = self._levers[name]
+            row[f"lever_{name}"] = self.lever(name)
         self.flows = dict.fromkeys(self.flow_names, 0)
         self._members_at_start = members
         return row
@@ -530,7 +587,15 @@ class CpsuModel(Model):
     def summarize(self, ts, events) -> dict[str, Any]:
         from .summary import summarize
 
-        return summarize(self, ts, events)
+        out = summarize(self, ts, events)
+        if self.holds:
+            out["holds"] = [span.as_dict() for span in self.holds.values()]
+        return out
+
+    @classmethod
+    def warnings(cls, scenario: CpsuScenario, keys: list[str]) -> list[str]:
+        """Start values set by ``keys`` (``levers.X``) that a dated event overwrites later."""
+        return warning_lines(overwritten_start(scenario, keys), scenario.run.start)
 
     @classmethod
     def observed(cls, column: str) -> tuple[list[dict[str, Any]], str] | None:

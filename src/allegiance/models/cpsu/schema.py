@@ -22,7 +22,15 @@ from ...mechanisms import recruitment as m1
 from ...mechanisms import remedies as m11
 from ...mechanisms import ritual as m4
 from ...mechanisms import shocks as m3
-from ...scenario import EventBase, Frozen, ScenarioBase, check_month
+from ...scenario import (
+    EventBase,
+    Frozen,
+    KeyPathError,
+    Month,
+    ScenarioBase,
+    check_month,
+    suggest,
+)
 
 
 class Levers(Frozen):
@@ -60,6 +68,14 @@ LEVER_NAMES = tuple(Levers.model_fields)
 LeverName = Literal[LEVER_NAMES]  # type: ignore[valid-type]
 
 
+def lever_range(lever: str) -> tuple[float | None, float | None]:
+    """The ``[lo, hi]`` a lever's values must lie in (from its field in :class:`Levers`)."""
+    f = Levers.model_fields[lever]
+    lo = next((m.ge for m in f.metadata if hasattr(m, "ge")), None)
+    hi = next((m.le for m in f.metadata if hasattr(m, "le")), None)
+    return lo, hi
+
+
 class LeverEvent(EventBase):
     """Set a lever to a value, at once or along a linear ramp."""
 
@@ -70,12 +86,42 @@ class LeverEvent(EventBase):
 
     @model_validator(mode="after")
     def _in_range(self):
-        f = Levers.model_fields[self.lever]
-        lo = next((m.ge for m in f.metadata if hasattr(m, "ge")), None)
-        hi = next((m.le for m in f.metadata if hasattr(m, "le")), None)
+        lo, hi = lever_range(self.lever)
         if (lo is not None and self.value < lo) or (hi is not None and self.value > hi):
             raise ValueError(f"lever {self.lever} value {self.value} outside allowed [{lo}, {hi}]")
         return self
+
+
+def _month_text(v: Any) -> Any:
+    """A date TOML or ``--set`` gave as a date or a year (``1956-02-25``, ``1956``) as text."""
+    if hasattr(v, "year") and hasattr(v, "month"):
+        return f"{v.year:04d}-{v.month:02d}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    return v
+
+
+class Hold(Frozen):
+    """Hold a lever at a value from a month on, whatever the scenario's events of that lever
+    dated in the held months say (they are applied to the lever underneath and reported as
+    overridden); a scenario's [hold.<lever>] table, or --set hold.<lever>.from=YYYY-MM and
+    --set hold.<lever>.value=v."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
+
+    from_: Month = Field(alias="from", description=(
+        "first month held (YYYY-MM): the value holds from that month on, after its events"))
+    value: float = Field(description="the lever's value while held, within the lever's range")
+    until: Month | None = Field(None, description=(
+        "last month held (default: to the end of the run); from the month after, the lever "
+        "has the value the scenario's events give it"))
+    enabled: bool = True
+    note: str = ""
+
+    _text = field_validator("from_", "until", mode="before")(
+        classmethod(lambda cls, v: _month_text(v)))
+    _dates = field_validator("from_", "until")(
+        classmethod(lambda cls, v: v if v is None else check_month(v)))
 
 
 class ShockEvent(EventBase):
@@ -256,9 +302,50 @@ _addon_classes: dict[str, type] = {}
 class CpsuScenario(ScenarioBase):
     """A scenario of the CPSU model."""
 
+    open_tables = ("hold",)
+
     model: Literal["cpsu"]
     run: RunSettings = RunSettings()
     initial: Initial = Initial()
     levers: Levers = Levers()
     mechanisms: Mechanisms = Mechanisms()
     events: dict[str, Event] = Field(default_factory=dict)
+    hold: dict[str, Hold] = Field(default_factory=dict, description=(
+        "levers held at a value from a date on, whatever the events say: "
+        "[hold.<lever>] from = 'YYYY-MM', value = v (optional until = 'YYYY-MM')"))
+
+    @model_validator(mode="after")
+    def _check_holds(self):
+        problems = []
+        start, end = parse_month(self.run.start), parse_month(self.run.end)
+        within = f"within the run, {self.run.start} to {self.run.end}"
+        for name, h in self.hold.items():
+            key = f"hold.{name}"
+            if name not in LEVER_NAMES:
+                problems.append(f"{key}: not a lever ({suggest(name, LEVER_NAMES)}allowed: "
+                                f"{', '.join(LEVER_NAMES)})")
+                continue
+            lo, hi = lever_range(name)
+            if (lo is not None and h.value < lo) or (hi is not None and h.value > hi):
+                problems.append(f"{key}.value = {h.value!r}: outside the range of lever {name} "
+                                f"(allowed: {lo:g} to {hi:g})")
+            first = parse_month(h.from_)
+            if not start <= first <= end:
+                problems.append(f"{key}.from = {h.from_!r}: allowed: a month {within}")
+            if h.until is not None:
+                last = parse_month(h.until)
+                if not first <= last <= end:
+                    problems.append(f"{key}.until = {h.until!r}: allowed: a month from "
+                                    f"{key}.from ({h.from_}) to the end of the run "
+                                    f"({self.run.end})")
+        if problems:
+            raise KeyPathError(problems)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        # without holds, the resolved scenario (its TOML, its digest) is what it was before
+        # holds existed
+        out = super().to_dict()
+        if not out.get("hold"):
+            out.pop("hold", None)
+        return out
