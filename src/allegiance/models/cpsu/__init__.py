@@ -6,6 +6,8 @@ The package's modules, from the outside in:
 ``schema``          the scenario: run settings, initial party, levers, mechanism parameters, events
 ``model``           :class:`CpsuModel`: calendar, levers and events, setup, the phase order,
                     recording a month's stocks and flows
+``timeline``        the dated events by lever and era, lever holds, warnings
+``memory``          the memory a run needs, known before it starts
 ``phases``          the month's phases, declared once (the docs and ``CpsuModel.phases``
                     follow it)
 ``month``           :class:`~.month.Month`: each phase of the month as calls of the kernels
@@ -17,6 +19,8 @@ The package's modules, from the outside in:
 ``member_index``    the slots of the members, in slot order
 ``lanes``           per-thread workplace sums, added in a fixed order
 ``options``         compile options and block sizes of the kernels
+``reference``       the reference engine: the same month as plain one-agent loops
+``crisis_map``      the crisis cascade over a grid of inputs (phase diagram)
 ``summary``         the run's summary: the fit up to 1988 and the 1989–1991 forecast
 ``figures``         the run's figures
 ==================  ============================================================================

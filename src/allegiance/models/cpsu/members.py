@@ -226,3 +226,16 @@ def members_end_pass(idx, ib, alive, status, left, belief, trust, stake, convert
         part[c, 0] = n_exp
         part[c, 1] = n_conv
         part[c, 2] = n_exit
+
+
+@njit(cache=True, parallel=True)
+def dissolve(alive, status, left, bounds, part):
+    """Every member loses membership (the ban)."""
+    for c in prange(bounds.shape[0] - 1):
+        k = 0
+        for i in range(bounds[c], bounds[c + 1]):
+            if alive[i] and status[i] > 0:
+                status[i] = 0
+                left[i] = 3
+                k += 1
+        part[c, 0] = k

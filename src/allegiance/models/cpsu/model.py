@@ -12,13 +12,11 @@ One month, in this fixed order (generated from :data:`.phases.PHASES`):
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from numba import njit, prange
 
 from ... import data, engine
 from ...calendar import month_label, parse_month
@@ -30,72 +28,22 @@ from ...mechanisms import shocks as m3
 from ...mechanisms._common import ADULT_MONTHS, IDEAL
 from ...mechanisms.context import Context
 from ...state import AgentState
+from .members import dissolve
+from .memory import Sizing
 from .month import Month
 from .phases import phase_table
-from .recruits import APPLICANTS_MAX
 from .reference import ReferenceMonth
 from .schema import LEVER_NAMES, CpsuScenario
-from .stocks import (
-    DEATH_LIST_MIN,
-    DEATH_LIST_SHARE,
-)
+from .stocks import seniority_kernel, survey_columns
 from .timeline import HoldSpan, holds, overwritten_start, warning_lines
 
 __doc__ += phase_table()
-
-
-def survey_columns(a: dict[str, float]) -> dict[str, float]:
-    """The spread of belief and trust across adults (standard deviations) and the survey
-    answers (shares of adults and of members: firm, partial, against; private and as
-    expressed) from the month's stocks ``a`` (in agents)."""
-    out: dict[str, float] = {}
-    n = a["adults"]
-    for what, mean in (("belief", a["belief_adults"]), ("trust", a["trust_adults"])):
-        var = a[f"sumsq_{what}_adults"] / n - mean * mean if n > 0 else float("nan")
-        out[f"sd_{what}_adults"] = math.sqrt(max(0.0, var)) if n > 0 else float("nan")
-    for who, count in (("adults", n), ("members", a["members"])):
-        for how, tag in (("private", ""), ("expressed", "_ex")):
-            firm, not_against = a[f"survey_firm{tag}_{who}"], a[f"survey_notagainst{tag}_{who}"]
-            key = f"survey_{who}_{how}"
-            if count > 0:
-                out[f"{key}_firm"] = firm / count
-                out[f"{key}_partial"] = (not_against - firm) / count
-                out[f"{key}_against"] = 1.0 - not_against / count
-            else:
-                for ans in ("firm", "partial", "against"):
-                    out[f"{key}_{ans}"] = float("nan")
-    return out
 
 
 def _ramp_value(ramp: tuple[int, int, float, float], step: int) -> float:
     """A lever on a ramp ``(first step, last step, from, to)`` at ``step``."""
     s0, s1, v0, v1 = ramp
     return v1 if step >= s1 else v0 + (v1 - v0) * (step - s0 + 1) / (s1 - s0 + 1)
-
-
-@njit(cache=True)
-def seniority_kernel(alive, status, join, out_edges, counts):
-    """Full members (status >= 2) by month of joining, binned at ``out_edges``."""
-    counts[:] = 0
-    for i in range(alive.shape[0]):
-        if alive[i] and status[i] >= 2:
-            k = 0
-            while k < out_edges.shape[0] and join[i] >= out_edges[k]:
-                k += 1
-            counts[k] += 1
-
-
-@njit(cache=True, parallel=True)
-def dissolve(alive, status, left, bounds, part):
-    """Every member loses membership (the ban)."""
-    for c in prange(bounds.shape[0] - 1):
-        k = 0
-        for i in range(bounds[c], bounds[c + 1]):
-            if alive[i] and status[i] > 0:
-                status[i] = 0
-                left[i] = 3
-                k += 1
-        part[c, 0] = k
 
 
 #: event types that read or change agents when applied (between the stocks and the phases)
@@ -116,7 +64,7 @@ FLOWS = ("births", "arrivals", "deaths", "deaths_members", "applicants", "joins"
          "dissolved", "war_deaths_members")
 
 
-class CpsuModel(Model):
+class CpsuModel(Sizing, Model):
     """The CPSU 1917–1991 model (see the module docstring for the phase order)."""
 
     name = "cpsu"
@@ -254,12 +202,6 @@ class CpsuModel(Model):
                        last_exit_rate=self.last_exit_rate, rng=self.rng)
 
     # -- setup ---------------------------------------------------------------------------
-    #: agent slots at the peak relative to the peak population: dead slots wait for the next
-    #: compaction (AgentState.compact, at 1/32 dead), and a month's newcomers are appended
-    #: before it. Measured: see docs/PERFORMANCE.md (manifest ``state_peak_slots``).
-    SLOTS_PER_PERSON_PEAK = 1.06
-    #: members per slot at most (the party peaked at ~6.8 % of the population in 1989)
-    MEMBERS_PER_SLOT_PEAK = 0.075
     #: draw natural deaths in the stocks pass when no event needs the agents in between (a
     #: full pass fewer per month; the same results, tested)
     FUSE_DEATHS = True
@@ -267,67 +209,6 @@ class CpsuModel(Model):
     #: ``learning`` pass of the month before, and count only the members in ``record`` (the
     #: same results, tested)
     TAKE_STOCKS = True
-    #: bytes per slot that live outside the attribute arrays (none: the applicants' motive is
-    #: carried in ``motive`` itself)
-    SCRATCH_BYTES = 0
-    #: transient bytes per slot at the crisis (cascade: choice int8, threshold bound float32)
-    CRISIS_BYTES = 5
-    #: initial agents set up per block, and the transient bytes per agent of a block (float64
-    #: draws, scores, argpartition)
-    SETUP_BLOCK = 1 << 22
-    SETUP_BYTES = 48
-    #: the interpreter with numpy, numba, pandas and the compiled kernels loaded
-    BASE_BYTES = 240 * 2**20
-
-    @classmethod
-    def _bytes_per_slot(cls, scenario: CpsuScenario | None = None) -> int:
-        mods = list(MODULES.values())
-        if scenario is not None:
-            mods += [load_addon(p.module, name)
-                     for name, p in scenario.mechanisms.addons().items()]
-        n = sum(np.dtype(dt).itemsize for mod in mods for _, dt, _ in mod.STATE)
-        return n + 4 + 1 + 4 + cls.SCRATCH_BYTES  # + uid, alive, belief (declared by the model)
-
-    @classmethod
-    def _population_range(cls, scenario: CpsuScenario) -> tuple[float, float]:
-        """Persons at the start and at the peak of the run (census series)."""
-        m0, m1 = parse_month(scenario.run.start), parse_month(scenario.run.end) + 1
-        probe = cls.__new__(cls)
-        pop = data.population_series()
-        probe._pop_m = np.array([p[0] for p in pop], dtype=np.float64)
-        probe._pop_v = np.log(np.array([p[1] for p in pop], dtype=np.float64))
-        peak = max(probe.population_target(x) for x in range(m0, m1 + 1))
-        return probe.population_target(m0), peak
-
-    @classmethod
-    def peak_slots(cls, scenario: CpsuScenario, scale: float) -> int:
-        """Agent slots the run will use at most (its state is allocated at this size)."""
-        peak = cls._population_range(scenario)[1]
-        return int(peak * scale * cls.SLOTS_PER_PERSON_PEAK) + 64
-
-    @classmethod
-    def memory_estimate(cls, scenario: CpsuScenario, scale: float) -> int:
-        """Peak bytes: state allocated at its peak size plus the largest transient.
-
-        Compared with measured peak RSS in docs/PERFORMANCE.md ("## CPSU at scale").
-        """
-        slots = cls.peak_slots(scenario, scale)
-        n0, peak = cls._population_range(scenario)
-        n0 *= scale
-        state = slots * cls._bytes_per_slot(scenario)
-        # the member index: two uint32 buffers (merge target), 12.5 % growth room
-        index = 2 * 4 * 1.125 * cls.MEMBERS_PER_SLOT_PEAK * slots
-        # per-thread workplace sums: 2 packed int64 arrays per lane
-        cells = peak * 0.7 * scale / scenario.mechanisms.demography.adults_per_cell
-        lanes = 2 * 8 * cells * (os.cpu_count() or 1)  # at most one lane per core
-        # next month's natural deaths listed by the learning pass (uint32 slots)
-        lanes += 4 * (DEATH_LIST_SHARE * slots + DEATH_LIST_MIN * (os.cpu_count() or 1))
-        # and the applicants listed per uid chunk (uids issued over a run: under 2 x slots)
-        lanes += 4 * APPLICANTS_MAX * (2 * slots // engine.CHUNK + 1)
-        k = scenario.initial.members * scale
-        setup = (min(n0, cls.SETUP_BLOCK) + 2 * k) * cls.SETUP_BYTES
-        transient = max(slots * cls.CRISIS_BYTES, setup)
-        return int(cls.BASE_BYTES + state + index + lanes + transient)
 
     def setup(self) -> None:
         sc = self.scenario

@@ -12,6 +12,8 @@ addition; :data:`AGG_SCALE` turns a column back into agents or sums.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
@@ -304,6 +306,29 @@ def member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, t
             wsum[c, 1] = s_c
 
 
+def survey_columns(a: dict[str, float]) -> dict[str, float]:
+    """The spread of belief and trust across adults (standard deviations) and the survey
+    answers (shares of adults and of members: firm, partial, against; private and as
+    expressed) from the month's stocks ``a`` (in agents)."""
+    out: dict[str, float] = {}
+    n = a["adults"]
+    for what, mean in (("belief", a["belief_adults"]), ("trust", a["trust_adults"])):
+        var = a[f"sumsq_{what}_adults"] / n - mean * mean if n > 0 else float("nan")
+        out[f"sd_{what}_adults"] = math.sqrt(max(0.0, var)) if n > 0 else float("nan")
+    for who, count in (("adults", n), ("members", a["members"])):
+        for how, tag in (("private", ""), ("expressed", "_ex")):
+            firm, not_against = a[f"survey_firm{tag}_{who}"], a[f"survey_notagainst{tag}_{who}"]
+            key = f"survey_{who}_{how}"
+            if count > 0:
+                out[f"{key}_firm"] = firm / count
+                out[f"{key}_partial"] = (not_against - firm) / count
+                out[f"{key}_against"] = 1.0 - not_against / count
+            else:
+                for ans in ("firm", "partial", "against"):
+                    out[f"{key}_{ans}"] = float("nan")
+    return out
+
+
 def with_means(v: dict[str, float]) -> dict[str, float]:
     """The stocks ``v`` (columns :data:`AGG` in agents) with their totals and means added."""
     members = v["candidates"] + v["full_members"] + v["cadres"] + v["elites"]
@@ -392,3 +417,15 @@ def _next_terms(a, birth_i, b, t, month1, commit_thr, norm, openness, falsify, c
             to_fixed_simd(b64 * b64) * ad, to_fixed_simd(t64 * t64) * ad,
             ad & np.int64(t64 >= cuts[0]), ad & np.int64(t64 >= cuts[1]),
             ad & np.int64(ex >= cuts[0]), ad & np.int64(ex >= cuts[1]))
+
+
+@njit(cache=True)
+def seniority_kernel(alive, status, join, out_edges, counts):
+    """Full members (status >= 2) by month of joining, binned at ``out_edges``."""
+    counts[:] = 0
+    for i in range(alive.shape[0]):
+        if alive[i] and status[i] >= 2:
+            k = 0
+            while k < out_edges.shape[0] and join[i] >= out_edges[k]:
+                k += 1
+            counts[k] += 1
