@@ -224,3 +224,28 @@ def overview_pngs(result, baseline=None) -> list[tuple[str, str, bytes]]:
     if fig is not None:
         out.append(("difference", "Difference from the unchanged scenario", png(fig)))
     return out
+
+
+def observed_png(cls) -> bytes | None:
+    """The data a model is fitted to, with its events and forecast period: what the dashboard
+    shows before a run (PNG), or ``None`` when the model observes nothing."""
+    keys = cls.overview_series
+    obs = cls.observed(keys[0]) if keys else None
+    if not obs:
+        return None
+    from .plotting import LABELS, observed_points, plt, time_axis, title
+
+    pts = obs[0]
+    scale = 1e6 if cls.in_persons else 1.0
+    fig, ax = plt().subplots(figsize=(7, 3.6))
+    observed_points(ax, pts, scale, f"historical {LABELS.get(keys[0], keys[0])}")
+    xs = [p["x"] for p in pts]
+    time_axis(ax, min(xs) - 1, max(max(xs) + 1, (cls.forecast_from or 0) + 3), cls.markers(),
+              cls.forecast_from)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("year")
+    ax.set_ylabel("persons (millions)" if cls.in_persons else keys[0])
+    title(ax, "The data the model is fitted to (press Run to draw the model beside it)")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return png(fig)

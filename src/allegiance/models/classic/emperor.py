@@ -359,9 +359,8 @@ class EmperorModel(Model):
         from pathlib import Path
 
         from ...engine import simulate
-        from ...plotting import PALETTE
+        from ...plotting import PALETTE, save
         from ...plotting import plt as _plt
-        from ...plotting import save
 
         sc = result.scenario
         seed = result.manifest["seed"]

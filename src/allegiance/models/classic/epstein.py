@@ -806,9 +806,8 @@ def draw_figures(result, outdir: Path) -> list[Path]:
     """Actives/jailed/quiet over time, and the lattice at the end of the run."""
     from matplotlib.colors import ListedColormap
 
-    from ...plotting import PALETTE
+    from ...plotting import PALETTE, save
     from ...plotting import plt as _plt
-    from ...plotting import save
 
     plt = _plt()
     ts = result.timeseries
@@ -829,7 +828,8 @@ def draw_figures(result, outdir: Path) -> list[Path]:
     ax.set_ylabel("agents")
     ax.set_ylim(-20, 1.3 * float(ts[["quiet", "active", "jailed"]].max().max()))
     ax2 = ax.twinx()
-    ax2.plot(x, ts["legitimacy"], color=PALETTE["trust"], lw=1.0, ls=":", label="legitimacy (right)")
+    ax2.plot(x, ts["legitimacy"], color=PALETTE["trust"], lw=1.0, ls=":",
+             label="legitimacy (right)")
     ax2.set_ylim(0, 1.3)  # the same headroom as the left axis: the legend sits above
     ax2.set_ylabel("legitimacy")
     ax2.grid(False)

@@ -489,9 +489,8 @@ def draw_figures2(result, outdir: Path) -> list[Path]:
     """Blues, Greens, actives and cops over time, and the lattice at the end of the run."""
     from matplotlib.colors import ListedColormap
 
-    from ...plotting import PALETTE
+    from ...plotting import PALETTE, save
     from ...plotting import plt as _plt
-    from ...plotting import save
 
     plt = _plt()
     ts = result.timeseries

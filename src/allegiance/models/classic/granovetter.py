@@ -341,9 +341,8 @@ class GranovetterModel(Model):
         """The cascade by round, and the N·F(r) diagram with its first fixed point."""
         from pathlib import Path
 
-        from ...plotting import PALETTE
+        from ...plotting import PALETTE, save
         from ...plotting import plt as _plt
-        from ...plotting import save
 
         outdir = Path(outdir)
         sc = result.scenario
