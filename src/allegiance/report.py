@@ -32,7 +32,8 @@ figure{margin:1.2rem 0}figure img{max-width:100%;height:auto}
 figcaption{color:#555;font-size:13px}.note{background:#fff7e0;border-left:4px solid #e0a800;
 padding:.4rem .8rem}.muted{color:#666}.headline-words{font-size:1.05rem}
 details{margin:.6rem 0;max-width:100%;overflow-x:auto}
-table.manifest td,table.phases td{white-space:normal;word-break:break-all}summary{cursor:pointer;font-weight:600}code{word-break:break-all}
+table.manifest td,table.phases td{white-space:normal;word-break:break-all}
+summary{cursor:pointer;font-weight:600}code{word-break:break-all}
 @media (max-width:600px){body{font-size:14px;margin:.8rem auto;padding:0 .6rem}
 h1{font-size:1.25rem}td,th{padding:.15rem .35rem}}
 """
@@ -263,8 +264,9 @@ def _compare(path: Path) -> tuple[str, list[str]]:
              "random numbers, so B − A is the effect of what differs, not noise. First month "
              f"that differs: <b>{escape(str(cj.get('first_difference') or 'none'))}</b>.</p>",
              "<h2 id='findings'>Differences</h2>"]
-    rows = [[f"<th>{escape(label(r['outcome'].replace('crisis: ', 'crisis_')))}</th>", *[f"<td class='num' data-key='{escape(r['outcome'])}' data-col='{c}'>"
-                        f"{escape(fmt(r[c]))}</td>" for c in ("a", "b", "diff")]]
+    rows = [[f"<th>{escape(label(r['outcome'].replace('crisis: ', 'crisis_')))}</th>",
+             *[f"<td class='num' data-key='{escape(r['outcome'])}' data-col='{c}'>"
+               f"{escape(fmt(r[c]))}</td>" for c in ("a", "b", "diff")]]
             for r in cj.get("differences", [])]
     parts.append(_table(["outcome", "A", "B", "B − A"], rows, "differences"))
     if (path / "comparison.png").is_file():

@@ -5,8 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from ... import data
-from ...plotting import LABELS, MOTIVES, PALETTE, TIERS, crisis_bars, save, series_figure, \
-    stack, time_axis, title
+from ...plotting import (
+    LABELS,
+    MOTIVES,
+    PALETTE,
+    TIERS,
+    crisis_bars,
+    save,
+    series_figure,
+    stack,
+    time_axis,
+    title,
+)
 from ...plotting import plt as _plt
 from ...plotting import run_note as _run_note
 from ...plotting import years as _years
