@@ -189,13 +189,6 @@ def time_axis(ax, x0: float, x1: float, markers: Iterable[Marker] = (),
     return n
 
 
-def shade_forecast(ax, x_end: float, start: float = 1989.0, label: str = "forecast",
-                   x0: float | None = None) -> int:
-    """The out-of-sample forecast (never fitted) from ``start`` to ``x_end``, labelled."""
-    lo = ax.get_xlim()[0] if x0 is None else x0
-    return time_axis(ax, lo, x_end, forecast_from=start, forecast_label=label)
-
-
 def title(ax, text: str, **kw: Any) -> None:
     """An axes title above the event labels of :func:`time_axis`."""
     rows = getattr(ax, "_allegiance_strip", 0)
