@@ -486,3 +486,82 @@ def _short_sets(sc) -> list[str]:
         sets.append(f"run.{ls[0]}={SHORT[ls[0]]!r}" if ls[0] == "end"
                     else f"run.{ls[0]}={SHORT[ls[0]]}")
     return sets
+
+
+# ---- the layout, on a phone and on a desktop --------------------------------------------------
+
+
+def _scroll_to_bottom(pg) -> None:
+    pg.evaluate("() => { for (const e of document.querySelectorAll('*')) "
+                "if (e.scrollHeight > e.clientHeight) e.scrollTop = e.scrollHeight; "
+                "window.scrollTo(0, document.body.scrollHeight); }")
+
+
+def _in_view(pg, selector: str) -> bool:
+    return pg.locator(selector).first.evaluate(
+        "e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.top >= 0 && "
+        "r.bottom <= window.innerHeight && r.left >= 0 && r.right <= window.innerWidth; }")
+
+
+@pytest.mark.parametrize("size", [(390, 844), (1280, 800)], ids=["phone", "desktop"])
+def test_layout_on_a_phone_and_a_desktop(server, tmp_path, size):
+    """Settings closable, something useful before the first run, Run and progress always in
+    view, results visible, a figure opens full size and downloads as PNG and SVG."""
+    from allegiance.dashboard.panels import NARROW
+
+    url, b = server
+    w, h = size
+    pg = b.new_page(viewport={"width": w, "height": h}, accept_downloads=True)
+    pg.set_default_timeout(60_000)
+    try:
+        pg.goto(url)
+        pg.wait_for_selector(".run-button")
+        side = pg.locator(".al-side")
+        # before any run: the scenario and the data the model is fitted to
+        assert pg.locator(".al-intro").is_visible()
+        pg.wait_for_selector("img.fig-observed")
+        if w <= NARROW:  # the settings cover the page when opened, and close again
+            assert not side.is_visible()
+            pg.locator(".settings-open").click()
+            side.wait_for(state="visible")
+            assert _in_view(pg, ".settings-close")
+            _set_input(pg, "run-scale", repr(SCALE))
+            pg.locator(".settings-close").click()
+            side.wait_for(state="hidden")
+        else:  # a column beside the results, which can be hidden and shown
+            assert side.is_visible()
+            _set_input(pg, "run-scale", repr(SCALE))
+            pg.locator(".settings-toggle").click()
+            side.wait_for(state="hidden")
+            pg.locator(".settings-toggle").click()
+            side.wait_for(state="visible")
+        _scroll_to_bottom(pg)
+        assert _in_view(pg, ".run-button")
+        pg.locator(".run-button").click()
+        _wait_run_finished(pg)
+        assert pg.locator("img.fig-members").is_visible()
+        assert pg.locator("td[data-key]").count() > 0
+        _scroll_to_bottom(pg)
+        assert _in_view(pg, ".run-button")  # and the progress bar lives beside it
+
+        # a figure opens full size and closes
+        thumb = pg.locator("img.fig-members")
+        pg.locator(".zoom-members").click()
+        big = pg.locator(".al-zoom img.zoomed-members")
+        big.wait_for(state="visible")
+        natural = big.evaluate("i => i.naturalWidth")
+        assert natural > thumb.evaluate("i => i.naturalWidth")
+        assert big.evaluate("i => i.getBoundingClientRect().width") >= natural - 1
+        assert _in_view(pg, ".zoom-close")
+        pg.locator(".zoom-close").click()
+        big.wait_for(state="detached")
+        # and downloads as PNG and SVG
+        box = pg.locator(".figbox-members")
+        for fmt, head in (("PNG", b"\x89PNG"), ("SVG", b"<?xml")):
+            with pg.expect_download() as dl:
+                box.get_by_role("button", name=fmt).click()
+            path = tmp_path / f"members.{fmt.lower()}"
+            dl.value.save_as(path)
+            assert path.read_bytes().startswith(head), fmt
+    finally:
+        pg.close()

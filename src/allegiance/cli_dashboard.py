@@ -26,12 +26,15 @@ def dashboard(
 
 
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="A result directory (allegiance run --out).")],
+    run_dir: Annotated[Path, typer.Argument(
+        help="A result directory: a run, or what compare, ensemble, sweep, sensitivity or "
+             "ablate wrote (their --out).")],
     output: Annotated[Path | None, typer.Option("-o", "--output",
-                                                help="HTML file (default RUN_DIR/report.html)."
+                                                help="HTML file (default DIR/report.html)."
                                                 )] = None,
 ) -> None:
-    """Write one self-contained HTML report of a run (figures embedded, no network needed)."""
+    """Write one self-contained HTML report of a result: findings first, figures embedded,
+    settings last (no network needed)."""
     from .report import write
 
     path = write(run_dir, output)

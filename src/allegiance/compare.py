@@ -10,7 +10,6 @@ the differences of the summary outcomes, and a figure.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -161,17 +160,17 @@ def first_divergence(table) -> str | None:
 
 def compare_figure(ra, rb, table, outdir: Path, name_a: str, name_b: str) -> list[Path]:
     """Members, committed members, exits, trust (A vs B), B − A, and the crisis side by side."""
-    import numpy as np
-
+    from .plotting import PALETTE, SIDES, crisis_bars, save, time_axis, title
     from .plotting import plt as _plt
-    from .plotting import save
-    from .plotting import shade_forecast as _shade_forecast
     from .plotting import years as _years
+    from .registry import model_class
 
     plt = _plt()
     x = _years(table)
     fig, axes = plt.subplots(2, 3, figsize=(12, 6.6))
-    ca, cb = "#b2182b", "#2166ac"
+    ca, cb = PALETTE["a"], PALETTE["b"]
+    cls = model_class(ra.manifest["model"])
+    names: dict = {}  # axes -> title, set once the event labels above each axes are placed
 
     def pair(ax, col, title, scale=1e6, unit="millions", rolling=0):
         for suffix, color, lab, ls in (("a", ca, f"A: {name_a}", "-"),
@@ -182,7 +181,7 @@ def compare_figure(ra, rb, table, outdir: Path, name_a: str, name_b: str) -> lis
             if rolling:
                 y = y.rolling(rolling, min_periods=rolling).sum()
             ax.plot(x, y / scale, color=color, lw=1.4, ls=ls, label=lab)
-        ax.set_title(title, fontsize=9)
+        names[ax] = title
         ax.set_ylabel(unit)
 
     pair(axes[0, 0], "members", "members + candidates")
@@ -196,55 +195,38 @@ def compare_figure(ra, rb, table, outdir: Path, name_a: str, name_b: str) -> lis
                     ls="-" if lab == "members" else ":", label=f"A, {lab}")
             ax.plot(x, table[f"{col}_b"], color=cb, lw=1.3,
                     ls="--" if lab == "members" else "-.", label=f"B, {lab}")
-    ax.set_title("mean trust in the party", fontsize=9)
+    names[ax] = "mean trust in the party"
     ax.set_ylim(0, 1)
     ax.legend(fontsize=6.5, frameon=False, loc="lower left", ncol=2)
     ax = axes[1, 1]
-    for col, lab, color in (("members", "members + candidates", "#555555"),
-                            ("committed_members", "committed members", "#1b9e77")):
+    for col, lab in (("members", "members + candidates"),
+                     ("committed_members", "committed members")):
         if f"{col}_diff" in table:
-            ax.plot(x, table[f"{col}_diff"] / 1e6, color=color, lw=1.4, label=lab)
+            ax.plot(x, table[f"{col}_diff"] / 1e6, color=PALETTE[col], lw=1.4, label=lab)
     ax.axhline(0, color="black", lw=0.6)
     div = first_divergence(table)
     if div is not None:
         xd = int(div[:4]) + (int(div[5:7]) - 1) / 12
-        ax.axvline(xd, color="0.3", lw=0.7, ls=":")
-        ax.text(xd, 0.98, f" first difference {div}", transform=ax.get_xaxis_transform(),
-                fontsize=6.5, va="top", color="0.3")
-    ax.set_title("difference B − A", fontsize=9)
+        ax.axvline(xd, color="0.3", lw=0.9, ls=":", label=f"first difference {div}")
+    names[ax] = "difference B − A"
     ax.set_ylabel("millions")
-    ax.legend(fontsize=6.5, frameon=False, loc="lower left")
+    ax.legend(fontsize=6.5, frameon=False, loc="upper left")
     for a in (*axes[0], axes[1, 0], axes[1, 1]):
-        a.set_xlim(x[0], x[-1])
         a.set_xlabel("year")
-        _shade_forecast(a, x[-1] + 1 / 12, label_at="top")
+        time_axis(a, float(x[0]), float(x[-1]) + 1 / 12, cls.markers(), cls.forecast_from)
+        title(a, names.get(a, ""), fontsize=9)
     axes[0, 0].legend(fontsize=7, frameon=False, loc="upper left")
-    # crisis side by side (log axis; zeros labelled)
+    # the crisis side by side: shares of each group, counts beside (linear)
     ax = axes[1, 2]
     ca_ = (ra.summary.get("forecast") or {}).get("crisis")
     cb_ = (rb.summary.get("forecast") or {}).get("crisis")
     if ca_ or cb_:
-        labels = ["defenders\nmembers", "passive\nmembers", "opponents\nmembers",
-                  "defenders\nnon-members", "opponents\nnon-members", "forces\nobeyed",
-                  "forces\nrefused"]
-        va = np.array([(ca_ or {}).get(k, 0.0) or 0.0 for k in CRISIS_KEYS], dtype=float)
-        vb = np.array([(cb_ or {}).get(k, 0.0) or 0.0 for k in CRISIS_KEYS], dtype=float)
-        pos = np.concatenate([va[va > 0], vb[vb > 0]])
-        floor = 10 ** math.floor(math.log10(pos.min())) / 3 if pos.size else 1.0
-        y = np.arange(len(CRISIS_KEYS))[::-1]
-        for v, off, color, lab in ((va, 0.2, ca, "A"), (vb, -0.2, cb, "B")):
-            ax.barh(y + off, np.where(v > 0, v, np.nan), height=0.38, left=floor, color=color,
-                    label=lab)
-            for yi, vi in zip(y + off, v, strict=True):
-                txt = "0" if vi == 0 else (f"{vi / 1e6:.2f}M" if vi >= 1e6 else f"{vi:,.0f}")
-                ax.text(max(vi, floor) * 1.2, yi, txt, va="center", fontsize=6)
-        ax.set_xscale("log")
-        ax.set_xlim(floor, max(pos.max() if pos.size else 10, 10) * 30)
-        ax.set_yticks(y, labels, fontsize=7)
-        ax.grid(axis="y", visible=False)
-        ax.legend(fontsize=7, frameon=False, loc="lower right")
+        rows = [(f"{who}, {side}", {s: (c or {}).get(f"{s}_{key}", 0.0) or 0.0 for s in SIDES})
+                for key, who in (("members", "members"), ("nonmembers", "non-members"))
+                for side, c in (("A", ca_), ("B", cb_))]
         date = (ca_ or cb_)["date"]
-        ax.set_title(f"at the crisis ({date}), persons, log", fontsize=9)
+        crisis_bars(ax, rows, date, title_text=f"at the crisis ({date})")
+        ax.title.set_fontsize(9)
     else:
         ax.axis("off")
         ax.text(0.5, 0.5, "no crisis event in these runs", ha="center", va="center")

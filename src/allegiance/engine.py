@@ -105,6 +105,12 @@ class Model:
         return None
 
     @classmethod
+    def markers(cls) -> tuple[tuple[float | tuple[float, float], str], ...]:
+        """Main historical events to mark on time-series figures: ``(year or (first, last
+        year), label)``; the figures draw them without knowing the model."""
+        return ()
+
+    @classmethod
     def memory_estimate(cls, scenario: ScenarioBase, scale: float) -> int:
         """Bytes the run will need at its peak (checked against available RAM)."""
         return 0

@@ -8,21 +8,17 @@ when the result lacks its columns (another model, or a run that ended before the
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Any
 
-MOTIVES = (("motive_ideal", "ideal", "#2166ac"), ("motive_career", "career", "#d6604d"),
-           ("motive_conformist", "conformist", "#999999"))
-BELIEF_TRUST = (("mean_belief_members", "belief, members", "#2166ac", "-"),
-                ("mean_trust_members", "trust, members", "#b2182b", "-"),
-                ("mean_belief_citizens", "belief, non-members", "#2166ac", ":"),
-                ("mean_trust_citizens", "trust, non-members", "#b2182b", ":"),
-                ("expressed_trust_citizens", "trust expressed, non-members", "#f4a582", "--"))
-CRISIS_ROWS = ("members", "nonmembers")
-CRISIS_COLS = (("defenders", "#2166ac"), ("passive", "#bbbbbb"), ("opponents", "#b2182b"))
-DIFF_COLUMNS = (("members", "members + candidates", "#b2182b"),
-                ("committed_members", "committed members", "#2166ac"))
+BELIEF_TRUST = (("mean_belief_members", "belief, members", "belief", "-"),
+                ("mean_trust_members", "trust, members", "trust", "-"),
+                ("mean_belief_citizens", "belief, non-members", "belief", ":"),
+                ("mean_trust_citizens", "trust, non-members", "trust", ":"),
+                ("expressed_trust_citizens", "trust expressed, non-members", "expressed_trust",
+                 "--"))
+CRISIS_ROWS = (("members", "members"), ("nonmembers", "non-members"))
+DIFF_COLUMNS = (("members", "members + candidates"), ("committed_members", "committed members"))
 
 
 def fmt(v: Any) -> str:
@@ -34,14 +30,6 @@ def fmt(v: Any) -> str:
     if abs(v) >= 100:
         return f"{v:,.0f}"
     return f"{v:.4g}"
-
-
-def years(ts):
-    """Decimal years of a timeseries' ``date`` column (YYYY-MM)."""
-    import numpy as np
-
-    d = ts["date"].str.split("-", expand=True).astype(int)
-    return (d[0] + (d[1] - 1) / 12.0).to_numpy(dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -81,13 +69,7 @@ def compare_rows(current: dict[str, Any], baseline: dict[str, Any] | None):
 
 
 # ---------------------------------------------------------------------------------------------
-# Figures
-
-
-def _plt():
-    from .plotting import plt
-
-    return plt()
+# Figures (drawn with the plotting kit: the palette, events and forecast of every figure)
 
 
 def _model(result):
@@ -98,98 +80,83 @@ def _model(result):
     return model_class(name) if name in MODELS else None
 
 
+def _time(ax, x, cls) -> None:
+    from .plotting import time_axis
+
+    time_axis(ax, float(x[0]), float(x[-1]) + 1 / 12, cls.markers() if cls else (),
+              cls.forecast_from if cls else None)
+
+
 def members_figure(result):
-    """Members vs committed members, with the historical series for the CPSU."""
+    """The model's overview series (members vs committed members for the CPSU), with what was
+    observed, its events and its forecast period."""
+    from .plotting import LABELS, series_figure, years
+
     ts = result.timeseries
-    if "members" not in ts:
-        return None
-    plt = _plt()
-    x = years(ts)
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    ax.plot(x, ts["members"] / 1e6, color="#b2182b", lw=1.8, label="members + candidates")
-    if "committed_members" in ts:
-        ax.plot(x, ts["committed_members"] / 1e6, color="#2166ac", lw=1.8,
-                label="committed members (belief ≥ threshold)")
     cls = _model(result)
-    obs = cls.observed("members") if cls is not None else None
-    if obs is not None:
-        pts = [p for p in obs[0] if x[0] <= p["x"] <= x[-1] + 1]
-        ins = [p for p in pts if p["fitted"]]
-        out = [p for p in pts if not p["fitted"]]
-        ax.scatter([p["x"] for p in ins], [p["value"] / 1e6 for p in ins], s=12,
-                   color="black", zorder=3, label="historical (fitted)")
-        if out:
-            ax.scatter([p["x"] for p in out], [p["value"] / 1e6 for p in out], s=16,
-                       facecolor="white", edgecolor="black", zorder=3,
-                       label="historical (not fitted: forecast check)")
-    if cls is not None and cls.forecast_from is not None and x[-1] >= cls.forecast_from:
-        ax.axvspan(cls.forecast_from, x[-1] + 1 / 12, color="0.92", zorder=0)
-    ax.set_xlabel("year")
-    ax.set_ylabel("persons (millions)")
-    ax.set_title("Members vs committed members")
-    ax.legend(loc="upper left", fontsize=7, frameon=False)
-    fig.tight_layout()
-    return fig
+    keys = [k for k in (cls.overview_series if cls else ()) if k in ts]
+    if not keys:
+        return None
+    lines = [(ts[k].to_numpy(dtype=float), k, LABELS.get(k, k)) for k in keys]
+    return series_figure(years(ts), lines, observed=cls.observed(keys[0]),
+                         markers=cls.markers(), forecast_from=cls.forecast_from,
+                         in_persons=cls.in_persons,
+                         title_text=" vs ".join(LABELS.get(k, k) for k in keys))
 
 
 def composition_figure(result):
     """Members by motive at joining (ideal, career, conformist), stacked."""
+    from .plotting import LABELS, MOTIVES, plt, stack, title, years
+
     ts = result.timeseries
-    cols = [c for c in MOTIVES if c[0] in ts]
+    cols = [(ts[c].to_numpy(dtype=float), c, LABELS[c]) for c in MOTIVES if c in ts]
     if not cols:
         return None
-    plt = _plt()
     x = years(ts)
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    ax.stackplot(x, *[ts[c] / 1e6 for c, _, _ in cols], labels=[lab for _, lab, _ in cols],
-                 colors=[col for _, _, col in cols], alpha=0.85)
+    fig, ax = plt().subplots(figsize=(7, 3.6))
+    stack(ax, x, cols)
+    _time(ax, x, _model(result))
     ax.set_xlabel("year")
     ax.set_ylabel("members (millions)")
-    ax.set_title("Composition of the party by motive at joining")
-    ax.legend(loc="upper left", fontsize=7, frameon=False)
+    title(ax, "Composition of the party by motive at joining")
+    ax.legend(loc="upper left")
     fig.tight_layout()
     return fig
 
 
 def belief_trust_figure(result):
     """Mean belief in the ideal and trust in the party, members and non-members."""
+    from .plotting import PALETTE, plt, title, years
+
     ts = result.timeseries
     cols = [c for c in BELIEF_TRUST if c[0] in ts]
     if not cols:
         return None
-    plt = _plt()
     x = years(ts)
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    for c, lab, col, ls in cols:
-        ax.plot(x, ts[c], color=col, ls=ls, lw=1.5, label=lab)
+    fig, ax = plt().subplots(figsize=(7, 3.8))
+    for c, lab, key, ls in cols:
+        ax.plot(x, ts[c], color=PALETTE[key], ls=ls, lw=1.5, label=lab)
     ax.set_ylim(0, 1)
+    _time(ax, x, _model(result))
     ax.set_xlabel("year")
     ax.set_ylabel("mean (0-1)")
-    ax.set_title("Belief and trust")
-    ax.legend(loc="lower left", fontsize=7, frameon=False, ncol=2)
+    title(ax, "Belief and trust")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
     fig.tight_layout()
     return fig
 
 
 def crisis_figure(result):
     """Who defended, stayed passive, or opposed at the crisis, members and non-members."""
+    from .plotting import SIDES, crisis_bars, plt
+
     crisis = (result.summary.get("forecast") or {}).get("crisis")
     if not crisis:
         return None
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 2.4))
-    for i, row in enumerate(CRISIS_ROWS):
-        left = 0.0
-        for col, color in CRISIS_COLS:
-            v = float(crisis.get(f"{col}_{row}", 0.0) or 0.0) / 1e6
-            ax.barh(i, v, left=left, color=color, label=col if i == 0 else None)
-            if v > 0:
-                ax.text(left + v / 2, i, f"{v:.2f}", ha="center", va="center", fontsize=7)
-            left += v
-    ax.set_yticks(range(len(CRISIS_ROWS)), ["members", "non-members"])
-    ax.set_xlabel("persons (millions)")
-    ax.set_title(f"The crisis of {crisis.get('date', '')}: defenders, passive, opponents")
-    ax.legend(loc="lower right", fontsize=7, frameon=False, ncol=3)
+    rows = [(lab, {s: crisis.get(f"{s}_{r}", 0.0) or 0.0 for s in SIDES})
+            for r, lab in CRISIS_ROWS]
+    fig, ax = plt().subplots(figsize=(7, 2.6))
+    crisis_bars(ax, rows, str(crisis.get("date", "")))
     fig.tight_layout()
     return fig
 
@@ -198,22 +165,24 @@ def difference_figure(result, baseline):
     """Current minus unchanged scenario, month by month (same seed: common random numbers)."""
     if baseline is None:
         return None
+    from .plotting import color, plt, title, years
+
     a, b = result.timeseries, baseline.timeseries
     cols = [c for c in DIFF_COLUMNS if c[0] in a and c[0] in b]
     if not cols:
         return None
-    m = a[["date", *[c for c, _, _ in cols]]].merge(
-        b[["date", *[c for c, _, _ in cols]]], on="date", suffixes=("", "_base"))
-    plt = _plt()
+    m = a[["date", *[c for c, _ in cols]]].merge(
+        b[["date", *[c for c, _ in cols]]], on="date", suffixes=("", "_base"))
     x = years(m)
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    for c, lab, col in cols:
-        ax.plot(x, (m[c] - m[f"{c}_base"]) / 1e6, color=col, lw=1.5, label=lab)
+    fig, ax = plt().subplots(figsize=(7, 3.6))
+    for c, lab in cols:
+        ax.plot(x, (m[c] - m[f"{c}_base"]) / 1e6, color=color(c), lw=1.5, label=lab)
     ax.axhline(0, color="0.3", lw=0.8)
+    _time(ax, x, _model(result))
     ax.set_xlabel("year")
     ax.set_ylabel("difference (millions)")
-    ax.set_title("Your settings minus the unchanged scenario (same seed)")
-    ax.legend(loc="upper left", fontsize=7, frameon=False)
+    title(ax, "Your settings minus the unchanged scenario (same seed)")
+    ax.legend(loc="upper left")
     fig.tight_layout()
     return fig
 
@@ -226,12 +195,22 @@ FIGURES = (("members", "Members vs committed members", members_figure),
 
 def png(fig, dpi: int = 110) -> bytes:
     """A figure as PNG bytes (closes the figure)."""
-    import matplotlib.pyplot as plt
+    from .plotting import image
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
+    return image(fig, "png", dpi)
+
+
+def figure_image(result, key: str, fmt: str = "png", baseline=None, dpi: int = 200) -> bytes:
+    """One overview figure as PNG or SVG bytes (the dashboard's downloads), or b"" if none."""
+    if key == "difference":
+        fig = difference_figure(result, baseline)
+    else:
+        fig = next((fn(result) for k, _, fn in FIGURES if k == key), None)
+    if fig is None:
+        return b""
+    from .plotting import image
+
+    return image(fig, fmt, dpi)
 
 
 def overview_pngs(result, baseline=None) -> list[tuple[str, str, bytes]]:
@@ -245,3 +224,28 @@ def overview_pngs(result, baseline=None) -> list[tuple[str, str, bytes]]:
     if fig is not None:
         out.append(("difference", "Difference from the unchanged scenario", png(fig)))
     return out
+
+
+def observed_png(cls) -> bytes | None:
+    """The data a model is fitted to, with its events and forecast period: what the dashboard
+    shows before a run (PNG), or ``None`` when the model observes nothing."""
+    keys = cls.overview_series
+    obs = cls.observed(keys[0]) if keys else None
+    if not obs:
+        return None
+    from .plotting import LABELS, observed_points, plt, time_axis, title
+
+    pts = obs[0]
+    scale = 1e6 if cls.in_persons else 1.0
+    fig, ax = plt().subplots(figsize=(7, 3.6))
+    observed_points(ax, pts, scale, f"historical {LABELS.get(keys[0], keys[0])}")
+    xs = [p["x"] for p in pts]
+    time_axis(ax, min(xs) - 1, max(max(xs) + 1, (cls.forecast_from or 0) + 3), cls.markers(),
+              cls.forecast_from)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("year")
+    ax.set_ylabel("persons (millions)" if cls.in_persons else keys[0])
+    title(ax, "The data the model is fitted to (press Run to draw the model beside it)")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return png(fig)

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import base64
 import os
 import shutil
 import tempfile
 from html import escape
-from pathlib import Path
 from typing import Any
 
 import solara
@@ -23,9 +21,10 @@ import solara.lab
 from .. import views
 from ..api import check_memory
 from ..errors import AllegianceError, ScenarioError
-from ..scenario import ScenarioBase, bundled_names, load_scenario, scenario_to_toml
-from . import controls
+from ..scenario import ScenarioBase, bundled_names, load_scenario
+from . import controls, panels
 from .jobs import RunRequest, Worker, auto_threads
+from .panels import CSS, Downloads, FigureBox, Intro, Zoom, numbers_html, timeline_html
 from .upload import ScenarioUpload
 
 DEFAULT_SCALE = 1e-4
@@ -48,6 +47,9 @@ run_errors: solara.Reactive[list[str]] = solara.reactive([])
 progress: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)
 shown: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)
 versus = solara.reactive("")  # a bundled scenario to compare with ("": the unchanged scenario)
+#: the settings panel: "auto" (open on a wide screen only), "open" or "closed"
+panel = solara.reactive("auto")
+zoomed: solara.Reactive[str | None] = solara.reactive(None)  # key of the figure shown full size
 
 
 def _messages(exc: Exception) -> list[str]:
@@ -69,20 +71,10 @@ def _load_source(sc: ScenarioBase) -> None:
     length.set(str(getattr(sc.run, ls[0])) if ls else "")
     run_errors.set([])
     shown.set(None)  # the last result belongs to the scenario left behind
+    zoomed.set(None)
 
 
-def figure_pngs(current, baseline=None, workdir: str | None = None):
-    """(key, title, PNG) of the figures shown for a result: the overview figures where the
-    model records their series (cpsu), else the model's own figures (the classic models)."""
-    out = views.overview_pngs(current, baseline)
-    if out:
-        return out
-    from ..registry import model_class
-
-    figdir = Path(tempfile.mkdtemp(prefix="figures-", dir=workdir))
-    model_class(current.manifest["model"]).figures(current, figdir)
-    return [("".join(ch if ch.isalnum() else "-" for ch in p.stem), p.stem.replace("_", " "),
-             p.read_bytes()) for p in sorted(figdir.glob("*.png"))]
+figure_files = panels.figure_files
 
 
 def run_period(run: dict[str, Any]) -> str:
@@ -157,20 +149,22 @@ async def watch(worker: Worker, job, reqs, cache: dict, outdir: str) -> None:
     baseline = cache.get(base_key)
     current = res.get("current", baseline)
     changed, vs = reqs["changes"], reqs.get("versus", "")
-    pngs = await asyncio.to_thread(figure_pngs, current, baseline if changed or vs else None,
-                                   outdir)
-    show_result(current, baseline, changed, reqs["source"], outdir, pngs, vs)
+    files = await asyncio.to_thread(figure_files, current, baseline if changed or vs else None,
+                                    outdir)
+    show_result(current, baseline, changed, reqs["source"], outdir, files, vs)
 
 
 def show_result(current, baseline, changed: dict[str, Any], src: str, outdir: str,
-                pngs=None, vs: str = "") -> None:
+                files=None, vs: str = "") -> None:
     """Put a finished run (and the unchanged scenario's, or the ``vs`` scenario's, to
     compare) on the page."""
-    if pngs is None:
-        pngs = figure_pngs(current, baseline if changed or vs else None, outdir)
+    if files is None:
+        files = figure_files(current, baseline if changed or vs else None, outdir)
+    pngs, svgs = files
     rows = views.compare_rows(current.summary, baseline.summary if baseline else None)
+    zoomed.set(None)
     shown.set({"current": current, "baseline": baseline, "changes": changed, "pngs": pngs,
-               "rows": rows, "source": src, "outdir": outdir, "versus": vs})
+               "svgs": svgs, "rows": rows, "source": src, "outdir": outdir, "versus": vs})
     progress.set({"fraction": 1.0, "label": "", "month": "", "state": "finished"})
 
 
@@ -325,62 +319,23 @@ def Controls(sc: ScenarioBase):  # noqa: N802 (Solara components are CamelCase)
         Section(f"events ({len(events)})", [ev_body], classes=["group-events"])
 
 
-def _numbers_html(rows, has_base: bool, base_label: str = "unchanged") -> str:
-    head = "<tr><th>outcome</th><th>your settings</th>" + (
-        f"<th>{escape(base_label)}</th><th>difference</th>" if has_base else "") + "</tr>"
-    body = []
-    for k, sec, v, b, d in rows:
-        cells = [f'<td class="num" data-key="{escape(k)}" data-col="current" '
-                 f'data-value="{escape(repr(v))}">{escape(views.fmt(v))}</td>']
-        if has_base:
-            cells.append(f'<td class="num" data-key="{escape(k)}" data-col="baseline" '
-                         f'data-value="{escape(repr(b))}">{escape(views.fmt(b))}</td>')
-            cells.append(f'<td class="num" data-key="{escape(k)}" data-col="difference">'
-                         f"{escape(views.fmt(d))}</td>")
-        body.append(f'<tr class="sec-{escape(sec)}"><th>{escape(k)}</th>{"".join(cells)}</tr>')
-    style = ("<style>.numbers{font-size:12.5px}.numbers-box{overflow-x:auto}"
-             ".numbers td.num{text-align:right;font-variant-numeric:tabular-nums;"
-             "padding:0 8px}.numbers th{text-align:left;font-weight:400;padding-right:8px}"
-             ".numbers tr.sec-forecast th{color:#7a4b00}.numbers tr.sec-crisis th{color:#5b2c6f}"
-             "</style>")
-    return f'{style}<table class="numbers">{head}{"".join(body)}</table>'
-
-
-def _download_bytes(path: Path) -> bytes:
-    return path.read_bytes()
+def _zoom_png(s: dict[str, Any], key: str) -> bytes:
+    """The figure ``key`` at full resolution: an overview figure redrawn at 200 dpi, a model's
+    figure as it saved it (already 200 dpi)."""
+    cur = s["current"]
+    compared = s["changes"] or s.get("versus")
+    big = views.figure_image(cur, key, "png", s["baseline"] if compared else None)
+    return big or next(png for k, _, png in s["pngs"] if k == key)
 
 
 @solara.component
-def Downloads(result):  # noqa: N802 (Solara components are CamelCase)
-    """Files of exactly what was run: results (Parquet, CSV) and the scenario TOML."""
-    rdir = Path(result.path)
-    with solara.Row(classes=["downloads"], style={"flex-wrap": "wrap"}):
-        solara.FileDownload(lambda: scenario_to_toml(result.scenario).encode(),
-                            filename="scenario.toml", label="scenario.toml",
-                            mime_type="application/toml")
-        solara.FileDownload(lambda: _download_bytes(rdir / "timeseries.parquet"),
-                            filename="timeseries.parquet", label="timeseries.parquet")
-        solara.FileDownload(lambda: result.timeseries.to_csv(index=False).encode(),
-                            filename="timeseries.csv", label="timeseries.csv",
-                            mime_type="text/csv")
-        solara.FileDownload(lambda: result.events.to_csv(index=False).encode(),
-                            filename="events.csv", label="events.csv", mime_type="text/csv")
-        solara.FileDownload(lambda: _download_bytes(rdir / "summary.json"),
-                            filename="summary.json", label="summary.json",
-                            mime_type="application/json")
-        solara.FileDownload(lambda: _download_bytes(rdir / "manifest.json"),
-                            filename="manifest.json", label="manifest.json",
-                            mime_type="application/json")
-
-
-@solara.component
-def Results():  # noqa: N802 (Solara components are CamelCase)
-    """Numbers, figures and downloads of the last finished run."""
+def Results(sc: ScenarioBase):  # noqa: N802 (Solara components are CamelCase)
+    """Numbers, figures and downloads of the last finished run; before any, the scenario."""
     s = shown.value
     if s is None:
-        solara.HTML(tag="p", unsafe_innerHTML=(
-            "Set the levers on the left and press <b>Run</b>. The unchanged scenario is run "
-            "too (same seed: common random numbers), so your changes show as a difference."))
+        from ..registry import MODELS, model_class
+
+        Intro(sc, model_class(sc.model) if sc.model in MODELS else None)
         return
     cur = s["current"]
     m = cur.manifest
@@ -408,35 +363,76 @@ def Results():  # noqa: N802 (Solara components are CamelCase)
                          for x in controls.format_set(s["changes"])))
         solara.HTML(tag="div", unsafe_innerHTML="Same run from the command line: <code>"
                     f"{escape(cmd)}</code>", classes=["cli-equivalent"],
-                    style={"font-size": "12px", "margin": "4px 0"})
+                    style={"font-size": "12px", "margin": "4px 0", "overflow-wrap": "anywhere"})
     has_base = bool(s["changes"] or s.get("versus")) and s["baseline"] is not None
     pngs = {key: (title, png) for key, title, png in s["pngs"]}
     first = [k for k in ("members", "difference") if k in pngs]
     rest = [k for k in pngs if k not in first]
+    z = zoomed.value
+    if z is not None and z in pngs:
+        Zoom(z, pngs[z][0], lambda: _zoom_png(s, z), lambda: zoomed.set(None))
 
     def figure(key):
         title, png = pngs[key]
-        b64 = base64.b64encode(png).decode("ascii")
-        solara.HTML(tag="div", unsafe_innerHTML=(
-            f'<img class="fig fig-{key}" alt="{escape(title)}" style="max-width:100%" '
-            f'src="data:image/png;base64,{b64}">'), classes=[f"figbox-{key}"])
+        FigureBox(key, title, png, s.get("svgs", {}).get(key), zoomed.set)
 
-    with solara.Columns([6, 5]):
-        with solara.Column():
-            solara.HTML(tag="div", unsafe_innerHTML=_numbers_html(
+    # two columns on a wide screen, one on a phone (.al-cols wraps)
+    with solara.Div(classes=["al-cols"]):
+        with solara.Div():
+            solara.HTML(tag="div", unsafe_innerHTML=numbers_html(
                 s["rows"], has_base, s.get("versus") or "unchanged"), classes=["numbers-box"])
             fc = cur.summary.get("forecast") or {}
             if fc.get("note"):
                 solara.Text(fc["note"], style={"font-size": "12px", "color": "#7a4b00"})
-        with solara.Column():
+        with solara.Div():
             for key in first:
                 figure(key)
-    with solara.Columns([1, 1]):
-        for i in (0, 1):
-            with solara.Column():
-                for key in rest[i::2]:
-                    figure(key)
+    with solara.Div(classes=["al-cols"]):
+        for key in rest:
+            with solara.Div():
+                figure(key)
     Downloads(cur)
+
+
+@solara.component
+def RunBar(sc: ScenarioBase, worker: Worker, cache: dict, workdir: str):  # noqa: N802
+    """Always at the top of the page: settings, the scenario's name, Run, Cancel, progress."""
+    from ..registry import MODELS, model_class
+
+    running = progress.value is not None and progress.value.get("state") == "running"
+    with solara.Div(classes=["al-bar"]):
+        # a phone opens the settings over the page; a wide screen shows or hides the column
+        solara.Button("☰ Settings", text=True, classes=["settings-open", "narrow-only"],
+                      on_click=lambda: panel.set("open"))
+        hidden = panel.value == "closed"
+        solara.Button("☰ Show settings" if hidden else "Hide settings", text=True,
+                      classes=["settings-toggle", "wide-only"],
+                      on_click=lambda: panel.set("auto" if hidden else "closed"))
+        solara.Text(sc.name, classes=["al-name"])
+        def run() -> None:
+            if panel.value == "open":  # on a phone the settings cover the results: close them
+                panel.set("auto")
+            start_run(worker, cache, workdir)
+
+        solara.Button("Run", color="primary", disabled=running, classes=["run-button"],
+                      on_click=run)
+        solara.Button("Cancel", disabled=not running, classes=["cancel-button"],
+                      on_click=worker.cancel)
+        p = progress.value
+        with solara.Div(classes=["al-progress"]):
+            if p is not None and p.get("state") == "running":
+                solara.ProgressLinear(value=100 * p["fraction"])
+                cls = model_class(sc.model) if sc.model in MODELS else None
+                solara.HTML(tag="div", unsafe_innerHTML=timeline_html(p, cls))
+                solara.Text(f"running {p['label']}: {p['month']} ({p.get('done', 0)}/"
+                            f"{p.get('total', 0)})", classes=["progress-text"],
+                            style={"font-size": "12px"})
+            elif p is not None and p.get("state") == "cancelled":
+                solara.Warning("Run cancelled.", classes=["run-cancelled"], dense=True)
+            if run_errors.value:
+                with solara.Div(classes=["run-errors"]):
+                    for line in run_errors.value:
+                        solara.Error(line)
 
 
 @solara.component
@@ -455,69 +451,64 @@ def Page():  # noqa: N802 (Solara components are CamelCase)
 
     solara.use_effect(cleanup, [])
     solara.Title("allegiance dashboard")
+    solara.Style(CSS)
     try:
         sc = scenario_now()
     except AllegianceError as exc:
         solara.Error("; ".join(_messages(exc)))
         return
-    running = progress.value is not None and progress.value.get("state") == "running"
-    with solara.Sidebar():
-        solara.HTML(tag="h3", unsafe_innerHTML="Scenario")
-        names = bundled_names()
-        bundled = source.value if source.value in names else None
-        solara.Select("bundled scenario", value=bundled, values=names, on_value=pick_bundled,
-                      classes=["pick-scenario"])
-        others = controls.compare_choices(sc)
-        if others:
-            solara.Select("compare with", value=versus.value or controls.UNCHANGED,
-                          values=[controls.UNCHANGED, *others], classes=["compare-with"],
-                          on_value=lambda x: versus.set("" if x == controls.UNCHANGED else x))
-        ScenarioUpload(take_upload, "…or upload a scenario TOML (choose or drop a file)",
-                       controls.MAX_UPLOAD_BYTES)
-        if upload_errors.value:
-            with solara.Div(classes=["upload-errors"]):
-                solara.Error(upload_errors.value[0])
-                for line in upload_errors.value[1:]:
-                    solara.HTML(tag="div", unsafe_innerHTML=escape(line),
-                                classes=["upload-error-line"],
-                                style={"font-family": "monospace", "font-size": "12px",
-                                       "color": "#b00020", "white-space": "pre-wrap"})
-        solara.HTML(tag="h3", unsafe_innerHTML="Run")
-        with solara.Row():
-            solara.InputInt("seed", value=seed, classes=["run-seed"])
-            solara.InputFloat("scale (agents per person)", value=scale, classes=["run-scale"])
-        ls = controls.length_setting(sc)
-        if ls is not None:
-            solara.InputText(ls[1], value=length, classes=[f"run-{ls[0]}"])
-        try:
-            from ..registry import model_class
+    with solara.Div(classes=["al-app", f"panel-{panel.value}"]):
+        RunBar(sc, worker, cache, workdir)
+        with solara.Div(classes=["al-body"]):
+            with solara.Div(classes=["al-side"]):
+                Side(sc)
+            with solara.Div(classes=["al-main"]):
+                solara.HTML(tag="h2", unsafe_innerHTML=escape(sc.name))
+                Results(sc)
 
-            need = model_class(sc.model).memory_estimate(sc, float(scale.value))
-            solara.Text(f"memory estimate: {need / 2**30:.2f} GiB",
-                        style={"font-size": "12px", "color": "#666"})
-        except Exception:  # an invalid scale is reported when Run is pressed
-            pass
-        with solara.Row():
-            solara.Button("Run", color="primary", disabled=running, classes=["run-button"],
-                          on_click=lambda: start_run(worker, cache, workdir))
-            solara.Button("Cancel", disabled=not running, classes=["cancel-button"],
-                          on_click=worker.cancel)
-            solara.Button("Reset settings", text=True, classes=["reset-button"],
-                          on_click=lambda: values.set({}))
-        p = progress.value
-        if p is not None and p.get("state") == "running":
-            solara.ProgressLinear(value=100 * p["fraction"])
-            solara.Text(f"running {p['label']}: {p['month']} ({p.get('done', 0)}/"
-                        f"{p.get('total', 0)})", classes=["progress-text"],
-                        style={"font-size": "12px"})
-        elif p is not None and p.get("state") == "cancelled":
-            solara.Warning("Run cancelled.", classes=["run-cancelled"])
-        if run_errors.value:
-            with solara.Div(classes=["run-errors"]):
-                for line in run_errors.value:
-                    solara.Error(line)
-        solara.HTML(tag="h3", unsafe_innerHTML="Settings")
-        Controls(sc)
-    solara.HTML(tag="h2", unsafe_innerHTML=escape(sc.name))
-    solara.HTML(tag="p", unsafe_innerHTML=escape(sc.description))
-    Results()
+
+@solara.component
+def Side(sc: ScenarioBase):  # noqa: N802 (Solara components are CamelCase)
+    """The settings: scenario, run settings, every parameter of the schema."""
+    with solara.Div(classes=["al-side-head"]):
+        solara.HTML(tag="h3", unsafe_innerHTML="Scenario")
+        solara.Button("✕ close", outlined=True, classes=["settings-close", "narrow-only"],
+                      on_click=lambda: panel.set("auto"))
+    names = bundled_names()
+    bundled = source.value if source.value in names else None
+    solara.Select("bundled scenario", value=bundled, values=names, on_value=pick_bundled,
+                  classes=["pick-scenario"])
+    others = controls.compare_choices(sc)
+    if others:
+        solara.Select("compare with", value=versus.value or controls.UNCHANGED,
+                      values=[controls.UNCHANGED, *others], classes=["compare-with"],
+                      on_value=lambda x: versus.set("" if x == controls.UNCHANGED else x))
+    ScenarioUpload(take_upload, "…or upload a scenario TOML (choose or drop a file)",
+                   controls.MAX_UPLOAD_BYTES)
+    if upload_errors.value:
+        with solara.Div(classes=["upload-errors"]):
+            solara.Error(upload_errors.value[0])
+            for line in upload_errors.value[1:]:
+                solara.HTML(tag="div", unsafe_innerHTML=escape(line),
+                            classes=["upload-error-line"],
+                            style={"font-family": "monospace", "font-size": "12px",
+                                   "color": "#b00020", "white-space": "pre-wrap"})
+    solara.HTML(tag="h3", unsafe_innerHTML="Run")
+    with solara.Row():
+        solara.InputInt("seed", value=seed, classes=["run-seed"])
+        solara.InputFloat("scale (agents per person)", value=scale, classes=["run-scale"])
+    ls = controls.length_setting(sc)
+    if ls is not None:
+        solara.InputText(ls[1], value=length, classes=[f"run-{ls[0]}"])
+    try:
+        from ..registry import model_class
+
+        need = model_class(sc.model).memory_estimate(sc, float(scale.value))
+        solara.Text(f"memory estimate: {need / 2**30:.2f} GiB",
+                    style={"font-size": "12px", "color": "#666"})
+    except Exception:  # an invalid scale is reported when Run is pressed
+        pass
+    solara.Button("Reset settings", text=True, classes=["reset-button"],
+                  on_click=lambda: values.set({}))
+    solara.HTML(tag="h3", unsafe_innerHTML="Settings")
+    Controls(sc)

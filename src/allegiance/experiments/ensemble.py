@@ -138,8 +138,8 @@ def ensemble(scenario: str | Path, runs: int, executor: Executor, *, scale: floa
 def draw_bands(bands, model: str, outdir: Path, summary: dict[str, Any]) -> list[Path]:
     """The ensemble figure: median line and 5-95 % band per metric. A model's overview series
     (``Model.overview_series``) share one axis, with its observed values beside them."""
+    from ..plotting import color, save, time_axis, title
     from ..plotting import plt as _plt
-    from ..plotting import save
     from ..plotting import years as _years
     from ..registry import model_class
 
@@ -156,7 +156,8 @@ def draw_bands(bands, model: str, outdir: Path, summary: dict[str, Any]) -> list
                                 squeeze=False)
         axes = list(axs[:, 0])
     scale = 1e6 if cls.in_persons else 1.0
-    colors = ["#b2182b", "#2166ac", "#1b7837", "#762a83"]
+    spare = ["#1b7837", "#762a83", "#b2182b", "#2166ac"]  # metrics without a palette colour
+    colors = [color(m, spare[i % len(spare)]) for i, m in enumerate(wanted)]
     for m, ax, col in zip(wanted, axes, colors, strict=False):
         b = bands[bands["metric"] == m].sort_values("step")
         try:
@@ -189,7 +190,11 @@ def draw_bands(bands, model: str, outdir: Path, summary: dict[str, Any]) -> list
         axes[0].set_xlim(float(x[0]) - 1, float(x[-1]) + 1)
         axes[0].legend(loc="upper left", fontsize=7, frameon=False)
         cap = f"{source}. {cap}"
+    if xlabel == "year":
+        for ax in dict.fromkeys(axes):
+            time_axis(ax, float(x[0]) - (1 if obs else 0), float(x[-1]) + 1, cls.markers(),
+                      cls.forecast_from)
     if together:
-        axes[0].set_title(f"{', '.join(together)}: ensemble median and 5–95 % band")
+        title(axes[0], f"{', '.join(together)}: ensemble median and 5–95 % band")
     fig.tight_layout(rect=(0, 0.07, 1, 1))  # room for the caption under the axes
     return save(fig, outdir, "ensemble_bands", cap)

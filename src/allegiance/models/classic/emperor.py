@@ -359,8 +359,8 @@ class EmperorModel(Model):
         from pathlib import Path
 
         from ...engine import simulate
+        from ...plotting import PALETTE, save
         from ...plotting import plt as _plt
-        from ...plotting import save
 
         sc = result.scenario
         seed = result.manifest["seed"]
@@ -370,9 +370,9 @@ class EmperorModel(Model):
         plt = _plt()
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.8),
                                        gridspec_kw={"width_ratios": [1.4, 1]})
-        ax1.plot(ts["step"], ts["compliance"], color="#b2182b", lw=1.8,
+        ax1.plot(ts["step"], ts["compliance"], color=PALETTE["compliance"], lw=1.8,
                  label="comply with the norm")
-        ax1.plot(ts["step"], ts["false_enforcement"], color="#ef8a62", lw=1.4,
+        ax1.plot(ts["step"], ts["false_enforcement"], color=PALETTE["false_enforcement"], lw=1.4,
                  label="disbelievers enforcing it")
         ax1.plot(ts["step"], ts["enforcing_deviance"], color="#2166ac", lw=1.2,
                  label="enforcing deviance")

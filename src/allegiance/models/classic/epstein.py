@@ -812,8 +812,8 @@ def draw_figures(result, outdir: Path) -> list[Path]:
     """Actives/jailed/quiet over time, and the lattice at the end of the run."""
     from matplotlib.colors import ListedColormap
 
+    from ...plotting import PALETTE, save
     from ...plotting import plt as _plt
-    from ...plotting import save
 
     plt = _plt()
     ts = result.timeseries
@@ -826,15 +826,16 @@ def draw_figures(result, outdir: Path) -> list[Path]:
     paths = []
     fig, ax = plt.subplots(figsize=(7, 4))
     x = ts["step"].to_numpy()
-    ax.plot(x, ts["quiet"], color="#4d9221", lw=1.0, label="quiet")
-    ax.plot(x, ts["active"], color="#c51b7d", lw=1.2, label="active")
-    ax.plot(x, ts["jailed"], color="0.3", lw=1.0, label="jailed")
-    ax.plot(x, ts["cops"], color="#2166ac", lw=1.0, ls="--", label="cops")
+    ax.plot(x, ts["quiet"], color=PALETTE["quiet"], lw=1.0, label="quiet")
+    ax.plot(x, ts["active"], color=PALETTE["acting"], lw=1.2, label="active")
+    ax.plot(x, ts["jailed"], color=PALETTE["jailed"], lw=1.0, label="jailed")
+    ax.plot(x, ts["cops"], color=PALETTE["cops"], lw=1.0, ls="--", label="cops")
     ax.set_xlabel("tick")
     ax.set_ylabel("agents")
     ax.set_ylim(-20, 1.3 * float(ts[["quiet", "active", "jailed"]].max().max()))
     ax2 = ax.twinx()
-    ax2.plot(x, ts["legitimacy"], color="#e08214", lw=1.0, ls=":", label="legitimacy (right)")
+    ax2.plot(x, ts["legitimacy"], color=PALETTE["trust"], lw=1.0, ls=":",
+             label="legitimacy (right)")
     ax2.set_ylim(0, 1.3)  # the same headroom as the left axis: the legend sits above
     ax2.set_ylabel("legitimacy")
     ax2.grid(False)
@@ -850,13 +851,14 @@ def draw_figures(result, outdir: Path) -> list[Path]:
         lut = {".": 0, "q": 1, "a": 2, "c": 3, "j": 4}
         img = np.array([[lut[ch] for ch in row] for row in rows], dtype=np.int8)
         fig, ax = plt.subplots(figsize=(5, 5.4))
-        cmap = ListedColormap(["white", "#7fbc41", "#c51b7d", "#2166ac", "0.5"])
+        cmap = ListedColormap(["white", PALETTE["quiet"], PALETTE["acting"], PALETTE["cops"],
+                               PALETTE["jailed"]])
         ax.imshow(img, cmap=cmap, vmin=0, vmax=4, interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
         ax.set_title(f"Lattice after tick {result.summary['final_step']}: quiet (green), "
-                     "active (red), cops (blue)", fontsize=8)
+                     "active (magenta), cops (purple), jailed (grey)", fontsize=8)
         fig.subplots_adjust(bottom=0.12)
         paths += save(fig, outdir, "epstein_lattice", cap)
     return paths

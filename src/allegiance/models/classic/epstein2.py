@@ -480,8 +480,8 @@ def draw_figures2(result, outdir: Path) -> list[Path]:
     """Blues, Greens, actives and cops over time, and the lattice at the end of the run."""
     from matplotlib.colors import ListedColormap
 
+    from ...plotting import PALETTE, save
     from ...plotting import plt as _plt
-    from ...plotting import save
 
     plt = _plt()
     ts = result.timeseries
@@ -495,8 +495,8 @@ def draw_figures2(result, outdir: Path) -> list[Path]:
     x = ts["step"].to_numpy()
     ax.plot(x, ts["blue"], color="#2166ac", lw=1.2, label="Blue")
     ax.plot(x, ts["green"], color="#1b7837", lw=1.2, label="Green")
-    ax.plot(x, ts["active"], color="#c51b7d", lw=1.0, label="active (killing)")
-    ax.plot(x, ts["cops"], color="0.3", lw=1.0, ls="--", label="cops")
+    ax.plot(x, ts["active"], color=PALETTE["acting"], lw=1.0, label="active (killing)")
+    ax.plot(x, ts["cops"], color=PALETTE["cops"], lw=1.0, ls="--", label="cops")
     ax.set_xlabel("tick")
     ax.set_ylabel("agents")
     ax.legend(loc="upper right", fontsize=7, frameon=False)
@@ -508,14 +508,14 @@ def draw_figures2(result, outdir: Path) -> list[Path]:
         lut = {ch: i for i, ch in enumerate(".bBgGcj")}
         img = np.array([[lut[ch] for ch in row] for row in rows], dtype=np.int8)
         fig, ax = plt.subplots(figsize=(5, 5.4))
-        cmap = ListedColormap(["white", "#92c5de", "#053061", "#a6dba0", "#00441b", "#b2182b",
-                               "0.5"])
+        cmap = ListedColormap(["white", "#92c5de", "#053061", "#a6dba0", "#00441b",
+                               PALETTE["cops"], PALETTE["jailed"]])
         ax.imshow(img, cmap=cmap, vmin=0, vmax=6, interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
         ax.set_title(f"Lattice after tick {result.summary['final_step']}: Blue, Green (dark: "
-                     "active), cops (red)", fontsize=8)
+                     "active), cops (purple)", fontsize=8)
         fig.subplots_adjust(bottom=0.12)
         paths += save(fig, outdir, "epstein2_lattice", cap)
     return paths

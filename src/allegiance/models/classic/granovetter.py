@@ -341,8 +341,8 @@ class GranovetterModel(Model):
         """The cascade by round, and the N·F(r) diagram with its first fixed point."""
         from pathlib import Path
 
+        from ...plotting import PALETTE, save
         from ...plotting import plt as _plt
-        from ...plotting import save
 
         outdir = Path(outdir)
         sc = result.scenario
@@ -352,7 +352,7 @@ class GranovetterModel(Model):
         ts = result.timeseries
         plt = _plt()
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3.6))
-        ax1.step(ts["step"], ts["acting"], where="post", color="#b2182b")
+        ax1.step(ts["step"], ts["acting"], where="post", color=PALETTE["acting"])
         ax1.set_xlabel("round")
         ax1.set_ylabel("actors acting")
         ax1.set_title("Cascade by round")
@@ -374,7 +374,7 @@ class GranovetterModel(Model):
         sweep = result.summary.get("sweep")
         if sweep:
             fig, ax = plt.subplots(figsize=(6, 3.6))
-            ax.plot(sweep["values"], sweep["outcomes"], color="#b2182b", marker=".", ms=3)
+            ax.plot(sweep["values"], sweep["outcomes"], color=PALETTE["acting"], marker=".", ms=3)
             ax.axvspan(*sweep["jump_between"], color="0.85")
             ax.set_xlabel(f"threshold distribution parameter: {sweep['parameter']}")
             ax.set_ylabel("equilibrium number acting")

@@ -5,10 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from ... import data
+from ...plotting import (
+    LABELS,
+    MOTIVES,
+    PALETTE,
+    TIERS,
+    crisis_bars,
+    save,
+    series_figure,
+    stack,
+    time_axis,
+    title,
+)
 from ...plotting import plt as _plt
 from ...plotting import run_note as _run_note
-from ...plotting import save
-from ...plotting import shade_forecast as _shade_forecast
 from ...plotting import years as _years
 
 # each figure also works on a result whose run ends early: missing pieces are skipped
@@ -16,41 +26,53 @@ from ...plotting import years as _years
 SOURCE_MEMBERS = ("Data: cpsu_membership.csv (Soviet Armenian Encyclopedia 1984; FRUS 1947; "
                   "Rigby 1968; congress reports). Model: allegiance cpsu")
 SOURCE_MODEL = "Model: allegiance cpsu"
+FORECAST_FROM = 1989.0  # data.CALIBRATION_END is 1988-12: later months are a forecast
+#: the turning points the essay names (data/timeline_events.csv), marked on time series
+MARKERS = ((1921.2, "1921 purge, NEP"), ((1933.0, 1939.0), "purges 1933–38"),
+           ((1941.47, 1945.35), "war 1941–45"), (1956.15, "Secret Speech"),
+           (1985.2, "Gorbachev"), (1987.0, "glasnost on history"))
 VERIFICATION_STYLE = {  # marker, face, label (data/README.md codes)
     "V": ("o", "black", "V: read in the cited source"),
     "D": ("s", "white", "D: derived from V rows"),
     "L": ("^", "white", "L: literature figure, not re-checked"),
     "E": ("x", "0.5", "E: estimate (never fitted)"),
 }
-TIERS = ("nonmembers", "candidates", "rank_and_file", "cadres", "elite")
-TIER_LABELS = {"nonmembers": "non-members", "candidates": "candidates",
-               "rank_and_file": "rank-and-file members", "cadres": "cadres (apparatus)",
-               "elite": "elite (nomenklatura)"}
-TIER_COLORS = {"nonmembers": "#7f7f7f", "candidates": "#fdae61", "rank_and_file": "#d7191c",
-               "cadres": "#2c7bb6", "elite": "#5e3c99"}
+TIER_LABELS = {t: LABELS[t] for t in TIERS}
+
+
+def _time(ax, x, end=None) -> None:
+    """Events, the forecast band and the x range of a time-series panel."""
+    time_axis(ax, float(x[0]), float(end if end is not None else x[-1] + 1 / 12), MARKERS,
+              FORECAST_FROM)
+
+
+def observed_members() -> tuple[list[dict], str]:
+    """The dated membership series (members + candidates), fitted up to 1988."""
+    from ...calendar import parse_month
+
+    end = parse_month(data.CALIBRATION_END)
+    pts = [{"x": r["month"] / 12, "value": r["value"], "fitted": r["month"] <= end}
+           for r in data.membership_series()]
+    return pts, SOURCE_MEMBERS
+
+
+def overview(result):
+    """Members vs committed members with the historical series (a Figure; not saved)."""
+    ts = result.timeseries
+    lines = [(ts[c].to_numpy(dtype=float), c, lab) for c, lab in
+             (("members", "members + candidates (model)"),
+              ("committed_members", "committed members: belief ≥ threshold (model)"))
+             if c in ts]
+    return series_figure(_years(ts), lines, observed=observed_members(),
+                         markers=MARKERS, forecast_from=FORECAST_FROM, in_persons=True,
+                         title_text="Members vs committed members of the CPSU")
 
 
 def headline(result, outdir: Path) -> list[Path]:
     """Members vs committed members 1917-1991 with the historical series (the essay's claim)."""
-    plt = _plt()
-    ts = result.timeseries
-    x = _years(ts)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(x, ts["members"] / 1e6, color="#b2182b", lw=1.8, label="members + candidates (model)")
-    ax.plot(x, ts["committed_members"] / 1e6, color="#2166ac", lw=1.8,
-            label="committed members: belief ≥ threshold (model)")
-    pts = data.membership_series()
-    ins = [r for r in pts if r["month"] <= 1988 * 12 + 11]
-    ax.scatter([r["month"] / 12 for r in ins], [r["value"] / 1e6 for r in ins], s=14,
-               color="black", zorder=3, label="historical members + candidates (≤ 1988: fitted)")
-    _shade_forecast(ax, x[-1] + 1 / 12)
-    ax.set_xlabel("year")
-    ax.set_ylabel("persons (millions)")
-    ax.set_title("Members vs committed members of the CPSU, 1917–1991")
-    ax.legend(loc="upper left", fontsize=7, frameon=False)
     m = result.manifest
     cap = f"{SOURCE_MEMBERS}; seed {m['seed']}, scale 1:{1 / m['scale']:,.0f}."
-    return save(fig, outdir, "members_vs_committed", cap)
+    return save(overview(result), outdir, "members_vs_committed", cap)
 
 
 def members_vs_data(result, outdir: Path) -> list[Path]:
@@ -60,9 +82,9 @@ def members_vs_data(result, outdir: Path) -> list[Path]:
     plt = _plt()
     ts = result.timeseries
     x = _years(ts)
-    fig, ax = plt.subplots(figsize=(7.2, 4.2))
+    fig, ax = plt.subplots(figsize=(7.2, 4.4))
     ok = ts["members"].to_numpy() > 0
-    ax.plot(x[ok], ts["members"].to_numpy()[ok], color="#b2182b", lw=1.6,
+    ax.plot(x[ok], ts["members"].to_numpy()[ok], color=PALETTE["members"], lw=1.6,
             label="model: members + candidates", zorder=2)
     last = parse_month(data.CALIBRATION_END)
     pts = data.membership_series(include_estimates=True)
@@ -77,11 +99,10 @@ def members_vs_data(result, outdir: Path) -> list[Path]:
     after = [r for r in pts if r["month"] > last]
     if after:
         ax.scatter([r["month"] / 12 for r in after], [r["value"] for r in after], s=70,
-                   marker="*", color="#ef8a62", edgecolors="black", linewidths=0.6, zorder=4,
+                   marker="*", color="white", edgecolors="black", linewidths=0.6, zorder=4,
                    label="1 Jan 1989 peak: boundary point, not fitted")
     ax.set_yscale("log")
-    ax.set_xlim(1917, max(x[-1], 1989.5))
-    _shade_forecast(ax, max(x[-1] + 1 / 12, 1989.5))
+    _time(ax, x, max(x[-1] + 1 / 12, 1989.5))
     fit = result.summary.get("fit", {})
     if fit.get("value") is not None and fit.get("n_points"):
         ax.text(0.01, 0.98, f"in-sample fit (≤ 1988):\nrmse of log(model/data) = "
@@ -89,7 +110,7 @@ def members_vs_data(result, outdir: Path) -> list[Path]:
                 transform=ax.transAxes, ha="left", va="top", fontsize=7, color="0.2")
     ax.set_xlabel("year")
     ax.set_ylabel("members + candidates (persons, log scale)")
-    ax.set_title("CPSU membership: model against the historical series")
+    title(ax, "CPSU membership: model against the historical series")
     ax.legend(loc="lower right", bbox_to_anchor=(0.95, 0.01), fontsize=6.5, frameon=True,
               framealpha=0.9, edgecolor="none")
     cap = (f"{SOURCE_MEMBERS}. Codes from data/README.md. Fit window ends 1988-12-31; "
@@ -97,38 +118,37 @@ def members_vs_data(result, outdir: Path) -> list[Path]:
     return save(fig, outdir, "members_vs_data", cap)
 
 
+COHORT_LABELS = {"members_born_pre1900": "born before 1900", "members_born_1900_1919": "1900–1919",
+                 "members_born_1920_1939": "1920–1939", "members_born_1940_1959": "1940–1959",
+                 "members_born_1960plus": "1960 and later"}
+
+
+def motive_stack(ax, ts, x) -> None:
+    """Members by motive at joining, stacked (millions): the dashboard's panel too."""
+    stack(ax, x, [(ts[c].to_numpy(dtype=float), c, LABELS[c]) for c in MOTIVES if c in ts])
+
+
 def composition(result, outdir: Path) -> list[Path]:
     """(c) Members by motive at joining and by birth cohort (stacked areas, millions)."""
     plt = _plt()
     ts = result.timeseries
     x = _years(ts)
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True)
-    motives = [("motive_ideal", "ideal (belief)", "#1b9e77"),
-               ("motive_career", "career (privilege × ambition)", "#d95f02"),
-               ("motive_conformist", "conformity (mobilization)", "#7570b3")]
-    ys = [ts[c].to_numpy() / 1e6 for c, _, _ in motives if c in ts]
-    if ys:
-        a1.stackplot(x, ys, labels=[lab for c, lab, _ in motives if c in ts],
-                     colors=[col for c, _, col in motives if c in ts], alpha=0.85, lw=0)
-    a1.set_title("by motive at joining")
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9.5, 4.2), sharey=True)
+    motive_stack(a1, ts, x)
     a1.set_ylabel("members + candidates (millions)")
-    a1.legend(loc="upper left", fontsize=7, frameon=False)
     cohorts = [c for c in ts.columns if c.startswith("members_born_")]
-    labels = {"members_born_pre1900": "born before 1900", "members_born_1900_1919": "1900–1919",
-              "members_born_1920_1939": "1920–1939", "members_born_1940_1959": "1940–1959",
-              "members_born_1960plus": "1960 and later"}
     cmap = plt.get_cmap("viridis")
     if cohorts:
         a2.stackplot(x, [ts[c].to_numpy() / 1e6 for c in cohorts],
-                     labels=[labels.get(c, c.removeprefix("members_born_")) for c in cohorts],
+                     labels=[COHORT_LABELS.get(c, c.removeprefix("members_born_"))
+                             for c in cohorts],
                      colors=[cmap(i / max(1, len(cohorts) - 1)) for i in range(len(cohorts))],
                      alpha=0.85, lw=0)
-    a2.set_title("by birth cohort")
-    a2.legend(loc="upper left", fontsize=7, frameon=False)
-    for ax in (a1, a2):
+    for ax, what in ((a1, "by motive at joining"), (a2, "by birth cohort")):
         ax.set_xlabel("year")
-        ax.set_xlim(x[0], x[-1])
-        _shade_forecast(ax, x[-1] + 1 / 12)
+        _time(ax, x)
+        title(ax, what)
+        ax.legend(loc="upper left")
     fig.suptitle("Who the members were: motive at joining and generation (model)", fontsize=10)
     fig.tight_layout()
     cap = (f"{SOURCE_MODEL}: motive = the largest term of the apply decision (M1); cohorts by "
@@ -141,14 +161,14 @@ def belief_trust(result, outdir: Path) -> list[Path]:
     plt = _plt()
     ts = result.timeseries
     x = _years(ts)
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.8), sharey=True)
-    for ax, what, title in ((axes[0], "belief", "belief in the ideal"),
-                            (axes[1], "trust", "trust in the party")):
+    fig, axes = plt.subplots(1, 3, figsize=(11.5, 4.2), sharey=True)
+    titles = ("mean belief in the ideal, by tier", "mean trust in the party, by tier",
+              "trust: said vs held (preference falsification)")
+    for ax, what in ((axes[0], "belief"), (axes[1], "trust")):
         for t in TIERS:
             col = f"mean_{what}_{t}"
             if col in ts:
-                ax.plot(x, ts[col], color=TIER_COLORS[t], lw=1.3, label=TIER_LABELS[t])
-        ax.set_title(f"mean {title}, by tier")
+                ax.plot(x, ts[col], color=PALETTE[t], lw=1.3, label=TIER_LABELS[t])
     thr = (result.manifest.get("scenario", {}).get("mechanisms", {}).get("commitment", {})
            .get("threshold"))
     if thr is not None:
@@ -157,64 +177,45 @@ def belief_trust(result, outdir: Path) -> list[Path]:
                      ha="right", transform=axes[0].get_yaxis_transform())
     ax = axes[2]
     if "expressed_trust_citizens" in ts:
-        ax.plot(x, ts["expressed_trust_citizens"], color="#e66101", lw=1.5,
-                label="expressed in public (non-members)")
+        ax.plot(x, ts["expressed_trust_citizens"], color=PALETTE["expressed_trust"], lw=1.5,
+                label="trust expressed in public (non-members)")
     if "mean_trust_citizens" in ts:
-        ax.plot(x, ts["mean_trust_citizens"], color="#5e3c99", lw=1.5,
-                label="held in private (non-members)")
+        ax.plot(x, ts["mean_trust_citizens"], color=PALETTE["trust"], lw=1.5,
+                label="trust held in private (non-members)")
     if "lever_openness" in ts:
-        ax.plot(x, ts["lever_openness"], color="0.4", lw=0.9, ls="--", label="openness (lever)")
-    ax.set_title("trust: said vs held (preference falsification)")
-    for a in axes:
+        ax.plot(x, ts["lever_openness"], color=PALETTE["openness"], lw=0.9, ls="--",
+                label="openness (lever)")
+    for a, text in zip(axes, titles, strict=True):
         a.set_xlabel("year")
         a.set_ylim(0, 1)
-        a.set_xlim(x[0], x[-1])
-        _shade_forecast(a, x[-1] + 1 / 12, label_at="top")
+        _time(a, x)
+        title(a, text)
     axes[0].set_ylabel("mean over adults of the tier (0–1)")
     fig.tight_layout()
     # legends under the panels: every level of the [0, 1] range is used by some line
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), fontsize=6.5, frameon=False,
-              ncol=2)
-    axes[0].legend(loc="upper center", bbox_to_anchor=(1.06, -0.17), fontsize=6.5,
-                   frameon=False, ncol=5)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), fontsize=6.5, ncol=1)
+    axes[0].legend(loc="upper center", bbox_to_anchor=(1.06, -0.17), fontsize=6.5, ncol=3)
     cap = (f"{SOURCE_MODEL}: belief (M2–M4), trust (M6), expressed trust = o·trust + (1−o)·"
            f"max(trust, norm) (M7). Tiers: status on the 1st of each month. {_run_note(result)}.")
     return save(fig, outdir, "belief_trust", cap)
 
 
-def crisis_breakdown(result, outdir: Path) -> list[Path]:
-    """(e) Defenders / passive / opponents by tier at the crisis (log axis; zeros labelled)."""
-    import numpy as np
+def crisis_rows(crisis: dict) -> list[tuple[str, dict[str, float]]]:
+    """The crisis by tier, as rows of :func:`allegiance.plotting.crisis_bars`."""
+    by = crisis.get("by_tier") or {}
+    return [(TIER_LABELS[t], by[t]) for t in TIERS if t in by]
 
+
+def crisis_breakdown(result, outdir: Path) -> list[Path]:
+    """(e) Defenders / passive / opponents by tier at the crisis: shares, counts beside."""
     crisis = (result.summary.get("forecast") or {}).get("crisis")
     if not crisis or not crisis.get("by_tier"):
         return []
     plt = _plt()
-    by = crisis["by_tier"]
-    tiers = [t for t in TIERS if t in by]
-    sides = [("defenders", "defend the party", "#b2182b"), ("passive", "stay passive", "0.6"),
-             ("opponents", "side with the challenger", "#2166ac")]
-    fig, ax = plt.subplots(figsize=(7.5, 4.4))
-    h = 0.26
-    y = np.arange(len(tiers))[::-1]
-    vals = [by[t][s] for t in tiers for s, _, _ in sides]
-    pos = [v for v in vals if v > 0]
-    floor = 10 ** np.floor(np.log10(min(pos))) / 3 if pos else 1.0
-    for j, (s, lab, col) in enumerate(sides):
-        v = np.array([by[t][s] for t in tiers], dtype=float)
-        yy = y + (1 - j) * h
-        ax.barh(yy, np.where(v > 0, v, np.nan), height=h, left=floor, color=col, label=lab)
-        for yi, vi in zip(yy, v, strict=True):
-            txt = "0" if vi == 0 else (f"{vi / 1e6:.2f}M" if vi >= 1e6 else f"{vi:,.0f}")
-            ax.text(max(vi, floor) * 1.15, yi, txt, va="center", fontsize=6.5, color="0.2")
-    ax.set_xscale("log")
-    hi = max(vals) if vals else 10.0
-    ax.set_xlim(floor, hi * 12)
-    ax.set_yticks(y, [TIER_LABELS[t] for t in tiers])
-    ax.set_xlabel("persons (log scale; a bar of 0 is labelled '0')")
-    ax.grid(axis="y", visible=False)
-    ax.set_title(f"At the crisis ({crisis['date']}): who defended the party?")
-    ax.legend(loc="lower right", fontsize=7, frameon=True, framealpha=0.9, edgecolor="none")
+    rows = crisis_rows(crisis)
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(rows) + 1.6))
+    crisis_bars(ax, rows, crisis.get("date", ""))
+    fig.tight_layout()
     m = result.manifest
     res = 1 / m["scale"]
     forces = ""

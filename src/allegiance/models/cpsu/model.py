@@ -483,12 +483,16 @@ class CpsuModel(Sizing, Model):
         """The dated membership series (members + candidates); fitted up to 1988."""
         if column != "members":
             return None
-        from .figures import SOURCE_MEMBERS
+        from .figures import observed_members
 
-        end = parse_month(data.CALIBRATION_END)
-        pts = [{"x": r["month"] / 12, "value": r["value"], "fitted": r["month"] <= end}
-               for r in data.membership_series()]
-        return pts, SOURCE_MEMBERS
+        return observed_members()
+
+    @classmethod
+    def markers(cls) -> tuple[tuple[float | tuple[float, float], str], ...]:
+        """The turning points the essay names (data/timeline_events.csv), for figures."""
+        from .figures import MARKERS
+
+        return MARKERS
 
     @classmethod
     def figures(cls, result, outdir) -> list:
