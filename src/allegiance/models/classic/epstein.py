@@ -84,6 +84,14 @@ class RunSettings(Frozen):
                          description="ignored: the world size is set by [world] width x height")
 
 
+def check_density(world):
+    """Citizens and cops fit on the lattice (Models I and II); returns ``world``."""
+    if world.citizen_density + world.cop_density > 1:
+        raise ValueError(f"citizen_density + cop_density = "
+                         f"{world.citizen_density + world.cop_density:g}: must be <= 1")
+    return world
+
+
 class World(Frozen):
     """The torus and who lives on it."""
 
@@ -97,10 +105,7 @@ class World(Frozen):
 
     @model_validator(mode="after")
     def _fits(self):
-        if self.citizen_density + self.cop_density > 1:
-            raise ValueError(f"citizen_density + cop_density = "
-                             f"{self.citizen_density + self.cop_density:g}: must be <= 1")
-        return self
+        return check_density(self)
 
 
 class Params(Frozen):

@@ -58,6 +58,7 @@ from .epstein import (
     RunSettings,
     _ratio,
     _wrap,
+    check_density,
     check_world,
     offsets,
     spans,
@@ -87,10 +88,7 @@ class World2(Frozen):
 
     @model_validator(mode="after")
     def _fits(self):
-        if self.citizen_density + self.cop_density > 1:
-            raise ValueError(f"citizen_density + cop_density = "
-                             f"{self.citizen_density + self.cop_density:g}: must be <= 1")
-        return self
+        return check_density(self)
 
 
 class Params2(Frozen):
