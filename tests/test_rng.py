@@ -175,3 +175,16 @@ def test_key_of_is_make_key_bit_for_bit():
     for seed, stream, step in cases:
         want = int(make_key(np.uint64(seed), np.uint64(stream), np.uint64(step)))
         assert key_of(seed, stream, step) == want
+
+
+def test_stream_keys_equal_the_compiled_key():
+    """Streams.key (plain Python, the stream's part cached) is make_key bit for bit."""
+    from allegiance.rng import key_of, make_key
+
+    for seed in (0, 1, 1917, 2**63 - 1):
+        s = Streams(seed)
+        for name in ("demography.lifespan", "exit.leave", "x"):
+            for step in (0, 1, 889, 2**31 + 5):
+                want = make_key(seed, stream_id(name), step & 0xFFFFFFFF)
+                assert s.key(name, step) == want
+                assert key_of(seed, stream_id(name), step & 0xFFFFFFFF) == int(want)

@@ -192,14 +192,19 @@ class Streams:
 
     def __init__(self, seed: int):
         self.seed = int(seed) & 0xFFFFFFFFFFFFFFFF
-        self._ids: dict[str, int] = {}
+        #: per stream, the part of its keys that does not depend on the step (the first two
+        #: rounds of :func:`key_of`): a key then costs one round
+        self._stream_part: dict[str, int] = {}
 
     def key(self, stream: str, step: int) -> np.uint64:
         """The uint64 key of ``stream`` at ``step`` (pass it to compiled kernels)."""
-        sid = self._ids.get(stream)
-        if sid is None:
-            sid = self._ids[stream] = stream_id(stream)
-        return np.uint64(key_of(self.seed, sid, step & 0xFFFFFFFF))
+        k = self._stream_part.get(stream)
+        if k is None:
+            g, m1 = int(_GOLDEN), int(_M1)
+            k = _mix64_int((self.seed & _MASK) ^ g)
+            k = self._stream_part[stream] = _mix64_int(k ^ ((stream_id(stream) * m1) & _MASK))
+        return np.uint64(_mix64_int(k ^ (((step & 0xFFFFFFFF) * int(_M2) + int(_GOLDEN))
+                                         & _MASK)))
 
     def uniforms(self, stream: str, step: int, ids: np.ndarray) -> np.ndarray:
         """Uniform [0, 1) draws, one per agent id."""

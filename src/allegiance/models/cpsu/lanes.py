@@ -18,6 +18,8 @@ def lane_chunks(bounds: np.ndarray) -> np.ndarray:
     that each lane has about as many slots (old uid chunks are sparse, new ones full)."""
     nchunk = bounds.shape[0] - 1
     t = max(1, min(numba.get_num_threads(), nchunk))
+    if t == 1:  # one lane: every chunk (the common case of small runs and pool workers)
+        return np.array([0, nchunk], dtype=np.int64)
     cuts = np.searchsorted(bounds.astype(np.int64), np.linspace(0, bounds[-1], t + 1)[1:-1])
     return np.concatenate([[0], np.clip(cuts, 0, nchunk), [nchunk]]).astype(np.int64)
 

@@ -76,6 +76,8 @@ class MemberIndex:
         self._spare = np.empty(0, dtype=np.uint32)
         self.n = 0
         self.key: tuple | None = None
+        #: incremented whenever the index changes (its chunk bounds are cached against it)
+        self.version = 0
 
     def _room(self, buf: np.ndarray, n: int) -> np.ndarray:
         if buf.shape[0] >= n:
@@ -94,6 +96,7 @@ class MemberIndex:
         self.idx = self._room(self.idx, self.n)
         _write_members(alive, status, bounds, offsets, self.idx)
         self.key = (st.compactions,)
+        self.version += 1
 
     def bounds(self, bounds: np.ndarray) -> np.ndarray:
         """Positions in the index of the chunk boundaries ``bounds`` (slots)."""
@@ -114,3 +117,4 @@ class MemberIndex:
         out = self._room(self._spare, n)
         _merge(self.idx, ib, adm, adm_off, adm_counts, alive, status, offsets, out)
         self._spare, self.idx, self.n = self.idx, out, n
+        self.version += 1

@@ -76,6 +76,7 @@ class Month:
         self._lane_bufs: tuple[np.ndarray, ...] | None = None
         self._lanes_cut: tuple | None = None
         self._weights: tuple | None = None
+        self._ib: tuple | None = None
         self._dying = np.zeros((0, 0), dtype=np.uint32)
         self._listed = np.zeros((0, 0), dtype=np.uint32)
         self._listed_cap = APPLICANTS_MIN
@@ -109,7 +110,12 @@ class Month:
         bounds = self.m.bounds()
         if self.index.key != (st.compactions,):
             self.index.build(st, bounds)
-        return bounds, self.index.idx, self.index.bounds(bounds)
+        # the positions of the chunk bounds in the index, found again only when the slots
+        # (a new bounds array) or the index changed: a phase asks several times a month
+        cached = self._ib
+        if cached is None or cached[0] is not bounds or cached[1] != self.index.version:
+            cached = self._ib = (bounds, self.index.version, self.index.bounds(bounds))
+        return bounds, self.index.idx, cached[2]
 
     def weights(self, step: int, career_bias: float, seniority_bias: float) -> np.ndarray:
         """This month's M5 promotion weights by seniority (:func:`privilege.weight_table`,
