@@ -16,7 +16,7 @@ from conftest import SMALL, cli
 ROOT = Path(__file__).resolve().parents[1]
 
 FIGURES = ("members_vs_data", "members_vs_committed", "composition", "belief_trust",
-           "crisis_breakdown")
+           "survey", "crisis_breakdown")
 
 #: what each counterfactual is meant to change (leaf key paths of the resolved scenario)
 COUNTERFACTUALS = {

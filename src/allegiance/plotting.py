@@ -27,6 +27,8 @@ PALETTE: dict[str, str] = {
     "cadres": "#2c7bb6", "elite": "#5e3c99",
     # the crisis (M10)
     "defenders": "#01665e", "passive": "#c7c7c7", "opponents": "#8c510a",
+    # survey answers (M12): as the sides of the crisis
+    "firm": "#01665e", "partial": "#c7c7c7", "against": "#8c510a",
     # attitudes (M2-M7)
     "belief": "#2166ac", "trust": "#e08214", "expressed_trust": "#c51b7d", "openness": "#4d4d4d",
     # classic models
@@ -47,6 +49,7 @@ LABELS: dict[str, str] = {
     "elite": "elite (nomenklatura)",
     "defenders": "defend the party", "passive": "stay passive",
     "opponents": "side with the challenger",
+    "firm": "firm support", "partial": "partial support", "against": "against",
 }
 TIERS = ("nonmembers", "candidates", "rank_and_file", "cadres", "elite")
 MOTIVES = ("motive_ideal", "motive_career", "motive_conformist")

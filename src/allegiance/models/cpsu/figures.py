@@ -200,6 +200,48 @@ def belief_trust(result, outdir: Path) -> list[Path]:
     return save(fig, outdir, "belief_trust", cap)
 
 
+def survey(result, outdir: Path) -> list[Path]:
+    """(f) What a survey would have found: shares of adults and of members answering with firm
+    support, partial support or against (private), the public "firm" answer beside them, and
+    the spread of belief and trust across adults."""
+    ts = result.timeseries
+    if "survey_adults_private_firm" not in ts:
+        return []
+    plt = _plt()
+    x = _years(ts)
+    fig, axes = plt.subplots(1, 3, figsize=(11.5, 4.2))
+    answers = ("firm", "partial", "against")
+    for ax, who in ((axes[0], "adults"), (axes[1], "members")):
+        cols = [(ts[f"survey_{who}_private_{a}"].fillna(0.0).to_numpy(), a, LABELS[a])
+                for a in answers]
+        stack(ax, x, cols, scale=0.01)
+        ax.plot(x, 100 * ts[f"survey_{who}_expressed_firm"], color="black", lw=1.1, ls="--",
+                label="firm support said in public")
+        ax.set_ylim(0, 100)
+        ax.set_ylabel(f"% of {who}")
+    ax = axes[2]
+    ax.plot(x, ts["sd_belief_adults"], color=PALETTE["belief"], lw=1.4, label="belief")
+    ax.plot(x, ts["sd_trust_adults"], color=PALETTE["trust"], lw=1.4, label="trust")
+    ax.set_ylim(0, None)
+    ax.set_ylabel("standard deviation across adults")
+    texts = ("adults: answers held in private", "members: answers held in private",
+             "spread of attitudes")
+    for a, text in zip(axes, texts, strict=True):
+        a.set_xlabel("year")
+        _time(a, x)
+        title(a, text)
+    fig.tight_layout()
+    axes[0].legend(loc="upper center", bbox_to_anchor=(1.1, -0.17), fontsize=6.5, ncol=4)
+    axes[2].legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), fontsize=6.5, ncol=2)
+    sc = result.manifest.get("scenario", {}).get("mechanisms", {}).get("commitment", {})
+    cap = (f"{SOURCE_MODEL}: answers to a typical question from each adult's trust in the "
+           f"party (M6): firm support at or above {sc.get('survey_firm', 0.6):g}, against below "
+           f"{sc.get('survey_against', 0.4):g}; in public, trust as expressed under "
+           f"falsification (M7). Not fitted to any survey (docs/VALIDATION.md). "
+           f"{_run_note(result)}.")
+    return save(fig, outdir, "survey", cap)
+
+
 def crisis_rows(crisis: dict) -> list[tuple[str, dict[str, float]]]:
     """The crisis by tier, as rows of :func:`allegiance.plotting.crisis_bars`."""
     by = crisis.get("by_tier") or {}
@@ -234,6 +276,6 @@ def draw_all(result, outdir) -> list[Path]:
     """Every figure of a CPSU result into ``outdir`` (what ``allegiance run cpsu`` draws)."""
     outdir = Path(outdir)
     paths: list[Path] = []
-    for fn in (members_vs_data, headline, composition, belief_trust, crisis_breakdown):
+    for fn in (members_vs_data, headline, composition, belief_trust, survey, crisis_breakdown):
         paths += fn(result, outdir)
     return paths
