@@ -565,3 +565,15 @@ def test_layout_on_a_phone_and_a_desktop(server, tmp_path, size):
             assert path.read_bytes().startswith(head), fmt
     finally:
         pg.close()
+
+
+def test_numbers_table_speaks_words_and_keeps_keys():
+    """The numbers table names each outcome in words (the key stays in data-key and title)."""
+    from allegiance.dashboard.panels import numbers_html
+
+    html = numbers_html([("members_1991_07_01", "forecast", 12.7e6, 12.6e6, 1e5),
+                         ("crisis.security_obeyed", "crisis", 2.5e5, None, None)], True, "cpsu")
+    assert "members + candidates, 1 Jul 1991" in html
+    assert "at the crisis: security forces that obeyed" in html
+    assert 'data-key="members_1991_07_01"' in html and 'title="crisis.security_obeyed"' in html
+    assert "<th>members_1991_07_01</th>" not in html

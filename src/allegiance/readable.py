@@ -41,12 +41,27 @@ def _date_words(y: str, m: str, d: str) -> str:
     return f"{int(d)} {MONTHS[int(m) - 1]} {y}"
 
 
+#: fields of the crisis (M10) that are not "<side>_<group>"
+_CRISIS = {"iterations": "rounds of the cascade", "security_forces": "in the security forces",
+           "security_obeyed": "security forces that obeyed",
+           "security_refused": "security forces that refused",
+           "security_obey_share": "share of the security forces that obeyed",
+           "instigators_regime": "instigators for the regime",
+           "instigators_regime_elite": "instigators for the regime, of the elite",
+           "instigators_regime_security": "instigators for the regime, of the forces",
+           "instigators_challenger": "instigators for the challenger",
+           "regime_side": "on the regime's side", "challenger_side": "on the challenger's side"}
+
+
 def label(key: str) -> str:
     """A summary key in words: ``members_1989_01_01`` -> ``members + candidates, 1 Jan 1989``."""
     if key in _WORDS:
         return _WORDS[key]
-    if key.startswith("crisis_"):
-        who, _, side = key.removeprefix("crisis_").partition("_")
+    if key.startswith(("crisis_", "crisis.")):
+        rest = key[len("crisis_"):]
+        if rest in _CRISIS:
+            return f"at the crisis: {_CRISIS[rest]}"
+        who, _, side = rest.partition("_")
         verb = {"defenders": "defending", "opponents": "opposing", "passive": "passive"}
         return f"at the crisis: {side.replace('nonmembers', 'non-members')} {verb.get(who, who)}"
     m = _DATED.fullmatch(key)

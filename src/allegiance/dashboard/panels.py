@@ -18,6 +18,7 @@ from typing import Any
 import solara
 
 from .. import views
+from ..readable import label
 from ..scenario import scenario_to_toml
 
 NARROW = 900  # px: below this the settings panel covers the page and is opened on demand
@@ -152,7 +153,8 @@ def numbers_html(rows, has_base: bool, base_label: str = "unchanged") -> str:
                          f'data-value="{escape(repr(b))}">{escape(views.fmt(b))}</td>')
             cells.append(f'<td class="num" data-key="{escape(k)}" data-col="difference">'
                          f"{escape(views.fmt(d))}</td>")
-        body.append(f'<tr class="sec-{escape(sec)}"><th>{escape(k)}</th>{"".join(cells)}</tr>')
+        body.append(f'<tr class="sec-{escape(sec)}"><th title="{escape(k)}">'
+                    f'{escape(label(k))}</th>{"".join(cells)}</tr>')
     style = ("<style>.numbers{font-size:12.5px}.numbers-box{overflow-x:auto}"
              ".numbers td.num{text-align:right;font-variant-numeric:tabular-nums;"
              "padding:0 8px}.numbers th{text-align:left;font-weight:400;padding-right:8px}"
