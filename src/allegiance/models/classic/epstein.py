@@ -340,6 +340,29 @@ def _nth(code, p, W, H, sp, want, k):
     return -1
 
 
+@njit(cache=True, inline="always")
+def move(a, p, ne, freed, grid, code, pos, W, H, sp, kmove):
+    """Agent ``a`` in cell ``p`` moves to a random empty cell in its vision (``ne`` of them,
+    plus the cell ``freed`` this tick by an arrest, if any; Models I and II: ``freed`` is
+    hidden under a non-empty code while the old empties are scanned)."""
+    tot = ne + (freed >= 0)
+    if tot > 0:
+        i = int(uniform(kmove, a) * tot)
+        if i == ne:
+            c = freed
+        else:
+            if freed >= 0:
+                code[freed] = SHOW_JAILED  # hide it from the scan of the old empties
+            c = _nth(code, p, W, H, sp, EMPTY, i)
+            if freed >= 0:
+                code[freed] = EMPTY
+        grid[c] = a
+        code[c] = code[p]
+        grid[p] = -1
+        code[p] = EMPTY
+        pos[a] = c
+
+
 @njit(cache=True)
 def tick_kernel(grid, code, W, H, pos, kind, alive, hard, risk, state, jail_left, spc, rc,
                 spp, rp, L, k, T, rule, jmax, movement, remove, korder, kmove, karrest, kterm,
@@ -431,22 +454,7 @@ def tick_kernel(grid, code, W, H, pos, kind, alive, hard, risk, state, jail_left
                 else:
                     code[c] = SHOW_JAILED
         if movement:
-            tot = ne + (freed >= 0)
-            if tot > 0:
-                i = int(uniform(kmove, a) * tot)
-                if i == ne:
-                    c = freed
-                else:
-                    if freed >= 0:
-                        code[freed] = SHOW_JAILED  # hide it from the scan of the old empties
-                    c = _nth(code, p, W, H, sp, EMPTY, i)
-                    if freed >= 0:
-                        code[freed] = EMPTY
-                grid[c] = a
-                code[c] = code[p]
-                grid[p] = -1
-                code[p] = EMPTY
-                pos[a] = c
+            move(a, p, ne, freed, grid, code, pos, W, H, sp, kmove)
 
 
 def count_outbursts(active: np.ndarray, n_citizens: int, hi: float = 0.05,

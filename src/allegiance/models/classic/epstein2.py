@@ -60,6 +60,7 @@ from .epstein import (
     _wrap,
     check_density,
     check_world,
+    move,
     offsets,
     spans,
 )
@@ -265,22 +266,7 @@ def tick2_kernel(grid, code, W, H, pos, kind, group, alive, hard, risk, state, j
                 freed = c
             sp = spp
         if movement:
-            tot = ne + (freed >= 0)
-            if tot > 0:
-                i = int(uniform(kmove, a) * tot)
-                if i == ne:
-                    c = freed
-                else:
-                    if freed >= 0:
-                        code[freed] = SHOW_JAILED  # hide it from the scan of the old empties
-                    c = _nth2(code, p, W, H, sp, EMPTY, EMPTY, i)
-                    if freed >= 0:
-                        code[freed] = EMPTY
-                grid[c] = a
-                code[c] = code[p]
-                grid[p] = -1
-                code[p] = EMPTY
-                pos[a] = c
+            move(a, p, ne, freed, grid, code, pos, W, H, sp, kmove)
         if kind[a] == CITIZEN and clone_rate > 0 and uniform(kclone, a) < clone_rate:
             p = pos[a]
             _hist(code, p, W, H, spc, h)
