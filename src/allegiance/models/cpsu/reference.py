@@ -69,6 +69,7 @@ from .stocks import (
     COHORT_EDGES,
     _count_adult,
     _count_member,
+    _survey,
     with_means,
 )
 
@@ -96,7 +97,8 @@ def stocks_loop(alive, birth, status, motive, belief, trust, stake, converted, m
         ft = to_fixed(t)
         fex = to_fixed(m7.expressed(t, openness, norm)) if falsify else ft
         row[C_ADULTS] += 1
-        _count_adult(row, b, t, openness, norm, falsify, cuts)
+        survey = _survey(t, openness, norm, falsify, cuts)
+        _count_adult(row, b, t, survey)
         row[C_BELIEF_ADULTS] += fb
         row[C_TRUST_ADULTS] += ft
         if b >= commit_thr:
@@ -111,7 +113,7 @@ def stocks_loop(alive, birth, status, motive, belief, trust, stake, converted, m
             continue
         # a member's columns: tier, M12 commitment, motive, cohort (as the fused stocks count)
         _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, commit_thr,
-                      edges, trust, openness, norm, falsify, cuts)
+                      edges, survey)
 
 
 @njit(cache=True)

@@ -115,12 +115,13 @@ def _squares(b, t):
 
 
 @njit(cache=True, inline="always")
-def _count_adult(row, b, t, openness, norm, falsify, cuts):
-    """An adult's spread and survey columns (every adult, member or not)."""
+def _count_adult(row, b, t, survey):
+    """An adult's spread and survey columns (every adult, member or not; ``survey``: its
+    :func:`_survey` answers)."""
     sb, stt = _squares(b, t)
     row[C_SUMSQ_BELIEF] += sb
     row[C_SUMSQ_TRUST] += stt
-    f, na, fe, nae = _survey(t, openness, norm, falsify, cuts)
+    f, na, fe, nae = survey
     row[C_SURVEY_ADULTS] += f
     row[C_SURVEY_ADULTS + 1] += na
     row[C_SURVEY_ADULTS + 2] += fe
@@ -129,10 +130,11 @@ def _count_adult(row, b, t, openness, norm, falsify, cuts):
 
 @njit(cache=True, inline="always")
 def _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, commit_thr,
-                  edges, trust, openness, norm, falsify, cuts):
+                  edges, survey):
     """A living adult member's columns of the stocks (``st`` > 0; ``b`` its belief, ``fb``,
-    ``ft``, ``fex`` its fixed-point belief, trust and expressed trust)."""
-    f, na, fe, nae = _survey(trust[i], openness, norm, falsify, cuts)
+    ``ft``, ``fex`` its fixed-point belief, trust and expressed trust, ``survey`` its
+    :func:`_survey` answers)."""
+    f, na, fe, nae = survey
     row[C_SURVEY_MEMBERS] += f
     row[C_SURVEY_MEMBERS + 1] += na
     row[C_SURVEY_MEMBERS + 2] += fe
@@ -231,7 +233,8 @@ def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trus
                 n_adults += 1
                 b = belief[i]
                 fb, ft, fex = _fixed(b, trust[i], openness, norm, falsify)
-                _count_adult(row, b, trust[i], openness, norm, falsify, cuts)
+                survey = _survey(trust[i], openness, norm, falsify, cuts)
+                _count_adult(row, b, trust[i], survey)
                 s_b += fb
                 s_t += ft
                 if b >= commit_thr:
@@ -243,7 +246,7 @@ def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trus
                     s_b_non += fb
                     continue
                 _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted,
-                              commit_thr, edges, trust, openness, norm, falsify, cuts)
+                              commit_thr, edges, survey)
             row[C_ALIVE] = n_alive
             row[C_ADULTS] = n_adults
             row[C_BELIEF_ADULTS] = s_b
@@ -301,7 +304,8 @@ def member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, t
                 b = belief[i]
                 fb, ft, fex = _fixed(b, trust[i], openness, norm, falsify)
                 _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted,
-                              commit_thr, edges, trust, openness, norm, falsify, cuts)
+                              commit_thr, edges,
+                              _survey(trust[i], openness, norm, falsify, cuts))
             wsum[c, 0] = s_m
             wsum[c, 1] = s_c
 
