@@ -11,7 +11,6 @@ One run: ``cpsu``, seed 1917, scale 1:1,000, one thread (bit-identical on any ma
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -20,7 +19,6 @@ sys.path.insert(0, str(ROOT / "src"))
 
 DATES = ("1925-01", "1937-01", "1950-01", "1957-01", "1970-01", "1985-01", "1989-01",
          "1990-06", "1991-07")
-BEGIN, END = "<!-- BEGIN GENERATED: attitudes -->", "<!-- END GENERATED: attitudes -->"
 COMMAND = "PYTHONPATH=src python scripts/attitudes_table.py --write"
 
 
@@ -49,28 +47,18 @@ def table() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from allegiance import odd
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--path", type=Path, default=ROOT / "docs" / "VALIDATION.md")
     a = ap.parse_args(argv)
-    block = f"{BEGIN}\n{table()}{END}"
+    blocks = {"attitudes": table()}
     if not (a.write or a.check):
-        print(block)
+        print(blocks["attitudes"])
         return 0
-    text = a.path.read_text(encoding="utf-8")
-    pat = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
-    if not pat.search(text):
-        print(f"{a.path}: no generated 'attitudes' block", file=sys.stderr)
-        return 1
-    new = pat.sub(lambda _: block, text)
-    if a.check:
-        if new != text:
-            print(f"{a.path}: the attitudes table is stale; run {COMMAND}", file=sys.stderr)
-            return 1
-        return 0
-    a.path.write_text(new, encoding="utf-8")
-    return 0
+    return odd.write_blocks(a.path, blocks, a.check, COMMAND)
 
 
 if __name__ == "__main__":

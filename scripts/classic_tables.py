@@ -11,7 +11,6 @@ docs/CLASSIC.md, benchmarks/epstein_tables.py).
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -69,33 +68,19 @@ BLOCKS = {"granovetter-fig2": granovetter, "kuran-hysteresis": kuran, "emperor-t
 
 
 def main(argv: list[str] | None = None) -> int:
+    from allegiance import odd
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--path", type=Path, default=ROOT / "docs" / "VALIDATION.md")
     a = ap.parse_args(argv)
-    text = a.path.read_text(encoding="utf-8")
-    new = text
-    for name, fn in BLOCKS.items():
-        begin, end = f"<!-- BEGIN GENERATED: {name} -->", f"<!-- END GENERATED: {name} -->"
-        body = fn()
-        if not (a.write or a.check):
+    blocks = {name: fn() for name, fn in BLOCKS.items()}
+    if not (a.write or a.check):
+        for body in blocks.values():
             print(body)
-            continue
-        pat = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
-        if not pat.search(new):
-            print(f"{a.path}: no generated block '{name}'", file=sys.stderr)
-            return 1
-        new = pat.sub(lambda _, b=body, s=begin, e=end: f"{s}\n{b}{e}", new)
-    if a.check:
-        if new != text:
-            print(f"{a.path}: the classic models' numbers are stale; run {COMMAND}",
-                  file=sys.stderr)
-            return 1
         return 0
-    if a.write:
-        a.path.write_text(new, encoding="utf-8")
-    return 0
+    return odd.write_blocks(a.path, blocks, a.check, COMMAND)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ bit-identical whatever ran it. About 40 runs: a few minutes on two cores.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -92,6 +91,8 @@ def tables(workers: int | None) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from allegiance import odd
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--workers", type=int, default=None)
@@ -102,16 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, text in blocks.items():
             print(f"## {name}\n\n{text}")
         return 0
-    text = a.path.read_text(encoding="utf-8")
-    for name, body in blocks.items():
-        begin, end = f"<!-- BEGIN GENERATED: {name} -->", f"<!-- END GENERATED: {name} -->"
-        pat = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
-        if not pat.search(text):
-            print(f"{a.path}: no generated block '{name}'", file=sys.stderr)
-            return 1
-        text = pat.sub(lambda _, b=body, s=begin, e=end: f"{s}\n{b}{e}", text)
-    a.path.write_text(text, encoding="utf-8")
-    return 0
+    return odd.write_blocks(a.path, blocks, False, COMMAND)
 
 
 if __name__ == "__main__":

@@ -205,3 +205,13 @@ def test_ablate_bad_seeds_is_one_line_error(tmp_path):
     r = cli("ablate", "cpsu", "--seeds", "0", "--out", str(tmp_path / "x"))
     assert r.returncode == 2
     assert "--seeds 0" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_replace_blocks_touches_only_the_named_blocks():
+    text = ("a\n<!-- BEGIN GENERATED: x -->\nold x\n<!-- END GENERATED: x -->\n"
+            "<!-- BEGIN GENERATED: y -->\nold y\n<!-- END GENERATED: y -->\nb\n")
+    new = odd.replace_blocks(text, {"x": "new x\n"})
+    assert "new x\n" in new and "old x" not in new and "old y" in new
+    assert new.startswith("a\n") and new.endswith("b\n")
+    with pytest.raises(KeyError, match="z"):
+        odd.replace_blocks(text, {"z": "?\n"})

@@ -187,6 +187,43 @@ def render(text: str, generated: dict[str, str] | None = None) -> str:
     return _BLOCK.sub(_sub, text)
 
 
+def replace_blocks(text: str, blocks: dict[str, str]) -> str:
+    """``text`` with the generated blocks named in ``blocks`` replaced by their new bodies
+    (the doc's other generated blocks are kept); ``KeyError`` for a name ``text`` lacks."""
+    missing = [n for n in blocks if BEGIN.format(n) not in text]
+    if missing:
+        raise KeyError(f"no generated block {', '.join(missing)}")
+
+    def _sub(m: re.Match) -> str:
+        name = m.group(1)
+        if name not in blocks:
+            return m.group(0)
+        return f"{BEGIN.format(name)}\n{blocks[name]}{END.format(name)}"
+
+    return _BLOCK.sub(_sub, text)
+
+
+def write_blocks(path: Path, blocks: dict[str, str], check: bool, command: str) -> int:
+    """Put ``blocks`` into the doc at ``path``, or with ``check`` only compare: the exit status
+    of a docs script (1, with a line naming ``command``, when the doc is stale)."""
+    import sys
+
+    text = path.read_text(encoding="utf-8")
+    try:
+        new = replace_blocks(text, blocks)
+    except KeyError as exc:
+        print(f"{path}: {exc.args[0]}", file=sys.stderr)
+        return 1
+    if check:
+        if new != text:
+            print(f"{path}: generated blocks {', '.join(blocks)} are stale; run {command}",
+                  file=sys.stderr)
+            return 1
+        return 0
+    path.write_text(new, encoding="utf-8")
+    return 0
+
+
 def stale_blocks(path: str | Path, names: list[str] | None = None) -> list[str]:
     """Names of the generated blocks of ``path`` that differ from the code (or are missing):
     of ``names``, or of every block the code produces."""
