@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from conftest import cli
 
 
@@ -165,3 +167,15 @@ def test_report_says_the_headline_in_words(cpsu_small, tmp_path):
     words = headline_words(cpsu_small.summary, cpsu_small.manifest)
     assert words and all(f"<p class='headline-words'>{w}</p>" in html for w in words)
     assert f'data-key="seed">{cpsu_small.manifest["seed"]}</td>' in html  # a plain seed
+
+
+@pytest.mark.parametrize("args", [
+    ("run", "cpsu", "--bogus"), ("run",), ("compare", "cpsu"), ("ablate", "cpsu", "--bogus"),
+    ("ablate", "cpsu", "--workers", "abc"), ("ensemble",), ("events", "cpsu", "--nope"),
+])
+def test_usage_errors_exit_2_without_a_traceback(args):
+    """An unknown flag, a missing argument or a wrong type: the parser's message and exit 2,
+    whichever click the installed typer uses (newer releases carry their own copy)."""
+    r = cli(*args)
+    assert r.returncode == 2, (args, r.stderr[-500:])
+    assert "Traceback" not in r.stderr and "Error" in r.stderr

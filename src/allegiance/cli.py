@@ -175,6 +175,22 @@ from .cli_dashboard import register as _register_dashboard  # noqa: E402
 _register_dashboard(app)
 
 
+def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """The usage-error and abort classes the parser may raise: click's, and those of the copy
+    of click that newer typer releases carry inside them (``typer._click``)."""
+    import click
+
+    mods = [click.exceptions]
+    try:
+        from typer._click import exceptions as vendored
+    except ImportError:
+        pass
+    else:
+        mods.append(vendored)
+    return (tuple(m.ClickException for m in mods),
+            tuple(m.Abort for m in mods if hasattr(m, "Abort")))
+
+
 def main() -> None:
     """Entry point: run the app, turning user errors into one line and exit code 2."""
     try:
@@ -186,12 +202,11 @@ def main() -> None:
     except KeyboardInterrupt:
         fail_line("interrupted; no result was written", 130)
     except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+        usage, abort = _click_exceptions()
+        if isinstance(exc, usage):
             exc.show()
             sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        if isinstance(exc, abort):
             fail_line("aborted", 130)
         raise
     sys.exit(rv if isinstance(rv, int) else 0)
