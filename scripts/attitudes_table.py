@@ -22,10 +22,13 @@ DATES = ("1925-01", "1937-01", "1950-01", "1957-01", "1970-01", "1985-01", "1989
 COMMAND = "PYTHONPATH=src python scripts/attitudes_table.py --write"
 
 
-def table() -> str:
+def _run(**overrides):
     import allegiance
 
-    r = allegiance.run("cpsu", scale=1e-3, seed=1917, threads=1)
+    return allegiance.run("cpsu", scale=1e-3, seed=1917, threads=1, overrides=overrides)
+
+
+def table(r) -> str:
     ts = r.timeseries.set_index("date")
     lines = ["| 1st of | sd belief | sd trust | adults: firm / partial / against (private) | "
              "adults: firm / against (expressed) | members: firm / partial / against "
@@ -46,6 +49,50 @@ def table() -> str:
             f"{r.manifest['allegiance_version']}); shares in %.\n\n" + "\n".join(lines) + "\n")
 
 
+def waves(r) -> str:
+    """The émigré surveys' waves (models/cpsu/waves.py) and the pattern checks."""
+    w = r.summary["fit"]["attitude_waves"]
+    lines = ["| wave | group | persons (M) | mean belief | mean trust | firm / partial / against "
+             "(%) |", "|---|---|---:|---:|---:|---|"]
+    for date, wave in w["waves"].items():
+        for g in ("18-34", "35-54", "55+", "members", "nonmembers"):
+            x = wave["groups"][g]
+            lines.append(f"| {date} | {g} | {x['persons'] / 1e6:.1f} | {x['belief']:.3f} | "
+                         f"{x['trust']:.3f} | {100 * x['firm']:.1f} / {100 * x['partial']:.1f}"
+                         f" / {100 * x['against']:.1f} |")
+    lines += ["", "| wave | survey says (code) | model: trust A − B | reproduced |",
+              "|---|---|---:|---|"]
+    for p in w["patterns"]:
+        a, b = p["groups"]
+        lines.append(f"| {p['wave']} | {p['data']}: {a} {p['data_direction']} than {b} "
+                     f"({p['verification']}) | {p['model_trust_difference']:+.3f} | "
+                     f"{'yes' if p['reproduced'] else 'no'} |")
+    return (f"`{COMMAND}` (the run above; `summary.json` → `fit.attitude_waves`).\n\n"
+            + "\n".join(lines) + "\n")
+
+
+KAPPAS = (0.0, 1.0, 2.0)
+
+
+def acceptance(runs) -> str:
+    """Survey answers in 1990-91 and the crisis for several values of κ (an assumption)."""
+    lines = ["| κ (acceptance) | sd trust 1990-06 | adults against 1990-06 (%) | "
+             "adults against 1991-07 (%) | members firm / partial / against 1991-07 (%) | "
+             "exits 1990 (M) |", "|---:|---:|---:|---:|---|---:|"]
+    for k, r in runs:
+        ts = r.timeseries.set_index("date")
+        a, b = ts.loc["1990-06"], ts.loc["1991-07"]
+        m = "survey_members_private"
+        lines.append(
+            f"| {k:g} | {a['sd_trust_adults']:.3f} | "
+            f"{100 * a['survey_adults_private_against']:.1f} | "
+            f"{100 * b['survey_adults_private_against']:.1f} | "
+            f"{100 * b[m + '_firm']:.1f} / {100 * b[m + '_partial']:.1f} / "
+            f"{100 * b[m + '_against']:.1f} | {r.summary['forecast']['exits_1990'] / 1e6:.2f} |")
+    return (f"`{COMMAND}` (cpsu, seed 1917, 1:1,000, `--set mechanisms.legitimacy.acceptance=κ`)."
+            "\n\n" + "\n".join(lines) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     from allegiance import odd
 
@@ -54,9 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--path", type=Path, default=ROOT / "docs" / "VALIDATION.md")
     a = ap.parse_args(argv)
-    blocks = {"attitudes": table()}
+    base = _run()
+    default = base.manifest["scenario"]["mechanisms"]["legitimacy"]["acceptance"]
+    runs = [(k, base if k == default else _run(**{"mechanisms.legitimacy.acceptance": k}))
+            for k in KAPPAS]
+    blocks = {"attitudes": table(base), "attitude-waves": waves(base),
+              "acceptance": acceptance(runs)}
     if not (a.write or a.check):
-        print(blocks["attitudes"])
+        print("\n\n".join(blocks.values()))
         return 0
     return odd.write_blocks(a.path, blocks, a.check, COMMAND)
 

@@ -81,7 +81,7 @@ def test_terms_follow_the_context():
     legit = MODULES["legitimacy"]
     low = legit.terms(_context(stocks={**_context().stocks, "corruption": 0.0}))
     high = legit.terms(_context(stocks={**_context().stocks, "corruption": 0.5}))
-    assert high.base_citizens < low.base_citizens and high.base_members < low.base_members
+    assert high.news_citizens < low.news_citizens and high.news_members < low.news_members
     ex = MODULES["exit"]
     assert ex.terms(_context(last_exit_rate=0.01)).cost < ex.terms(_context()).cost
     assert ex.terms(_context(step=4)).key != ex.terms(_context()).key

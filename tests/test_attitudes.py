@@ -99,3 +99,54 @@ def test_the_attitudes_table_in_validation_is_current():
     r = subprocess.run([sys.executable, str(root / "scripts" / "attitudes_table.py"), "--check"],
                        check=False, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_acceptance_filters_the_news_by_disposition():
+    """κ > 0: a person disposed towards the regime discounts bad news and one disposed against
+    takes in more of it; κ = 0 gives everyone the same news; good news is filtered the other
+    way."""
+    from allegiance.mechanisms.legitimacy import DISPOSITION_STEPS, adjust_one
+
+    def target(z, news, kappa):  # rate 1: trust lands on the target
+        return adjust_one(0.5, 0.5, np.int8(round(z * DISPOSITION_STEPS)), False, news, news,
+                          0.55, 0.4, 0.0, kappa, 1.0)
+
+    assert target(1.0, -0.3, 0.0) == pytest.approx(0.25)
+    assert target(1.0, -0.3, 1.0) > target(0.0, -0.3, 1.0) == pytest.approx(0.25)
+    assert target(-1.0, -0.3, 1.0) < 0.25
+    assert target(1.0, 0.2, 1.0) > 0.75 > target(-1.0, 0.2, 1.0)
+    # accept(z) + accept(-z) = 2: the population's mean news is kept
+    assert (target(1.0, -0.3, 1.0) + target(-1.0, -0.3, 1.0)) / 2 == pytest.approx(0.25)
+
+
+def test_bad_news_does_not_make_a_population_answer_as_one(run):
+    """With the scenario's acceptance, no month has (nearly) every adult privately against;
+    with κ = 0 the 1990-91 news puts more of them there (the unanimity issue 15 measured)."""
+    ts = run.timeseries
+    late = ts[ts["date"] >= "1989-01"]
+    assert late["survey_adults_private_against"].max() < 0.99
+    flat = allegiance.run("cpsu", scale=2e-4, seed=3, threads=1,
+                          overrides={"mechanisms.legitimacy.acceptance": 0.0})
+    late0 = flat.timeseries[flat.timeseries["date"] >= "1989-01"]
+    assert (late0["survey_adults_private_against"].mean()
+            > late["survey_adults_private_against"].mean() + 0.01)
+
+
+def test_survey_waves_tabulate_the_adults(run):
+    """The émigré surveys' waves: groups add up, shares sum to one, and the pattern checks
+    compare the signs they say they compare."""
+    w = run.summary["fit"]["attitude_waves"]
+    assert set(w["waves"]) == {"1940-01", "1978-01"}
+    for wave in w["waves"].values():
+        g = wave["groups"]
+        bands = sum(g[b]["persons"] for b in ("18-34", "35-54", "55+"))
+        assert bands == pytest.approx(g["adults"]["persons"])
+        assert g["members"]["persons"] + g["nonmembers"]["persons"] == pytest.approx(
+            g["adults"]["persons"])
+        for grp in g.values():
+            assert grp["firm"] + grp["partial"] + grp["against"] == pytest.approx(1.0)
+    for p in w["patterns"]:
+        a, b = p["groups"]
+        t = w["waves"][p["wave"]]["groups"]
+        diff = t[a]["trust"] - t[b]["trust"]
+        assert p["reproduced"] == (diff > 0 if p["data_direction"] == "higher" else diff < 0)

@@ -40,7 +40,8 @@ from .stocks import _next_terms
 @njit(cache=True, inline="always", error_model="numpy")
 def _adult_member(i, month, birth, cell, uid, belief, trust, disposition, soc_on, climate,
                   trust_mean, sd, key_b, key_t, ritual_on, msum0, rate_m, rate_c, peer, asym,
-                  legit_on, base_m, base_c, w_belief, w_disp, rate_t, learn_on, ts):
+                  legit_on, news_m, news_c, base_t, w_belief, w_disp, kappa, rate_t,
+                  learn_on, ts):
     """The ``adults`` pass for one living member (the mechanisms' order, as for everyone)."""
     age = month - birth[i]
     if soc_on and age == m2.SOCIALIZATION_MONTHS:
@@ -52,8 +53,8 @@ def _adult_member(i, month, birth, cell, uid, belief, trust, disposition, soc_on
             ms, mc = unpack(msum0[cell[i]])
             belief[i] = m4.erode_one(belief[i], True, ms, mc, rate_m, rate_c, peer, asym)
         if legit_on:
-            trust[i] = m6.adjust_one(trust[i], belief[i], disposition[i], True, base_m, base_c,
-                                     w_belief, w_disp, rate_t)
+            trust[i] = m6.adjust_one(trust[i], belief[i], disposition[i], True, news_m, news_c,
+                                     base_t, w_belief, w_disp, kappa, rate_t)
     if learn_on:
         ts[cell[i]] += packed(trust[i])
 
@@ -79,7 +80,7 @@ def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief,
     """
     climate, trust_mean, sd, key_b, key_t = soc
     rate_m, rate_c, peer, asym = rr
-    base_m, base_c, w_belief, w_disp, rate_t = lb
+    news_m, news_c, base_t, w_belief, w_disp, kappa, rate_t = lb
     msum0 = msum[0]
     one = np.uint64(1)
     ahead = np.uint64(PREFETCH)
@@ -107,8 +108,8 @@ def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief,
                     t = trust[i]
                     nb = (np.float32(m4.erode_one(b, False, 0, 0, rate_m, rate_c, peer, asym))
                           if ritual_on else b)
-                    nt = (np.float32(m6.adjust_one(t, nb, disposition[i], False, base_m, base_c,
-                                                   w_belief, w_disp, rate_t))
+                    nt = (np.float32(m6.adjust_one(t, nb, disposition[i], False, news_m, news_c,
+                                                   base_t, w_belief, w_disp, kappa, rate_t))
                           if legit_on else t)
                     nb = nb if upd != 0 else b
                     nt = nt if upd != 0 else t
@@ -134,8 +135,9 @@ def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief,
                     if alive[i] and status[i] > 0:
                         _adult_member(i, month, birth, cell, uid, belief, trust, disposition,
                                       soc_on, climate, trust_mean, sd, key_b, key_t, ritual_on,
-                                      msum0, rate_m, rate_c, peer, asym, legit_on, base_m,
-                                      base_c, w_belief, w_disp, rate_t, learn_on, ts)
+                                      msum0, rate_m, rate_c, peer, asym, legit_on, news_m,
+                                      news_c, base_t, w_belief, w_disp, kappa, rate_t,
+                                      learn_on, ts)
                 if learn_on:  # (4) the non-members' workplace terms
                     if far:
                         for k in range(n):

@@ -28,6 +28,7 @@ from ...mechanisms import shocks as m3
 from ...mechanisms._common import ADULT_MONTHS, IDEAL
 from ...mechanisms.context import Context
 from ...state import AgentState
+from . import waves
 from .members import dissolve
 from .memory import Sizing
 from .month import Month
@@ -95,6 +96,9 @@ class CpsuModel(Sizing, Model):
         self._timeline = self._build_timeline()
         self.crisis: dict[str, Any] | None = None
         self.seniority_1983: dict[str, float] | None = None
+        #: the émigré surveys' waves put to the model (:mod:`.waves`): date -> tables
+        self.attitude_waves: dict[str, dict[str, dict[str, float]]] = {}
+        self._wave_months = waves.months()
         #: mechanisms added by the scenario: (name, module, parameters)
         self.addons = [(name, load_addon(p.module, name), p)
                        for name, p in scenario.mechanisms.addons().items()]
@@ -387,6 +391,12 @@ class CpsuModel(Sizing, Model):
         if self.month(step) == parse_month("1983-01"):
             # as on the 1st of the month, before the stocks pass draws the month's deaths
             self._snapshot_seniority()
+        wave = self._wave_months.get(self.month(step))
+        if wave is not None:
+            st = self.state
+            self.attitude_waves[wave] = waves.tabulate(
+                self.month(step), st.view("alive"), st.view("birth"), st.view("status"),
+                st.view("belief"), st.view("trust"), self.survey_cuts, self.scale)
         a = self.agg = self.passes.stocks(step, with_deaths=fuse, use_next=self.TAKE_STOCKS)
         # after the stocks: the list of deaths taken last month holds slots (any moment gives
         # the same results: sums are by uid chunk or exact)

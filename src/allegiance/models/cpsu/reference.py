@@ -184,8 +184,8 @@ def adults_loop(alive, birth, status, cell, uid, belief, trust, disposition, mon
                                          rr.rate_citizen, rr.peer, rr.asymmetry)
             if legit_on:
                 trust[i] = m6.adjust_one(trust[i], belief[i], disposition[i], member,
-                                         lb.base_members, lb.base_citizens, lb.w_belief,
-                                         lb.w_disposition, lb.rate)
+                                         lb.news_members, lb.news_citizens, lb.base,
+                                         lb.w_belief, lb.w_disposition, lb.acceptance, lb.rate)
         if learn_on:
             tsum[cell[i]] += packed(trust[i])
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from ... import data
 from ...calendar import month_label, parse_month
+from . import waves
 
 
 def stock_at(ts, date: str, column: str = "members") -> float | None:
@@ -78,6 +79,7 @@ def summarize(model, ts, events) -> dict[str, Any]:
          "note": "1 Jan 1989 peak: not used in the fit (it is the first month outside it)"})
     fit["seniority_1983"] = _seniority_check(model)
     fit["share_of_adults"] = _share_check(ts)
+    fit["attitude_waves"] = waves.check(model.attitude_waves) if model.attitude_waves else None
     fit["purges"] = _purge_check(ts)
     headline = {
         "members_1989_01_01": boundary,
