@@ -110,3 +110,31 @@ def test_provenance_of_bundled_scenarios_is_complete():
         skip = ("name", "description", "model", "provenance")
         missing = [p for p in leaves(dump) if p.split(".")[0] not in skip and not covered(p)]
         assert not missing, f"{name}: no provenance for {missing[:5]}"
+
+
+def test_counterfactual_provenance_quotes_the_base_as_it_is():
+    """A counterfactual's provenance that quotes the historical value of what it changes
+    ("historical run: 0", "historical 0.008") must quote the base scenario's current value:
+    recalibrating the base must not leave a counterfactual describing a run that is no longer
+    there (issue 15, item 6)."""
+    import re
+    import tomllib
+    from importlib.resources import files
+
+    quoted = re.compile(r"historical(?: run)?:? (-?[0-9]+(?:\.[0-9]+)?)")
+    checked = 0
+    for name in bundled_names():
+        raw = tomllib.loads(files("allegiance.scenarios").joinpath(f"{name}.toml").read_text())
+        if "base" not in raw:
+            continue
+        base = load_scenario(raw["base"]).to_dict()
+        for key, text in raw.get("provenance", {}).items():
+            for m in quoted.finditer(text):
+                node = base
+                for part in key.split("."):
+                    node = node[part]
+                if isinstance(node, dict):
+                    node = node["value"]
+                assert float(m.group(1)) == pytest.approx(float(node)), (name, key, text)
+                checked += 1
+    assert checked >= 4  # the remedies' "historical run: 0" quotes are checked
