@@ -61,17 +61,18 @@ def test_resumed_run_is_the_unbroken_run_byte_for_byte(cpsu_small, checkpoint, t
     assert "next_stocks" in meta["state"]["model"]["passes"]["carry"]
 
 
-def test_a_branch_after_the_checkpoint_is_the_unbroken_changed_run(checkpoint, tmp_path):
+def test_a_branch_after_the_checkpoint_is_the_unbroken_changed_run(cpsu_small, checkpoint,
+                                                                   tmp_path):
     _, ck = checkpoint
-    for over in (BRANCH, {"hold.privilege.from": "1960-01", "hold.privilege.value": 0.5}):
+    for over in (BRANCH, {"hold.privilege.from": "1960-01", "hold.privilege.value": 0.9}):
         whole = allegiance.run("cpsu", scale=SMALL, seed=7, overrides=over)
         branch = allegiance.run("cpsu", overrides=over, resume_from=ck)
         a = whole.save(tmp_path / "whole", figures=False, force=True)
         b = branch.save(tmp_path / "branch", figures=False, force=True)
         assert _files(b) == _files(a)
         assert _summary(b) == _summary(a)
-    # and it did change something
-    assert (whole.timeseries["lever_privilege"] != 0.5).any()
+        # and the change did change the run
+        assert not branch.timeseries.equals(cpsu_small.timeseries)
 
 
 def test_a_change_before_the_checkpoint_is_refused(checkpoint, tmp_path):
@@ -149,3 +150,25 @@ def test_packer_round_trips_what_a_model_holds():
     assert back["a"].dtype == np.int16 and list(back["a"]) == list(range(5))
     assert isinstance(back["dc"], NextStocks) and back["dc"].key == (1, 2, 3)
     assert np.array_equal(back["dc"].whole, np.ones((2, 3)))
+
+
+def test_compare_runs_b_from_the_shared_prefix_with_the_same_results():
+    from allegiance.compare import run_pair, shared_prefix
+    from allegiance.scenario import load_scenario
+
+    both = {"run.end": "1962-12"}
+    hold = {"hold.privilege.from": "1960-01", "hold.privilege.value": 0.9}
+    base = load_scenario("cpsu", both)
+    assert shared_prefix(base, load_scenario("cpsu", {**both, **hold}), 7, SMALL) == "1960-01"
+    assert shared_prefix(base, load_scenario("cpsu", {**both, **BRANCH}), 7, SMALL) == "1961-10"
+    assert shared_prefix(base, load_scenario("cpsu", {**both, "levers.criticism": 0.5}),
+                         7, SMALL) is None
+    runs = {br: run_pair("cpsu", "cpsu", seed=7, scale=SMALL, overrides=both, overrides_b=hold,
+                         threads=1, branch=br) for br in (False, True)}
+    (a0, b0), (a1, b1) = runs[False], runs[True]
+    assert b1.manifest["resumed_from"]["at"] == "1960-01" and "resumed_from" not in b0.manifest
+    assert a1.manifest["checkpoint"]["at"] == "1960-01"
+    for x, y in ((a0, a1), (b0, b1)):
+        assert x.timeseries.equals(y.timeseries) and x.events.equals(y.events)
+        assert x.summary == y.summary
+    assert not b1.timeseries.equals(a1.timeseries)

@@ -6,7 +6,7 @@ import functools
 import platform
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -174,8 +174,8 @@ def run(
     threads: int | None = None,
     progress: ProgressFn | None = None,
     checkpoint_at: str | None = None,
-    checkpoint_path: str | Path | None = None,
-    resume_from: str | Path | None = None,
+    checkpoint_path: str | Path | Callable[[Any], None] | None = None,
+    resume_from: str | Path | tuple | None = None,
 ) -> Result:
     """Run a scenario and return its :class:`~allegiance.results.Result`.
 
@@ -187,8 +187,10 @@ def run(
         threads: numba threads (default: all cores). Results do not depend on it.
         progress: called as ``progress(done, total, label)`` after each step.
         checkpoint_at: write the run's whole state at the start of this step (a month,
-            ``"1956-01"``) to ``checkpoint_path``, and go on (:mod:`allegiance.checkpoint`).
-        resume_from: a checkpoint to continue from instead of starting: the same run, byte
+            ``"1956-01"``) to ``checkpoint_path``, and go on (:mod:`allegiance.checkpoint`);
+            a callable ``checkpoint_path`` gets it in memory (``Runner.snapshot``) instead.
+        resume_from: a checkpoint (a file, or a snapshot in memory) to continue from instead
+            of starting: the same run, byte
             for byte, or a branch whose scenario differs only in what acts from the
             checkpoint's step on (for ``cpsu``: events and holds dated then or later, and
             ``run.end``).
@@ -205,7 +207,9 @@ def run(
         overrides = list(overrides)  # read twice: the scenario, then the warnings
     sc = load_scenario(scenario, overrides)
     ck = None
-    if resume_from is not None:
+    if isinstance(resume_from, tuple):  # a snapshot kept in memory (Runner.snapshot)
+        ck, resume_from = resume_from, "(a snapshot in memory)"
+    elif resume_from is not None:
         from .checkpoint import read
 
         ck = read(resume_from)
@@ -236,7 +240,11 @@ def run(
         if checkpoint_path is None:
             raise CheckpointError("--checkpoint-at: name the file to write (checkpoint_path)")
         runner.advance(until=at, progress=progress)
-        written = {"at": checkpoint_at, "path": str(runner.checkpoint(checkpoint_path))}
+        if callable(checkpoint_path):  # kept in memory, handed over
+            checkpoint_path(runner.snapshot())
+            written = {"at": checkpoint_at, "path": "(in memory)"}
+        else:
+            written = {"at": checkpoint_at, "path": str(runner.checkpoint(checkpoint_path))}
     runner.advance(progress=progress)
     out = runner.output()
     wall = time.perf_counter() - t0

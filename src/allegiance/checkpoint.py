@@ -164,17 +164,26 @@ def _class(path: str) -> type:
 # ---------------------------------------------------------------------------------------------
 # The file
 
+def pack(meta: dict[str, Any], state: Any, refs: Mapping[int, str], *, copy: bool = False
+         ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """``meta`` with ``state`` packed into it, and the arrays (copies if ``copy``: the run
+    goes on changing its own)."""
+    packer = Packer(refs)
+    doc = {**meta, "format": FORMAT, "state": packer.pack(state)}
+    arrays = {k: a.copy() for k, a in packer.arrays.items()} if copy else packer.arrays
+    return doc, arrays
+
+
 def write(path: str | Path, meta: dict[str, Any], state: Any, refs: Mapping[int, str]) -> Path:
     """Write a checkpoint atomically: ``meta`` (JSON-ready) and ``state`` (packed)."""
     path = Path(path)
-    packer = Packer(refs)
-    doc = {**meta, "format": FORMAT, "state": packer.pack(state)}
+    doc, arrays = pack(meta, state, refs)
     blob = json.dumps(doc, allow_nan=False, separators=(",", ":")).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
     try:
         with tmp.open("wb") as fh:  # a file object: numpy adds no ".npz" to the name
-            np.savez(fh, meta=np.frombuffer(blob, dtype=np.uint8), **packer.arrays)
+            np.savez(fh, meta=np.frombuffer(blob, dtype=np.uint8), **arrays)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -240,10 +240,7 @@ class Runner:
         finally:
             numba.set_num_threads(max_threads)
 
-    def checkpoint(self, path) -> Any:
-        """Write the run's state at the start of the current step to ``path``
-        (:mod:`allegiance.checkpoint`); returns the path."""
-        from .checkpoint import write
+    def _checkpoint_parts(self) -> tuple[dict[str, Any], dict[str, Any]]:
         from .version import __version__
 
         m = self.model
@@ -251,7 +248,23 @@ class Runner:
                 "scale": m.scale, "step": self.step, "label": m.step_label(self.step),
                 "scenario": m.scenario.to_dict(), "scenario_sha256": m.scenario.digest()}
         state = {"rows": self.rows, "events": self.events, "model": m.checkpoint_state()}
-        return write(path, meta, state, m.checkpoint_refs())
+        return meta, state
+
+    def checkpoint(self, path) -> Any:
+        """Write the run's state at the start of the current step to ``path``
+        (:mod:`allegiance.checkpoint`); returns the path."""
+        from .checkpoint import write
+
+        meta, state = self._checkpoint_parts()
+        return write(path, meta, state, self.model.checkpoint_refs())
+
+    def snapshot(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """What :meth:`checkpoint` writes, kept in memory (the arrays copied): ``(meta,
+        arrays)`` as :func:`allegiance.checkpoint.read` returns them."""
+        from .checkpoint import pack
+
+        meta, state = self._checkpoint_parts()
+        return pack(meta, state, self.model.checkpoint_refs(), copy=True)
 
     def restore(self, meta: dict[str, Any], arrays: dict[str, Any]) -> None:
         """Continue from a checkpoint read by :func:`allegiance.checkpoint.read` (the model
