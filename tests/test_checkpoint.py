@@ -75,6 +75,16 @@ def test_a_branch_after_the_checkpoint_is_the_unbroken_changed_run(cpsu_small, c
         assert not branch.timeseries.equals(cpsu_small.timeseries)
 
 
+def test_a_branch_may_run_longer_than_the_run_it_branched_from(cpsu_small, tmp_path):
+    ck = tmp_path / "short.npz"
+    allegiance.run("cpsu", scale=SMALL, seed=7, overrides={"run.end": "1925-12"},
+                   checkpoint_at="1921-03", checkpoint_path=ck)
+    longer = allegiance.run("cpsu", resume_from=ck)  # to 1991-12, as the bundled scenario
+    a = cpsu_small.save(tmp_path / "a", figures=False)
+    b = longer.save(tmp_path / "b", figures=False)
+    assert _files(a) == _files(b) and _summary(a) == _summary(b)
+
+
 def test_a_change_before_the_checkpoint_is_refused(checkpoint, tmp_path):
     _, ck = checkpoint
     cases = {"initial.members=400000": "initial.members (350000.0 there, 400000.0 here)",
