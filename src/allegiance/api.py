@@ -6,12 +6,12 @@ import functools
 import platform
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .engine import ProgressFn, set_threads, simulate
-from .errors import ResourceError
+from .engine import ProgressFn, Runner, set_threads
+from .errors import CheckpointError, ResourceError
 from .results import Result
 from .scenario import ScenarioBase, load_scenario
 from .version import __version__
@@ -115,6 +115,56 @@ def override_keys(overrides: Iterable[str] | Mapping[str, Any]) -> list[str]:
     return [".".join(parse_set(s)[0]) for s in overrides]
 
 
+def _step_of(model, label: str, after: int) -> int:
+    """The step whose label is ``label`` (a month for ``cpsu``), not before step ``after``."""
+    n = model.n_steps()
+    for k in range(after, n):
+        if model.step_label(k) == label:
+            return k
+    first, last = model.step_label(after), model.step_label(n - 1)
+    raise CheckpointError(f"--checkpoint-at {label!r}: not a step of this run still to come "
+                          f"(allowed: {first} to {last})")
+
+
+def _resume(runner, path, meta: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
+    """Put a checkpoint's state into ``runner`` after checking that its scenario may resume
+    it; returns what the manifest records."""
+    from .checkpoint import first_difference
+
+    model = runner.model
+    where = f"--from {path}"
+    if meta.get("allegiance_version") != __version__:
+        raise CheckpointError(f"{where}: written by allegiance {meta.get('allegiance_version')}, "
+                              f"this is {__version__}; rerun to the checkpoint with this version")
+    if meta.get("model") != model.name:
+        raise CheckpointError(f"{where}: a checkpoint of model {meta.get('model')!r}, not "
+                              f"{model.name!r}")
+    label = meta["label"]
+    step = int(meta["step"])
+    if step >= model.n_steps() or model.step_label(step) != label:
+        raise CheckpointError(f"{where}: the checkpoint is at {label}, after this run's last "
+                              f"step ({model.step_label(model.n_steps() - 1)})")
+    then = type(model).branch_key(meta["scenario"], label)
+    now = type(model).branch_key(model.scenario.to_dict(), label)
+    diff = first_difference(then, now)
+    if diff is not None:
+        key, a, b = diff
+        raise CheckpointError(
+            f"{where}: the scenario differs from the checkpoint's before {label}, at {key} "
+            f"({_short(a)} there, {_short(b)} here); a run from a checkpoint may change only "
+            f"what acts from {label} on{model.branch_note}")
+    try:
+        runner.restore(meta, arrays)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"{where}: cannot restore the run's state ({exc})") from None
+    return {"checkpoint": str(path), "at": label, "scenario_sha256": meta["scenario_sha256"]}
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def run(
     scenario: str | Path | Mapping[str, Any] | ScenarioBase = "cpsu",
     *,
@@ -123,16 +173,31 @@ def run(
     overrides: Iterable[str] | Mapping[str, Any] = (),
     threads: int | None = None,
     progress: ProgressFn | None = None,
+    checkpoint_at: str | None = None,
+    checkpoint_path: str | Path | Callable[[Any], None] | None = None,
+    resume_from: str | Path | tuple | None = None,
 ) -> Result:
     """Run a scenario and return its :class:`~allegiance.results.Result`.
 
     Args:
         scenario: bundled name, TOML path, table, or validated scenario.
-        seed: root seed (default: the scenario's ``run.seed``).
-        scale: agents per person (default: the scenario's ``run.scale``).
+        seed: root seed (default: the scenario's ``run.seed``, or the checkpoint's).
+        scale: agents per person (default: the scenario's ``run.scale``, or the checkpoint's).
         overrides: ``["key.path=value"]`` or ``{"key.path": value}``.
         threads: numba threads (default: all cores). Results do not depend on it.
         progress: called as ``progress(done, total, label)`` after each step.
+        checkpoint_at: write the run's whole state at the start of this step (a month,
+            ``"1956-01"``) to ``checkpoint_path``, and go on (:mod:`allegiance.checkpoint`);
+            a callable ``checkpoint_path`` gets it in memory (``Runner.snapshot``) instead.
+        resume_from: a checkpoint (a file, or a snapshot in memory) to continue from instead
+            of starting: the same run, byte
+            for byte, or a branch whose scenario differs only in what acts from the
+            checkpoint's step on (for ``cpsu``: events and holds dated then or later, and
+            ``run.end``).
+
+    Raises:
+        CheckpointError: a checkpoint that cannot be read, or a scenario that differs from the
+            checkpoint's before its step (naming the first key that differs).
     """
     import pandas as pd
 
@@ -141,6 +206,15 @@ def run(
     if not isinstance(overrides, Mapping):
         overrides = list(overrides)  # read twice: the scenario, then the warnings
     sc = load_scenario(scenario, overrides)
+    ck = None
+    if isinstance(resume_from, tuple):  # a snapshot kept in memory (Runner.snapshot)
+        ck, resume_from = resume_from, "(a snapshot in memory)"
+    elif resume_from is not None:
+        from .checkpoint import read
+
+        ck = read(resume_from)
+        seed = ck[0]["seed"] if seed is None else seed
+        scale = ck[0]["scale"] if scale is None else scale
     seed = int(sc.run.seed if seed is None else seed)
     scale = float(sc.run.scale if scale is None else scale)
     if not 0 < scale <= 1:
@@ -152,9 +226,27 @@ def run(
     estimate = check_memory(sc, scale)
     n_threads = set_threads(threads)
     cls = model_class(sc.model)
+    if checkpoint_at is not None and cls.checkpoint_derived is None:
+        raise CheckpointError(f"--checkpoint-at: model {sc.model!r} cannot write checkpoints")
     model = cls(sc, seed=seed, scale=scale)
     t0 = time.perf_counter()
-    out = simulate(model, progress)
+    runner = Runner(model)
+    resumed = None
+    if ck is not None:
+        resumed = _resume(runner, resume_from, *ck)
+    written = None
+    if checkpoint_at is not None:
+        at = _step_of(model, checkpoint_at, runner.step)
+        if checkpoint_path is None:
+            raise CheckpointError("--checkpoint-at: name the file to write (checkpoint_path)")
+        runner.advance(until=at, progress=progress)
+        if callable(checkpoint_path):  # kept in memory, handed over
+            checkpoint_path(runner.snapshot())
+            written = {"at": checkpoint_at, "path": "(in memory)"}
+        else:
+            written = {"at": checkpoint_at, "path": str(runner.checkpoint(checkpoint_path))}
+    runner.advance(progress=progress)
+    out = runner.output()
     wall = time.perf_counter() - t0
     ts = pd.DataFrame(out["rows"])
     ev = pd.DataFrame(out["events"])
@@ -183,6 +275,8 @@ def run(
         "peak_rss_bytes": _peak_rss(),
         "memory_estimate_bytes": estimate,
         **_state_stats(model),
+        **({"resumed_from": resumed} if resumed else {}),
+        **({"checkpoint": written} if written else {}),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "numba": numba.__version__,

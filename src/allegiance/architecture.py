@@ -12,7 +12,8 @@ LAYERS: list[tuple[str, tuple[str, ...], str]] = [
     ("data and scenarios", ("state", "data", "scenario", "plotting", "readable"),
      "agent state (struct of arrays), the historical data, scenario schemas and loading, the "
      "plotting kit, number formatting"),
-    ("engine", ("engine",), "the step loop every model runs"),
+    ("engine", ("engine", "checkpoint"),
+     "the step loop every model runs; a run's state saved to resume or branch"),
     ("mechanisms", ("mechanisms",), "the CPSU model's mechanisms M1–M12 and their Context"),
     ("models", ("models", "examples"),
      "the CPSU model, the classic models, the Ishigami function; the example add-on"),

@@ -55,6 +55,18 @@ def run(
     force: Annotated[bool, typer.Option(help="Replace an existing output directory.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or summary table.")] = False,
     figures: Annotated[bool, typer.Option(help="Draw the model's figures.")] = True,
+    checkpoint_at: Annotated[str | None, typer.Option(
+        "--checkpoint-at", metavar="STEP",
+        help="Write the run's whole state at the start of this month (1956-01) to "
+             "--checkpoint, and go on.")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(
+        "--checkpoint", help="The checkpoint file to write (default: OUT-STEP.checkpoint.npz "
+                             "beside the output directory).")] = None,
+    from_: Annotated[Path | None, typer.Option(
+        "--from", metavar="CHECKPOINT",
+        help="Resume from a checkpoint: the same run byte for byte, or a branch changing only "
+             "what acts from the checkpoint's month on (events and holds dated then or "
+             "later, run.end).")] = None,
 ) -> None:
     """Run a scenario and write its results directory."""
     from .api import run as api_run
@@ -67,14 +79,25 @@ def run(
         raise AllegianceError(
             f"output directory '{outdir}' exists; choose another --out or pass --force"
         )
+    if checkpoint is not None and checkpoint_at is None:
+        raise AllegianceError("--checkpoint: say at which step with --checkpoint-at (1956-01)")
+    if checkpoint_at is not None:
+        checkpoint = checkpoint or Path(f"{outdir}-{checkpoint_at}.checkpoint.npz")
+        if checkpoint.exists() and not force:
+            raise AllegianceError(f"checkpoint file '{checkpoint}' exists; choose another "
+                                  "--checkpoint or pass --force")
     prog = RunProgress(sc.name, quiet)
     try:
-        result = api_run(sc, seed=seed, scale=scale, threads=threads, progress=prog)
+        result = api_run(sc, seed=seed, scale=scale, threads=threads, progress=prog,
+                         checkpoint_at=checkpoint_at, checkpoint_path=checkpoint,
+                         resume_from=from_)
     finally:
         prog.close()
     path = result.save(outdir, force=force, figures=figures)
     if not quiet:
         _print_summary(result, path)
+        if checkpoint_at is not None:
+            console().print(f"checkpoint at {checkpoint_at} -> {checkpoint}")
 
 
 def _warn(sc, sets: list[str]) -> None:

@@ -99,6 +99,10 @@ Resume = Annotated[bool, typer.Option(
 Force = Annotated[bool, typer.Option(help="Replace an existing output directory.")]
 Quiet = Annotated[bool, typer.Option(help="No progress bar.")]
 Out = Annotated[Path | None, typer.Option(help="Output directory.")]
+ShardOpt = Annotated[str | None, typer.Option(
+    "--shard", metavar="I/N",
+    help="Run only shard I of N (the runs whose id is I-1 modulo N), into OUT/shards/I-of-N; "
+         "`allegiance merge OUT` puts the N shards together.")]
 RetryFailed = Annotated[bool, typer.Option(
     "--retry-failed", help="With --resume: run again the runs recorded as failed.")]
 

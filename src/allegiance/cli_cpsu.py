@@ -45,11 +45,16 @@ def compare(
     figures: Annotated[bool, typer.Option(help="Also draw each run's own figures.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
     workers: Workers = None, scheduler: Scheduler = None, dask: Dask = False,
+    branch: Annotated[bool, typer.Option(
+        help="When A and B differ only in events from some month on, run B from A's state "
+             "at that month (the same results, sooner).")] = True,
 ) -> None:
     """Run A and B with the same seed (common random numbers) and draw their difference.
 
     By default A then B run in this process (with a progress bar each); --workers 2, --dask
-    or --scheduler run both at once on an experiments executor.
+    or --scheduler run both at once on an experiments executor. Run one after another, B
+    starts from A's state at the first month in which their events differ (--no-branch:
+    from the start).
 
     --set changes both scenarios; --set-a and --set-b change one side only, so
     'compare cpsu cpsu --set-b levers.criticism=0.5' shows what that one change does.
@@ -71,7 +76,7 @@ def compare(
     try:
         res = do_compare(a, b, outdir, seed=seed, scale=scale, overrides=set_ or [],
                          overrides_a=set_a or [], overrides_b=set_b or [], threads=threads,
-                         force=force, figures=figures, executor=ex,
+                         force=force, figures=figures, executor=ex, branch=branch,
                          progress=lambda w, d, t, lab: bars[w](d, t, lab))
     finally:
         for p in bars.values():
@@ -86,6 +91,10 @@ def compare(
               f"[bold]{res['b'].manifest['scenario_name']}[/]; seed={ra.manifest['seed']} "
               f"scale={ra.manifest['scale']:g}; first difference: "
               f"{res['first_difference'] or 'none'} -> {res['path']}")
+    branched = res["b"].manifest.get("resumed_from")
+    if branched:
+        con.print(f"B ran from A's state at {branched['at']} (the months before are the same "
+                  "run)")
     t = Table(show_header=True, header_style="bold")
     for col, just in (("outcome", "left"), ("A", "right"), ("B", "right"), ("B − A", "right")):
         t.add_column(col, justify=just)

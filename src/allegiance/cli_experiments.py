@@ -1,8 +1,10 @@
-"""Experiment commands: ``ensemble``, ``sweep``, ``sensitivity``, ``calibrate``.
+"""Experiment commands: ``ensemble``, ``sweep``, ``sensitivity``, ``calibrate``, ``merge``.
 
 Each runs many runs through one executor: a local process pool by default (all cores;
 ``--workers N``), in-process with ``--serial``, or Dask with ``--scheduler tcp://HOST:PORT``
 (an existing cluster) or ``--dask --workers N`` (a LocalCluster started for the command).
+``ensemble``, ``sweep`` and ``sensitivity`` also split over machines with no coordinator:
+``--shard I/N`` runs one shard, ``merge`` puts the shards together.
 Only typer is imported here; the experiment machinery loads inside the commands.
 """
 
@@ -22,6 +24,7 @@ from .cli_common import (
     RetryFailed,
     Scheduler,
     Serial,
+    ShardOpt,
     Workers,
     echo,
     executor,
@@ -51,15 +54,22 @@ def ensemble(
     workers: Workers = None, scheduler: Scheduler = None, dask: Dask = False,
     serial: Serial = False, resume: Resume = False, force: Force = False, quiet: Quiet = False,
     figures: Annotated[bool, typer.Option(help="Draw the bands figure.")] = True,
+    shard: ShardOpt = None,
 ) -> None:
     """Run N replicates of a scenario; write per-month bands and the band of each forecast."""
     import json
 
     from .experiments.ensemble import ensemble as run_ensemble
+    from .experiments.shards import parse_shard
 
+    part = parse_shard(shard)
     outdir = run_ensemble(scenario, runs, executor(serial, workers, scheduler, dask),
                           scale=scale, seed=seed, overrides=set_ or [], out=out, resume=resume,
-                          force=force, quiet=quiet, figures=figures)
+                          force=force, quiet=quiet, figures=figures, shard=part)
+    if part is not None:
+        if not quiet:
+            echo(f"ensemble shard {part} -> {outdir}")
+        return
     if not quiet:
         s = json.loads((outdir / "summary.json").read_text())
         echo(f"ensemble {s['scenario']}: {s['ok']} ok, {s['failed']} failed -> {outdir}")
@@ -76,15 +86,19 @@ def sweep(
     file: Annotated[Path, typer.Argument(help="Sweep file (TOML).")],
     out: Out = None, resume: Resume = False, retry_failed: RetryFailed = False,
     force: Force = False, workers: Workers = None, scheduler: Scheduler = None,
-    dask: Dask = False, serial: Serial = False, quiet: Quiet = False,
+    dask: Dask = False, serial: Serial = False, quiet: Quiet = False, shard: ShardOpt = None,
 ) -> None:
     """Run a parameter sweep (factorial, Latin hypercube or Sobol design) from a TOML file."""
+    from .experiments.shards import parse_shard
     from .experiments.sweep import sweep as run_sweep
 
+    part = parse_shard(shard)
     outdir, runs = run_sweep(file, executor(serial, workers, scheduler, dask), out=out,
-                             resume=resume, force=force, retry_failed=retry_failed, quiet=quiet)
+                             resume=resume, force=force, retry_failed=retry_failed, quiet=quiet,
+                             shard=part)
     if not quiet:
-        echo(f"sweep {file.name}: {_failures(runs)} -> {outdir}")
+        what = f" shard {part}" if part is not None else ""
+        echo(f"sweep {file.name}{what}: {_failures(runs)} -> {outdir}")
 
 
 def sensitivity(
@@ -93,18 +107,25 @@ def sensitivity(
     force: Force = False, workers: Workers = None, scheduler: Scheduler = None,
     dask: Dask = False, serial: Serial = False, quiet: Quiet = False,
     figures: Annotated[bool, typer.Option(help="Draw the indices figure.")] = True,
+    shard: ShardOpt = None,
 ) -> None:
     """Sobol first-order and total indices (SALib) of each outcome, with confidence intervals."""
     from .experiments.sensitivity import sensitivity as run_sensitivity
+    from .experiments.shards import parse_shard
 
+    part = parse_shard(shard)
     outdir, table = run_sensitivity(file, executor(serial, workers, scheduler, dask), out=out,
                                     resume=resume, force=force, retry_failed=retry_failed,
-                                    quiet=quiet, figures=figures)
+                                    quiet=quiet, figures=figures, shard=part)
     if not quiet:
-        echo(f"sensitivity {file.name} -> {outdir}")
-        for r in table.itertuples():
-            echo(f"  {r.outcome} <- {r.parameter}: S1 {r.S1:.3f} ± {r.S1_conf:.3f}, "
-                  f"ST {r.ST:.3f} ± {r.ST_conf:.3f}")
+        echo(f"sensitivity {file.name}{f' shard {part}' if part else ''} -> {outdir}")
+        _print_indices(table)
+
+
+def _print_indices(table) -> None:
+    for r in (table.itertuples() if table is not None else ()):
+        echo(f"  {r.outcome} <- {r.parameter}: S1 {r.S1:.3f} ± {r.S1_conf:.3f}, "
+             f"ST {r.ST:.3f} ± {r.ST_conf:.3f}")
 
 
 def calibrate(
@@ -129,9 +150,36 @@ def calibrate(
                   f"(5-95 %: {p['q05']:.6g} .. {p['q95']:.6g})")
 
 
+def merge(
+    dirs: Annotated[list[Path], typer.Argument(
+        help="OUT (holding shards/I-of-N) or the shard directories themselves.")],
+    out: Annotated[Path | None, typer.Option(
+        help="Where to write the merged experiment (default: OUT of OUT/shards/I-of-N).")
+    ] = None,
+    quiet: Quiet = False,
+    figures: Annotated[bool, typer.Option(help="Draw the ensemble's or indices' figure.")
+                       ] = True,
+) -> None:
+    """Put the shards of a sweep, ensemble or sensitivity analysis (--shard I/N) together.
+
+    Refuses, naming them, shards that are missing, unfinished or from another specification;
+    the merged files are those the experiment writes when run on one machine.
+    """
+    from .experiments.merge import merge as run_merge
+
+    outdir, kind, runs = run_merge(dirs, out=out, figures=figures)
+    if not quiet:
+        echo(f"merge: {kind}, {_failures(runs)} -> {outdir}")
+        if kind == "sensitivity":
+            import pandas as pd
+
+            _print_indices(pd.read_parquet(outdir / "sensitivity.parquet"))
+
+
 def register(app: typer.Typer) -> None:
     """Add the experiment commands to the ``allegiance`` app."""
     app.command()(ensemble)
     app.command()(sweep)
     app.command()(sensitivity)
     app.command()(calibrate)
+    app.command()(merge)

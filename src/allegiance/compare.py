@@ -55,9 +55,45 @@ def _run_side(task: dict[str, Any]):
                threads=task["threads"])
 
 
+def shared_prefix(sa, sb, seed: int, scale: float) -> str | None:
+    """The last step up to which A and B are the same run, if after the first: the latest
+    step label at which their :meth:`~allegiance.engine.Model.branch_key` agree (for ``cpsu``:
+    the month of the first event or hold in which they differ). ``None`` when they differ
+    from the start, or the model cannot checkpoint."""
+    from .registry import model_class
+    from .scenario import load_scenario
+
+    cls = model_class(sa.model)
+    if cls.checkpoint_derived is None or sa.model != sb.model:
+        return None
+    fixed = {"run.seed": seed, "run.scale": scale}  # as run() records them
+    a, b = load_scenario(sa, fixed), load_scenario(sb, fixed)
+    ma, mb = cls(a, seed=seed, scale=scale), cls(b, seed=seed, scale=scale)
+    da, db = a.to_dict(), b.to_dict()
+
+    def same(k: int) -> bool:
+        label = ma.step_label(k)
+        return (label == mb.step_label(k)
+                and cls.branch_key(da, label) == cls.branch_key(db, label))
+
+    # fewer events are left out at a later step: once they differ they differ after
+    lo, hi = 0, min(ma.n_steps(), mb.n_steps()) - 1
+    if hi < 1 or not same(1):
+        return None
+    lo = 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if same(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return ma.step_label(lo)
+
+
 def run_pair(a, b, *, seed: int | None = None, scale: float | None = None,
              overrides: Overrides = (), overrides_a: Overrides = (), overrides_b: Overrides = (),
-             threads: int | None = None, progress=None, executor=None):
+             threads: int | None = None, progress=None, executor=None,
+             branch: bool = True):
     """Run scenarios ``a`` and ``b`` with the same seed and scale (common random numbers).
 
     Args:
@@ -72,6 +108,10 @@ def run_pair(a, b, *, seed: int | None = None, scale: float | None = None,
         progress: ``progress(which, done, total, label)`` with which in {"A", "B"}.
         executor: run A and B at once on an experiments executor (one thread each; progress
             is then reported per finished run); default: one after another in this process.
+        branch: when A and B run one after another and are the same run up to some step (they
+            differ only in events dated later: :func:`shared_prefix`), run B from A's state
+            at that step (kept in memory) instead of from the start. The results are the same
+            byte for byte (:mod:`allegiance.checkpoint`); B's manifest says where it branched.
 
     Returns:
         (result A, result B).
@@ -91,8 +131,16 @@ def run_pair(a, b, *, seed: int | None = None, scale: float | None = None,
         return None if progress is None else (lambda d, t, lab: progress(which, d, t, lab))
 
     if executor is None:
-        ra = run(sa, seed=seed, scale=scale, threads=threads, progress=_prog("A"))
-        rb = run(sb, seed=seed, scale=scale, threads=threads, progress=_prog("B"))
+        at = shared_prefix(sa, sb, seed, scale) if branch else None
+        if at is None:
+            ra = run(sa, seed=seed, scale=scale, threads=threads, progress=_prog("A"))
+            rb = run(sb, seed=seed, scale=scale, threads=threads, progress=_prog("B"))
+            return ra, rb
+        held: list[Any] = []
+        ra = run(sa, seed=seed, scale=scale, threads=threads, progress=_prog("A"),
+                 checkpoint_at=at, checkpoint_path=held.append)
+        rb = run(sb, seed=seed, scale=scale, threads=threads, progress=_prog("B"),
+                 resume_from=held.pop())
         return ra, rb
     tasks = [{"scenario": s.to_dict(), "seed": seed, "scale": scale, "threads": 1}
              for s in (sa, sb)]
@@ -248,7 +296,7 @@ def _dirname(prefix: str, name: str) -> str:
 def compare(a, b, out: str | Path, *, seed: int | None = None, scale: float | None = None,
             overrides: Overrides = (), overrides_a: Overrides = (), overrides_b: Overrides = (),
             threads: int | None = None, force: bool = False, figures: bool = True,
-            progress=None, executor=None) -> dict[str, Any]:
+            progress=None, executor=None, branch: bool = True) -> dict[str, Any]:
     """Run A and B with common random numbers and write the comparison directory atomically.
 
     ``overrides`` apply to both scenarios, ``overrides_a`` / ``overrides_b`` to one side only
@@ -266,7 +314,7 @@ def compare(a, b, out: str | Path, *, seed: int | None = None, scale: float | No
                                 "pass --force")
     ra, rb = run_pair(a, b, seed=seed, scale=scale, overrides=overrides,
                       overrides_a=overrides_a, overrides_b=overrides_b, threads=threads,
-                      progress=progress, executor=executor)
+                      progress=progress, executor=executor, branch=branch)
     table = comparison_table(ra, rb)
     diffs = summary_differences(ra, rb)
     div = first_divergence(table)

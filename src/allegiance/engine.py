@@ -119,6 +119,47 @@ class Model:
         """Agent slots a step's kernels loop over (0: unknown); sets the threads per step."""
         return 0
 
+    # -- checkpoints (allegiance.checkpoint) ---------------------------------------------
+    #: the attributes of the model that are *not* the run's state: made from the scenario
+    #: when the model is built (a branch makes them from its own scenario), or caches. Every
+    #: other attribute is saved and restored by name, so state a model gains later is saved
+    #: without naming it. ``None``: the model cannot checkpoint.
+    checkpoint_derived: ClassVar[tuple[str, ...] | None] = None
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """The run's state at the start of the current step (see :attr:`checkpoint_derived`);
+        values that :class:`allegiance.checkpoint.Packer` can save."""
+        if self.checkpoint_derived is None:
+            from .errors import AllegianceError
+
+            raise AllegianceError(f"model {self.name!r} cannot write checkpoints")
+        return {k: v for k, v in vars(self).items() if k not in self.checkpoint_derived}
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """Put back what :meth:`checkpoint_state` returned (after :meth:`setup`)."""
+        for k, v in state.items():
+            setattr(self, k, v)
+
+    def checkpoint_refs(self) -> dict[int, str]:
+        """Objects of the scenario that the state refers to, saved by name (``id -> name``):
+        the run resuming takes them from its own scenario (:meth:`resolve_ref`)."""
+        return {}
+
+    def resolve_ref(self, name: str) -> Any:
+        """The object of this model's scenario that :meth:`checkpoint_refs` called ``name``."""
+        raise KeyError(name)
+
+    #: what :meth:`branch_key` lets a branch change, in words (for the error refusing one)
+    branch_note: ClassVar[str] = ""
+
+    @classmethod
+    def branch_key(cls, scenario: dict[str, Any], label: str) -> dict[str, Any]:
+        """The part of a resolved scenario (``to_dict()``) that acts before step ``label``: a
+        run resumed from a checkpoint taken there must have the same (a branch may change
+        the rest). By default everything but the name, description and provenance."""
+        return {k: v for k, v in scenario.items()
+                if k not in ("name", "description", "provenance")}
+
 
 #: slots per thread below which a step runs on fewer threads. A parallel region costs a
 #: fork/join of the thread pool; on a small population (or a busy machine, where a waiting
@@ -198,6 +239,43 @@ class Runner:
                 self.step += 1
         finally:
             numba.set_num_threads(max_threads)
+
+    def _checkpoint_parts(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        from .version import __version__
+
+        m = self.model
+        meta = {"allegiance_version": __version__, "model": m.name, "seed": m.seed,
+                "scale": m.scale, "step": self.step, "label": m.step_label(self.step),
+                "scenario": m.scenario.to_dict(), "scenario_sha256": m.scenario.digest()}
+        state = {"rows": self.rows, "events": self.events, "model": m.checkpoint_state()}
+        return meta, state
+
+    def checkpoint(self, path) -> Any:
+        """Write the run's state at the start of the current step to ``path``
+        (:mod:`allegiance.checkpoint`); returns the path."""
+        from .checkpoint import write
+
+        meta, state = self._checkpoint_parts()
+        return write(path, meta, state, self.model.checkpoint_refs())
+
+    def snapshot(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """What :meth:`checkpoint` writes, kept in memory (the arrays copied): ``(meta,
+        arrays)`` as :func:`allegiance.checkpoint.read` returns them."""
+        from .checkpoint import pack
+
+        meta, state = self._checkpoint_parts()
+        return pack(meta, state, self.model.checkpoint_refs(), copy=True)
+
+    def restore(self, meta: dict[str, Any], arrays: dict[str, Any]) -> None:
+        """Continue from a checkpoint read by :func:`allegiance.checkpoint.read` (the model
+        was built and set up for the scenario resuming, which the caller has checked)."""
+        from .checkpoint import Packer
+
+        state = Packer(resolve=self.model.resolve_ref, arrays=arrays).unpack(meta["state"])
+        self.model.restore_state(state["model"])
+        self.rows = state["rows"]
+        self.events = state["events"]
+        self.step = int(meta["step"])
 
     def output(self) -> dict[str, Any]:
         """Rows, events and timings so far."""

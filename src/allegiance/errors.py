@@ -29,3 +29,7 @@ class ResourceError(AllegianceError):
 
 class OutputExistsError(AllegianceError):
     """An output directory that exists and would be overwritten without ``--force``."""
+
+
+class CheckpointError(AllegianceError):
+    """A checkpoint that cannot be written or read, or a scenario that may not resume it."""

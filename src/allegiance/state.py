@@ -159,6 +159,41 @@ class AgentState:
         self.compactions += 1
         return True
 
+    # -- checkpoints ---------------------------------------------------------------------
+    def checkpoint_state(self) -> dict:
+        """The used slots of every declared array (whatever mechanisms declared them) and the
+        counters; the rest of each array holds its fill value."""
+        return {"n": self.n, "next_uid": self.next_uid, "compactions": self.compactions,
+                "peak_n": self.peak_n, "peak_capacity": self.peak_capacity,
+                "arrays": {name: arr[: self.n] for name, arr in self.arrays.items()}}
+
+    def restore_state(self, saved: dict) -> None:
+        """Put back :meth:`checkpoint_state` into a state with the same declarations.
+
+        Raises:
+            ValueError: the saved arrays are not the declared ones (names or dtypes).
+        """
+        arrays = saved["arrays"]
+        if set(arrays) != set(self.fields):
+            raise ValueError("the checkpoint's agent arrays are not this model's: "
+                             f"missing {sorted(set(self.fields) - set(arrays))}, "
+                             f"unknown {sorted(set(arrays) - set(self.fields))}")
+        n = int(saved["n"])
+        if n > self.capacity:
+            self._grow(n)
+        for name, arr in arrays.items():
+            f = self.fields[name]
+            if arr.dtype != f.dtype or arr.shape != (n,):
+                raise ValueError(f"the checkpoint's agent array {name!r} is {arr.dtype}"
+                                 f"[{arr.shape[0]}], not {f.dtype}[{n}]")
+            self.arrays[name][:n] = arr
+            self.arrays[name][n:] = f.fill
+        self.n = n
+        self.next_uid = int(saved["next_uid"])
+        self.compactions = int(saved["compactions"])
+        self.peak_n = int(saved["peak_n"])
+        self.peak_capacity = max(self.capacity, int(saved["peak_capacity"]))
+
     def chunk_bounds(self, chunk: int) -> np.ndarray:
         """Slot boundaries of the uid ranges ``[k·chunk, (k+1)·chunk)`` over the used slots.
 

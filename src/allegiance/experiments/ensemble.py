@@ -21,6 +21,7 @@ from typing import Any
 
 from ..results import dump_json, write_parquet
 from .executors import Executor
+from .shards import Shard, parse_shard
 from .sweep import Plan, SweepSpec, run_plan
 
 QUANTILES = (0.05, 0.5, 0.95)
@@ -97,10 +98,16 @@ def bands_table(ts):
 def ensemble(scenario: str | Path, runs: int, executor: Executor, *, scale: float | None = None,
              seed: int | None = None, overrides: Iterable[str] | Mapping[str, Any] = (),
              out: str | Path | None = None, resume: bool = False, force: bool = False,
-             quiet: bool = True, figures: bool = True) -> Path:
-    """Run an ensemble and write its bands; returns the output directory."""
+             quiet: bool = True, figures: bool = True, shard: Shard | str | None = None
+             ) -> Path:
+    """Run an ensemble and write its bands; returns the output directory.
+
+    With ``shard`` (``"I/N"``), only that shard's runs, and no bands (``allegiance merge``
+    writes them); the directory returned is the shard's.
+    """
     from ..scenario import load_scenario
 
+    shard = parse_shard(shard) if isinstance(shard, str) else shard
     sets = _overrides(overrides)
     sc = load_scenario(scenario, sets)
     root = int(sc.run.seed if seed is None else seed)
@@ -109,7 +116,17 @@ def ensemble(scenario: str | Path, runs: int, executor: Executor, *, scale: floa
     plan = Plan(spec, None, "ensemble")
     outdir = Path(out or Path("runs") / f"{sc.name}-ensemble")
     store, table = run_plan(plan, outdir, executor, kind="ensemble", resume=resume, force=force,
-                            quiet=quiet)
+                            quiet=quiet, shard=shard)
+    if shard is not None:
+        return store.dir
+    write_bands(plan, store, table, outdir, figures=figures)
+    return outdir
+
+
+def write_bands(plan: Plan, store, table, outdir: Path, *, figures: bool = True) -> None:
+    """The ensemble's ``bands.parquet``, ``summary.json`` and figure, from its finished runs."""
+    sc = plan.scenario
+    spec = plan.spec
     ts = store.read_timeseries()
     ok = table[table["status"] == "ok"] if len(table) else table
     if ts.empty:
@@ -122,9 +139,9 @@ def ensemble(scenario: str | Path, runs: int, executor: Executor, *, scale: floa
     leaves = [numeric_leaves(store.records[r]["summary"]) for r in ok["run_id"]]
     keys = sorted({k for lv in leaves for k in lv})
     summary = {
-        "scenario": sc.name, "model": sc.model, "runs": int(runs), "ok": len(ok),
-        "failed": len(table) - len(ok), "seed": root,
-        "scale": float(sc.run.scale if scale is None else scale),
+        "scenario": sc.name, "model": sc.model, "runs": int(spec.replicates), "ok": len(ok),
+        "failed": len(table) - len(ok), "seed": int(spec.seed),
+        "scale": float(sc.run.scale if spec.scale is None else spec.scale),
         "quantiles": list(QUANTILES),
         "bands": {k: band([lv.get(k, math.nan) for lv in leaves]) for k in keys},
         "note": "mean and 5/50/95 % quantiles across runs of every number in the run summaries",
@@ -132,7 +149,6 @@ def ensemble(scenario: str | Path, runs: int, executor: Executor, *, scale: floa
     dump_json(summary, outdir / "summary.json")
     if figures:
         draw_bands(bands, sc.model, outdir / "figures", summary)
-    return outdir
 
 
 def draw_bands(bands, model: str, outdir: Path, summary: dict[str, Any]) -> list[Path]:

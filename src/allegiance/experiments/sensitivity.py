@@ -22,6 +22,7 @@ from ..errors import AllegianceError
 from ..results import dump_json, write_parquet
 from .design import salib_problem
 from .executors import Executor
+from .shards import Shard, parse_shard
 from .sweep import Plan, SensitivityOptions, SweepSpec, default_out, load_spec, parse_spec, run_plan
 
 
@@ -77,9 +78,14 @@ def analyze(spec: SweepSpec, runs) -> Any:
 
 def sensitivity(spec: SweepSpec | str | Path, executor: Executor, *,
                 out: str | Path | None = None, resume: bool = False, force: bool = False,
-                retry_failed: bool = False, quiet: bool = True, figures: bool = True
-                ) -> tuple[Path, Any]:
-    """Run a Sobol sensitivity analysis; returns ``(output directory, indices table)``."""
+                retry_failed: bool = False, quiet: bool = True, figures: bool = True,
+                shard: Shard | str | None = None) -> tuple[Path, Any]:
+    """Run a Sobol sensitivity analysis; returns ``(output directory, indices table)``.
+
+    With ``shard`` (``"I/N"``), only that shard's runs and no analysis (``allegiance merge``
+    makes it): returns ``(the shard's directory, None)``.
+    """
+    shard = parse_shard(shard) if isinstance(shard, str) else shard
     base_dir = None
     source = "sensitivity"
     if not isinstance(spec, SweepSpec):
@@ -90,8 +96,16 @@ def sensitivity(spec: SweepSpec | str | Path, executor: Executor, *,
                               "needs 'sobol'")
     plan = Plan(spec, base_dir, source)
     outdir = default_out(spec, out)
-    _, runs = run_plan(plan, outdir, executor, kind="sensitivity", resume=resume, force=force,
-                       retry_failed=retry_failed, quiet=quiet)
+    store, runs = run_plan(plan, outdir, executor, kind="sensitivity", resume=resume,
+                           force=force, retry_failed=retry_failed, quiet=quiet, shard=shard)
+    if shard is not None:
+        return store.dir, None
+    return outdir, write_indices(plan, runs, outdir, figures=figures)
+
+
+def write_indices(plan: Plan, runs, outdir: Path, *, figures: bool = True) -> Any:
+    """The Sobol indices of a finished analysis: ``sensitivity.parquet``, ``.json``, figure."""
+    spec = plan.spec
     table = analyze(spec, runs)
     write_parquet(table, outdir / "sensitivity.parquet")
     dump_json({"name": spec.name, "scenario": spec.scenario, "base_samples": spec.design.samples,
@@ -100,7 +114,7 @@ def sensitivity(spec: SweepSpec | str | Path, executor: Executor, *,
                "indices": table.to_dict(orient="records")}, outdir / "sensitivity.json")
     if figures:
         draw_indices(table, outdir / "figures", spec, len(plan.tasks))
-    return outdir, table
+    return table
 
 
 def draw_indices(table, outdir: Path, spec: SweepSpec, n_runs: int) -> list[Path]:

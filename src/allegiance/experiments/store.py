@@ -148,23 +148,7 @@ class RunStore:
     # -- index ------------------------------------------------------------------------------
     def _load_index(self) -> dict[int, dict[str, Any]]:
         path = self.dir / INDEX
-        if not path.is_file():
-            return {}
-        records: dict[int, dict[str, Any]] = {}
-        good: list[str] = []
-        dirty = False
-        for line in path.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-                rid = int(rec["run_id"])
-            except (ValueError, KeyError, TypeError):
-                dirty = True  # a line cut short by a kill: that run is redone
-                continue
-            if rid in records:
-                dirty = True
-                continue
-            records[rid] = rec
-            good.append(line)
+        records, good, dirty = read_index(path)
         if dirty:
             tmp = path.with_name(f".{INDEX}.{uuid.uuid4().hex[:8]}")
             tmp.write_text("".join(g + "\n" for g in good))
@@ -186,6 +170,18 @@ class RunStore:
         """Path of a run's time-series part."""
         return self.dir / PARTS / f"run-{run_id:06d}.parquet"
 
+    def adopt(self, rec: dict[str, Any], part: Path | None) -> dict[str, Any]:
+        """Store a run finished in another store (a shard): its part copied in atomically,
+        then its index line."""
+        import shutil
+
+        if part is not None:
+            final = self.part_path(int(rec["run_id"]))
+            tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}")
+            shutil.copyfile(part, tmp)
+            os.replace(tmp, final)
+        return self._append(rec)
+
     def record(self, task: RunTask, out: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
         """Store a finished run: its part (atomically), then its index line."""
         ts = out.get("timeseries")
@@ -206,6 +202,10 @@ class RunStore:
                "error": out["error"], "summary": out["summary"],
                "wall_seconds": out.get("wall_seconds"), "host": out.get("host"),
                "pid": out.get("pid"), **meta}
+        return self._append(rec)
+
+    def _append(self, rec: dict[str, Any]) -> dict[str, Any]:
+        """Append a finished run's line to the index (the moment it counts as finished)."""
         # strict JSON (NaN/inf -> null) so DuckDB and polars read the index too
         line = json.dumps(_finite(rec), sort_keys=True, default=_default, allow_nan=False)
         with (self.dir / INDEX).open("a") as fh:
@@ -213,8 +213,9 @@ class RunStore:
             # (no fsync per run: that guards against power loss, at ~6 ms a run)
             fh.write(line + "\n")
             fh.flush()
-        self.records[task.run_id] = json.loads(line)
-        return self.records[task.run_id]
+        rid = int(rec["run_id"])
+        self.records[rid] = json.loads(line)
+        return self.records[rid]
 
     # -- tables -----------------------------------------------------------------------------
     def runs_table(self, tasks: Sequence[RunTask], outcomes: Sequence[str]):
@@ -259,6 +260,29 @@ class RunStore:
         if not parts:
             return pd.DataFrame()
         return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+
+
+def read_index(path: Path) -> tuple[dict[int, dict[str, Any]], list[str], bool]:
+    """An ``index.jsonl`` read back: the records by run id, the good lines, and whether any
+    line was cut short by a kill or repeated (``dirty``). Reads only; repairs nothing."""
+    records: dict[int, dict[str, Any]] = {}
+    good: list[str] = []
+    dirty = False
+    if not path.is_file():
+        return records, good, dirty
+    for line in path.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+            rid = int(rec["run_id"])
+        except (ValueError, KeyError, TypeError):
+            dirty = True  # a line cut short by a kill: that run is redone
+            continue
+        if rid in records:
+            dirty = True
+            continue
+        records[rid] = rec
+        good.append(line)
+    return records, good, dirty
 
 
 def _finite(o: Any) -> Any:

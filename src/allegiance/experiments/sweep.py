@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ from ..errors import ScenarioError
 from ..scenario import Frozen, format_errors, load_scenario, read_toml
 from .design import Design, Range, Value, build_points, check_design, flatten_parameters
 from .executors import Executor, run_seed
+from .shards import Shard, parse_shard, shard_dir
 from .store import RunStore, RunTask, run_tasks
 
 
@@ -141,9 +144,11 @@ def digest(*parts: Any) -> str:
 class Plan:
     """A sweep resolved into runs: the scenario, the design's points and one task per run."""
 
-    def __init__(self, spec: SweepSpec, base_dir: Path | None = None, source: str = "sweep"):
+    def __init__(self, spec: SweepSpec, base_dir: Path | None = None, source: str = "sweep",
+                 scenario: Any = None):
         self.spec = spec
-        self.scenario = resolve_scenario(spec, base_dir, source)
+        self.scenario = (resolve_scenario(spec, base_dir, source) if scenario is None
+                         else scenario)
         self.scenario_dict = self.scenario.to_dict()
         check_parameters(self.scenario_dict, dict(spec.parameters), source)
         self.points = build_points(spec.design, dict(spec.parameters), spec.seed)
@@ -158,6 +163,26 @@ class Plan:
                                           params=params, keep_timeseries=spec.timeseries))
         self.digest = digest(spec.model_dump(mode="json", exclude={"out", "description"}),
                              self.scenario.digest())
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any], source: str) -> Plan:
+        """The plan an ``experiment.json`` was written from (its spec and resolved scenario),
+        without the spec file: ``allegiance merge`` rebuilds the runs of shards with it.
+
+        Raises:
+            AllegianceError: the plan rebuilt has another digest (another version of the
+                package, or an edited ``experiment.json``).
+        """
+        from ..errors import AllegianceError
+
+        spec = SweepSpec.model_validate(meta["spec"])
+        plan = cls(spec, None, source, scenario=load_scenario(meta["scenario"]))
+        if plan.digest != meta.get("digest"):
+            raise AllegianceError(
+                f"{source}: experiment.json does not rebuild into the same experiment (digest "
+                f"{plan.digest[:12]} vs {str(meta.get('digest'))[:12]}: written by another "
+                f"version of allegiance, {meta.get('allegiance_version')}?)")
+        return plan
 
     def meta(self, kind: str) -> dict[str, Any]:
         """What ``experiment.json`` records."""
@@ -183,25 +208,45 @@ def default_out(spec: Any, out: str | Path | None) -> Path:
 
 def run_plan(plan: Plan, outdir: Path, executor: Executor, *, kind: str = "sweep",
              resume: bool = False, force: bool = False, retry_failed: bool = False,
-             quiet: bool = False) -> tuple[RunStore, Any]:
-    """Run (or continue) a plan into ``outdir``; returns the store and ``runs.parquet``."""
+             quiet: bool = False, shard: Shard | None = None) -> tuple[RunStore, Any]:
+    """Run (or continue) a plan into ``outdir``; returns the store and ``runs.parquet``.
+
+    With ``shard``, only that shard's runs, into ``outdir/shards/I-of-N``
+    (:mod:`allegiance.experiments.shards`; ``allegiance merge`` puts the shards together).
+    """
     from ..results import write_parquet
     from ..scenario import scenario_to_toml
 
-    store = RunStore(outdir, plan.meta(kind), resume=resume, force=force)
-    if not (outdir / "design.parquet").is_file():
-        write_parquet(plan.design_table(), outdir / "design.parquet")
-        (outdir / "scenario.toml").write_text(scenario_to_toml(plan.scenario))
-    run_tasks(store, plan.tasks, executor, outcomes=plan.spec.outcomes,
-              title=f"{kind} {plan.spec.name}", quiet=quiet, retry_failed=retry_failed)
-    runs = store.write_runs(plan.tasks, plan.spec.outcomes)
+    meta = plan.meta(kind)
+    tasks = plan.tasks
+    title = f"{kind} {plan.spec.name}"
+    if shard is not None:
+        outdir = shard_dir(outdir, shard)
+        tasks = shard.select(tasks)
+        meta["shard"] = shard.meta(len(tasks))
+        title += f" (shard {shard})"
+    store = RunStore(outdir, meta, resume=resume, force=force)
+    for name, write in (("design.parquet", lambda p: write_parquet(plan.design_table(), p)),
+                        ("scenario.toml",
+                         lambda p: p.write_text(scenario_to_toml(plan.scenario)))):
+        if not (outdir / name).is_file():
+            tmp = outdir / f".{name}.{uuid.uuid4().hex[:8]}"
+            write(tmp)
+            os.replace(tmp, outdir / name)
+    run_tasks(store, tasks, executor, outcomes=plan.spec.outcomes, title=title, quiet=quiet,
+              retry_failed=retry_failed)
+    runs = store.write_runs(tasks, plan.spec.outcomes)
     return store, runs
 
 
 def sweep(spec: SweepSpec | str | Path, executor: Executor, *, out: str | Path | None = None,
           resume: bool = False, force: bool = False, retry_failed: bool = False,
-          quiet: bool = True) -> tuple[Path, Any]:
-    """Run a sweep file (or spec); returns ``(output directory, runs table)``."""
+          quiet: bool = True, shard: Shard | str | None = None) -> tuple[Path, Any]:
+    """Run a sweep file (or spec); returns ``(output directory, runs table)``.
+
+    With ``shard`` (``"I/N"``), only that shard's runs; the directory returned is the shard's.
+    """
+    shard = parse_shard(shard) if isinstance(shard, str) else shard
     base_dir = None
     source = "sweep"
     if not isinstance(spec, SweepSpec):
@@ -209,6 +254,6 @@ def sweep(spec: SweepSpec | str | Path, executor: Executor, *, out: str | Path |
         spec, base_dir = load_spec(spec)
     plan = Plan(spec, base_dir, source)
     outdir = default_out(spec, out)
-    _, runs = run_plan(plan, outdir, executor, resume=resume, force=force,
-                       retry_failed=retry_failed, quiet=quiet)
-    return outdir, runs
+    store, runs = run_plan(plan, outdir, executor, resume=resume, force=force,
+                           retry_failed=retry_failed, quiet=quiet, shard=shard)
+    return store.dir, runs

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -48,6 +49,10 @@ class Carry:
     ========================  ==============================  ==================================
     """
 
+    #: fields made anew every month before any phase reads them: not in a checkpoint (which
+    #: is taken between months); every other field is saved and restored by name
+    MONTHLY: ClassVar[tuple[str, ...]] = ("ctx",)
+
     ctx: Context | None = None
     #: this month's natural deaths and those of members, when the stocks pass drew them
     deaths: tuple[int, int] | None = None
@@ -56,3 +61,13 @@ class Carry:
     member_sums: tuple[float, float] | None = None
     applicants: Applicants | None = None
     next_stocks: NextStocks | None = None
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """Every field but the :attr:`MONTHLY` ones (a checkpoint is taken between months)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in self.MONTHLY}
+
+    def restore_state(self, saved: dict[str, Any]) -> None:
+        """Put back :meth:`checkpoint_state`; the monthly fields start empty."""
+        for f in fields(self):
+            setattr(self, f.name, saved[f.name] if f.name not in self.MONTHLY else None)

@@ -98,6 +98,17 @@ class MemberIndex:
         self.key = (st.compactions,)
         self.version += 1
 
+    def checkpoint_state(self) -> dict:
+        """The index as it stands (a superset of the members after exits and deaths)."""
+        return {"idx": self.idx[: self.n], "n": self.n, "key": self.key}
+
+    def restore_state(self, saved: dict) -> None:
+        """Put back :meth:`checkpoint_state` (cached chunk bounds are found again)."""
+        self.n = int(saved["n"])
+        self.idx = np.ascontiguousarray(saved["idx"], dtype=np.uint32)
+        self.key = saved["key"]
+        self.version += 1
+
     def bounds(self, bounds: np.ndarray) -> np.ndarray:
         """Positions in the index of the chunk boundaries ``bounds`` (slots)."""
         # in the index's dtype, or numpy would first copy the index to uint64

@@ -474,6 +474,52 @@ class CpsuModel(Sizing, Model):
                 out[f"crisis_{key}"] = self.crisis[key]
         return out
 
+    # -- checkpoints ---------------------------------------------------------------------
+    #: made from the scenario (a branch makes them from its own), the model's parts saved
+    #: apart (``state``, ``passes``) or caches; every other attribute is the run's state
+    checkpoint_derived = ("scenario", "seed", "scale", "rng", "params", "survey_cuts", "start",
+                          "end", "holds", "_overridden", "_timeline", "addons", "flow_names",
+                          "_pop_m", "_pop_v", "_bounds_key", "_bounds", "state", "passes")
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """The model's counters, levers, ongoing events and recorded outcomes, every agent
+        array (:meth:`AgentState.checkpoint_state`) and what the month hands to the next
+        (:meth:`Month.checkpoint_state`)."""
+        return {**super().checkpoint_state(), "state": self.state.checkpoint_state(),
+                "passes": self.passes.checkpoint_state()}
+
+    def restore_state(self, saved: dict[str, Any]) -> None:
+        saved = dict(saved)
+        self.state.restore_state(saved.pop("state"))
+        self.passes.restore_state(saved.pop("passes"))
+        super().restore_state(saved)
+        self._bounds_key = None
+
+    def checkpoint_refs(self) -> dict[int, str]:
+        """The scenario's events (purges and war losses under way) by id."""
+        return {id(ev): f"events.{eid}" for eid, ev in self.scenario.events.items()}
+
+    def resolve_ref(self, name: str) -> Any:
+        kind, _, key = name.partition(".")
+        if kind != "events" or key not in self.scenario.events:
+            raise KeyError(name)
+        return self.scenario.events[key]
+
+    branch_note = " (events and holds dated then or later, and run.end)"
+
+    @classmethod
+    def branch_key(cls, scenario: dict[str, Any], label: str) -> dict[str, Any]:
+        """What acts before month ``label``: everything but the events and holds dated
+        ``label`` or later (a month's events come after its stocks, and a hold starts after
+        the events of its first month) and the end of the run."""
+        out = super().branch_key(scenario, label)
+        at = parse_month(label)
+        out["run"] = {k: v for k, v in out.get("run", {}).items() if k != "end"}
+        out["events"] = {k: ev for k, ev in out.get("events", {}).items()
+                         if parse_month(ev["date"]) < at}
+        out["hold"] = {k: h for k, h in out.get("hold", {}).items() if parse_month(h["from"]) < at}
+        return out
+
     # -- summary -------------------------------------------------------------------------
     def summarize(self, ts, events) -> dict[str, Any]:
         from .summary import summarize

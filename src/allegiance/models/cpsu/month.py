@@ -68,6 +68,12 @@ class Month:
     """The phases of one month, the :class:`Carry` between them, and the buffers they reuse
     from month to month (reused memory only: no result depends on what a buffer held)."""
 
+    #: attributes that hold only reused memory or caches (or the model, or what is made from
+    #: its parameters): not in a checkpoint. Every other attribute is saved by name; the carry
+    #: and the member index save themselves.
+    SCRATCH = ("m", "survival", "_lane_bufs", "_lanes_cut", "_weights", "_ib", "_dying",
+               "_listed")
+
     def __init__(self, model) -> None:
         self.m = model
         self.carry = Carry()
@@ -80,6 +86,22 @@ class Month:
         self._dying = np.zeros((0, 0), dtype=np.uint32)
         self._listed = np.zeros((0, 0), dtype=np.uint32)
         self._listed_cap = APPLICANTS_MIN
+
+    def checkpoint_state(self) -> dict:
+        """What the next months depend on: the carry (next month's stocks taken ahead), the
+        member index and every attribute not listed in :attr:`SCRATCH`."""
+        out = {k: v for k, v in vars(self).items() if k not in self.SCRATCH}
+        out["carry"] = self.carry.checkpoint_state()
+        out["index"] = self.index.checkpoint_state()
+        return out
+
+    def restore_state(self, saved: dict) -> None:
+        """Put back :meth:`checkpoint_state` (buffers and caches start afresh)."""
+        saved = dict(saved)
+        self.carry.restore_state(saved.pop("carry"))
+        self.index.restore_state(saved.pop("index"))
+        for k, v in saved.items():
+            setattr(self, k, v)
 
     # -- buffers and derived arrays -----------------------------------------------------
     def _lanes(self, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
