@@ -11,6 +11,7 @@ import pytest
 
 import allegiance
 from allegiance.engine import Runner
+from allegiance.mechanisms._common import LAPSED
 from allegiance.models.cpsu import CpsuModel
 
 SCALE = 2e-4
@@ -228,7 +229,10 @@ def test_m9_formal_exits_and_disengagement_both_counted_and_sum():
     runner.advance()
     st = runner.model.state
     members_now = st.view("alive") & (st.view("status") > 0)
-    assert (members_now & st.view("lapsed")).sum() / SCALE == ts["lapsed_members"].iloc[-1] > 0
+    lapsed_now = members_now & (st.view("left") == LAPSED)
+    assert lapsed_now.sum() / SCALE == ts["lapsed_members"].iloc[-1] > 0
+    # a member's ``left`` is 0 (active) or LAPSED, never anything else
+    assert set(np.unique(st.view("left")[members_now]).tolist()) == {0, LAPSED}
 
 
 def test_m9_lapsed_members_hand_in_cards_more_readily():

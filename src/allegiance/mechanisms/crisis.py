@@ -59,7 +59,7 @@ from numba import njit
 from pydantic import Field
 
 from ..rng import normal, uniform
-from ._common import ADULT_MONTHS, CADRE, ELITE, MechanismParams, positive, unit
+from ._common import ADULT_MONTHS, CADRE, ELITE, LAPSED, MechanismParams, positive, unit
 
 #: the mechanism's id in the brief
 ID = "M10"
@@ -307,7 +307,7 @@ def stream_keys(ctx) -> np.ndarray:
 
 
 @njit(cache=True)
-def tally(alive, birth, status, lapsed, choice, month, out):
+def tally(alive, birth, status, left, choice, month, out):
     """Adults by tier (rows: 0 non-members, 1 candidates, 2 rank-and-file, 3 cadres, 4 elite)
     and final choice (columns: :data:`CHOICES`); row 5: the lapsed members among rows 1–4
     (M9: on the register, no longer paying dues or attending)."""
@@ -315,7 +315,7 @@ def tally(alive, birth, status, lapsed, choice, month, out):
     for i in range(alive.shape[0]):
         if alive[i] and month - birth[i] >= ADULT_MONTHS:
             out[status[i], choice[i]] += 1
-            if status[i] > 0 and lapsed[i]:
+            if status[i] > 0 and left[i] == LAPSED:
                 out[LAPSED_ROW, choice[i]] += 1
 
 
@@ -333,14 +333,14 @@ def run_arrays(arrays, month: int, p, ev_vec, openness: float, keys, n_cells: in
                 float(openness), keys, n_cells, choice, low, stats)
         del low
     out = np.zeros((LAPSED_ROW + 1, len(CHOICES)), dtype=np.int64)
-    lapsed = a.get("lapsed")
-    if lapsed is None:  # a population without M9's state (crisis_map.synthetic): none lapsed
-        lapsed = np.zeros(n, dtype=np.bool_)
-    tally(a["alive"], a["birth"], a["status"], lapsed, choice, month, out)
+    left = a.get("left")
+    if left is None:  # a population without it (crisis_map.synthetic): nobody lapsed
+        left = np.zeros(n, dtype=np.int8)
+    tally(a["alive"], a["birth"], a["status"], left, choice, month, out)
     return out, stats
 
 _ARRAYS = ("alive", "birth", "status", "belief", "trust", "stake", "converted", "cell", "uid",
-           "lapsed")
+           "left")
 
 
 def apply(ctx, st, ev, n_cells: int) -> tuple[np.ndarray, np.ndarray]:

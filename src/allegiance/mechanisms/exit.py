@@ -9,8 +9,8 @@ So a member leaves in one of two ways, each with its own hazard:
   ``left`` = exited) and is counted in ``exits``, the registered exits (expulsions, M1 and
   M11, are the party's side of formal exit and are counted in ``expelled``);
 * **silent disengagement** — stopping dues and meetings: the member stays on the register but
-  is *lapsed* (state ``lapsed``), counted in ``disengaged`` when it happens and in the stock
-  ``lapsed_members`` while it lasts.
+  is *lapsed* (``left`` = 4, ``LAPSED``: left in fact, not on paper), counted in
+  ``disengaged`` when it happens and in the stock ``lapsed_members`` while it lasts.
 
 A member's value of staying is
 
@@ -44,10 +44,14 @@ and visible corruption (M6) lower belief and trust and so the value of staying; 
 lever (M5) carries what membership is worth; openness (M7) makes leaving safe and lets exits be
 seen. No parameter of M9 is fitted to anything after 1988.
 
-Design choices. Being lapsed multiplies the formal-exit *hazard* rather than cutting its cost:
-while leaving is dangerous (before glasnost) lapsed members stay on the register too, so the
-register lags real exit and formal exits before 1989 stay as rare as they were (the fit to
-≤ 1988 data does not change). Only formal exits are seen (the cascade): who stopped paying is
+Design choices. A lapsed member is marked in ``left`` (how a member left: 0 has not, 1 handed
+in the card, 2 expelled, 3 dissolved, 4 lapsed) rather than in an attribute of its own: a
+member's ``left`` is otherwise always 0, and is overwritten by how the member leaves the
+register; one more byte per agent would take the 1:1 run past its 12 GB. Being lapsed
+multiplies the formal-exit *hazard* rather than cutting its cost: while leaving is dangerous
+(before glasnost) lapsed members stay on the register too, so the register lags real exit and
+formal exits before 1989 stay nearly as rare as they were (the fit to ≤ 1988 data barely
+moves). Only formal exits are seen (the cascade): who stopped paying is
 known in one's primary organization only. The party's own striking-off of non-payers is not
 modelled: a lapsed member stays on the register until handing in the card, returning, dying or
 being expelled. In the historical run some members already lapse in the 1970s and 1980s (low
@@ -78,8 +82,9 @@ ID = "M9"
 #: the flows it counts (columns of ``timeseries.parquet``, persons per month): formal exits
 #: (registered), the subset of them by lapsed members, silent disengagements and returns
 FLOWS: tuple[str, ...] = ("exits", "exits_lapsed", "disengaged", "reengaged")
-#: a member on the register who stopped paying dues and attending (meaningful while a member)
-STATE = [("lapsed", np.bool_, False)]
+#: none of its own: a lapsed member is one whose ``left`` (M1's attribute: how one left) is
+#: ``LAPSED`` while still a member — no byte more per agent (the 1:1 run stays within 12 GB)
+STATE: list = []
 
 #: what a member does this month (:func:`decide`)
 STAY, LEAVE, LAPSE, RETURN = 0, 1, 2, 3

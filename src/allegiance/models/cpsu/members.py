@@ -22,7 +22,9 @@ from ...mechanisms._common import (
     CANDIDATE,
     EXITED,
     EXPELLED,
+    LAPSED,
     MEMBER,
+    NEVER,
     NONMEMBER,
     PREFETCH,
     packed,
@@ -179,11 +181,12 @@ def member_deaths(idx, ib, alive, status, uid, share, key, part):
 
 
 @njit(cache=True, inline="always")
-def end_one(i, status, left, belief, trust, stake, converted, lapsed, uid, rem_on, rem,
-            elite_on, el, exit_on, ex):
+def end_one(i, status, left, belief, trust, stake, converted, uid, rem_on, rem, elite_on, el,
+            exit_on, ex):
     """One member at the end of the month: M11 expulsion for corruption, then M8 conversion,
     then M9 exit (``rem``, ``el``, ``ex``: the mechanisms' ``Terms``). Returns
-    (expelled, converted, exited, exited while lapsed, lapsed, returned) as 0/1."""
+    (expelled, converted, exited, exited while lapsed, lapsed, returned) as 0/1; a lapsed
+    member is one whose ``left`` is ``LAPSED`` (M9)."""
     st = status[i]
     if rem_on and m11.expelled_for_corruption(st, stake[i], uid[i], rem.rate, rem.key):
         status[i] = NONMEMBER
@@ -197,24 +200,23 @@ def end_one(i, status, left, belief, trust, stake, converted, lapsed, uid, rem_o
         conv = 1
     if not exit_on:
         return 0, conv, 0, 0, 0, 0
-    was = lapsed[i]
+    was = left[i] == LAPSED
     act = m9.decide(st, belief[i], trust[i], stake[i], converted[i], was, uid[i], ex)
     if act == m9.LEAVE:
         status[i] = NONMEMBER
         left[i] = EXITED
-        lapsed[i] = False
         return 0, conv, 1, 1 if was else 0, 0, 0
     if act == m9.LAPSE:
-        lapsed[i] = True
+        left[i] = LAPSED
         return 0, conv, 0, 0, 1, 0
     if act == m9.RETURN:
-        lapsed[i] = False
+        left[i] = NEVER
         return 0, conv, 0, 0, 0, 1
     return 0, conv, 0, 0, 0, 0
 
 
 @njit(**KERNEL)
-def members_end_pass(idx, ib, alive, status, left, belief, trust, stake, converted, lapsed, uid,
+def members_end_pass(idx, ib, alive, status, left, belief, trust, stake, converted, uid,
                      rem_on, rem, elite_on, el, exit_on, ex, part):
     """M11 expulsions for corruption, M8 conversions, M9 exits, in that order per member
     (:func:`end_one`). Per chunk: [expelled, converted, exits, exits of lapsed members,
@@ -230,8 +232,8 @@ def members_end_pass(idx, ib, alive, status, left, belief, trust, stake, convert
             i = idx[j]
             if not alive[i] or status[i] == NONMEMBER:
                 continue
-            e, v, x, xl, d, r = end_one(i, status, left, belief, trust, stake, converted,
-                                        lapsed, uid, rem_on, rem, elite_on, el, exit_on, ex)
+            e, v, x, xl, d, r = end_one(i, status, left, belief, trust, stake, converted, uid,
+                                        rem_on, rem, elite_on, el, exit_on, ex)
             n_exp += e
             n_conv += v
             n_exit += x

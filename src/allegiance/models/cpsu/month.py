@@ -180,7 +180,7 @@ class Month:
             stocks_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("death"),
                         st.view("status"), st.view("motive"), st.view("belief"),
                         st.view("trust"), st.view("stake"), st.view("converted"),
-                        st.view("lapsed"), st.view("cell"), st.view("join"), month,
+                        st.view("left"), st.view("cell"), st.view("join"), month,
                         m.params.commitment.threshold, p7.norm, m.openness(),
                         p7.enabled, COHORT_EDGES, m.survey_cuts, part, with_deaths, deaths,
                         with_deaths,
@@ -192,7 +192,7 @@ class Month:
             member_stocks(idx, ib, lanes, st.view("alive"), st.view("birth"), st.view("death"),
                           st.view("status"), st.view("motive"), st.view("belief"),
                           st.view("trust"), st.view("stake"), st.view("converted"),
-                          st.view("lapsed"), st.view("cell"), st.view("join"), month,
+                          st.view("left"), st.view("cell"), st.view("join"), month,
                           m.params.commitment.threshold, p7.norm, m.openness(),
                           p7.enabled, COHORT_EDGES, m.survey_cuts, part, with_deaths,
                           with_deaths,
@@ -470,7 +470,7 @@ class Month:
         part = np.zeros((ib.shape[0] - 1, len(END_FLOWS)), dtype=np.int64)
         members_end_pass(idx, ib, st.view("alive"), st.view("status"), st.view("left"),
                          st.view("belief"), st.view("trust"), st.view("stake"),
-                         st.view("converted"), st.view("lapsed"), st.view("uid"),
+                         st.view("converted"), st.view("uid"),
                          rem is not None, rem or m11.OFF, el is not None, el or m8.OFF,
                          ex is not None, ex or m9.OFF, part)
         count_end_flows(m.flows, part.sum(axis=0))

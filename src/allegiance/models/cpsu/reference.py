@@ -81,7 +81,7 @@ NO_TABLE = np.zeros((2, 0))
 
 
 @njit(cache=True)
-def stocks_loop(alive, birth, status, motive, belief, trust, stake, converted, lapsed, month,
+def stocks_loop(alive, birth, status, motive, belief, trust, stake, converted, left, month,
                 commit_thr, norm, openness, falsify, edges, cuts, row):
     """The stocks on the 1st of the month (columns :data:`.stocks.AGG`, fixed-point sums)."""
     for i in range(alive.shape[0]):
@@ -112,7 +112,7 @@ def stocks_loop(alive, birth, status, motive, belief, trust, stake, converted, l
             row[C_TRUST_TIER] += ft
             continue
         # a member's columns: tier, M12 commitment, motive, cohort (as the fused stocks count)
-        _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, lapsed,
+        _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, left,
                       commit_thr, edges, survey)
 
 
@@ -318,16 +318,16 @@ def war_deaths_loop(alive, status, uid, share, key):
 
 
 @njit(cache=True)
-def members_end_loop(alive, status, left, belief, trust, stake, converted, lapsed, uid, rem_on,
-                     rem, elite_on, el, exit_on, ex, out):
+def members_end_loop(alive, status, left, belief, trust, stake, converted, uid, rem_on, rem,
+                     elite_on, el, exit_on, ex, out):
     """Each member in turn: M11 expulsion for corruption, M8 conversion, M9 exit or
     disengagement (:func:`.members.end_one`); ``out`` = [expelled, converted, exits, exits of
     lapsed members, disengaged, reengaged] (:data:`.month.END_FLOWS`)."""
     for i in range(alive.shape[0]):
         if not alive[i] or status[i] == NONMEMBER:
             continue
-        e, v, x, xl, d, r = end_one(i, status, left, belief, trust, stake, converted, lapsed,
-                                    uid, rem_on, rem, elite_on, el, exit_on, ex)
+        e, v, x, xl, d, r = end_one(i, status, left, belief, trust, stake, converted, uid,
+                                    rem_on, rem, elite_on, el, exit_on, ex)
         out[0] += e
         out[1] += v
         out[2] += x
@@ -364,7 +364,7 @@ class ReferenceMonth(Month):
         row = np.zeros(len(AGG), dtype=np.int64)
         v = st.view
         stocks_loop(v("alive"), v("birth"), v("status"), v("motive"), v("belief"), v("trust"),
-                    v("stake"), v("converted"), v("lapsed"), m.month(step),
+                    v("stake"), v("converted"), v("left"), m.month(step),
                     m.params.commitment.threshold, p7.norm, m.openness(), p7.enabled,
                     COHORT_EDGES, m.survey_cuts, row)
         return with_means(dict(zip(AGG, (row * AGG_SCALE).tolist(), strict=True)))
@@ -461,7 +461,7 @@ class ReferenceMonth(Month):
         v = st.view
         out = np.zeros(len(END_FLOWS), dtype=np.int64)
         members_end_loop(v("alive"), v("status"), v("left"), v("belief"), v("trust"),
-                         v("stake"), v("converted"), v("lapsed"), v("uid"), rem is not None,
+                         v("stake"), v("converted"), v("uid"), rem is not None,
                          rem or m11.OFF, el is not None, el or m8.OFF, ex is not None,
                          ex or m9.OFF, out)
         count_end_flows(m.flows, out)

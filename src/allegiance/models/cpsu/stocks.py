@@ -25,6 +25,7 @@ from ...mechanisms._common import (
     CONFORMIST,
     FIXED_ONE,
     IDEAL,
+    LAPSED,
     NONMEMBER,
     PREFETCH,
     prefetch_write,
@@ -130,7 +131,7 @@ def _count_adult(row, b, t, survey):
 
 
 @njit(cache=True, inline="always")
-def _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, lapsed,
+def _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, left,
                   commit_thr, edges, survey):
     """A living adult member's columns of the stocks (``st`` > 0; ``b`` its belief, ``fb``,
     ``ft``, ``fex`` its fixed-point belief, trust and expressed trust, ``survey`` its
@@ -147,7 +148,7 @@ def _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, l
         row[C_STAKE_OFFICE] += to_fixed(stake[i])
         if converted[i]:
             row[C_CONVERTED] += 1
-    if lapsed[i]:
+    if left[i] == LAPSED:
         row[C_LAPSED] += 1
     if b >= commit_thr:
         row[C_COMMITTED_MEMBERS] += 1
@@ -169,7 +170,7 @@ def _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, l
 
 @njit(**KERNEL)
 def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trust, stake,
-                converted, lapsed, cell, join, month, commit_thr, norm, openness, falsify,
+                converted, left, cell, join, month, commit_thr, norm, openness, falsify,
                 edges, cuts,
                 part,
                 deaths_on, deaths, sums_on, ritual_on, promote_on, career_bias, seniority_bias,
@@ -250,7 +251,7 @@ def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trus
                     s_b_non += fb
                     continue
                 _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted,
-                              lapsed, commit_thr, edges, survey)
+                              left, commit_thr, edges, survey)
             row[C_ALIVE] = n_alive
             row[C_ADULTS] = n_adults
             row[C_BELIEF_ADULTS] = s_b
@@ -270,7 +271,7 @@ def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trus
 
 @njit(**KERNEL)
 def member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, trust, stake,
-                  converted, lapsed, cell, join, month, commit_thr, norm, openness, falsify,
+                  converted, left, cell, join, month, commit_thr, norm, openness, falsify,
                 edges, cuts,
                   part,
                   deaths_on, sums_on, ritual_on, promote_on, career_bias, seniority_bias, table,
@@ -309,7 +310,7 @@ def member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, t
                 b = belief[i]
                 fb, ft, fex = _fixed(b, trust[i], openness, norm, falsify)
                 _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted,
-                              lapsed, commit_thr, edges,
+                              left, commit_thr, edges,
                               _survey(trust[i], openness, norm, falsify, cuts))
             wsum[c, 0] = s_m
             wsum[c, 1] = s_c
