@@ -27,3 +27,19 @@ def test_forecast_is_labelled_out_of_sample(cpsu_small):
     fc = cpsu_small.summary["forecast"]
     assert "OUT-OF-SAMPLE" in fc["note"]
     assert fc["crisis"]["date"] == "1991-08"
+
+
+def test_exit_in_the_forecast_comes_from_the_mechanisms(cpsu_small):
+    """No dated input sets the cost of leaving (issue 15): exit_cost has no events, yet
+    members leave in 1989-91 in both ways, formally and silently, and few did before 1989."""
+    import allegiance
+
+    sc = allegiance.load_scenario("cpsu")
+    assert not [e for e in sc.events.values() if getattr(e, "lever", None) == "exit_cost"]
+    fc = cpsu_small.summary["forecast"]
+    ts = cpsu_small.timeseries
+    during = ts[(ts["date"] >= "1989-01") & (ts["date"] < "1991-08")]
+    before = ts[(ts["date"] >= "1980-01") & (ts["date"] < "1989-01")]
+    assert during["exits"].sum() > 0.05 * fc["members_1990_01_01"]
+    assert fc["disengaged_1990"] > 0 and fc["lapsed_members_1991_07_01"] > 0
+    assert before["exits"].sum() < 0.01 * during["exits"].sum()

@@ -177,8 +177,8 @@ def test_learning_pass_equals_the_one_agent_loop(stocks, chunk, learn):
     motive = np.zeros(n, np.int8)
     zeros = np.zeros(n, np.float32)
     _stocks_reference(s["alive"].copy(), s["birth"], s["status"], motive, s["belief"], t, zeros,
-                      zeros > 0, MONTH + 1, 0.6, 0.5, 0.3, True, COHORT_EDGES, CUTS, s["bounds"],
-                      ref_part, False, death, ref_deaths)
+                      zeros > 0, np.zeros(n, np.int8), MONTH + 1, 0.6, 0.5, 0.3, True,
+                      COHORT_EDGES, CUTS, s["bounds"], ref_part, False, death, ref_deaths)
     assert np.array_equal(nxt.sum(axis=0), _whole(ref_part.sum(axis=0)))
     listed = np.concatenate([dying[k, : ndying[k]] for k in range(nl)])
     due = np.flatnonzero(living & (death <= MONTH + 1))
@@ -343,8 +343,8 @@ def test_admissions_scan_equals_the_one_slot_loop(density):
     assert (napp > cut).any() and (napp <= cut).any()
 
 
-def _stocks_reference(alive, birth, status, motive, belief, trust, stake, converted, month,
-                      commit_thr, norm, openness, falsify, edges, cuts, bounds, part,
+def _stocks_reference(alive, birth, status, motive, belief, trust, stake, converted, left,
+                      month, commit_thr, norm, openness, falsify, edges, cuts, bounds, part,
                       deaths_on, death, deaths):
     """The stocks of each chunk by the reference engine's loop (one agent at a time); then,
     with ``deaths_on``, the agents whose month of death has come die (counted first)."""
@@ -352,7 +352,8 @@ def _stocks_reference(alive, birth, status, motive, belief, trust, stake, conver
         lo, hi = int(bounds[c]), int(bounds[c + 1])
         sl = slice(lo, hi)
         reference.stocks_loop(alive[sl], birth[sl], status[sl], motive[sl], belief[sl],
-                              trust[sl], stake[sl], converted[sl], month, commit_thr, norm,
+                              trust[sl], stake[sl], converted[sl], left[sl], month,
+                              commit_thr, norm,
                               openness, falsify, edges, cuts, part[c])
         if deaths_on:
             dying = alive[sl] & (death[sl] <= month)
@@ -377,6 +378,7 @@ def test_stocks_pass_equals_the_one_agent_loop(deaths_on, chunk):
     motive = np.where(s["status"] > 0, rng.integers(0, 4, n), 0).astype(np.int8)
     stake = rng.random(n).astype(np.float32)
     converted = rng.random(n) < 0.3
+    left = rng.integers(0, 5, n).astype(np.int8)  # M9: 4 (lapsed) counts among members only
     join = (MONTH - rng.integers(0, 400, n)).astype(np.int16)
     nchunk = s["bounds"].size - 1
     common = (MONTH, 0.6, 0.5, 0.3, True, COHORT_EDGES, CUTS)
@@ -384,20 +386,24 @@ def test_stocks_pass_equals_the_one_agent_loop(deaths_on, chunk):
     ref_part = np.zeros((nchunk, len(AGG)), np.int64)
     ref_deaths = np.zeros((nchunk, 2), np.int64)
     _stocks_reference(ref_alive, s["birth"], s["status"], motive, s["belief"], s["trust"], stake,
-                      converted, *common, s["bounds"], ref_part, deaths_on, death, ref_deaths)
+                      converted, left, *common, s["bounds"], ref_part, deaths_on, death,
+                      ref_deaths)
     alive = s["alive"].copy()
     part = np.zeros((nchunk, len(AGG)), np.int64)
     deaths = np.zeros((nchunk, 2), np.int64)
     msum = np.full((2, s["n_cells"]), 99, np.int64)
     wsum = np.zeros((nchunk, 2))
     kstocks.stocks_pass(s["bounds"], s["lanes"], alive, s["birth"], death,
-                   s["status"], motive, s["belief"], s["trust"], stake, converted, s["cell"],
-                   join, *common, part, deaths_on, deaths, True, True, True, 1.0, 0.5,
+                   s["status"], motive, s["belief"], s["trust"], stake, converted, left,
+                   s["cell"], join, *common, part, deaths_on, deaths, True, True, True, 1.0, 0.5,
                    _weights(), msum, wsum, deaths_on)
     assert np.array_equal(alive, ref_alive)
     assert np.array_equal(part, ref_part)
     assert np.array_equal(deaths, ref_deaths)
     assert (part[:, 2:6] > 0).all(axis=0).any() and part[:, 16:19].sum() > 0
+    # M9: the lapsed members among the living (adult) members, and no one else
+    lapsed_members = int((s["alive"] & (s["status"] > 0) & (left == 4)).sum())
+    assert part[:, AGG.index("lapsed_members")].sum() == lapsed_members > 100
     if deaths_on:
         assert deaths[:, 1].sum() > 10
     # the members' sums: those members_sums finds once the deaths are done
@@ -416,7 +422,8 @@ def test_stocks_pass_equals_the_one_agent_loop(deaths_on, chunk):
     m_msum = np.full_like(msum, 7)
     m_wsum = np.zeros_like(wsum)
     kstocks.member_stocks(s["idx"], s["ib"], s["lanes"], m_alive, s["birth"], death, s["status"],
-                     motive, s["belief"], s["trust"], stake, converted, s["cell"], join, *common,
+                     motive, s["belief"], s["trust"], stake, converted, left, s["cell"], join,
+                     *common,
                      m_part, deaths_on, True, True, True, 1.0, 0.5, _weights(), m_msum, m_wsum,
                      deaths_on)
     assert np.array_equal(m_alive, s["alive"])

@@ -11,6 +11,7 @@ import pytest
 
 import allegiance
 from allegiance.engine import Runner
+from allegiance.mechanisms._common import LAPSED
 from allegiance.models.cpsu import CpsuModel
 
 SCALE = 2e-4
@@ -195,6 +196,96 @@ def test_m9_cheaper_exit_more_exits_and_off_none():
     assert total(cheap, "exits") > total(costly, "exits")
     off = run(levers__exit_cost=0.0, mechanisms__exit__enabled=False)
     assert total(off, "exits") == 0
+
+
+#: M9 tests: exit cheap enough, trust low enough, that members leave in both ways
+EXIT = {"levers__exit_cost": 0.3, "levers__performance": -0.8}
+
+
+def test_m9_formal_exits_and_disengagement_both_counted_and_sum():
+    """Formal exits (the register) and silent disengagement (lapsed members, still on it) are
+    both counted, and the counts add up month by month: members = active + lapsed; with no
+    deaths and no admissions, the register falls by the formal exits and the lapsed stock
+    moves by disengaged − returned − formal exits of lapsed members."""
+    r = run(**EXIT, mechanisms__demography__enabled=False,
+            mechanisms__recruitment__enabled=False)
+    ts = r.timeseries
+    assert total(r, "exits") > 0 and total(r, "disengaged") > 0
+    assert 0 < total(r, "exits_lapsed") < total(r, "exits")
+    assert total(r, "reengaged") > 0
+    assert (ts["members_active"] + ts["lapsed_members"] == ts["members"]).all()
+    assert (ts["lapsed_members"] >= 0).all() and (ts["members_active"] >= 0).all()
+    # nothing else moves anyone: no deaths, joins, drops, expulsions or conversions
+    for col in ("deaths_members", "joins", "dropped_candidates", "expelled", "dissolved"):
+        assert total(r, col) == 0, col
+    lapsed, members = ts["lapsed_members"].to_numpy(), ts["members"].to_numpy()
+    flow = (ts["disengaged"] - ts["reengaged"] - ts["exits_lapsed"]).to_numpy()
+    assert np.array_equal(lapsed[1:] - lapsed[:-1], flow[:-1])
+    assert np.array_equal(members[1:] - members[:-1], -ts["exits"].to_numpy()[:-1])
+    # the stock is the lapsed members of the state, counted directly
+    sc = allegiance.load_scenario(scenario(**EXIT, mechanisms__demography__enabled=False,
+                                           mechanisms__recruitment__enabled=False))
+    runner = Runner(CpsuModel(sc, seed=11, scale=SCALE))
+    runner.advance()
+    st = runner.model.state
+    members_now = st.view("alive") & (st.view("status") > 0)
+    lapsed_now = members_now & (st.view("left") == LAPSED)
+    assert lapsed_now.sum() / SCALE == ts["lapsed_members"].iloc[-1] > 0
+    # a member's ``left`` is 0 (active) or LAPSED, never anything else
+    assert set(np.unique(st.view("left")[members_now]).tolist()) == {0, LAPSED}
+
+
+def test_m9_lapsed_members_hand_in_cards_more_readily():
+    """The same member, with the same draws, leaves formally more often when lapsed (the
+    hazard times lapsed_factor); in a run, lapsed members leave at a higher monthly rate."""
+    from numba import njit
+
+    from allegiance.mechanisms import exit as m9
+
+    @njit
+    def shares(t, lapsed, n):
+        leave = 0
+        for uid in range(n):
+            if m9.decide(2, 0.2, 0.2, 0.0, False, lapsed, uid, t) == m9.LEAVE:
+                leave += 1
+        return leave / n
+
+    p = m9.Params()
+    t = m9.Terms(0.5, 0.4, 0.1, p.w_belief, p.w_trust, p.w_privilege, p.w_stake, p.threshold,
+                 p.slope, 1.0, p.converted_factor, p.lapsed_factor, 1.0, 1.0, np.uint64(1),
+                 np.uint64(2), np.uint64(3))
+    active, lapsed = shares(t, False, 200_000), shares(t, True, 200_000)
+    assert active > 0.01
+    assert lapsed == pytest.approx(min(1.0, p.lapsed_factor * active), rel=0.05)
+    assert shares(t._replace(lapsed_factor=1.0), True, 200_000) == active
+    r = run(**EXIT)
+    ts = r.timeseries
+    lapsed_rate = ts["exits_lapsed"].sum() / ts["lapsed_members"].sum()
+    active_rate = (ts["exits"] - ts["exits_lapsed"]).sum() / ts["members_active"].sum()
+    assert lapsed_rate > 2 * active_rate > 0
+
+
+def test_m9_openness_makes_formal_exit_safe():
+    """Openness lowers the cost of formal exit by the share w_safe (and not at all with
+    w_safe 0); with the rest held fixed, more members hand in their cards."""
+    from allegiance.mechanisms import exit as m9
+
+    assert m9.formal_cost(1.0, 0.9, 0.0, 0.5, 3.0) < m9.formal_cost(1.0, 0.1, 0.0, 0.5, 3.0)
+    assert m9.formal_cost(1.0, 0.9, 0.0, 0.0, 3.0) == m9.formal_cost(1.0, 0.1, 0.0, 0.0, 3.0)
+    assert m9.formal_cost(1.0, 0.5, 0.0, 0.5, 3.0) == pytest.approx(0.75)
+    # others' visible exits make it cheaper still (the cascade)
+    assert m9.formal_cost(1.0, 0.5, 0.01, 0.5, 3.0) < m9.formal_cost(1.0, 0.5, 0.0, 0.5, 3.0)
+    over = {**EXIT, "levers__exit_cost": 0.6, "levers__openness": 0.8}
+    unsafe, safe = run(**over, mechanisms__exit__w_safe=0.0), run(**over)
+    assert total(safe, "exits") > total(unsafe, "exits") > 0
+    # disengagement costs quiet · cost: it too gets cheaper
+    assert total(safe, "disengaged") > total(unsafe, "disengaged")
+
+
+def test_m9_off_nobody_lapses():
+    r = run(**EXIT, mechanisms__exit__enabled=False)
+    for col in ("exits", "exits_lapsed", "disengaged", "reengaged", "lapsed_members"):
+        assert total(r, col) == 0, col
 
 
 def _crisis(**over):

@@ -26,9 +26,12 @@ def test_whole_run_equal(threads):
     fused, ref = _run("fused", threads=threads), _run("reference")
     _assert_same(fused, ref)
     ts = ref.timeseries
-    # the run exercised every phase: deaths, joins, promotions, purges, exits, the crisis
-    for col in ("deaths", "joins", "promotions", "expelled", "exits", "confirmed"):
+    # the run exercised every phase: deaths, joins, promotions, purges, exits, the crisis;
+    # and M9's state: members lapsed, returned, and handed in their cards while lapsed
+    for col in ("deaths", "joins", "promotions", "expelled", "exits", "confirmed",
+                "disengaged", "reengaged", "exits_lapsed", "lapsed_members"):
         assert ts[col].sum() > 0, col
+    assert ref.summary["forecast"]["crisis"]["passive_lapsed"] > 0
     assert np.isfinite(ts["mean_trust_citizens"]).all()
 
 

@@ -17,7 +17,15 @@ _DATED = re.compile(r"(.*)_(\d{4})_(\d{2})_(\d{2})")
 #: readable names of the parts of summary keys (the keys themselves stay as they are)
 _WORDS = {"members": "members + candidates", "committed_members": "committed members",
           "nonmembers": "non-members", "fit_rmse_log_members_to_1988":
-          "fit to membership data ≤ 1988 (rmse of log)"}
+          "fit to membership data ≤ 1988 (rmse of log)",
+          "lapsed_members": "lapsed members (on the register, no dues, no meetings)",
+          "members_active": "active members + candidates (paying dues)",
+          "disengaged": "members who stopped paying dues and attending",
+          "reengaged": "lapsed members who came back",
+          "exits_lapsed": "exits of lapsed members",
+          "defenders_lapsed": "at the crisis: lapsed members defending",
+          "passive_lapsed": "at the crisis: lapsed members passive",
+          "opponents_lapsed": "at the crisis: lapsed members opposing"}
 
 
 def human(v: Any) -> str:

@@ -10,8 +10,10 @@ from ..scenario import Frozen
 
 # membership status codes (agent attribute ``status``)
 NONMEMBER, CANDIDATE, MEMBER, CADRE, ELITE = 0, 1, 2, 3, 4
-# how a former member left (attribute ``left``)
-NEVER, EXITED, EXPELLED, DISSOLVED = 0, 1, 2, 3
+# how a former member left (attribute ``left``); LAPSED: a member who left in fact but is
+# still on the register (stopped paying dues and attending, M9) — the only code a member has
+# besides NEVER, replaced by how the member leaves the register
+NEVER, EXITED, EXPELLED, DISSOLVED, LAPSED = 0, 1, 2, 3, 4
 # motive at joining (attribute ``motive``)
 NO_MOTIVE, IDEAL, CAREER, CONFORMIST = 0, 1, 2, 3
 MOTIVES = {IDEAL: "ideal", CAREER: "career", CONFORMIST: "conformist"}

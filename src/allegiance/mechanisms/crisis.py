@@ -59,7 +59,7 @@ from numba import njit
 from pydantic import Field
 
 from ..rng import normal, uniform
-from ._common import ADULT_MONTHS, CADRE, ELITE, MechanismParams, positive, unit
+from ._common import ADULT_MONTHS, CADRE, ELITE, LAPSED, MechanismParams, positive, unit
 
 #: the mechanism's id in the brief
 ID = "M10"
@@ -70,6 +70,8 @@ STATE: list = []
 #: final choices (columns of :func:`tally`)
 PASSIVE, DEFEND, OPPOSE, OBEY, REFUSE = 0, 1, 2, 3, 4
 CHOICES = ("passive", "defenders", "opponents", "security_obeyed", "security_refused")
+#: row of :func:`tally`'s table holding the lapsed members (M9), a subset of rows 1–4
+LAPSED_ROW = 5
 #: working codes of the cascade (``choice`` holds them until the end): leaning but passive,
 #: and the security core (obeys whatever)
 LEAN_DEFEND, LEAN_OPPOSE, OBEY_CORE = 5, 6, 7
@@ -305,13 +307,16 @@ def stream_keys(ctx) -> np.ndarray:
 
 
 @njit(cache=True)
-def tally(alive, birth, status, choice, month, out):
+def tally(alive, birth, status, left, choice, month, out):
     """Adults by tier (rows: 0 non-members, 1 candidates, 2 rank-and-file, 3 cadres, 4 elite)
-    and final choice (columns: :data:`CHOICES`)."""
+    and final choice (columns: :data:`CHOICES`); row 5: the lapsed members among rows 1–4
+    (M9: on the register, no longer paying dues or attending)."""
     out[:] = 0
     for i in range(alive.shape[0]):
         if alive[i] and month - birth[i] >= ADULT_MONTHS:
             out[status[i], choice[i]] += 1
+            if status[i] > 0 and left[i] == LAPSED:
+                out[LAPSED_ROW, choice[i]] += 1
 
 
 def run_arrays(arrays, month: int, p, ev_vec, openness: float, keys, n_cells: int):
@@ -327,19 +332,22 @@ def run_arrays(arrays, month: int, p, ev_vec, openness: float, keys, n_cells: in
                 a["converted"], a["cell"], a["uid"], month, param_vector(p), ev_vec,
                 float(openness), keys, n_cells, choice, low, stats)
         del low
-    out = np.zeros((5, len(CHOICES)), dtype=np.int64)
-    tally(a["alive"], a["birth"], a["status"], choice, month, out)
+    out = np.zeros((LAPSED_ROW + 1, len(CHOICES)), dtype=np.int64)
+    left = a.get("left")
+    if left is None:  # a population without it (crisis_map.synthetic): nobody lapsed
+        left = np.zeros(n, dtype=np.int8)
+    tally(a["alive"], a["birth"], a["status"], left, choice, month, out)
     return out, stats
 
-
-_ARRAYS = ("alive", "birth", "status", "belief", "trust", "stake", "converted", "cell", "uid")
+_ARRAYS = ("alive", "birth", "status", "belief", "trust", "stake", "converted", "cell", "uid",
+           "left")
 
 
 def apply(ctx, st, ev, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
     """Run the crisis of a ``crisis`` event over the state ``st`` (``n_cells`` workplaces).
 
-    Returns the adults by tier (rows: status 0..4) and choice (columns: :data:`CHOICES`), and
-    the cascade's stats (see :data:`N_STATS`)."""
+    Returns the adults by tier (rows: status 0..4; row 5 the lapsed members among them) and
+    choice (columns: :data:`CHOICES`), and the cascade's stats (see :data:`N_STATS`)."""
     return run_arrays({k: st.view(k) for k in _ARRAYS}, ctx.month, ctx.params.crisis,
                       event_vector(ev), ctx.openness, stream_keys(ctx), n_cells)
 
@@ -350,8 +358,8 @@ def breakdown(out: np.ndarray, stats: np.ndarray, scale: float, date: str, ev) -
     tiers = ["nonmembers", "candidates", "rank_and_file", "cadres", "elite"]
     by_tier = {t: {name: float(out[j, c] * k) for c, name in enumerate(CHOICES)}
                for j, t in enumerate(tiers)}
-    party = out[1:].sum(axis=0) * k
-    every = out.sum(axis=0) * k
+    party = out[1:LAPSED_ROW].sum(axis=0) * k
+    every = out[:LAPSED_ROW].sum(axis=0) * k
     forces = float(stats[4] * k)
     obeyed = float(every[OBEY])
     defenders = float(every[DEFEND])
@@ -361,6 +369,11 @@ def breakdown(out: np.ndarray, stats: np.ndarray, scale: float, date: str, ev) -
         "date": date,
         "iterations": int(stats[0]),
         "by_tier": by_tier,
+        # members on the register who had stopped paying dues and attending (M9), civilians;
+        # they are also counted in their tier and in the *_members totals
+        "defenders_lapsed": float(out[LAPSED_ROW, DEFEND] * k),
+        "passive_lapsed": float(out[LAPSED_ROW, PASSIVE] * k),
+        "opponents_lapsed": float(out[LAPSED_ROW, OPPOSE] * k),
         "defenders_members": float(party[DEFEND]),
         "passive_members": float(party[PASSIVE]),
         "opponents_members": float(party[OPPOSE]),

@@ -4,7 +4,7 @@
 then M5 promotion, rotation and rents (:func:`promote_pass`); ``admissions``: M1
 confirmations (:func:`confirm_pass`); ``purges``: purge and wartime-loss events
 (:func:`purge_pass`, :func:`member_deaths`); ``members_end``: M11 expulsions for corruption,
-M8 conversion, M9 exit (:func:`members_end_pass`).
+M8 conversion, M9 exit and disengagement (:func:`members_end_pass`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from ...mechanisms._common import (
     CANDIDATE,
     EXITED,
     EXPELLED,
+    LAPSED,
     MEMBER,
+    NEVER,
     NONMEMBER,
     PREFETCH,
     packed,
@@ -183,49 +185,67 @@ def end_one(i, status, left, belief, trust, stake, converted, uid, rem_on, rem, 
             exit_on, ex):
     """One member at the end of the month: M11 expulsion for corruption, then M8 conversion,
     then M9 exit (``rem``, ``el``, ``ex``: the mechanisms' ``Terms``). Returns
-    (expelled, converted, exited) as 0/1."""
+    (expelled, converted, exited, exited while lapsed, lapsed, returned) as 0/1; a lapsed
+    member is one whose ``left`` is ``LAPSED`` (M9)."""
     st = status[i]
     if rem_on and m11.expelled_for_corruption(st, stake[i], uid[i], rem.rate, rem.key):
         status[i] = NONMEMBER
         left[i] = EXPELLED
-        return 1, 0, 0
+        return 1, 0, 0, 0, 0, 0
     conv = 0
     if elite_on and m8.converts(st, converted[i], belief[i], trust[i], stake[i], uid[i],
                                 el.outside, el.privilege, el.gain, el.risk, el.w_belief,
                                 el.w_trust, el.hazard, el.key):
         converted[i] = True
         conv = 1
-    if exit_on and m9.leaves(st, belief[i], trust[i], stake[i], converted[i], uid[i],
-                             ex.privilege, ex.cost, ex.w_belief, ex.w_trust, ex.w_privilege,
-                             ex.w_stake, ex.threshold, ex.slope, ex.hazard, ex.converted_factor,
-                             ex.key):
+    if not exit_on:
+        return 0, conv, 0, 0, 0, 0
+    was = left[i] == LAPSED
+    act = m9.decide(st, belief[i], trust[i], stake[i], converted[i], was, uid[i], ex)
+    if act == m9.LEAVE:
         status[i] = NONMEMBER
         left[i] = EXITED
-        return 0, conv, 1
-    return 0, conv, 0
+        return 0, conv, 1, 1 if was else 0, 0, 0
+    if act == m9.LAPSE:
+        left[i] = LAPSED
+        return 0, conv, 0, 0, 1, 0
+    if act == m9.RETURN:
+        left[i] = NEVER
+        return 0, conv, 0, 0, 0, 1
+    return 0, conv, 0, 0, 0, 0
 
 
 @njit(**KERNEL)
 def members_end_pass(idx, ib, alive, status, left, belief, trust, stake, converted, uid,
                      rem_on, rem, elite_on, el, exit_on, ex, part):
     """M11 expulsions for corruption, M8 conversions, M9 exits, in that order per member
-    (:func:`end_one`). Per chunk: [expelled, converted, exits]."""
+    (:func:`end_one`). Per chunk: [expelled, converted, exits, exits of lapsed members,
+    disengaged, reengaged]."""
     for c in prange(ib.shape[0] - 1):
         n_exp = 0
         n_conv = 0
         n_exit = 0
+        n_exit_lapsed = 0
+        n_lapse = 0
+        n_return = 0
         for j in range(ib[c], ib[c + 1]):
             i = idx[j]
             if not alive[i] or status[i] == NONMEMBER:
                 continue
-            e, v, x = end_one(i, status, left, belief, trust, stake, converted, uid, rem_on, rem,
-                              elite_on, el, exit_on, ex)
+            e, v, x, xl, d, r = end_one(i, status, left, belief, trust, stake, converted, uid,
+                                        rem_on, rem, elite_on, el, exit_on, ex)
             n_exp += e
             n_conv += v
             n_exit += x
+            n_exit_lapsed += xl
+            n_lapse += d
+            n_return += r
         part[c, 0] = n_exp
         part[c, 1] = n_conv
         part[c, 2] = n_exit
+        part[c, 3] = n_exit_lapsed
+        part[c, 4] = n_lapse
+        part[c, 5] = n_return
 
 
 @njit(cache=True, parallel=True)

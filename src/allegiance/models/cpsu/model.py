@@ -62,7 +62,7 @@ class HoldMark:
 FLOWS = ("births", "arrivals", "deaths", "deaths_members", "applicants", "joins", "joins_ideal",
          "joins_career", "joins_conformist", "confirmed", "dropped_candidates", "exits",
          "expelled", "expelled_corruption", "promotions", "rotations", "conversions",
-         "dissolved", "war_deaths_members")
+         "dissolved", "war_deaths_members", "exits_lapsed", "disengaged", "reengaged")
 
 
 class CpsuModel(Sizing, Model):
@@ -415,6 +415,8 @@ class CpsuModel(Sizing, Model):
             "full_members": (a["full_members"] + a["cadres"] + a["elites"]) * k,
             "cadres": a["cadres"] * k,
             "elites": a["elites"] * k,
+            "members_active": a["members_active"] * k,
+            "lapsed_members": a["lapsed_members"] * k,
             "committed_members": a["committed"] * k,
             "committed_adults": a["committed_adults"] * k,
             "share_of_adults": members / max(a["adults"], 1),

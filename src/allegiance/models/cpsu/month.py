@@ -63,6 +63,17 @@ from .stocks import (
     with_means,
 )
 
+#: the flows of the ``members_end`` phase, in the order its kernels count them
+END_FLOWS = ("expelled", "conversions", "exits", "exits_lapsed", "disengaged", "reengaged")
+
+
+def count_end_flows(flows: dict[str, int], tot: np.ndarray) -> None:
+    """Add the counts of the ``members_end`` phase (in :data:`END_FLOWS` order) to ``flows``
+    (expulsions there are for corruption, M11)."""
+    for name, n in zip(END_FLOWS, tot.tolist(), strict=True):
+        flows[name] += int(n)
+    flows["expelled_corruption"] += int(tot[0])
+
 
 class Month:
     """The phases of one month, the :class:`Carry` between them, and the buffers they reuse
@@ -191,7 +202,7 @@ class Month:
             stocks_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("death"),
                         st.view("status"), st.view("motive"), st.view("belief"),
                         st.view("trust"), st.view("stake"), st.view("converted"),
-                        st.view("cell"), st.view("join"), month,
+                        st.view("left"), st.view("cell"), st.view("join"), month,
                         m.params.commitment.threshold, p7.norm, m.openness(),
                         p7.enabled, COHORT_EDGES, m.survey_cuts, part, with_deaths, deaths,
                         with_deaths,
@@ -203,7 +214,7 @@ class Month:
             member_stocks(idx, ib, lanes, st.view("alive"), st.view("birth"), st.view("death"),
                           st.view("status"), st.view("motive"), st.view("belief"),
                           st.view("trust"), st.view("stake"), st.view("converted"),
-                          st.view("cell"), st.view("join"), month,
+                          st.view("left"), st.view("cell"), st.view("join"), month,
                           m.params.commitment.threshold, p7.norm, m.openness(),
                           p7.enabled, COHORT_EDGES, m.survey_cuts, part, with_deaths,
                           with_deaths,
@@ -470,7 +481,7 @@ class Month:
         return n
 
     def members_end(self, step: int) -> None:
-        """M11 expulsions for corruption, M8 conversions, M9 exits."""
+        """M11 expulsions for corruption, M8 conversions, M9 exits and disengagement."""
         m, st, ctx = self.m, self.m.state, self.carry.ctx
         rem = m11.terms(ctx)
         el = m8.terms(ctx)
@@ -478,13 +489,10 @@ class Month:
         if rem is None and el is None and ex is None:
             return
         _, idx, ib = self._index()
-        part = np.zeros((ib.shape[0] - 1, 3), dtype=np.int64)
+        part = np.zeros((ib.shape[0] - 1, len(END_FLOWS)), dtype=np.int64)
         members_end_pass(idx, ib, st.view("alive"), st.view("status"), st.view("left"),
                          st.view("belief"), st.view("trust"), st.view("stake"),
-                         st.view("converted"), st.view("uid"), rem is not None, rem or m11.OFF,
-                         el is not None, el or m8.OFF, ex is not None, ex or m9.OFF, part)
-        tot = part.sum(axis=0)
-        m.flows["expelled"] += int(tot[0])
-        m.flows["expelled_corruption"] += int(tot[0])
-        m.flows["conversions"] += int(tot[1])
-        m.flows["exits"] += int(tot[2])
+                         st.view("converted"), st.view("uid"),
+                         rem is not None, rem or m11.OFF, el is not None, el or m8.OFF,
+                         ex is not None, ex or m9.OFF, part)
+        count_end_flows(m.flows, part.sum(axis=0))

@@ -60,7 +60,8 @@ PHASES = (
           "``carry.ctx``, the ongoing events", "``carry.next_stocks`` dropped after war "
           "losses"),
     Phase("members_end", "member index", "M11 expulsions for corruption; M8 conversion; M9 "
-          "exit", "``carry.ctx``", "the month's exits (next month's M9 cascade)"),
+          "formal exit, silent disengagement (lapsing) or return", "``carry.ctx``",
+          "the month's formal exits (next month's M9 cascade)"),
 )
 
 

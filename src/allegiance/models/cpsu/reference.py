@@ -51,7 +51,7 @@ from ...mechanisms._common import (
 from ...rng import log_q, skip, uniform
 from .carry import Applicants
 from .members import end_one
-from .month import Month
+from .month import END_FLOWS, Month, count_end_flows
 from .stocks import (
     AGG,
     AGG_SCALE,
@@ -81,7 +81,7 @@ NO_TABLE = np.zeros((2, 0))
 
 
 @njit(cache=True)
-def stocks_loop(alive, birth, status, motive, belief, trust, stake, converted, month,
+def stocks_loop(alive, birth, status, motive, belief, trust, stake, converted, left, month,
                 commit_thr, norm, openness, falsify, edges, cuts, row):
     """The stocks on the 1st of the month (columns :data:`.stocks.AGG`, fixed-point sums)."""
     for i in range(alive.shape[0]):
@@ -112,8 +112,8 @@ def stocks_loop(alive, birth, status, motive, belief, trust, stake, converted, m
             row[C_TRUST_TIER] += ft
             continue
         # a member's columns: tier, M12 commitment, motive, cohort (as the fused stocks count)
-        _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, commit_thr,
-                      edges, survey)
+        _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, left,
+                      commit_thr, edges, survey)
 
 
 @njit(cache=True)
@@ -320,16 +320,20 @@ def war_deaths_loop(alive, status, uid, share, key):
 @njit(cache=True)
 def members_end_loop(alive, status, left, belief, trust, stake, converted, uid, rem_on, rem,
                      elite_on, el, exit_on, ex, out):
-    """Each member in turn: M11 expulsion for corruption, M8 conversion, M9 exit
-    (:func:`.members.end_one`); ``out`` = [expelled, converted, exits]."""
+    """Each member in turn: M11 expulsion for corruption, M8 conversion, M9 exit or
+    disengagement (:func:`.members.end_one`); ``out`` = [expelled, converted, exits, exits of
+    lapsed members, disengaged, reengaged] (:data:`.month.END_FLOWS`)."""
     for i in range(alive.shape[0]):
         if not alive[i] or status[i] == NONMEMBER:
             continue
-        e, v, x = end_one(i, status, left, belief, trust, stake, converted, uid, rem_on, rem,
-                          elite_on, el, exit_on, ex)
+        e, v, x, xl, d, r = end_one(i, status, left, belief, trust, stake, converted, uid,
+                                    rem_on, rem, elite_on, el, exit_on, ex)
         out[0] += e
         out[1] += v
         out[2] += x
+        out[3] += xl
+        out[4] += d
+        out[5] += r
 
 
 # ---------------------------------------------------------------------------------------------
@@ -360,8 +364,9 @@ class ReferenceMonth(Month):
         row = np.zeros(len(AGG), dtype=np.int64)
         v = st.view
         stocks_loop(v("alive"), v("birth"), v("status"), v("motive"), v("belief"), v("trust"),
-                    v("stake"), v("converted"), m.month(step), m.params.commitment.threshold,
-                    p7.norm, m.openness(), p7.enabled, COHORT_EDGES, m.survey_cuts, row)
+                    v("stake"), v("converted"), v("left"), m.month(step),
+                    m.params.commitment.threshold, p7.norm, m.openness(), p7.enabled,
+                    COHORT_EDGES, m.survey_cuts, row)
         return with_means(dict(zip(AGG, (row * AGG_SCALE).tolist(), strict=True)))
 
     def members(self, step: int) -> None:
@@ -454,12 +459,10 @@ class ReferenceMonth(Month):
         m, st, ctx = self.m, self.m.state, self.carry.ctx
         rem, el, ex = m11.terms(ctx), m8.terms(ctx), m9.terms(ctx)
         v = st.view
-        out = np.zeros(3, dtype=np.int64)
+        out = np.zeros(len(END_FLOWS), dtype=np.int64)
         members_end_loop(v("alive"), v("status"), v("left"), v("belief"), v("trust"),
-                         v("stake"), v("converted"), v("uid"), rem is not None, rem or m11.OFF,
-                         el is not None, el or m8.OFF, ex is not None, ex or m9.OFF, out)
-        m.flows["expelled"] += int(out[0])
-        m.flows["expelled_corruption"] += int(out[0])
-        m.flows["conversions"] += int(out[1])
-        m.flows["exits"] += int(out[2])
+                         v("stake"), v("converted"), v("uid"), rem is not None,
+                         rem or m11.OFF, el is not None, el or m8.OFF, ex is not None,
+                         ex or m9.OFF, out)
+        count_end_flows(m.flows, out)
 

@@ -55,7 +55,8 @@ class Levers(Frozen):
                                    description="protection of office-holders from rotation")
     outside_option: float = Field(0.0, ge=0, le=1,
                                   description="chance to convert office into private wealth")
-    exit_cost: float = Field(1.0, ge=0, le=2, description="cost of leaving the party")
+    exit_cost: float = Field(1.0, ge=0, le=2, description=(
+        "cost of leaving the party at openness 0 (M9: openness and others' exits lower it)"))
     theory_study: float = Field(0.0, ge=0, le=1, description="remedy: real study of theory (M11)")
     contact: float = Field(0.0, ge=0, le=1, description="remedy: contact with the people (M11)")
     criticism: float = Field(0.0, ge=0, le=1,

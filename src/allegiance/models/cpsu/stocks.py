@@ -25,6 +25,7 @@ from ...mechanisms._common import (
     CONFORMIST,
     FIXED_ONE,
     IDEAL,
+    LAPSED,
     NONMEMBER,
     PREFETCH,
     prefetch_write,
@@ -48,7 +49,7 @@ AGG = ("alive", "adults", "candidates", "full_members", "cadres", "elites", "com
        "survey_firm_adults", "survey_notagainst_adults", "survey_firm_ex_adults",
        "survey_notagainst_ex_adults",
        "survey_firm_members", "survey_notagainst_members", "survey_firm_ex_members",
-       "survey_notagainst_ex_members")
+       "survey_notagainst_ex_members", "lapsed_members")
 #: factor from a column of :func:`stocks_pass` to agents (counts) or sums (fixed point)
 AGG_SCALE = np.array([1.0 / FIXED_ONE if k.startswith(("sum_", "sumsq_", "belief_t", "trust_t"))
                       else 1.0 for k in AGG])
@@ -80,6 +81,7 @@ C_SUMSQ_BELIEF = AGG.index("sumsq_belief_adults")  # fixed-point sums of squares
 C_SUMSQ_TRUST = AGG.index("sumsq_trust_adults")
 C_SURVEY_ADULTS = AGG.index("survey_firm_adults")  # + 0..3: firm, not against, same expressed
 C_SURVEY_MEMBERS = AGG.index("survey_firm_members")  # + 0..3
+C_LAPSED = AGG.index("lapsed_members")  # members on the register who stopped paying (M9)
 
 #: members' birth cohorts: born before each edge (month numbers)
 COHORT_EDGES = np.array([1900 * 12, 1920 * 12, 1940 * 12, 1960 * 12], dtype=np.int64)
@@ -129,8 +131,8 @@ def _count_adult(row, b, t, survey):
 
 
 @njit(cache=True, inline="always")
-def _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, commit_thr,
-                  edges, survey):
+def _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, left,
+                  commit_thr, edges, survey):
     """A living adult member's columns of the stocks (``st`` > 0; ``b`` its belief, ``fb``,
     ``ft``, ``fex`` its fixed-point belief, trust and expressed trust, ``survey`` its
     :func:`_survey` answers)."""
@@ -146,6 +148,8 @@ def _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, c
         row[C_STAKE_OFFICE] += to_fixed(stake[i])
         if converted[i]:
             row[C_CONVERTED] += 1
+    if left[i] == LAPSED:
+        row[C_LAPSED] += 1
     if b >= commit_thr:
         row[C_COMMITTED_MEMBERS] += 1
     row[C_BELIEF_MEMBERS] += fb
@@ -166,7 +170,8 @@ def _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted, c
 
 @njit(**KERNEL)
 def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trust, stake,
-                converted, cell, join, month, commit_thr, norm, openness, falsify, edges, cuts,
+                converted, left, cell, join, month, commit_thr, norm, openness, falsify,
+                edges, cuts,
                 part,
                 deaths_on, deaths, sums_on, ritual_on, promote_on, career_bias, seniority_bias,
                 table, msum, wsum, far):
@@ -246,7 +251,7 @@ def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trus
                     s_b_non += fb
                     continue
                 _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted,
-                              commit_thr, edges, survey)
+                              left, commit_thr, edges, survey)
             row[C_ALIVE] = n_alive
             row[C_ADULTS] = n_adults
             row[C_BELIEF_ADULTS] = s_b
@@ -266,7 +271,8 @@ def stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trus
 
 @njit(**KERNEL)
 def member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, trust, stake,
-                  converted, cell, join, month, commit_thr, norm, openness, falsify, edges, cuts,
+                  converted, left, cell, join, month, commit_thr, norm, openness, falsify,
+                edges, cuts,
                   part,
                   deaths_on, sums_on, ritual_on, promote_on, career_bias, seniority_bias, table,
                   msum, wsum, far):
@@ -304,7 +310,7 @@ def member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, t
                 b = belief[i]
                 fb, ft, fex = _fixed(b, trust[i], openness, norm, falsify)
                 _count_member(row, i, st, b, fb, ft, fex, birth, motive, stake, converted,
-                              commit_thr, edges,
+                              left, commit_thr, edges,
                               _survey(trust[i], openness, norm, falsify, cuts))
             wsum[c, 0] = s_m
             wsum[c, 1] = s_c
@@ -348,6 +354,7 @@ def with_means(v: dict[str, float]) -> dict[str, float]:
     v["corruption"] = mean(v["sum_stake_office"], office) if office else 0.0
     v["mean_belief_members"] = mean(v["sum_belief_members"], members)
     v["mean_trust_members"] = mean(v["sum_trust_members"], members)
+    v["members_active"] = members - v["lapsed_members"]  # M9: on the register and paying
     return v
 
 

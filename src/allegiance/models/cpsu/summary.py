@@ -59,11 +59,21 @@ def summarize(model, ts, events) -> dict[str, Any]:
         "expelled_1990": flow_during(ts, "1990-01", "1990-12", "expelled"),
         "joins_1990": flow_during(ts, "1990-01", "1990-12", "joins"),
         "committed_members_1991_07_01": stock_at(ts, "1991-07", "committed_members"),
+        # M9's two kinds of exit: ``exits`` above are formal (the register counts them);
+        # members who stopped paying dues and attending stay on the register, lapsed
+        "exits_lapsed_1990": flow_during(ts, "1990-01", "1990-12", "exits_lapsed"),
+        "disengaged_1990": flow_during(ts, "1990-01", "1990-12", "disengaged"),
+        "reengaged_1990": flow_during(ts, "1990-01", "1990-12", "reengaged"),
+        "lapsed_members_1990_01_01": stock_at(ts, "1990-01", "lapsed_members"),
+        "lapsed_members_1991_01_01": stock_at(ts, "1991-01", "lapsed_members"),
+        "lapsed_members_1991_07_01": stock_at(ts, "1991-07", "lapsed_members"),
+        "members_active_1991_07_01": stock_at(ts, "1991-07", "members_active"),
         "crisis": None,
     }
     if crisis is not None:
         fc["crisis"] = {k: crisis[k] for k in (
             "date", "defenders_members", "passive_members", "opponents_members",
+            "defenders_lapsed", "passive_lapsed", "opponents_lapsed",
             "defenders_nonmembers", "passive_nonmembers", "opponents_nonmembers",
             "iterations", "by_tier", "security_forces", "security_obeyed", "security_refused",
             "security_obey_share", "instigators_regime", "instigators_regime_elite",
@@ -87,6 +97,7 @@ def summarize(model, ts, events) -> dict[str, Any]:
         "members_1990_01_01": fc["members_1990_01_01"],
         "members_1991_07_01": fc["members_1991_07_01"],
         "exits_1990": fc["exits_1990"],
+        "lapsed_members_1991_07_01": fc["lapsed_members_1991_07_01"],
         "fit_rmse_log_members_to_1988": fit["value"],
     }
     if crisis is not None:
