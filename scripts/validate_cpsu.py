@@ -112,9 +112,10 @@ def fewer_eras(args, fits) -> None:
     runs = [allegiance.run("cpsu", scale=args.scale, seed=s, overrides=overrides + fitted)
             for s in args.seeds]
     few = [r.summary["fit"] for r in runs]
+    every = calibrate_cpsu.eras(allegiance.load_scenario("cpsu"))
     print("\n**Fewer eras: how much the quotas carry** (the quota held to "
-          f"{sum(e['fitted'] for e in cal['eras'])} fitted eras instead of "
-          f"{len(calibrate_cpsu.eras(allegiance.load_scenario('cpsu')))}: "
+          f"{len(cal['eras'])} eras, {sum(e['fitted'] for e in cal['eras'])} of them fitted, "
+          f"instead of {len(every)} eras, {sum(not e['fixed'] for e in every)} fitted: "
           f"{', '.join(e['id'] for e in cal['eras'])}; fitted by the same calibration at scale "
           f"{args.fewer_scale:g}, seed {cal['seed']}, {cal['evaluations']} trial runs, "
           f"{wall:.0f} s; then run at scale {args.scale:g} over the seeds above)\n")
