@@ -42,7 +42,8 @@ def membership_fit(ts, end: str = data.CALIBRATION_END) -> dict[str, Any]:
     early = [p["log_error"] for p in points if p["date"] < FIT_SPLIT]
     late = [p["log_error"] for p in points if p["date"] >= FIT_SPLIT]
     return {"metric": "rmse of log(model/data), members + candidates",
-            "window": f"start..{end}", "value": _rmse(errs), "n_points": len(points),
+            "window": f"start..{end}",
+            "value": _rmse(errs) if errs else float("nan"), "n_points": len(points),
             "value_before_1941": _rmse(early), "n_points_before_1941": len(early),
             "value_from_1941": _rmse(late), "n_points_from_1941": len(late),
             "points": points}
@@ -53,8 +54,9 @@ def membership_fit(ts, end: str = data.CALIBRATION_END) -> dict[str, Any]:
 FIT_SPLIT = "1941-01"
 
 
-def _rmse(errs: list[float]) -> float:
-    return math.sqrt(sum(e * e for e in errs) / len(errs)) if errs else float("nan")
+def _rmse(errs: list[float]) -> float | None:
+    """RMSE of log errors; ``None`` without points (a run that ends before them)."""
+    return math.sqrt(sum(e * e for e in errs) / len(errs)) if errs else None
 
 
 def summarize(model, ts, events) -> dict[str, Any]:
