@@ -4,16 +4,26 @@ Usage:
     python scripts/validate_cpsu.py --scale 0.001 --seeds 1 2 3 > /tmp/validation.md
 
 Runs the bundled ``cpsu`` scenario once per seed and reports, across seeds (mean and range):
-the in-sample fit to the membership series (<= 1988), party share of adults, the 1983
-seniority structure, purge sizes, and the out-of-sample 1989-1991 forecast.
+the in-sample fit to the membership series (<= 1988), overall, before 1941 and from 1941;
+party share of adults, the 1983 seniority structure, purge sizes, and the out-of-sample
+1989-1991 forecast.
+
+Then the *fewer eras* fit: the admission quotas held to the eras of
+``calibrate_cpsu.FEWER_ERAS`` (every other admission event switched off) are fitted with the
+same calibration machinery (at ``--fewer-scale``, the scenario's seed), and the scenario with
+those quotas is run at ``--scale`` over the same seeds, so the two fits compare like with
+like: how much of the shape the quotas carry. ``--fewer-scale 0`` skips it.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics as stat
+import time
 
 import allegiance
+from allegiance import calibrate_cpsu
+from allegiance.calendar import month_label
 
 
 def fmt(x: float) -> str:
@@ -33,14 +43,19 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=float, default=1e-3)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--fewer-scale", type=float, default=5e-4,
+                    help="scale of the fewer-eras calibration (0: skip it)")
     args = ap.parse_args()
     runs = [allegiance.run("cpsu", scale=args.scale, seed=s) for s in args.seeds]
     fits = [r.summary["fit"] for r in runs]
     print(f"Command: `python scripts/validate_cpsu.py --scale {args.scale:g} --seeds "
-          f"{' '.join(map(str, args.seeds))}` "
+          f"{' '.join(map(str, args.seeds))} --fewer-scale {args.fewer_scale:g}` "
           f"(allegiance {runs[0].manifest['allegiance_version']})\n")
     print(f"**In-sample fit** (rmse of log(model/data), members + candidates, "
-          f"{fits[0]['n_points']} dated rows up to 1988-12): {rng([f['value'] for f in fits])}\n")
+          f"{fits[0]['n_points']} dated rows up to 1988-12): {rng([f['value'] for f in fits])}; "
+          f"before 1941 ({fits[0]['n_points_before_1941']} rows): "
+          f"{rng([f['value_before_1941'] for f in fits])}; from 1941 "
+          f"({fits[0]['n_points_from_1941']} rows): {rng([f['value_from_1941'] for f in fits])}\n")
     print("| date | data | model (mean, range over seeds) | log error (mean) | code |")
     print("|---|---:|---:|---:|---|")
     for i, p in enumerate(fits[0]["points"]):
@@ -81,6 +96,40 @@ def main() -> None:
     for k in ("defenders_members", "passive_members", "opponents_members",
               "defenders_nonmembers", "passive_nonmembers", "opponents_nonmembers"):
         print(f"| crisis.{k} | {rng([f['crisis'][k] for f in fc])} |")
+    if args.fewer_scale > 0:
+        fewer_eras(args, fits)
+
+
+def fewer_eras(args, fits) -> None:
+    """The quotas held to a few eras, fitted with the same machinery; its fit beside the
+    full one."""
+    t0 = time.time()
+    overrides = calibrate_cpsu.fewer_eras_overrides("cpsu")
+    cal = calibrate_cpsu.fit_admissions("cpsu", scale=args.fewer_scale, overrides=overrides)
+    wall = time.time() - t0
+    fitted = [f"events.{e['id']}.value={e['value']}" if e["id"] != calibrate_cpsu.INITIAL
+              else f"{e['id']}={e['value']}" for e in cal["eras"] if e["fitted"]]
+    runs = [allegiance.run("cpsu", scale=args.scale, seed=s, overrides=overrides + fitted)
+            for s in args.seeds]
+    few = [r.summary["fit"] for r in runs]
+    every = calibrate_cpsu.eras(allegiance.load_scenario("cpsu"))
+    print("\n**Fewer eras: how much the quotas carry** (the quota held to "
+          f"{len(cal['eras'])} eras, {sum(e['fitted'] for e in cal['eras'])} of them fitted, "
+          f"instead of {len(every)} eras, {sum(not e['fixed'] for e in every)} fitted: "
+          f"{', '.join(e['id'] for e in cal['eras'])}; fitted by the same calibration at scale "
+          f"{args.fewer_scale:g}, seed {cal['seed']}, {cal['evaluations']} trial runs, "
+          f"{wall:.0f} s; then run at scale {args.scale:g} over the seeds above)\n")
+    print("| fit | all rows | before 1941 | from 1941 |")
+    print("|---|---:|---:|---:|")
+    for label, fs in (("every era (the scenario)", fits), ("fewer eras", few)):
+        print(f"| {label} | {rng([f['value'] for f in fs])} | "
+              f"{rng([f['value_before_1941'] for f in fs])} | "
+              f"{rng([f['value_from_1941'] for f in fs])} |")
+    print("\n| era | from | fitted quota (share of adults a year) |")
+    print("|---|---|---:|")
+    for e in cal["eras"]:
+        print(f"| {e['id']} | {month_label(e['start'])} | {e['value']:.5f}"
+              f"{'' if e['fitted'] else ' (fixed)'} |")
 
 
 if __name__ == "__main__":

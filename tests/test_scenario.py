@@ -88,6 +88,27 @@ def test_event_type_and_lever_checked(tmp_path):
     assert any("events.e1.lever" in m and "openness" in m for m in msgs)
 
 
+def test_purge_payload_checked(tmp_path):
+    """A purge says what its share applies to: the members (share), the persons checked
+    (share and checked) or a number of persons (count); bad combinations are one line each."""
+    sc = load_scenario("cpsu")
+    chistka = sc.events["chistka_1933"]
+    assert chistka.persons() == pytest.approx(0.183 * 1_916_500)  # not 18.3 % of the party
+    assert sc.events["purge_1921"].persons() is None  # a share of the members, as before
+    f = tmp_path / "s.toml"
+    f.write_text('base = "cpsu"\nname = "x"\n'
+                 '[events.both]\ndate = "1930-01"\ntype = "purge"\nshare = 0.1\ncount = 5\n'
+                 '[events.none]\ndate = "1930-01"\ntype = "purge"\nchecked = 5\n'
+                 '[events.neg]\ndate = "1930-01"\ntype = "purge"\ncount = -5\n')
+    msgs = _msgs(f)
+    assert len(msgs) == 3 and all("\n" not in m for m in msgs)
+    assert any("events.both" in m and "not both" in m for m in msgs)
+    assert any("events.none" in m and "needs share" in m for m in msgs)
+    assert any("events.neg.count = -5" in m for m in msgs)
+    ok = load_scenario(sc, ["events.purge_1921.share=0.5", "events.purge_1921.checked=1000"])
+    assert ok.events["purge_1921"].persons() == 500
+
+
 def test_provenance_of_bundled_scenarios_is_complete():
     """Every parameter of a bundled scenario says where it came from (data/calibration/...)."""
     for name in bundled_names():

@@ -17,10 +17,14 @@ whose trial succeeded: the same probability, one draw per success.) The party ad
 applicant ``i`` with probability ``min(1, Q · w_i / Σ w)`` where ``Q = admission_rate/12 ·
 adults`` is the quota and ``w_i = exp(selectivity · k · (belief_i − ½))`` favours believers.
 Admission stops when the applicants run out: the quota is a ceiling, not a target. Candidates
-become full members after ``candidacy_months``; a share is dropped.
+become full members after ``candidacy_months``; a share ``candidate_drop`` is dropped, and
+``stop_drop`` while the party admits nobody (``admission_rate`` = 0: the candidates of a mass
+intake caught by an admission stop were demoted or lapsed).
 
-Purges (events, ``data/cpsu_purges.csv``) expel a share of members over some months, weighted
-towards a target group (low belief, careerists, the old guard, the elite, or at random).
+Purges (events, ``data/cpsu_purges.csv``) expel members over some months — a share of the
+members, a share of the persons checked, or a number of persons — each member with a chance
+in proportion to its weight for a target group (low belief, careerists, the old guard, the
+elite, or at random).
 
 State: ``status``, ``join`` (month joined as candidate), ``motive``, ``left``.
 """
@@ -72,6 +76,9 @@ class Params(MechanismParams):
     apply_slope: float = Field(0.12, gt=0, le=5, description="spread of the apply decision")
     selectivity_gain: float = positive(4.0, "strength of belief-based vetting at selectivity 1")
     candidate_drop: float = unit(0.08, "share of candidates not confirmed as full members")
+    stop_drop: float | None = Field(None, ge=0, le=1, description=(
+        "share of candidates not confirmed while admission_rate is 0 (an admission stop); "
+        "default: candidate_drop"))
     max_age: int = Field(60, ge=18, le=100, description="oldest age at which people apply")
 
 
@@ -201,8 +208,11 @@ class ConfirmTerms(NamedTuple):
 def confirm_terms(ctx) -> ConfirmTerms:
     """This month's :class:`ConfirmTerms` — candidates are confirmed even when M1 is off."""
     p = ctx.params.recruitment
+    drop = p.candidate_drop
+    if p.stop_drop is not None and ctx.lever("admission_rate") <= 0:
+        drop = p.stop_drop
     return ConfirmTerms(int(round(ctx.lever("candidacy_months"))),  # noqa: RUF046 (np.float)
-                        p.candidate_drop, ctx.key("recruitment.confirm"))
+                        drop, ctx.key("recruitment.confirm"))
 
 
 @njit(cache=True, inline="always")

@@ -130,9 +130,10 @@ def confirm_pass(idx, ib, alive, status, join, left, uid, month, candidacy, drop
 
 
 @njit(**KERNEL)
-def purge_pass(idx, ib, alive, status, join, motive, left, uid, belief, month, share, target,
-               key, wsum, part):
-    """A purge: expel members with probability ``share · w_i / mean(w)``."""
+def purge_pass(idx, ib, alive, status, join, motive, left, uid, belief, month, share, count,
+               target, key, wsum, part):
+    """A purge: expel members with probability ``share · w_i / mean(w)``, or, when ``count``
+    is not negative, ``count · w_i / Σw`` (``count`` agents expected this month)."""
     nchunk = ib.shape[0] - 1
     for c in prange(nchunk):
         s = 0.0
@@ -160,7 +161,8 @@ def purge_pass(idx, ib, alive, status, join, motive, left, uid, belief, month, s
             if alive[i] and status[i] >= CANDIDATE:
                 w = m1.purge_weight(target, belief[i], motive[i], status[i],
                                     (month - join[i]) / 12.0)
-                if uniform(key, uid[i]) < share * w / mean_w:
+                p = share * w / mean_w if count < 0.0 else count * w / tot
+                if uniform(key, uid[i]) < p:
                     status[i] = NONMEMBER
                     left[i] = EXPELLED
                     e += 1

@@ -333,7 +333,8 @@ class CpsuModel(Sizing, Model):
                               f"d_mean_trust_adults={dt:.4f}"}
         if kind in ("purge", "mortality"):
             self.ongoing.append((kind, ev, ev.months))
-            return {"detail": f"{kind} of {ev.share:.1%} over {ev.months} months"}
+            what = ev.what() if kind == "purge" else f"{ev.share:.1%}"
+            return {"detail": f"{kind} of {what} over {ev.months} months"}
         if kind == "crisis":
             out, stats = m10.apply(self.context(step), self.state, ev, self.n_cells)
             c = self.crisis = m10.breakdown(out, stats, self.scale, self.step_label(step), ev)

@@ -440,11 +440,16 @@ class Month:
         m = self.m
         keep = []
         for kind, ev, left in m.ongoing:
-            share = 1.0 - (1.0 - ev.share) ** (1.0 / ev.months)
             if kind == "purge":
                 if m.params.recruitment.enabled:
-                    self.purge(step, share, ev.target)
+                    persons = ev.persons()
+                    if persons is None:  # a share of the members, compounded month by month
+                        share, count = 1.0 - (1.0 - ev.share) ** (1.0 / ev.months), -1.0
+                    else:  # a number of persons, the same number each month
+                        share, count = 0.0, persons * m.scale / ev.months
+                    self.purge(step, share, count, ev.target)
             else:
+                share = 1.0 - (1.0 - ev.share) ** (1.0 / ev.months)
                 n = self.war_deaths(step, share)
                 m.n_alive -= n
                 m.flows["war_deaths_members"] += n
@@ -454,15 +459,16 @@ class Month:
                 keep.append((kind, ev, left - 1))
         m.ongoing = keep
 
-    def purge(self, step: int, share: float, target: str) -> int:
-        """Expel ``share`` of members this month, weighted towards ``target``."""
+    def purge(self, step: int, share: float, count: float, target: str) -> int:
+        """Expel ``share`` of members this month, or ``count`` agents (expected) when ``count``
+        is not negative, weighted towards ``target``."""
         m, st, ctx = self.m, self.m.state, self.carry.ctx
         _, idx, ib = self._index()
         nchunk = ib.shape[0] - 1
         part = np.zeros((nchunk, 2), dtype=np.int64)
         purge_pass(idx, ib, st.view("alive"), st.view("status"), st.view("join"),
                    st.view("motive"), st.view("left"), st.view("uid"), st.view("belief"),
-                   ctx.month, share, m1.PURGE_TARGETS.index(target),
+                   ctx.month, share, count, m1.PURGE_TARGETS.index(target),
                    ctx.key("recruitment.purge"), np.zeros(nchunk), part)
         n = int(part[:, 0].sum())
         m.flows["expelled"] += n

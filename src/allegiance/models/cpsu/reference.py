@@ -278,10 +278,10 @@ def admissions_loop(status, join, motive, uid, belief, month, quota, total, sel_
 
 
 @njit(cache=True)
-def purge_loop(bounds, alive, status, join, motive, left, uid, belief, month, share, target,
-               key):
-    """A purge: each member is expelled with probability ``share · w / mean(w)``; returns
-    the number expelled."""
+def purge_loop(bounds, alive, status, join, motive, left, uid, belief, month, share, count,
+               target, key):
+    """A purge: each member is expelled with probability ``share · w / mean(w)``, or, when
+    ``count`` is not negative, ``count · w / Σw``; returns the number expelled."""
     tot = 0.0
     nm = 0
     for c in range(bounds.shape[0] - 1):
@@ -299,7 +299,8 @@ def purge_loop(bounds, alive, status, join, motive, left, uid, belief, month, sh
     for i in range(alive.shape[0]):
         if alive[i] and status[i] >= CANDIDATE:
             w = m1.purge_weight(target, belief[i], motive[i], status[i], (month - join[i]) / 12.0)
-            if uniform(key, uid[i]) < share * w / mean_w:
+            p = share * w / mean_w if count < 0.0 else count * w / tot
+            if uniform(key, uid[i]) < p:
                 status[i] = NONMEMBER
                 left[i] = EXPELLED
                 e += 1
@@ -441,12 +442,12 @@ class ReferenceMonth(Month):
         m.flows["joins_career"] += int(out[CAREER])
         m.flows["joins_conformist"] += int(out[CONFORMIST])
 
-    def purge(self, step: int, share: float, target: str) -> int:
+    def purge(self, step: int, share: float, count: float, target: str) -> int:
         m, st, ctx = self.m, self.m.state, self.carry.ctx
         v = st.view
         n = purge_loop(m.bounds(), v("alive"), v("status"), v("join"), v("motive"), v("left"),
-                       v("uid"), v("belief"), ctx.month, share, m1.PURGE_TARGETS.index(target),
-                       ctx.key("recruitment.purge"))
+                       v("uid"), v("belief"), ctx.month, share, count,
+                       m1.PURGE_TARGETS.index(target), ctx.key("recruitment.purge"))
         m.flows["expelled"] += n
         return n
 

@@ -141,12 +141,51 @@ class ShockEvent(EventBase):
 
 
 class PurgeEvent(EventBase):
-    """A purge: a share of members expelled over some months, weighted towards a target."""
+    """A purge: members expelled over some months, weighted towards a target.
+
+    What is expelled, over ``months``: ``share`` alone, that share of the members and
+    candidates (compounded month by month on those present); ``share`` with ``checked``, that
+    share of the persons checked (share · checked persons, the same number each month);
+    ``count``, that many persons (the same number each month). Persons are scaled by the run's
+    scale. Whom: each member is taken with a chance in proportion to its weight for ``target``
+    (at most certainty)."""
 
     type: Literal["purge"]
-    share: float = Field(ge=0, le=1)
+    share: float | None = Field(None, ge=0, le=1, description=(
+        "share expelled: of the members and candidates, or, with checked, of those checked"))
+    checked: float | None = Field(None, gt=0, description=(
+        "persons checked (the record's number, unscaled); share applies to them"))
+    count: float | None = Field(None, ge=0, description=(
+        "persons expelled (the record's number, unscaled), instead of share"))
     months: int = Field(1, ge=1, le=120)
     target: Literal[m1.PURGE_TARGETS] = "random"  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _payload(self):
+        if self.count is not None and (self.share is not None or self.checked is not None):
+            raise ValueError("give either count (persons expelled) or share (with checked: "
+                             "of the persons checked), not both")
+        if self.count is None and self.share is None:
+            raise ValueError("a purge needs share (of the members, or with checked of the "
+                             "persons checked) or count (persons expelled)")
+        return self
+
+    def persons(self) -> float | None:
+        """Persons expelled over the whole purge (unscaled), or ``None`` for a share of the
+        members."""
+        if self.count is not None:
+            return self.count
+        if self.checked is not None:
+            return self.share * self.checked
+        return None
+
+    def what(self) -> str:
+        """What is expelled, in words (``18.3% of 1,916,500 checked``)."""
+        if self.count is not None:
+            return f"{self.count:,.0f} persons"
+        if self.checked is not None:
+            return f"{self.share:.1%} of {self.checked:,.0f} checked"
+        return f"{self.share:.1%}"
 
 
 class MortalityEvent(EventBase):
