@@ -70,7 +70,8 @@ GENERATORS = [
     ("attitudes", False, "docs/VALIDATION.md: attitudes table (one cpsu run at 1:1,000)",
      "python scripts/attitudes_table.py --write", _main("scripts/attitudes_table.py")),
     ("epstein-small", False, "docs/CLASSIC.md: the small Epstein tables (~6 s)",
-     "python benchmarks/epstein_tables.py --check docs/CLASSIC.md --only ... --write",
+     "python benchmarks/epstein_tables.py --check docs/CLASSIC.md --only "
+     + " ".join(f"'{x}'" for x in EPSTEIN_SMALL) + " --write",
      _epstein(CLASSIC, EPSTEIN_SMALL)),
     ("crisis", True, "docs/VALIDATION.md: the August 1991 crisis tables (~40 cpsu runs)",
      "python scripts/crisis_tables.py --write", _main("scripts/crisis_tables.py")),
