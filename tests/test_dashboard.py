@@ -470,6 +470,35 @@ def _pick(pg, name: str) -> None:
     option.click()
 
 
+def test_a_runs_warning_shows_in_the_browser(server):
+    """Move a lever that a dated event overwrites: after the run the page shows the warning
+    ``allegiance run --set`` prints for the same settings."""
+    from allegiance.registry import model_class
+
+    pg = _open(server)
+    try:
+        _set_input(pg, "run-scale", repr(SCALE))
+        _set_input(pg, "run-end", "1921-06")
+        thumb = pg.locator(".ctl-levers-privilege [role=slider]")
+        thumb.focus()
+        thumb.press("End")  # privilege 1 from November 1917; event privilege_nep sets 0.2
+        pg.wait_for_function(
+            "() => document.querySelector('.n-changed').innerText.startsWith('1 setting')")
+        pg.locator(".run-button").click()
+        pg.wait_for_selector(".run-warning", timeout=TIMEOUT)
+        _wait_run_finished(pg)
+        assert pg.locator(".run-warning").first.is_visible()
+        sets = dict(x.split("=", 1) for x in pg.locator(".changes-list").inner_text().split())
+        assert list(sets) == ["levers.privilege"]
+        sc = load_scenario("cpsu", {"run.end": "1921-06", **sets})
+        said = model_class("cpsu").warnings(sc, list(sets))
+        shown = [pg.locator(".run-warning").nth(i).inner_text().strip()
+                 for i in range(pg.locator(".run-warning").count())]
+        assert len(said) == 1 and shown == said, (shown, said)
+    finally:
+        pg.close()
+
+
 def test_every_bundled_scenario_opens_and_runs_in_the_browser(server):
     """Pick each bundled scenario from the menu, shorten it, run it: numbers and figures show,
     never an error page. A tab of its own: the other tests' settings do not leak in."""
