@@ -67,6 +67,9 @@ GENERATORS = [
      "python scripts/perf_tables.py --write", _main("scripts/perf_tables.py")),
     ("classic", False, "docs/VALIDATION.md: Granovetter, Kuran, Emperor's Dilemma (~20 s)",
      "python scripts/classic_tables.py --write", _main("scripts/classic_tables.py")),
+    ("emperor-believers", False, "docs/CLASSIC.md: the Emperor's Dilemma by number of true "
+     "believers (300 small runs)", "python benchmarks/emperor_believers.py --write",
+     _main("benchmarks/emperor_believers.py")),
     ("attitudes", False, "docs/VALIDATION.md: attitudes table (one cpsu run at 1:1,000)",
      "python scripts/attitudes_table.py --write", _main("scripts/attitudes_table.py")),
     ("epstein-small", False, "docs/CLASSIC.md: the small Epstein tables (~6 s)",

@@ -27,7 +27,7 @@ def test_generated_docs_are_current():
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "docs.py"), "--check"],
                        capture_output=True, text=True, check=False, timeout=900)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
-    for name in ("odd", "perf", "classic", "attitudes", "epstein-small"):
+    for name in ("odd", "perf", "classic", "emperor-believers", "attitudes", "epstein-small"):
         assert f"{name}: current" in r.stdout, r.stdout
 
 
