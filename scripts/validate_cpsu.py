@@ -1,7 +1,9 @@
-"""Print the CPSU validation tables (Markdown) for docs/VALIDATION.md.
+"""The CPSU validation tables (Markdown) of docs/VALIDATION.md.
 
 Usage:
-    python scripts/validate_cpsu.py --scale 0.001 --seeds 1 2 3 > /tmp/validation.md
+    PYTHONPATH=src python scripts/validate_cpsu.py            # print them
+    PYTHONPATH=src python scripts/validate_cpsu.py --write    # put them into VALIDATION.md
+    PYTHONPATH=src python scripts/validate_cpsu.py --check    # exit 1 if VALIDATION.md differs
 
 Runs the bundled ``cpsu`` scenario once per seed and reports, across seeds (mean and range):
 the in-sample fit to the membership series (<= 1988), party share of adults, the 1983
@@ -11,9 +13,16 @@ seniority structure, purge sizes, and the out-of-sample 1989-1991 forecast.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import statistics as stat
+import sys
+from pathlib import Path
 
-import allegiance
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import allegiance  # noqa: E402
 
 
 def fmt(x: float) -> str:
@@ -29,15 +38,31 @@ def rng(vals) -> str:
     return f"{fmt(stat.mean(vals))} ({fmt(min(vals))} – {fmt(max(vals))})"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
+def main(argv: list[str] | None = None) -> int:
+    from allegiance import odd
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1e-3)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    args = ap.parse_args()
-    runs = [allegiance.run("cpsu", scale=args.scale, seed=s) for s in args.seeds]
+    ap.add_argument("--write", action="store_true")
+    ap.add_argument("--check", action="store_true")
+    args = ap.parse_args(argv)
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        tables(args.scale, args.seeds, args.write or args.check)
+    if not (args.write or args.check):
+        print(buf.getvalue(), end="")
+        return 0
+    return odd.write_blocks(ROOT / "docs" / "VALIDATION.md", {"cpsu-validation": buf.getvalue()},
+                            args.check, "PYTHONPATH=src python scripts/validate_cpsu.py --write")
+
+
+def tables(scale: float, seeds: list[int], written: bool) -> None:
+    """Print the tables: one cpsu run per seed at ``scale``."""
+    runs = [allegiance.run("cpsu", scale=scale, seed=s) for s in seeds]
     fits = [r.summary["fit"] for r in runs]
-    print(f"Command: `python scripts/validate_cpsu.py --scale {args.scale:g} --seeds "
-          f"{' '.join(map(str, args.seeds))}` "
+    print(f"Command: `PYTHONPATH=src python scripts/validate_cpsu.py --scale {scale:g} --seeds "
+          f"{' '.join(map(str, seeds))}{' --write' if written else ''}` "
           f"(allegiance {runs[0].manifest['allegiance_version']})\n")
     print(f"**In-sample fit** (rmse of log(model/data), members + candidates, "
           f"{fits[0]['n_points']} dated rows up to 1988-12): {rng([f['value'] for f in fits])}\n")
@@ -84,4 +109,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
