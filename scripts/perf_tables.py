@@ -74,20 +74,16 @@ def _scale(s: float) -> str:
     return "1:1" if s == 1 else f"1:{round(1 / s):,}"
 
 
-def _src(name: str, command: str | None = None) -> str:
-    """``command`` → ``benchmarks/results/NAME`` (allegiance V)."""
-    k = KNOWN.get(name, {})
-    try:
-        d = _load(name)
-    except (ValueError, FileNotFoundError):
-        d = {}
-    d = d if isinstance(d, dict) else {}
-    if "allegiance_version" in d:  # written by benchmarks/_timing.about: says it all itself
-        k = {}
-    cmd = command or k.get("command") or d.get("command")
-    v = d.get("allegiance_version") or k.get("version")
+def _src(name: str) -> str:
+    """``command`` → ``benchmarks/results/NAME`` (allegiance V at COMMIT)."""
+    d = _load(name)
+    # a file written by benchmarks/_timing.about says it all itself; older ones: KNOWN
+    k = {} if "allegiance_version" in d else KNOWN.get(name, {})
+    cmd = k.get("command") or d.get("command")
     commit = d.get("git_commit") or d.get("commit") or k.get("commit")
-    who = f"allegiance {v}" + (f" at {commit}" if commit else "")
+    who = (f"allegiance {d.get('allegiance_version') or k.get('version')}"
+           + (f" at {commit}" if commit else "")
+           + (", with uncommitted changes" if d.get("git_dirty") else ""))
     cmd = ", then ".join(f"`{c}`" for c in ([cmd] if isinstance(cmd, str) else cmd))
     return f"{cmd} → `benchmarks/results/{name}` ({who})"
 
