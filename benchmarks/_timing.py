@@ -16,3 +16,22 @@ def call_times(fn: Callable, *args, repeat: int) -> list[float]:
         fn(*args)
         ts.append(time.perf_counter() - t)
     return ts
+
+
+def about(argv: list[str]) -> dict:
+    """What a result file needs to say where it came from: the command line, the allegiance
+    version and commit, the machine and its load (``benchmarks/results/*.json``; the docs'
+    tables are generated from these files by ``scripts/perf_tables.py``)."""
+    import os
+    import platform
+    import shlex
+
+    from allegiance.api import provenance
+
+    p = provenance()
+    return {"command": "PYTHONPATH=src python " + shlex.join(argv),
+            "allegiance_version": p["allegiance_version"],
+            "git_commit": (p["git_commit"] or "")[:7] or None, "git_dirty": p["git_dirty"],
+            "nproc": os.cpu_count(), "loadavg": [round(x, 2) for x in os.getloadavg()],
+            "python": platform.python_version(),
+            "date": time.strftime("%Y-%m-%d")}

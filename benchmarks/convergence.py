@@ -5,9 +5,14 @@ run's), then writes ``convergence.csv`` (one row per run) and a figure: each key
 scale, one dot per seed, with the seed mean and min-max band.
 
     PYTHONPATH=src python benchmarks/convergence.py --out benchmarks/results/convergence \\
-        --runs 1e-4:5 1e-3:3 1e-2:1 --figure docs/figures
+        --runs 1e-4:5 1e-3:3 1e-2:2 1e-1:1 1:1 --figure docs/figures
+    PYTHONPATH=src python benchmarks/convergence.py --out benchmarks/results/convergence \\
+        --figure docs/figures --redraw     # only redraw the figure from the kept runs
 
-The model's parameters are still being tuned; rerun this script for current numbers.
+Each run's line in ``runs.jsonl`` records the allegiance version that ran it; ``about.json``
+beside it the command and machine of the last call. The figure's caption (``caption``) says
+which runs it shows; ``scripts/perf_tables.py`` puts the same caption and the table of these
+runs into docs/PERFORMANCE.md.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ t = time.perf_counter()
 c = time.process_time()
 r = allegiance.run("cpsu", scale=scale, seed=seed, threads=%s)
 m = r.manifest
-out = {"scale": scale, "seed": seed, "wall_s": time.perf_counter() - t,
+out = {"scale": scale, "seed": seed, "allegiance_version": m["allegiance_version"],
+       "wall_s": time.perf_counter() - t,
        "engine_s": m["wall_seconds"], "peak_rss_bytes": m["peak_rss_bytes"],
        # the fields of benchmarks/scale_run.py, so bench.py --add-run can take a run
        "wall_seconds": m["wall_seconds"], "wall_total": time.perf_counter() - t,
@@ -59,7 +65,7 @@ def run_one(scale: float, seed: int, threads: int | None) -> dict:
     return json.loads(line[len("RESULT "):])
 
 
-def figure(rows: list[dict], outdir: Path) -> list[Path]:
+def figure(rows: list[dict], outdir: Path, about: dict | None = None) -> list[Path]:
     """Key outputs against agents per person: dots per seed, mean line, min-max band."""
     import numpy as np
 
@@ -85,11 +91,26 @@ def figure(rows: list[dict], outdir: Path) -> list[Path]:
         ax.set_xlabel("agents per person (scale)")
     fig.subplots_adjust(hspace=0.35, wspace=0.3)
     axes.flat[0].legend(fontsize=7, frameon=False)
-    seeds = {s: sum(1 for r in rows if r["scale"] == s) for s in scales}
-    cap = ("Model: allegiance cpsu (parameters still being tuned: values will change). Runs per "
-           "scale: " + ", ".join(f"1:{1 / s:,.0f} x{n}" for s, n in seeds.items())
-           + ". Command: PYTHONPATH=src python benchmarks/convergence.py")
-    return save(fig, outdir, "cpsu_convergence", cap)
+    return save(fig, outdir, "cpsu_convergence", caption(rows, about))
+
+
+def versions(rows: list[dict], about: dict | None) -> list[str]:
+    """The allegiance versions that ran ``rows`` (rows written before 0.3.3 do not record
+    theirs: ``about.json``'s ``rows_version`` says it)."""
+    old = (about or {}).get("rows_version")
+    return sorted({r.get("allegiance_version") or old or "unknown" for r in rows})
+
+
+def caption(rows: list[dict], about: dict | None) -> str:
+    """What the figure shows: which outputs, which runs, which version, from which file."""
+    scales = sorted({r["scale"] for r in rows})
+    seeds = ", ".join(f"1:{1 / s:,.0f} x{sum(1 for r in rows if r['scale'] == s)}"
+                      for s in scales)
+    return ("cpsu's members and committed members on 1 January 1989, forecast exits during 1990 "
+            "and members defending at the August 1991 crisis against agents per person: one dot "
+            f"per seed, the seeds' mean (line) and min-max (band); runs per scale {seeds}; "
+            f"allegiance {', '.join(versions(rows, about))}; raw runs: "
+            "benchmarks/results/convergence/runs.jsonl (benchmarks/convergence.py).")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -99,12 +120,22 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/convergence"))
     ap.add_argument("--figure", type=Path, default=None, help="folder for the figure")
+    ap.add_argument("--redraw", action="store_true",
+                    help="run nothing: only rewrite the CSV and the figure from runs.jsonl")
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
     jl = a.out / "runs.jsonl"
     done = [json.loads(x) for x in jl.read_text().splitlines()] if jl.exists() else []
     have = {(r["scale"], r["seed"]) for r in done}
-    for spec in a.runs:
+    if not a.redraw:
+        from _timing import about
+
+        ab = a.out / "about.json"
+        old = json.loads(ab.read_text()) if ab.exists() else {}
+        keep = {k: old[k] for k in ("rows_version",) if k in old}
+        ab.write_text(json.dumps({**keep, **about([sys.argv[0], *(sys.argv[1:] if argv is None
+                                                                   else argv)])}, indent=1))
+    for spec in ([] if a.redraw else a.runs):
         s, n = spec.split(":")
         for seed in range(1, int(n) + 1):
             if (float(s), seed) in have:
@@ -119,7 +150,9 @@ def main(argv: list[str] | None = None) -> None:
     table = pd.DataFrame(done).drop(columns=["phase_seconds"], errors="ignore")
     table.sort_values(["scale", "seed"]).to_csv(a.out / "convergence.csv", index=False)
     if a.figure is not None:
-        for p in figure(done, a.figure):
+        ab = a.out / "about.json"
+        about_ = json.loads(ab.read_text()) if ab.exists() else None
+        for p in figure(done, a.figure, about_):
             print("wrote", p)
 
 

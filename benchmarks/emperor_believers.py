@@ -2,7 +2,9 @@
 believers, on the lattice (believers clustered or scattered) and in a fully connected
 population? Prints the table of docs/CLASSIC.md ("Emperor's Dilemma: number of true believers").
 
-    PYTHONPATH=src python benchmarks/emperor_believers.py [--seeds 10]
+    PYTHONPATH=src python benchmarks/emperor_believers.py [--seeds 10]   # print the table
+    PYTHONPATH=src python benchmarks/emperor_believers.py --write   # put it into CLASSIC.md
+    PYTHONPATH=src python benchmarks/emperor_believers.py --check   # exit 1 if CLASSIC.md differs
 
 40x40 torus (N = 1,600), Moore neighbourhood, random-sequential activation, 100 steps
 (the bundled ``emperor`` scenario with ``agents.believers``, ``agents.placement`` and
@@ -13,6 +15,8 @@ at the end; "false compliance" is the share of disbelievers complying.
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -44,7 +48,24 @@ def table(seeds: range, counts=COUNTS) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
-    ap = argparse.ArgumentParser()
+DOC = Path(__file__).resolve().parents[1] / "docs" / "CLASSIC.md"
+COMMAND = "PYTHONPATH=src python benchmarks/emperor_believers.py --write"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from allegiance import odd
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
-    print(table(range(1, ap.parse_args().seeds + 1)))
+    ap.add_argument("--write", action="store_true", help="put the table into docs/CLASSIC.md")
+    ap.add_argument("--check", action="store_true", help="exit 1 if docs/CLASSIC.md differs")
+    a = ap.parse_args(argv)
+    text = table(range(1, a.seeds + 1))
+    if not (a.write or a.check):
+        print(text)
+        return 0
+    return odd.write_blocks(DOC, {"emperor-believers": text + "\n"}, a.check, COMMAND)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

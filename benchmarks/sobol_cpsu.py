@@ -6,7 +6,8 @@ laptop, so by default this script measures a prefix of the design instead and ex
 
     # measured (what docs/PERFORMANCE.md reports): the first 8 runs of a 16-base-sample
     # design, on a process pool of 1 and then 2 workers
-    python benchmarks/sobol_cpsu.py --samples 16 --max-runs 8 --workers 1 2
+    PYTHONPATH=src python benchmarks/sobol_cpsu.py --samples 16 --max-runs 8 --workers 1 2 \
+        --json benchmarks/results/sobol_cpsu.json
 
     # the full analysis (do not run on a shared machine)
     python benchmarks/sobol_cpsu.py --samples 512 --full --workers 16
@@ -22,6 +23,7 @@ import argparse
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -58,6 +60,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--full", action="store_true", help="run the whole design and analyse it")
     ap.add_argument("--out", type=Path, default=None, help="keep results here")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="write the report, with the command, version and machine, here")
     args = ap.parse_args()
 
     from allegiance.experiments.executors import PoolExecutor
@@ -101,6 +105,11 @@ def main() -> None:
         if args.out is None:
             shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(report, indent=2))
+    if args.json is not None:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from _timing import about
+
+        args.json.write_text(json.dumps({**about(sys.argv), **report}, indent=1))
 
 
 if __name__ == "__main__":

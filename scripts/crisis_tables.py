@@ -2,6 +2,7 @@
 the bundled counterfactuals and ablations.
 
     PYTHONPATH=src python scripts/crisis_tables.py --write   # rerun and put into VALIDATION.md
+    PYTHONPATH=src python scripts/crisis_tables.py --check   # exit 1 if VALIDATION.md differs
     PYTHONPATH=src python scripts/crisis_tables.py           # print them
 
 cpsu at 1:1,000: seeds 1917 (the scenario's), 1, 2, 3, 4 for the first table; seeds 1917, 1, 2
@@ -95,15 +96,16 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--check", action="store_true")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--path", type=Path, default=ROOT / "docs" / "VALIDATION.md")
     a = ap.parse_args(argv)
     blocks = tables(a.workers)
-    if not a.write:
+    if not (a.write or a.check):
         for name, text in blocks.items():
             print(f"## {name}\n\n{text}")
         return 0
-    return odd.write_blocks(a.path, blocks, False, COMMAND)
+    return odd.write_blocks(a.path, blocks, a.check, COMMAND)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Print the CPSU validation tables (Markdown) for docs/VALIDATION.md.
 
 Usage:
-    python scripts/validate_cpsu.py --scale 0.001 --seeds 1 2 3 > /tmp/validation.md
+    PYTHONPATH=src python scripts/validate_cpsu.py            # print them
+    PYTHONPATH=src python scripts/validate_cpsu.py --write    # put them into VALIDATION.md
+    PYTHONPATH=src python scripts/validate_cpsu.py --check    # exit 1 if VALIDATION.md differs
 
 Runs the bundled ``cpsu`` scenario once per seed and reports, across seeds (mean and range):
 the in-sample fit to the membership series (<= 1988), overall, before 1941 and from 1941;
@@ -18,12 +20,18 @@ like: how much of the shape the quotas carry. ``--fewer-scale 0`` skips it.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import statistics as stat
-import time
+import sys
+from pathlib import Path
 
-import allegiance
-from allegiance import calibrate_cpsu
-from allegiance.calendar import month_label
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import allegiance  # noqa: E402
+from allegiance import calibrate_cpsu  # noqa: E402
+from allegiance.calendar import month_label  # noqa: E402
 
 
 def fmt(x: float) -> str:
@@ -39,17 +47,34 @@ def rng(vals) -> str:
     return f"{fmt(stat.mean(vals))} ({fmt(min(vals))} – {fmt(max(vals))})"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
+def main(argv: list[str] | None = None) -> int:
+    from allegiance import odd
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1e-3)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--fewer-scale", type=float, default=5e-4,
                     help="scale of the fewer-eras calibration (0: skip it)")
-    args = ap.parse_args()
-    runs = [allegiance.run("cpsu", scale=args.scale, seed=s) for s in args.seeds]
+    ap.add_argument("--write", action="store_true")
+    ap.add_argument("--check", action="store_true")
+    args = ap.parse_args(argv)
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        tables(args.scale, args.seeds, args.fewer_scale, args.write or args.check)
+    if not (args.write or args.check):
+        print(buf.getvalue(), end="")
+        return 0
+    return odd.write_blocks(ROOT / "docs" / "VALIDATION.md", {"cpsu-validation": buf.getvalue()},
+                            args.check, "PYTHONPATH=src python scripts/validate_cpsu.py --write")
+
+
+def tables(scale: float, seeds: list[int], fewer_scale: float, written: bool) -> None:
+    """Print the tables: one cpsu run per seed at ``scale``; then the fewer-eras fit."""
+    runs = [allegiance.run("cpsu", scale=scale, seed=s) for s in seeds]
     fits = [r.summary["fit"] for r in runs]
-    print(f"Command: `python scripts/validate_cpsu.py --scale {args.scale:g} --seeds "
-          f"{' '.join(map(str, args.seeds))} --fewer-scale {args.fewer_scale:g}` "
+    print(f"Command: `PYTHONPATH=src python scripts/validate_cpsu.py --scale {scale:g} --seeds "
+          f"{' '.join(map(str, seeds))} --fewer-scale {fewer_scale:g}"
+          f"{' --write' if written else ''}` "
           f"(allegiance {runs[0].manifest['allegiance_version']})\n")
     print(f"**In-sample fit** (rmse of log(model/data), members + candidates, "
           f"{fits[0]['n_points']} dated rows up to 1988-12): {rng([f['value'] for f in fits])}; "
@@ -96,29 +121,27 @@ def main() -> None:
     for k in ("defenders_members", "passive_members", "opponents_members",
               "defenders_nonmembers", "passive_nonmembers", "opponents_nonmembers"):
         print(f"| crisis.{k} | {rng([f['crisis'][k] for f in fc])} |")
-    if args.fewer_scale > 0:
-        fewer_eras(args, fits)
+    if fewer_scale > 0:
+        fewer_eras(scale, seeds, fewer_scale, fits)
 
 
-def fewer_eras(args, fits) -> None:
+def fewer_eras(scale: float, seeds: list[int], fewer_scale: float, fits) -> None:
     """The quotas held to a few eras, fitted with the same machinery; its fit beside the
     full one."""
-    t0 = time.time()
     overrides = calibrate_cpsu.fewer_eras_overrides("cpsu")
-    cal = calibrate_cpsu.fit_admissions("cpsu", scale=args.fewer_scale, overrides=overrides)
-    wall = time.time() - t0
+    cal = calibrate_cpsu.fit_admissions("cpsu", scale=fewer_scale, overrides=overrides)
     fitted = [f"events.{e['id']}.value={e['value']}" if e["id"] != calibrate_cpsu.INITIAL
               else f"{e['id']}={e['value']}" for e in cal["eras"] if e["fitted"]]
-    runs = [allegiance.run("cpsu", scale=args.scale, seed=s, overrides=overrides + fitted)
-            for s in args.seeds]
+    runs = [allegiance.run("cpsu", scale=scale, seed=s, overrides=overrides + fitted)
+            for s in seeds]
     few = [r.summary["fit"] for r in runs]
     every = calibrate_cpsu.eras(allegiance.load_scenario("cpsu"))
     print("\n**Fewer eras: how much the quotas carry** (the quota held to "
           f"{len(cal['eras'])} eras, {sum(e['fitted'] for e in cal['eras'])} of them fitted, "
           f"instead of {len(every)} eras, {sum(not e['fixed'] for e in every)} fitted: "
           f"{', '.join(e['id'] for e in cal['eras'])}; fitted by the same calibration at scale "
-          f"{args.fewer_scale:g}, seed {cal['seed']}, {cal['evaluations']} trial runs, "
-          f"{wall:.0f} s; then run at scale {args.scale:g} over the seeds above)\n")
+          f"{fewer_scale:g}, seed {cal['seed']}, {cal['evaluations']} trial runs; "
+          f"then run at scale {scale:g} over the seeds above)\n")
     print("| fit | all rows | before 1941 | from 1941 |")
     print("|---|---:|---:|---:|")
     for label, fs in (("every era (the scenario)", fits), ("fewer eras", few)):
@@ -133,4 +156,4 @@ def fewer_eras(args, fits) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

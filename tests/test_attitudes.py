@@ -89,18 +89,6 @@ def test_survey_cut_points_are_checked():
         allegiance.load_scenario("cpsu", {"mechanisms.commitment.survey_against": 0.7})
 
 
-def test_the_attitudes_table_in_validation_is_current():
-    """docs/VALIDATION.md's attitudes table is what scripts/attitudes_table.py gives now."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
-    r = subprocess.run([sys.executable, str(root / "scripts" / "attitudes_table.py"), "--check"],
-                       check=False, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-
-
 def test_acceptance_filters_the_news_by_disposition():
     """κ > 0: a person disposed towards the regime discounts bad news and one disposed against
     takes in more of it; κ = 0 gives everyone the same news; good news is filtered the other

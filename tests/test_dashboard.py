@@ -214,6 +214,55 @@ def test_hold_a_lever_and_compare_a_counterfactual_with_the_historical_run(tmp_p
         rc.close()
 
 
+def test_a_runs_warnings_show_in_the_page(tmp_path):
+    """A start value that a dated event overwrites: the run made as the page makes it keeps the
+    warning the CLI prints for the same ``--set`` (in its summary), and the page shows it after
+    the run; a run without such a change shows none."""
+    import solara
+
+    from allegiance.dashboard import app
+    from allegiance.dashboard.jobs import RunRequest, run_request
+    from allegiance.registry import model_class
+
+    @solara.component
+    def Layout():  # noqa: N802 (Solara components are CamelCase)
+        with solara.AppLayout():
+            app.Page()
+
+    def shown_warnings() -> list[str]:
+        return [" ".join(c for c in w.children if isinstance(c, str))
+                for w in _widgets(rc.find().widget)
+                if "run-warning" in (getattr(w, "class_", None) or "").split()]
+
+    _, rc = solara.render(Layout(), handle_error=False)
+    try:
+        app.pick_bundled("cpsu")
+        app.values.set({"levers.privilege": 0.5})
+        app.length.set("1921-06")
+        app.scale.set(SCALE)
+        current, unchanged, changed = app.plan_run()
+        assert changed == {"levers.privilege": 0.5}
+        # what `allegiance run cpsu --set run.end=1921-06 --set levers.privilege=0.5` prints as
+        # "warning:" lines (the CLI's _warn)
+        said = model_class("cpsu").warnings(current, list(changed))
+        assert len(said) == 1 and "is only the start value" in said[0]
+        # the worker's code path, in this process
+        cur = allegiance.load(run_request(RunRequest("current", current.to_dict(), 1, changed),
+                                          tmp_path))
+        base = allegiance.load(run_request(RunRequest("baseline", unchanged.to_dict(), 1),
+                                           tmp_path))
+        assert cur.summary["warnings"] == said and "warnings" not in base.summary
+        assert cur.manifest["scenario_sha256"] == current.digest()  # the same scenario ran
+        app.show_result(cur, base, changed, "cpsu", str(tmp_path))
+        shown = shown_warnings()
+        assert len(shown) == 1 and said[0] in shown[0], shown
+        app.show_result(base, base, {}, "cpsu", str(tmp_path))
+        assert shown_warnings() == []
+    finally:
+        app.pick_bundled("cpsu")
+        rc.close()
+
+
 # ---- the browser ------------------------------------------------------------------------------
 
 
@@ -419,6 +468,35 @@ def _pick(pg, name: str) -> None:
         pg.locator(".menuable__content__active").evaluate("m => m.scrollBy(0, 400)")
         pg.wait_for_timeout(100)
     option.click()
+
+
+def test_a_runs_warning_shows_in_the_browser(server):
+    """Move a lever that a dated event overwrites: after the run the page shows the warning
+    ``allegiance run --set`` prints for the same settings."""
+    from allegiance.registry import model_class
+
+    pg = _open(server)
+    try:
+        _set_input(pg, "run-scale", repr(SCALE))
+        _set_input(pg, "run-end", "1921-06")
+        thumb = pg.locator(".ctl-levers-privilege [role=slider]")
+        thumb.focus()
+        thumb.press("End")  # privilege 1 from November 1917; event privilege_nep sets 0.2
+        pg.wait_for_function(
+            "() => document.querySelector('.n-changed').innerText.startsWith('1 setting')")
+        pg.locator(".run-button").click()
+        pg.wait_for_selector(".run-warning", timeout=TIMEOUT)
+        _wait_run_finished(pg)
+        assert pg.locator(".run-warning").first.is_visible()
+        sets = dict(x.split("=", 1) for x in pg.locator(".changes-list").inner_text().split())
+        assert list(sets) == ["levers.privilege"]
+        sc = load_scenario("cpsu", {"run.end": "1921-06", **sets})
+        said = model_class("cpsu").warnings(sc, list(sets))
+        shown = [pg.locator(".run-warning").nth(i).inner_text().strip()
+                 for i in range(pg.locator(".run-warning").count())]
+        assert len(said) == 1 and shown == said, (shown, said)
+    finally:
+        pg.close()
 
 
 def test_every_bundled_scenario_opens_and_runs_in_the_browser(server):

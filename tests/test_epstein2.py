@@ -81,23 +81,3 @@ def test_group_composition_the_majority_survives_fast():
         assert h["killed_green"] > h["killed_blue"]
         h = head("epstein2_genocide", seed, **{"world.blue_share": 0.3, "run.steps": 100})
         assert h["survivor"] == "green" and h["genocide_step"] < 30
-
-
-def test_doc_tables_are_current(capsys):
-    """The small Epstein tables of docs/CLASSIC.md are what benchmarks/epstein_tables.py prints
-    now (the full-size ones are refreshed with --check --write; see the doc)."""
-    import importlib.util
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
-    spec = importlib.util.spec_from_file_location("epstein_tables",
-                                                  root / "benchmarks" / "epstein_tables.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    doc = root / "docs" / "CLASSIC.md"
-    text = doc.read_text()
-    assert "<!-- epstein_tables model2 --seeds 2 --steps 300 -->" in text
-    assert "<!-- epstein_tables run2 --seeds 1 --steps 300 -->" in text
-    rc = mod.check(doc, ["model2 --seeds 2 --steps 300", "run2 --seeds 1 --steps 300"],
-                   write=False)
-    assert rc == 0, capsys.readouterr().out

@@ -199,7 +199,7 @@ def start_run(worker: Worker, cache: dict, workdir: str) -> None:
     base_key = unchanged.digest()
     reqs = []
     if changed or versus.value:
-        reqs.append(RunRequest("current", current.to_dict(), threads))
+        reqs.append(RunRequest("current", current.to_dict(), threads, changed))
     if base_key not in cache:
         reqs.append(RunRequest("baseline", unchanged.to_dict(), threads))
     job_dir = tempfile.mkdtemp(prefix="run-", dir=workdir)
@@ -352,6 +352,11 @@ def Results(sc: ScenarioBase):  # noqa: N802 (Solara components are CamelCase)
             solara.Text("Changed from the scenario: ", style={"font-size": "13px"})
             solara.HTML(tag="code", unsafe_innerHTML=escape("  ".join(sets)),
                         classes=["changes-list"])
+    warns = cur.summary.get("warnings") or []
+    if warns:  # what the CLI prints as "warning:" lines before a run with these --set items
+        with solara.Div(classes=["run-warnings"]):
+            for line in warns:
+                solara.Warning(line, dense=True, classes=["run-warning"])
     src = s["source"]
     if not src.startswith("upload:"):
         ls = next((k for k, _ in controls.LENGTH_KEYS if k in run), None)

@@ -29,11 +29,22 @@ class RunCancelledError(AllegianceError):
 
 @dataclass
 class RunRequest:
-    """One run: a resolved scenario table (seed and scale inside), its label and threads."""
+    """One run: a resolved scenario table (seed and scale inside), its label and threads, and
+    the user's changes as ``--set`` pairs (already in the table; passed again so that the run's
+    summary warns about them as ``allegiance run --set`` does)."""
 
     label: str
     scenario: dict[str, Any]
     threads: int | None = None
+    sets: dict[str, Any] = field(default_factory=dict)
+
+
+def run_request(req: RunRequest, outdir: str | Path, progress=None) -> Path:
+    """Run one request and save its result under ``outdir/label``; returns the directory."""
+    from ..api import run
+
+    result = run(req.scenario, overrides=req.sets, threads=req.threads, progress=progress)
+    return result.save(Path(outdir) / req.label, force=True)
 
 
 def auto_threads(scale: float) -> int | None:
@@ -47,8 +58,6 @@ IDLE_EXIT = 600.0  # seconds: a closed tab's worker goes away; the next run star
 
 def _worker(inbox, outbox, cancel) -> None:  # pragma: no cover - runs in the child process
     """Serve run requests until told to stop, idle too long, or the parent goes away."""
-    from ..api import run
-
     parent = mp.parent_process()
     idle_since = time.monotonic()
     while True:
@@ -77,8 +86,7 @@ def _worker(inbox, outbox, cancel) -> None:  # pragma: no cover - runs in the ch
 
             try:
                 outbox.put(("started", job_id, req.label, 0, 0, ""))
-                result = run(req.scenario, threads=req.threads, progress=progress)
-                path = result.save(Path(outdir) / req.label, force=True)
+                path = run_request(req, outdir, progress)
                 outbox.put(("done", job_id, req.label, str(path)))
             except RunCancelledError:
                 outbox.put(("cancelled", job_id))
