@@ -78,7 +78,7 @@ def acceptance(runs) -> str:
     """Survey answers in 1990-91 and the crisis for several values of κ (an assumption)."""
     lines = ["| κ (acceptance) | sd trust 1990-06 | adults against 1990-06 (%) | "
              "adults against 1991-07 (%) | members firm / partial / against 1991-07 (%) | "
-             "exits 1990 (M) |", "|---:|---:|---:|---:|---|---:|"]
+             "formal exits / disengaged 1990 (M) |", "|---:|---:|---:|---:|---|---:|"]
     for k, r in runs:
         ts = r.timeseries.set_index("date")
         a, b = ts.loc["1990-06"], ts.loc["1991-07"]
@@ -88,7 +88,8 @@ def acceptance(runs) -> str:
             f"{100 * a['survey_adults_private_against']:.1f} | "
             f"{100 * b['survey_adults_private_against']:.1f} | "
             f"{100 * b[m + '_firm']:.1f} / {100 * b[m + '_partial']:.1f} / "
-            f"{100 * b[m + '_against']:.1f} | {r.summary['forecast']['exits_1990'] / 1e6:.2f} |")
+            f"{100 * b[m + '_against']:.1f} | {r.summary['forecast']['exits_1990'] / 1e6:.2f} / "
+            f"{r.summary['forecast']['disengaged_1990'] / 1e6:.2f} |")
     return (f"`{COMMAND}` (cpsu, seed 1917, 1:1,000, `--set mechanisms.legitimacy.acceptance=κ`)."
             "\n\n" + "\n".join(lines) + "\n")
 

@@ -9,8 +9,7 @@ generators.
 
 The test suite runs the fast ``--check`` (``tests/test_docs.py``); CI does not run ``--slow``.
 Each generator can also run alone (its command is listed by ``--list``). Numbers in the docs
-that no generator writes say the command that produced them beside them (e.g. the hypothesis
-table of ``allegiance ablate`` in docs/VALIDATION.md).
+that no generator writes say the command that produced them beside them.
 """
 
 from __future__ import annotations
@@ -79,6 +78,11 @@ GENERATORS = [
     ("cpsu-validation", True, "docs/VALIDATION.md: the CPSU fit, checks and forecast (three "
      "cpsu runs at 1:1,000)", "python scripts/validate_cpsu.py --write",
      _main("scripts/validate_cpsu.py")),
+    ("ablation", True, "docs/VALIDATION.md: the hypothesis table (36 cpsu runs at 1:5,000)",
+     "python scripts/ablation_table.py --write", _main("scripts/ablation_table.py")),
+    ("posterior", True, "docs/VALIDATION.md: the ABC-SMC posterior of calibration/cpsu_abc and "
+     "20 runs drawn from it", "python scripts/posterior_cpsu.py --write",
+     _main("scripts/posterior_cpsu.py")),
     ("crisis", True, "docs/VALIDATION.md: the August 1991 crisis tables (~40 cpsu runs)",
      "python scripts/crisis_tables.py --write", _main("scripts/crisis_tables.py")),
     ("epstein-classic", True, "docs/CLASSIC.md: the full-size Epstein Model II and Run 2 tables "

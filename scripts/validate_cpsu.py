@@ -116,6 +116,7 @@ def tables(scale: float, seeds: list[int], fewer_scale: float, written: bool) ->
     print("| quantity | model (mean, range over seeds) |")
     print("|---|---:|")
     for k in ("members_1990_01_01", "members_1991_01_01", "members_1991_07_01", "exits_1990",
+              "disengaged_1990", "lapsed_members_1991_07_01", "members_active_1991_07_01",
               "expelled_1990", "joins_1990", "committed_members_1991_07_01"):
         print(f"| {k} | {rng([f[k] for f in fc])} |")
     for k in ("defenders_members", "passive_members", "opponents_members",

@@ -34,6 +34,7 @@ OUTCOMES = {
     "fit_points": "fit.n_points",
     "members_1989": "headline.members_1989_01_01",
     "exits_1990": "forecast.exits_1990",
+    "disengaged_1990": "forecast.disengaged_1990",
     "committed_members_1991_07": "forecast.committed_members_1991_07_01",
     "defenders_members": "forecast.crisis.defenders_members",
     "defenders_nonmembers": "forecast.crisis.defenders_nonmembers",
@@ -189,16 +190,18 @@ def to_markdown(table, *, tolerance: float, command: str, note: str = "") -> str
         "1988-12 (lower is better); values are mean [min, max] across seeds. "
         f"**Still fits** = mean fit ≤ {tolerance:g} × the full model's mean fit, scored on as "
         "many data points as the full model (the fit skips months without members). Forecasts "
-        "(persons) are out of sample: members on 1 Jan 1989, voluntary exits during 1990, "
-        "defenders at the August 1991 crisis.",
+        "(persons) are out of sample: members on 1 Jan 1989, formal exits (cards handed in) "
+        "and silent disengagement (dues and meetings stopped) during 1990, defenders and "
+        "opponents at the August 1991 crisis.",
     ]
     if note:
         lines += ["", note]
     lines += [
         "",
         "| variant | fit (rmse, ≤1988) | points | × full | still fits | members 1989-01 "
-        "| exits 1990 | defenders: members | defenders: non-members |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| exits 1990 | disengaged 1990 | defenders: members | defenders: non-members "
+        "| opponents: non-members |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for _, r in table.iterrows():
         lines.append(
@@ -207,8 +210,9 @@ def to_markdown(table, *, tolerance: float, command: str, note: str = "") -> str
             f"| {'yes' if r['still_fits'] else 'no'}"
             f"{f' ({r.n_failed} runs failed)' if r['n_failed'] else ''} "
             f"| {_rng(r, 'members_1989')} "
-            f"| {_rng(r, 'exits_1990')} | {_rng(r, 'defenders_members')} "
-            f"| {_rng(r, 'defenders_nonmembers')} |")
+            f"| {_rng(r, 'exits_1990')} | {_rng(r, 'disengaged_1990')} "
+            f"| {_rng(r, 'defenders_members')} | {_rng(r, 'defenders_nonmembers')} "
+            f"| {_rng(r, 'opponents_nonmembers')} |")
     return "\n".join(lines) + "\n"
 
 
