@@ -43,6 +43,8 @@ def one(task):
     c = r.summary["forecast"]["crisis"]
     c = {k: v for k, v in c.items() if k != "by_tier"}
     c["members_1991_07"] = r.summary["forecast"]["members_1991_07_01"]
+    c["lapsed_1991_07"] = r.summary["forecast"]["lapsed_members_1991_07_01"]
+    c["fit"] = r.summary["fit"]["value"]
     c["version"] = r.manifest["allegiance_version"]
     return c
 
@@ -72,14 +74,16 @@ def tables(workers: int | None) -> dict[str, str]:
                      f"{c['iterations']} |")
     by_seed = "\n".join(lines) + "\n"
     lines = [f"`{COMMAND}` (allegiance {version}; seeds {' / '.join(map(str, VARIANT_SEEDS))})",
-             "", "| run | members 1 Jul 1991 | defenders (civilians), by seed | opponents "
-             "(civilians), by seed | forces obeyed / refused (mean) | obey share |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "", "| run | fit ≤ 1988 (mean rmse) | members 1 Jul 1991 (of them lapsed) | "
+             "defenders (civilians), by seed | opponents (civilians), by seed | forces obeyed / "
+             "refused (mean) | obey share |", "|---|---:|---:|---:|---:|---:|---:|"]
     k = len(SEEDS)
     for label, _, _ in VARIANTS:
         cs = [out[k + j] for j in range(len(VARIANT_SEEDS))]
         k += len(VARIANT_SEEDS)
         mean = sum(c["members_1991_07"] for c in cs) / len(cs)
+        lapsed = sum(c["lapsed_1991_07"] for c in cs) / len(cs)
+        fit = sum(c["fit"] for c in cs) / len(cs)
         dfn = " / ".join(_m(c["defenders_members"] + c["defenders_nonmembers"]) for c in cs)
         opp = " / ".join(_m(c["opponents_members"] + c["opponents_nonmembers"]) for c in cs)
         ob = sum(c["security_obeyed"] for c in cs) / len(cs)
@@ -87,7 +91,8 @@ def tables(workers: int | None) -> dict[str, str]:
         shares = [c["security_obey_share"] for c in cs]
         sh = (f"{min(shares):.2f}" if round(min(shares), 2) == round(max(shares), 2)
               else f"{min(shares):.2f}–{max(shares):.2f}")
-        lines.append(f"| {label} | {_m(mean)} | {dfn} | {opp} | {_m(ob)} / {_m(rf)} | {sh} |")
+        lines.append(f"| {label} | {fit:.3f} | {_m(mean)} ({_m(lapsed)}) | {dfn} | {opp} | "
+                     f"{_m(ob)} / {_m(rf)} | {sh} |")
     return {"crisis-seeds": by_seed, "crisis-variants": "\n".join(lines) + "\n"}
 
 

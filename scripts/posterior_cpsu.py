@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT / "src"))
 CAL = ROOT / "calibration" / "cpsu_abc"
 COMMAND = "PYTHONPATH=src python scripts/posterior_cpsu.py --write"
 #: the forecast quantities reported (summary.json names), and the fit's
-FORECAST = ("members_1990_01_01", "members_1991_07_01", "exits_1990",
-            "committed_members_1991_07_01")
+FORECAST = ("members_1990_01_01", "members_1991_07_01", "exits_1990", "disengaged_1990",
+            "lapsed_members_1991_07_01", "committed_members_1991_07_01")
 
 
 def _q(xs, q):
@@ -51,13 +51,15 @@ def parameters(cal: dict) -> str:
         lines.append(f"| `{name}` | [{lo:g}, {hi:g}] | {p['q50']:.4g} ({p['q05']:.4g} – "
                      f"{p['q95']:.4g}) | {cal['best_fit']['parameters'][name]:.4g} |")
     gens = cal["generations"]
+    hist = ", ".join(f"{g['tolerance']:.3f} ({g['acceptance']:.2f})" for g in gens)
     return (f"ABC-SMC (Lenormand et al. 2013) with {cal['runs']} runs in {len(gens)} "
             f"generations, {cal['particles_kept']} particles kept; distance: "
-            f"{cal['distance']}; final tolerance {gens[-1]['tolerance']:.3f} (best "
-            f"{cal['best_fit']['distance']:.3f}).\n\n" + "\n".join(lines) + "\n")
+            f"{cal['distance']} (the rmse over the points inside the run); final tolerance "
+            f"{gens[-1]['tolerance']:.3f}, best {cal['best_fit']['distance']:.3f}. Tolerance "
+            f"(acceptance) by generation: {hist}.\n\n" + "\n".join(lines) + "\n")
 
 
-def predictive(draws: int, scale: float, seed: int) -> str:
+def predictive(spec: dict, draws: int, scale: float, seed: int) -> str:
     """Fit and forecast of ``draws`` runs with parameters drawn from the posterior."""
     import numpy as np
     import pandas as pd
@@ -68,14 +70,16 @@ def predictive(draws: int, scale: float, seed: int) -> str:
     names = [c for c in parts.columns if c not in ("run_id", "distance", "weight")]
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(parts), size=draws, p=parts["weight"] / parts["weight"].sum())
+    # the calibration's own overrides (the fewer eras), but the whole period, not its end
+    fixed = {k: v for k, v in spec["set"].items() if k != "run.end"}
     rows = []
     for k, j in enumerate(pick):
-        over = {n: float(parts.iloc[j][n]) for n in names}
+        over = {**fixed, **{n: float(parts.iloc[j][n]) for n in names}}
         r = allegiance.run("cpsu", scale=scale, seed=seed * 1000 + k, threads=1, overrides=over)
         fit = r.summary["fit"]
         crisis = r.summary["forecast"].get("crisis") or {}
-        rows.append({"fit": fit["value"], "fit_pre1941": fit.get("value_pre1941"),
-                     "fit_from1941": fit.get("value_from1941"),
+        rows.append({"fit": fit["value"], "fit_pre1941": fit.get("value_before_1941"),
+                     "fit_from1941": fit.get("value_from_1941"),
                      **{q: r.summary["forecast"][q] for q in FORECAST},
                      "defenders": (crisis.get("defenders_members") or 0.0)
                      + (crisis.get("defenders_nonmembers") or 0.0),
@@ -111,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = json.loads((CAL / "experiment.json").read_text())["spec"]
     cal["prior"] = {n: (r["low"], r["high"]) for n, r in spec["parameters"].items()}
     blocks = {"posterior-parameters": parameters(cal),
-              "posterior-predictive": predictive(a.draws, a.scale, a.seed)}
+              "posterior-predictive": predictive(spec, a.draws, a.scale, a.seed)}
     if not (a.write or a.check):
         print("\n\n".join(blocks.values()))
         return 0
