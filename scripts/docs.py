@@ -36,6 +36,9 @@ def _module(rel: str):
     sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(path.stem, path)
     mod = importlib.util.module_from_spec(spec)
+    # registered under its name before it runs, so that a process pool pickles its functions
+    # by reference to this very module (crisis_tables.one)
+    sys.modules[spec.name] = mod
     spec.loader.exec_module(mod)
     return mod
 

@@ -70,3 +70,28 @@ def test_ci_runs_the_readme_quickstart_in_a_fresh_clone():
     assert 'git clone -q --no-hardlinks . "$tmp/allegiance"' in ci
     assert 'cd "$tmp/allegiance"' in ci and 'bash -euo pipefail -c "$cmd"' in ci
     assert quick.commands("# x\n\n## Quickstart\n\nno commands\n\n## Next\n") == []
+
+
+def test_the_posterior_table_is_the_committed_calibration():
+    """The ABC-SMC posterior in docs/VALIDATION.md is what calibration/cpsu_abc/calibration.json
+    says (the predictive table beside it reruns the model: a slow generator), and the
+    calibration file still names parameters the scenario has."""
+    import json
+
+    from allegiance.experiments.calibrate import Calibration, load_calibration
+
+    post = _module("scripts/posterior_cpsu.py")
+    cal = json.loads((post.CAL / "calibration.json").read_text())
+    spec = json.loads((post.CAL / "experiment.json").read_text())["spec"]
+    cal["prior"] = {n: (r["low"], r["high"]) for n, r in spec["parameters"].items()}
+    block = post.parameters(cal)
+    assert block in (ROOT / "docs" / "VALIDATION.md").read_text(encoding="utf-8")
+    toml_spec, base = load_calibration(ROOT / "calibration" / "cpsu_abc.toml")
+    assert set(toml_spec.parameters) == set(spec["parameters"])
+    Calibration(toml_spec, base, "cpsu_abc.toml")  # refuses unknown keys and bad ranges
+    # every kept particle lies inside the prior
+    import pandas as pd
+
+    parts = pd.read_parquet(post.CAL / "particles.parquet")
+    for name, (lo, hi) in cal["prior"].items():
+        assert parts[name].between(lo, hi).all(), name
