@@ -29,6 +29,7 @@ from allegiance.experiments.executors import (
 from allegiance.experiments.sensitivity import sensitivity
 from allegiance.experiments.sweep import sweep
 from allegiance.models.ishigami import analytic_indices, ishigami
+from cli_errors import one_line_error
 from conftest import cli
 
 PI = math.pi
@@ -173,14 +174,6 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
         sweep(spec, SerialExecutor(), out=killed, resume=True)
 
 
-def _one_line_error(r) -> str:
-    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
-    assert "Traceback" not in r.stderr
-    lines = [x for x in r.stderr.strip().splitlines() if x.strip()]
-    assert len(lines) == 1, r.stderr
-    return lines[0]
-
-
 def test_malformed_sweep_files_give_one_line_naming_the_key(tmp_path):
     cases = {
         'scenario = "ishigami"\nreplicats = 2\n': ["replicats", "did you mean 'replicates'"],
@@ -200,7 +193,7 @@ def test_malformed_sweep_files_give_one_line_naming_the_key(tmp_path):
         f = tmp_path / f"bad{i}.toml"
         f.write_text(text)
         if i < 2:  # through the command line: one line on stderr, exit code 2
-            line = _one_line_error(cli("sweep", str(f), "--serial"))
+            line = one_line_error(cli("sweep", str(f), "--serial"))
         else:  # the same error object, without a process start
             with pytest.raises(ScenarioError) as ei:
                 sweep(f, SerialExecutor(), out=tmp_path / f"o{i}")

@@ -103,7 +103,8 @@ def test_adults_pass_equals_the_one_agent_loop(far, flags, chunk):
     ref_b, ref_t = s["belief"].copy(), s["trust"].copy()
     ref_ts = np.zeros(s["n_cells"], dtype=np.int64)
     # the reference engine's loop (one agent at a time, in slot order)
-    lb = m6.Terms(0.6, 0.4, 0.4, 0.15, 0.03)  # bases, w_belief, w_disposition, rate
+    # news (members, citizens), base, w_belief, w_disposition, acceptance, rate
+    lb = m6.Terms(0.05, -0.15, 0.55, 0.4, 0.15, 1.0, 0.03)
     reference.adults_loop(s["alive"], s["birth"], s["status"], s["cell"], s["uid"], ref_b, ref_t,
                           s["disposition"], MONTH, soc_on, m2.Terms(*terms[2:7]), ritual_on,
                           msum[0], m4.Terms(*rates[:4]), legit_on, lb, learn_on, ref_ts)

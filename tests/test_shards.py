@@ -15,6 +15,7 @@ from allegiance.experiments.merge import merge
 from allegiance.experiments.sensitivity import sensitivity
 from allegiance.experiments.shards import Shard, parse_shard
 from allegiance.experiments.sweep import sweep
+from cli_errors import one_line_error
 from conftest import ROOT, cli
 
 # 3 x 2 points x 2 replicates = 12 runs, 4 of which fail (x1 = nan): failures merge too
@@ -101,27 +102,19 @@ def test_three_shards_merged_equal_the_unsharded_sweep_byte_for_byte(tmp_path):
     assert _index(d) == {k: v for k, v in _index(whole).items() if k % 3 == 1}
 
 
-def _one_line_error(r) -> str:
-    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
-    assert "Traceback" not in r.stderr
-    lines = [x for x in r.stderr.strip().splitlines() if x.strip()]
-    assert len(lines) == 1, r.stderr
-    return lines[0]
-
-
 def test_merge_refuses_missing_incomplete_or_foreign_shards(tmp_path):
     spec = tmp_path / "noisy.toml"
     spec.write_text(NOISY_SWEEP)
     out = tmp_path / "s"
     for i in (1, 2):
         sweep(spec, SerialExecutor(), out=out, shard=f"{i}/3")
-    line = _one_line_error(cli("merge", str(out)))
+    line = one_line_error(cli("merge", str(out)))
     assert "shard 3/3 missing (found 2 of 3)" in line
     sweep(spec, SerialExecutor(), out=out, shard="3/3")
     # shard 3 loses its last finished runs (as if its job was killed before the end)
     idx = out / "shards" / "3-of-3" / "index.jsonl"
     idx.write_text(idx.read_text().splitlines()[0] + "\n")
-    line = _one_line_error(cli("merge", str(out)))
+    line = one_line_error(cli("merge", str(out)))
     assert "shard 3/3" in line and "is incomplete: 1 of 4 runs finished" in line
     assert "--shard 3/3 --resume" in line
     assert not (out / "runs.parquet").exists()
@@ -146,7 +139,7 @@ def test_bad_shard_flag_exits_2_with_one_line(tmp_path):
     spec = tmp_path / "noisy.toml"
     spec.write_text(NOISY_SWEEP)
     for bad in ("0/3", "4/3", "x"):
-        line = _one_line_error(cli("sweep", str(spec), "--shard", bad, "--serial"))
+        line = one_line_error(cli("sweep", str(spec), "--shard", bad, "--serial"))
         assert f"--shard '{bad}'" in line and "allowed: I/N with 1 <= I <= N" in line
     assert not (tmp_path / "runs").exists()
 

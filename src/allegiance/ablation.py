@@ -152,7 +152,8 @@ def hypothesis_table(runs, tolerance: float = 1.5):
         row: dict[str, Any] = {"variant": v, "mechanism_off": g["mechanism_off"].iloc[0],
                                "n_seeds": len(g), "n_failed": int((g["error"] != "").sum())}
         for col in OUTCOMES:
-            s = g[col].astype(float)
+            # an outcome a model (or an older runs table) does not report counts as missing
+            s = g[col].astype(float) if col in g else pd.Series([float("nan")] * len(g))
             row[f"{col}_mean"] = float(s.mean()) if s.notna().any() else float("nan")
             row[f"{col}_min"] = float(s.min()) if s.notna().any() else float("nan")
             row[f"{col}_max"] = float(s.max()) if s.notna().any() else float("nan")

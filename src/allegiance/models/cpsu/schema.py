@@ -357,7 +357,7 @@ class CpsuScenario(ScenarioBase):
     @model_validator(mode="after")
     def _check_holds(self):
         problems = []
-        start, end = parse_month(self.run.start), parse_month(self.run.end)
+        start = parse_month(self.run.start)
         within = f"within the run, {self.run.start} to {self.run.end}"
         for name, h in self.hold.items():
             key = f"hold.{name}"
@@ -369,15 +369,17 @@ class CpsuScenario(ScenarioBase):
             if (lo is not None and h.value < lo) or (hi is not None and h.value > hi):
                 problems.append(f"{key}.value = {h.value!r}: outside the range of lever {name} "
                                 f"(allowed: {lo:g} to {hi:g})")
+            # a hold that starts after the run's end (a scenario run shorter than it was
+            # written for) does not act, like an event after the end
             first = parse_month(h.from_)
-            if not start <= first <= end:
-                problems.append(f"{key}.from = {h.from_!r}: allowed: a month {within}")
+            if first < start:
+                problems.append(f"{key}.from = {h.from_!r}: allowed: a month {within} (or "
+                                "later: a hold after the end does not act)")
             if h.until is not None:
                 last = parse_month(h.until)
-                if not first <= last <= end:
+                if last < first:
                     problems.append(f"{key}.until = {h.until!r}: allowed: a month from "
-                                    f"{key}.from ({h.from_}) to the end of the run "
-                                    f"({self.run.end})")
+                                    f"{key}.from ({h.from_}) on")
         if problems:
             raise KeyPathError(problems)
         return self
