@@ -41,6 +41,14 @@ def _band(xs, digits: int = 3, millions: bool = False) -> str:
     return f"{mid:.{digits}f} ({lo:.{digits}f} – {hi:.{digits}f})"
 
 
+def load() -> tuple[dict, dict]:
+    """(the calibration report with its uniform priors as ``prior``, the calibration spec)."""
+    cal = json.loads((CAL / "calibration.json").read_text())
+    spec = json.loads((CAL / "experiment.json").read_text())["spec"]
+    cal["prior"] = {n: (r["low"], r["high"]) for n, r in spec["parameters"].items()}
+    return cal, spec
+
+
 def parameters(cal: dict) -> str:
     """The posterior of each calibrated parameter, and how the sampler went."""
     spec_prior = cal["prior"]
@@ -111,9 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--path", type=Path, default=ROOT / "docs" / "VALIDATION.md")
     a = ap.parse_args(argv)
-    cal = json.loads((CAL / "calibration.json").read_text())
-    spec = json.loads((CAL / "experiment.json").read_text())["spec"]
-    cal["prior"] = {n: (r["low"], r["high"]) for n, r in spec["parameters"].items()}
+    cal, spec = load()
     blocks = {"posterior-parameters": parameters(cal),
               "posterior-predictive": predictive(spec, a.draws, a.scale, a.seed)}
     if not (a.write or a.check):

@@ -76,14 +76,10 @@ def test_the_posterior_table_is_the_committed_calibration():
     """The ABC-SMC posterior in docs/VALIDATION.md is what calibration/cpsu_abc/calibration.json
     says (the predictive table beside it reruns the model: a slow generator), and the
     calibration file still names parameters the scenario has."""
-    import json
-
     from allegiance.experiments.calibrate import Calibration, load_calibration
 
     post = _module("scripts/posterior_cpsu.py")
-    cal = json.loads((post.CAL / "calibration.json").read_text())
-    spec = json.loads((post.CAL / "experiment.json").read_text())["spec"]
-    cal["prior"] = {n: (r["low"], r["high"]) for n, r in spec["parameters"].items()}
+    cal, spec = post.load()
     block = post.parameters(cal)
     assert block in (ROOT / "docs" / "VALIDATION.md").read_text(encoding="utf-8")
     toml_spec, base = load_calibration(ROOT / "calibration" / "cpsu_abc.toml")

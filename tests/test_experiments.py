@@ -30,20 +30,10 @@ from allegiance.experiments.sensitivity import sensitivity
 from allegiance.experiments.sweep import sweep
 from allegiance.models.ishigami import analytic_indices, ishigami
 from cli_errors import one_line_error
-from conftest import cli
+from conftest import NOISY_SWEEP, cli
 
 PI = math.pi
 
-NOISY_SWEEP = """
-scenario = "ishigami"
-seed = 3
-replicates = 2
-outcomes = ["y"]
-set = { "constants.noise" = 0.5 }
-[parameters.inputs]
-x1 = [0.0, 1.0, nan]   # nan validates (a float) but makes the run raise: recorded as failed
-x2 = [0.5, 2.0]
-"""
 
 CPSU_SWEEP = """
 scenario = "cpsu"

@@ -16,19 +16,7 @@ from allegiance.experiments.sensitivity import sensitivity
 from allegiance.experiments.shards import Shard, parse_shard
 from allegiance.experiments.sweep import sweep
 from cli_errors import one_line_error
-from conftest import ROOT, cli
-
-# 3 x 2 points x 2 replicates = 12 runs, 4 of which fail (x1 = nan): failures merge too
-NOISY_SWEEP = """
-scenario = "ishigami"
-seed = 3
-replicates = 2
-outcomes = ["y"]
-set = { "constants.noise" = 0.5 }
-[parameters.inputs]
-x1 = [0.0, 1.0, nan]
-x2 = [0.5, 2.0]
-"""
+from conftest import NOISY_SWEEP, ROOT, cli
 
 SOBOL = """
 scenario = "ishigami"

@@ -58,8 +58,9 @@ def tabulate(month: int, alive, birth, status, belief, trust, cuts, scale: float
              ) -> dict[str, dict[str, float]]:
     """Adults by age band and by membership: persons, mean belief, mean trust and the shares
     answering firm / partial / against on private trust (``cuts`` = [firm, against])."""
-    adult = alive & (month - birth.astype(np.int64) >= ADULT_MONTHS)
-    age_y = (month - birth.astype(np.int64)) // 12
+    age = month - birth.astype(np.int64)
+    adult = alive & (age >= ADULT_MONTHS)
+    age_y = age // 12
     member = status > 0
     groups = {name: adult & (age_y >= lo) & (age_y < hi) for name, lo, hi in AGE_BANDS}
     groups["members"] = adult & member
