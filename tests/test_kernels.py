@@ -228,7 +228,7 @@ def test_one_pass_equals_the_one_agent_loop(far, flags, chunk):
                                rr, legit_on, lb, learn_on, 0.03, last, mark, True, ref_next)
     b, t = s["belief"].copy(), s["trust"].copy()
     nl = s["lanes"].size - 1
-    pairs = np.full((2, nc, 2), 99, dtype=np.int64)  # the pass fills its lanes' pairs
+    pairs = np.full((2, nc), 99, dtype=np.int64)  # the pass zeroes its lanes
     nxt = np.zeros((nl, len(kstocks.NEXT)), np.int64)
     dying = np.zeros((nl, 2000), np.uint32)
     ndying = np.zeros(nl, np.int64)
@@ -239,7 +239,7 @@ def test_one_pass_equals_the_one_agent_loop(far, flags, chunk):
     assert np.array_equal(b, ref_b)
     assert np.array_equal(t, ref_t)
     total = np.zeros(nc, dtype=np.int64)
-    kadults.reduce_pairs(pairs, nl, total)
+    kadults.sum_lanes(pairs, nl, total)
     assert np.array_equal(total, ref_next)
     if learn_on:  # the newcomers learnt too (from the whole of last month's sums)
         new = s["alive"] & ~was & (MONTH - s["birth"].astype(np.int64) >= ADULT_MONTHS)
@@ -261,10 +261,10 @@ def test_one_pass_equals_the_one_agent_loop(far, flags, chunk):
 def test_trust_sums_pass_sums_the_living():
     s = _state(30_000, 40, seed=6, chunk=9999)
     nc = s["n_cells"]
-    pairs = np.full((2, nc, 2), 7, dtype=np.int64)
+    pairs = np.full((2, nc), 7, dtype=np.int64)
     kadults.trust_sums_pass(s["bounds"], s["lanes"], s["alive"], s["cell"], s["trust"], pairs)
     total = np.zeros(nc, dtype=np.int64)
-    kadults.reduce_pairs(pairs, s["lanes"].size - 1, total)
+    kadults.sum_lanes(pairs, s["lanes"].size - 1, total)
     ref = np.zeros(nc, dtype=np.int64)
     reference.trust_sums_loop(s["alive"], s["cell"], s["trust"], ref)
     assert np.array_equal(total, ref)

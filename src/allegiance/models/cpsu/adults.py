@@ -46,7 +46,7 @@ from .stocks import _next_terms
 @njit(cache=True, inline="always", error_model="numpy")
 def _adult_member(i, month, birth, cell, uid, belief, trust, disposition, soc_on, climate,
                   trust_mean, sd, key_b, key_t, ritual_on, msum0, rate_m, rate_c, peer, asym,
-                  legit_on, news_m, news_c, base_t, w_belief, w_disp, kappa, rate_t,
+                  legit_on, news_m, news_c, base_t, w_belief, w_disp, acc_m, rate_t,
                   learn_on, ts):
     """The ``adults`` pass for one living member (the mechanisms' order, as for everyone)."""
     age = month - birth[i]
@@ -59,8 +59,9 @@ def _adult_member(i, month, birth, cell, uid, belief, trust, disposition, soc_on
             ms, mc = unpack(msum0[cell[i]])
             belief[i] = m4.erode_one(belief[i], True, ms, mc, rate_m, rate_c, peer, asym)
         if legit_on:
-            trust[i] = m6.adjust_one(trust[i], belief[i], disposition[i], True, news_m, news_c,
-                                     base_t, w_belief, w_disp, kappa, rate_t)
+            d = disposition[i]  # M6, its acceptance of the news looked up (``acc_m``)
+            trust[i] = m6.adjust_accepted(trust[i], belief[i], d, acc_m[d + 128], news_m,
+                                          base_t, w_belief, w_disp, rate_t)
     if learn_on:
         ts[cell[i]] += packed(trust[i])
 
@@ -73,10 +74,12 @@ def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief,
     fixed-point workplace sums of trust for M7 (per lane). ``soc``, ``rr``, ``lb``: the
     ``Terms`` of M2, M4 and M6 (each used only if its flag is on).
 
-    Per block of ``BLOCK`` slots: (1) every non-member, branch-free so that the compiler
-    vectorizes it — :func:`ritual.erode_one` and :func:`legitimacy.adjust_one` for a
-    non-member (``member`` false: their member branches compile away), each one's update
-    kept only if it is an adult, and its packed workplace term kept in a block buffer; (2)
+    Per block of ``BLOCK`` slots: (0) each agent's M6 acceptance of the news, looked up by
+    disposition (:func:`legitimacy.accepted_table`: an ``exp`` per agent would cost more than
+    the rest); (1) every non-member, branch-free so that the compiler vectorizes it —
+    :func:`ritual.erode_one` and :func:`legitimacy.adjust_accepted` for a non-member
+    (``member`` false: their member branches compile away), each one's update kept only if
+    it is an adult, and its packed workplace term kept in a block buffer; (2)
     the rare non-members turning 16 (socialized, their term replaced); (3) the block's
     members, from the member index (:func:`_adult_member`); (4) the non-members' terms added
     to the workplace sums. Every
@@ -87,6 +90,9 @@ def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief,
     climate, trust_mean, sd, key_b, key_t = soc
     rate_m, rate_c, peer, asym = rr
     news_m, news_c, base_t, w_belief, w_disp, kappa, rate_t = lb
+    # M6's acceptance of the news, by disposition (looked up: no exp per agent)
+    acc_m = m6.accepted_table(news_m, kappa)
+    acc_c = m6.accepted_table(news_c, kappa)
     msum0 = msum[0]
     one = np.uint64(1)
     ahead = np.uint64(PREFETCH)
@@ -95,6 +101,7 @@ def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief,
         if learn_on:
             ts[:] = 0
         pk = np.zeros(BLOCK, dtype=np.int64)
+        ab = np.zeros(BLOCK)
         for c in range(lanes[lane], lanes[lane + 1]):
             j = ib[c]
             j_end = ib[c + 1]
@@ -104,6 +111,9 @@ def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief,
                 b1 = min(b0 + np.uint64(BLOCK), hi)
                 n = b1 - b0
                 nsoc = 0
+                if legit_on:  # (0) M6's acceptance of a non-member of each one's disposition
+                    for q in range(n):
+                        ab[q] = acc_c[disposition[b0 + q] + 128]
                 for k in range(n):  # (1) non-members, vectorized
                     i = b0 + k
                     non = np.int64(alive[i]) & np.int64(status[i] <= 0)
@@ -114,8 +124,8 @@ def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief,
                     t = trust[i]
                     nb = (np.float32(m4.erode_one(b, False, 0, 0, rate_m, rate_c, peer, asym))
                           if ritual_on else b)
-                    nt = (np.float32(m6.adjust_one(t, nb, disposition[i], False, news_m, news_c,
-                                                   base_t, w_belief, w_disp, kappa, rate_t))
+                    nt = (np.float32(m6.adjust_accepted(t, nb, disposition[i], ab[k], news_c,
+                                                        base_t, w_belief, w_disp, rate_t))
                           if legit_on else t)
                     nb = nb if upd != 0 else b
                     nt = nt if upd != 0 else t
@@ -142,7 +152,7 @@ def adults_pass(bounds, lanes, idx, ib, alive, birth, status, cell, uid, belief,
                         _adult_member(i, month, birth, cell, uid, belief, trust, disposition,
                                       soc_on, climate, trust_mean, sd, key_b, key_t, ritual_on,
                                       msum0, rate_m, rate_c, peer, asym, legit_on, news_m,
-                                      news_c, base_t, w_belief, w_disp, kappa, rate_t,
+                                      news_c, base_t, w_belief, w_disp, acc_m, rate_t,
                                       learn_on, ts)
                 if learn_on:  # (4) the non-members' workplace terms
                     if far:
@@ -278,10 +288,11 @@ def learning_pass(bounds, lanes, alive, birth, death, cell, belief, trust, month
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _member_one_pass(i, month, birth, cell, uid, belief, trust, disposition, soc_on, soc,
-                     ritual_on, msum0, rr, legit_on, lb, learn_on, rate, mark, sums_on, tp):
+                     ritual_on, msum0, rr, legit_on, lb, acc_m, learn_on, rate, last, mark,
+                     sums_on, ts):
     """:func:`one_pass` for one living member (``soc``, ``rr``, ``lb``: the Terms of M2, M4,
     M6): :func:`_adult_member`'s mechanisms, then M7 learning from last month's workplace
-    sums (``tp[cell, 0]``), and its trust added to next month's (``tp[cell, 1]``)."""
+    sums (``last``), and its trust added to next month's (``ts``, its lane's)."""
     t0 = trust[i]
     age = month - birth[i]
     if soc_on and age == m2.SOCIALIZATION_MONTHS:
@@ -294,21 +305,22 @@ def _member_one_pass(i, month, birth, cell, uid, belief, trust, disposition, soc
             ms, mc = unpack(msum0[cell[i]])
             belief[i] = m4.erode_one(belief[i], True, ms, mc, rr.rate_member, rr.rate_citizen,
                                      rr.peer, rr.asymmetry)
-        if legit_on:
-            trust[i] = m6.adjust_one(trust[i], belief[i], disposition[i], True,
-                                     lb.news_members, lb.news_citizens, lb.base, lb.w_belief,
-                                     lb.w_disposition, lb.acceptance, lb.rate)
+        if legit_on:  # M6, its acceptance of the news looked up (``acc_m``)
+            d = disposition[i]
+            trust[i] = m6.adjust_accepted(trust[i], belief[i], d, acc_m[d + 128],
+                                          lb.news_members, lb.base, lb.w_belief,
+                                          lb.w_disposition, lb.rate)
         if learn_on:
-            cs, cc = unpack(tp[cell[i], 0])
+            cs, cc = unpack(last[cell[i]])
             trust[i] = m7.learn_last(trust[i], t0, cs, cc, np.int64(uid[i] < mark), rate)
     if sums_on:
-        tp[cell[i], 1] += packed(trust[i])
+        ts[cell[i]] += packed(trust[i])
 
 
 @njit(**KERNEL)
 def one_pass(bounds, lanes, idx, ib, alive, birth, death, status, cell, uid, belief, trust,
              disposition, month, soc_on, soc, ritual_on, msum, rr, legit_on, lb, learn_on,
-             rate, last, mark, sums_on, pairs, stocks_on, commit_thr, norm, openness, falsify,
+             rate, last, mark, sums_on, tsum, stocks_on, commit_thr, norm, openness, falsify,
              cuts, nxt, dying, ndying, far):
     """The synchronous month's pass over every agent: M2 socialization at 16, M4 ritual decay
     and peer drift, M6 trust, M7 learning from last month's workplace sums of trust, its
@@ -317,19 +329,22 @@ def one_pass(bounds, lanes, idx, ib, alive, birth, death, status, cell, uid, bel
 
     ``last``: last month's packed workplace sums (the agents alive at last month's pass,
     whose uids are below ``mark``; an agent among them is left out of its own workplace's
-    mean, :func:`openness.learn_last`). Each lane copies them into ``pairs[lane, :, 0]``
-    and adds next month's into ``pairs[lane, :, 1]``: a workplace's two sums share a cache
-    line, so at 1:1 an agent costs one scattered miss, not two (:func:`reduce_pairs` adds
-    the lanes up). ``learn_on``: M7 learns this month (at ``rate``); ``sums_on``: next
-    month's sums are taken.
+    mean, :func:`openness.learn_last`). Each lane adds next month's into ``tsum[lane]``
+    (:func:`sum_lanes` adds the lanes up). ``learn_on``: M7 learns this month (at
+    ``rate``); ``sums_on``: next month's sums are taken.
 
-    Per block of ``BLOCK`` slots: (0) each agent's packed sum of last month into a block
-    buffer (a scalar loop: the gather does not vectorize); (1) every non-member, branch-free
-    (vectorized) — M4, M6 and M7 for an adult, its packed term of next month kept in a block
-    buffer; (2) the non-members turning 16; (3) the block's members, from the member index
-    (:func:`_member_one_pass`); (4) the non-members' terms added to next month's sums; (5)
-    next month's stocks and deaths of the block (still in cache). Every agent goes through
-    the same steps in the same order as the one-agent loop (``reference.adults_sync_loop``),
+    Per block of ``BLOCK`` slots: (0) each agent's packed sum of last month and its M6
+    acceptance of the news (by disposition, :func:`legitimacy.accepted_table`) into block
+    buffers (scalar loops: the gathers do not vectorize); (1) every non-member, branch-free
+    (vectorized): M4 and M6 for an adult, its trust before them kept in a block buffer;
+    (1b) M7 for the non-member adults, branch-free, and every non-member's packed term of
+    next month (loops of their own: with M7 in (1) the pass was slower, and with the terms
+    in (1b) it did not vectorize — too many arrays written for the compiler's alias checks);
+    (2) the non-members turning 16 (not adults: no M7); (3) the block's members, from the
+    member index (:func:`_member_one_pass`); (4) the non-members' terms added to next
+    month's sums; (5) next month's stocks and deaths of the block (still in cache). Every
+    agent goes through the same steps in the same order as the one-agent loop
+    (``reference.adults_sync_loop``),
     and the sums are integers: the results are that loop's, bit for bit.
     """
     climate, trust_mean, sd, key_b, key_t = soc
@@ -342,14 +357,17 @@ def one_pass(bounds, lanes, idx, ib, alive, birth, death, status, cell, uid, bel
     month1 = month + 1
     cap = dying.shape[1]
     cut = (cuts[0], cuts[1])
+    # M6's acceptance of the news, by disposition (looked up: no exp per agent)
+    acc_m = m6.accepted_table(news_m, kappa)
+    acc_c = m6.accepted_table(news_c, kappa)
     for lane in prange(lanes.shape[0] - 1):
-        tp = pairs[lane]
-        if learn_on:
-            tp[:, 0] = last
+        ts = tsum[lane]
         if sums_on:
-            tp[:, 1] = 0
+            ts[:] = 0
         pk = np.zeros(BLOCK, dtype=np.int64)
         pb = np.zeros(BLOCK, dtype=np.int64)
+        ab = np.zeros(BLOCK)
+        t0 = np.zeros(BLOCK, dtype=np.float32)
         acc = np.zeros(12, dtype=np.int64)
         nd = 0
         for c in range(lanes[lane], lanes[lane + 1]):
@@ -363,7 +381,10 @@ def one_pass(bounds, lanes, idx, ib, alive, birth, death, status, cell, uid, bel
                 nsoc = 0
                 if learn_on:  # (0) last month's sums, gathered
                     for q in range(n):
-                        pb[q] = tp[cell[b0 + q], 0]
+                        pb[q] = last[cell[b0 + q]]
+                if legit_on:  # ... and M6's acceptance of a non-member of that disposition
+                    for q in range(n):
+                        ab[q] = acc_c[disposition[b0 + q] + 128]
                 for k in range(n):  # (1) non-members, vectorized
                     i = b0 + k
                     non = np.int64(alive[i]) & np.int64(status[i] <= 0)
@@ -374,17 +395,27 @@ def one_pass(bounds, lanes, idx, ib, alive, birth, death, status, cell, uid, bel
                     t = trust[i]
                     nb = (np.float32(m4.erode_one(b, False, 0, 0, rate_m, rate_c, peer, asym))
                           if ritual_on else b)
-                    nt = (np.float32(m6.adjust_one(t, nb, disposition[i], False, news_m, news_c,
-                                                   base_t, w_belief, w_disp, kappa, rate_t))
+                    nt = (np.float32(m6.adjust_accepted(t, nb, disposition[i], ab[k], news_c,
+                                                        base_t, w_belief, w_disp, rate_t))
                           if legit_on else t)
                     nb = nb if upd != 0 else b
                     nt = nt if upd != 0 else t
-                    if learn_on:
-                        nt = m7.learn_last_packed(pb[k], t, nt, rate, upd,
-                                                  np.int64(uid[i] < mark), mask)
                     belief[i] = nb
                     trust[i] = nt
+                    t0[k] = t
                     pk[k] = ((to_fixed_simd(np.float64(nt)) << COUNT_BITS) + 1) * non
+                if learn_on:  # (1b) M7 of the non-members, vectorized (a loop of its own:
+                    # in (1) it made the pass slower, measured); then their terms again
+                    for k in range(n):
+                        i = b0 + k
+                        upd = (np.int64(alive[i]) & np.int64(status[i] <= 0)
+                               & np.int64(month - np.int64(birth[i]) >= ADULT_MONTHS))
+                        trust[i] = m7.learn_last_packed(pb[k], t0[k], trust[i], rate, upd,
+                                                        np.int64(uid[i] < mark), mask)
+                    for k in range(n):
+                        i = b0 + k
+                        non = np.int64(alive[i]) & np.int64(status[i] <= 0)
+                        pk[k] = ((to_fixed_simd(np.float64(trust[i])) << COUNT_BITS) + 1) * non
                 if soc_on and nsoc > 0:  # (2) non-members turning 16 (not adults: no M7)
                     for k in range(n):
                         i = b0 + k
@@ -399,20 +430,22 @@ def one_pass(bounds, lanes, idx, ib, alive, birth, death, status, cell, uid, bel
                     if far:
                         p = cell[idx[min(j + ahead, j_end - one)]]
                         prefetch_read(msum0, p)
-                        prefetch_write(tp, 2 * p)  # the workplace's pair (row-major)
+                        prefetch_read(last, p)
+                        prefetch_write(ts, p)
                     j += one
                     if alive[i] and status[i] > 0:
                         _member_one_pass(i, month, birth, cell, uid, belief, trust,
                                          disposition, soc_on, soc, ritual_on, msum0, rr,
-                                         legit_on, lb, learn_on, rate, mark, sums_on, tp)
+                                         legit_on, lb, acc_m, learn_on, rate, last, mark,
+                                         sums_on, ts)
                 if sums_on:  # (4) the non-members' terms of next month's sums
-                    if far and not learn_on:  # (with M7 learning, (0) brought them to cache)
+                    if far:
                         for k in range(n):
-                            prefetch_write(tp, 2 * cell[b0 + min(k + ahead, n - one)])
-                            tp[cell[b0 + k], 1] += pk[k]
+                            prefetch_write(ts, cell[b0 + min(k + ahead, n - one)])
+                            ts[cell[b0 + k]] += pk[k]
                     else:
                         for k in range(n):
-                            tp[cell[b0 + k], 1] += pk[k]
+                            ts[cell[b0 + k]] += pk[k]
                 if stocks_on:  # (5) next month's stocks and natural deaths
                     x = _next_block(b0, b1, alive, birth, belief, trust, month1, commit_thr,
                                     norm, openness, falsify, cut)
@@ -425,22 +458,22 @@ def one_pass(bounds, lanes, idx, ib, alive, birth, death, status, cell, uid, bel
 
 
 @njit(**KERNEL)
-def trust_sums_pass(bounds, lanes, alive, cell, trust, pairs):
+def trust_sums_pass(bounds, lanes, alive, cell, trust, tsum):
     """M7's workplace sums of trust of the living as they stand (packed), into
-    ``pairs[lane, :, 1]``: when last month's pass left none to learn from (the first month,
+    ``tsum[lane]``: when last month's pass left none to learn from (the first month,
     after a shock)."""
     for lane in prange(lanes.shape[0] - 1):
-        ts = pairs[lane, :, 1]
+        ts = tsum[lane]
         ts[:] = 0
         for i in range(bounds[lanes[lane]], bounds[lanes[lane + 1]]):
             ts[cell[i]] += ((to_fixed(trust[i]) << COUNT_BITS) + 1) * np.int64(alive[i])
 
 
 @njit(**KERNEL)
-def reduce_pairs(pairs, t, out):
-    """``out`` = the lanes' sums ``pairs[:t, :, 1]`` added up (integers: any order)."""
+def sum_lanes(tsum, t, out):
+    """``out`` = the lanes' sums ``tsum[:t]`` added up (integers: any order)."""
     for j in prange(out.shape[0]):
-        s = pairs[0, j, 1]
+        s = tsum[0, j]
         for lane in range(1, t):
-            s += pairs[lane, j, 1]
+            s += tsum[lane, j]
         out[j] = s

@@ -40,7 +40,7 @@ from ...mechanisms import recruitment as m1
 from ...mechanisms import remedies as m11
 from ...mechanisms import ritual as m4
 from ...mechanisms._common import PREFETCH_MIN_BYTES
-from .adults import adults_pass, learning_pass, one_pass, reduce_pairs, trust_sums_pass
+from .adults import adults_pass, learning_pass, one_pass, sum_lanes, trust_sums_pass
 from .carry import Applicants, Carry, NextStocks, TrustSums
 from .lanes import lane_chunks, reduce_lanes, weight_totals
 from .member_index import MemberIndex
@@ -90,9 +90,7 @@ class Month:
 
     # -- buffers and derived arrays -----------------------------------------------------
     def _lanes(self, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(lane chunk ranges, M4 workplace sums per lane, M7 workplace sums per lane). With
-        synchronous M7 the latter are pairs (``[lane, cell, 0]`` last month's sums, ``[lane,
-        cell, 1]`` next month's: :func:`.adults.one_pass`)."""
+        """(lane chunk ranges, M4 workplace sums per lane, M7 workplace sums per lane)."""
         # the model hands out the same bounds array until the slots change: the lanes are
         # cut again only then (or when the thread count changes); a few passes a month ask
         threads = numba.get_num_threads()
@@ -105,9 +103,7 @@ class Month:
         t = lanes.shape[0] - 1
         nc = self.m.n_cells
         if self._lane_bufs is None or self._lane_bufs[0].shape[0] < t:
-            self._lane_bufs = (np.zeros((t, nc), dtype=np.int64),
-                               np.zeros((t, nc, 2) if self.synchronous else (t, nc),
-                                        dtype=np.int64))
+            self._lane_bufs = tuple(np.zeros((t, nc), dtype=np.int64) for _ in range(2))
         return (lanes, *self._lane_bufs)
 
     def _far(self) -> bool:
@@ -336,7 +332,7 @@ class Month:
         added mechanism switched on (it may change belief or trust after the pass)."""
         return self.m.TAKE_STOCKS and not self.m.addons_on()
 
-    def _trust_sums(self, step: int, learn_on: bool, bounds, lanes, pairs):
+    def _trust_sums(self, step: int, learn_on: bool, bounds, lanes, tsum):
         """Synchronous M7: the workplace sums of trust this month's learning reads (consumed
         from the carry). Last month's pass handed them on; in the first month, after an
         event that changed trust (a shock), or with an added mechanism switched on (which
@@ -348,8 +344,8 @@ class Month:
             return None
         if last is None or last.key != step or self.m.addons_on():
             trust_sums_pass(bounds, lanes, st.view("alive"), st.view("cell"), st.view("trust"),
-                            pairs)
-            reduce_pairs(pairs, lanes.shape[0] - 1, self._tlast)
+                            tsum)
+            sum_lanes(tsum, lanes.shape[0] - 1, self._tlast)
             last = TrustSums(step, st.next_uid, self._tlast)
         return last
 
@@ -360,7 +356,7 @@ class Month:
         m, st, c = self.m, self.m.state, self.carry
         ctx = c.ctx
         bounds, idx, ib = self._index()
-        lanes, msum, pairs = self._lanes(bounds)
+        lanes, msum, tsum = self._lanes(bounds)
         nl = lanes.shape[0] - 1
         soc, rr, lb, lt = m2.terms(ctx), m4.terms(ctx), m6.terms(ctx), m7.terms(ctx)
         p7 = m.params.openness
@@ -368,7 +364,7 @@ class Month:
         sums_on = p7.enabled
         if self._tlast.shape[0] != m.n_cells:
             self._tlast = np.zeros(m.n_cells, dtype=np.int64)
-        last = self._trust_sums(step, learn_on, bounds, lanes, pairs)
+        last = self._trust_sums(step, learn_on, bounds, lanes, tsum)
         nxt = np.zeros((nl, len(NEXT)), dtype=np.int64)
         dying, ndying = self._death_list(nl)
         take = self._take()
@@ -378,11 +374,11 @@ class Month:
                  soc or m2.OFF, rr is not None, msum, rr or m4.OFF, lb is not None,
                  lb or m6.OFF, learn_on, lt.rate if learn_on else 0.0,
                  last.sums if learn_on else self._tlast, last.mark if learn_on else 0,
-                 sums_on, pairs, take, m.params.commitment.threshold, p7.norm,
+                 sums_on, tsum, take, m.params.commitment.threshold, p7.norm,
                  m.openness_at(step + 1), p7.enabled, m.survey_cuts, nxt, dying, ndying,
                  self._far())
         if sums_on:
-            reduce_pairs(pairs, nl, self._tlast)
+            sum_lanes(tsum, nl, self._tlast)
             c.trust_sums = TrustSums(step + 1, st.next_uid, self._tlast)
         c.next_stocks = (NextStocks((step + 1, st.compactions, st.n), lanes, nxt, dying, ndying)
                          if take else None)
