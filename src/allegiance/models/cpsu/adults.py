@@ -286,37 +286,6 @@ def learning_pass(bounds, lanes, alive, birth, death, cell, belief, trust, month
 # The synchronous month (``run.m7_order = "synchronous"``): one pass over everyone
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _member_one_pass(i, month, birth, cell, uid, belief, trust, disposition, soc_on, soc,
-                     ritual_on, msum0, rr, legit_on, lb, acc_m, learn_on, rate, last, mark,
-                     sums_on, ts):
-    """:func:`one_pass` for one living member (``soc``, ``rr``, ``lb``: the Terms of M2, M4,
-    M6): :func:`_adult_member`'s mechanisms, then M7 learning from last month's workplace
-    sums (``last``), and its trust added to next month's (``ts``, its lane's)."""
-    t0 = trust[i]
-    age = month - birth[i]
-    if soc_on and age == m2.SOCIALIZATION_MONTHS:
-        b, t = m2.socialized(soc.climate, soc.trust_mean, soc.sd, uid[i], soc.key_belief,
-                             soc.key_trust)
-        belief[i] = b
-        trust[i] = t
-    if age >= ADULT_MONTHS:
-        if ritual_on:
-            ms, mc = unpack(msum0[cell[i]])
-            belief[i] = m4.erode_one(belief[i], True, ms, mc, rr.rate_member, rr.rate_citizen,
-                                     rr.peer, rr.asymmetry)
-        if legit_on:  # M6, its acceptance of the news looked up (``acc_m``)
-            d = disposition[i]
-            trust[i] = m6.adjust_accepted(trust[i], belief[i], d, acc_m[d + 128],
-                                          lb.news_members, lb.base, lb.w_belief,
-                                          lb.w_disposition, lb.rate)
-        if learn_on:
-            cs, cc = unpack(last[cell[i]])
-            trust[i] = m7.learn_last(trust[i], t0, cs, cc, np.int64(uid[i] < mark), rate)
-    if sums_on:
-        ts[cell[i]] += packed(trust[i])
-
-
 @njit(**KERNEL)
 def one_pass(bounds, lanes, idx, ib, alive, birth, death, status, cell, uid, belief, trust,
              disposition, month, soc_on, soc, ritual_on, msum, rr, legit_on, lb, learn_on,
@@ -336,16 +305,15 @@ def one_pass(bounds, lanes, idx, ib, alive, birth, death, status, cell, uid, bel
     Per block of ``BLOCK`` slots: (0) each agent's packed sum of last month and its M6
     acceptance of the news (by disposition, :func:`legitimacy.accepted_table`) into block
     buffers (scalar loops: the gathers do not vectorize); (1) every non-member, branch-free
-    (vectorized): M4 and M6 for an adult, its trust before them kept in a block buffer;
-    (1b) M7 for the non-member adults, branch-free, and every non-member's packed term of
-    next month (loops of their own: with M7 in (1) the pass was slower, and with the terms
-    in (1b) it did not vectorize — too many arrays written for the compiler's alias checks);
-    (2) the non-members turning 16 (not adults: no M7); (3) the block's members, from the
-    member index (:func:`_member_one_pass`); (4) the non-members' terms added to next
-    month's sums; (5) next month's stocks and deaths of the block (still in cache). Every
-    agent goes through the same steps in the same order as the one-agent loop
-    (``reference.adults_sync_loop``),
-    and the sums are integers: the results are that loop's, bit for bit.
+    (vectorized): M4 and M6 for an adult; everyone's trust before the month kept in a block
+    buffer; (2) the non-members turning 16; (3) the block's members, from the member index
+    (:func:`_adult_member`: M2, M4, M6); (4) M7 for every adult of the block, branch-free
+    (vectorized, as in :func:`learning_pass`); (5) every living agent's trust added to next
+    month's sums; (6) next month's stocks and deaths of the block (still in cache). Each step
+    is a loop of its own: fused into fewer loops the pass vectorized worse and was slower
+    (measured). Every agent goes through the same steps in the same order as the one-agent
+    loop (``reference.adults_sync_loop``), and the sums are integers: the results are that
+    loop's, bit for bit.
     """
     climate, trust_mean, sd, key_b, key_t = soc
     rate_m, rate_c, peer, asym = rr
@@ -398,24 +366,9 @@ def one_pass(bounds, lanes, idx, ib, alive, birth, death, status, cell, uid, bel
                     nt = (np.float32(m6.adjust_accepted(t, nb, disposition[i], ab[k], news_c,
                                                         base_t, w_belief, w_disp, rate_t))
                           if legit_on else t)
-                    nb = nb if upd != 0 else b
-                    nt = nt if upd != 0 else t
-                    belief[i] = nb
-                    trust[i] = nt
+                    belief[i] = nb if upd != 0 else b
+                    trust[i] = nt if upd != 0 else t
                     t0[k] = t
-                    pk[k] = ((to_fixed_simd(np.float64(nt)) << COUNT_BITS) + 1) * non
-                if learn_on:  # (1b) M7 of the non-members, vectorized (a loop of its own:
-                    # in (1) it made the pass slower, measured); then their terms again
-                    for k in range(n):
-                        i = b0 + k
-                        upd = (np.int64(alive[i]) & np.int64(status[i] <= 0)
-                               & np.int64(month - np.int64(birth[i]) >= ADULT_MONTHS))
-                        trust[i] = m7.learn_last_packed(pb[k], t0[k], trust[i], rate, upd,
-                                                        np.int64(uid[i] < mark), mask)
-                    for k in range(n):
-                        i = b0 + k
-                        non = np.int64(alive[i]) & np.int64(status[i] <= 0)
-                        pk[k] = ((to_fixed_simd(np.float64(trust[i])) << COUNT_BITS) + 1) * non
                 if soc_on and nsoc > 0:  # (2) non-members turning 16 (not adults: no M7)
                     for k in range(n):
                         i = b0 + k
@@ -424,21 +377,29 @@ def one_pass(bounds, lanes, idx, ib, alive, birth, death, status, cell, uid, bel
                             bb, tt = m2.socialized(climate, trust_mean, sd, uid[i], key_b, key_t)
                             belief[i] = bb
                             trust[i] = tt
-                            pk[k] = packed(trust[i])
-                while j < j_end and idx[j] < b1:  # (3) members
+                while j < j_end and idx[j] < b1:  # (3) members: M2, M4, M6
                     i = idx[j]
-                    if far:
-                        p = cell[idx[min(j + ahead, j_end - one)]]
-                        prefetch_read(msum0, p)
-                        prefetch_read(last, p)
-                        prefetch_write(ts, p)
+                    if far and ritual_on:
+                        prefetch_read(msum0, cell[idx[min(j + ahead, j_end - one)]])
                     j += one
                     if alive[i] and status[i] > 0:
-                        _member_one_pass(i, month, birth, cell, uid, belief, trust,
-                                         disposition, soc_on, soc, ritual_on, msum0, rr,
-                                         legit_on, lb, acc_m, learn_on, rate, last, mark,
-                                         sums_on, ts)
-                if sums_on:  # (4) the non-members' terms of next month's sums
+                        _adult_member(i, month, birth, cell, uid, belief, trust, disposition,
+                                      soc_on, climate, trust_mean, sd, key_b, key_t, ritual_on,
+                                      msum0, rate_m, rate_c, peer, asym, legit_on, news_m,
+                                      news_c, base_t, w_belief, w_disp, acc_m, rate_t, False,
+                                      ts)
+                if learn_on:  # (4) M7 for every adult, vectorized
+                    for k in range(n):
+                        i = b0 + k
+                        upd = (np.int64(alive[i])
+                               & np.int64(month - np.int64(birth[i]) >= ADULT_MONTHS))
+                        trust[i] = m7.learn_last_packed(pb[k], t0[k], trust[i], rate, upd,
+                                                        np.int64(uid[i] < mark), mask)
+                if sums_on:  # (5) next month's sums of trust
+                    for k in range(n):  # vectorized
+                        i = b0 + k
+                        pk[k] = ((to_fixed_simd(np.float64(trust[i])) << COUNT_BITS) + 1
+                                 ) * np.int64(alive[i])
                     if far:
                         for k in range(n):
                             prefetch_write(ts, cell[b0 + min(k + ahead, n - one)])
@@ -446,7 +407,7 @@ def one_pass(bounds, lanes, idx, ib, alive, birth, death, status, cell, uid, bel
                     else:
                         for k in range(n):
                             ts[cell[b0 + k]] += pk[k]
-                if stocks_on:  # (5) next month's stocks and natural deaths
+                if stocks_on:  # (6) next month's stocks and natural deaths
                     x = _next_block(b0, b1, alive, birth, belief, trust, month1, commit_thr,
                                     norm, openness, falsify, cut)
                     for k in range(12):
