@@ -1,75 +1,91 @@
 """Wall time of the synchronous (one-pass) and the sequential month, alternating (issue 18).
 
-    PYTHONPATH=src python benchmarks/m7_order.py --scales 1e-3 --repeat 3 --threads 1
-    PYTHONPATH=src python benchmarks/m7_order.py --scales 1e-2 --repeat 3 --threads 2
+    git archive 0639579 src | tar -x -C /tmp/before     # the tree before issue 18 (optional)
+    PYTHONPATH=src python benchmarks/m7_order.py --scale 1e-3 --repeat 3 --threads 1 \\
+        --before /tmp/before/src --json benchmarks/results/m7_order_1e-3.json
 
-Each round runs ``cpsu`` (seed 1, 1917-1991) once with ``run.m7_order = "synchronous"`` and
-once with ``"sequential"`` at every scale, in one warm process (kernels compiled and loaded
-before the first timed round). Prints, per scale, the median engine wall time of each
-(``manifest.wall_seconds``), the median of the same-round ratios, and the median seconds of
-each phase (``manifest.phase_seconds``; ``adults`` + ``applications`` against ``adults`` +
-``learning``); with ``--json`` writes them to a file. The machine is shared: rounds
-alternate so both orders see the same load, and only medians and same-round ratios are
-reported.
+Each round runs ``cpsu`` (seed 1, 1917-1991) once with ``run.m7_order = "synchronous"``, once
+with ``"sequential"`` and, with ``--before``, once with another ``src/`` tree as it is, each in
+a fresh interpreter that first loads the kernels with a tiny run (as ``benchmarks/ab.py``);
+the order of the variants rotates from round to round. Prints the median engine wall time
+(``manifest.wall_seconds``) and CPU time of each, the medians of the same-round ratios, and
+the median seconds of each phase (``manifest.phase_seconds``); ``--json`` writes every run.
+The machine is shared: only medians and same-round ratios are reported.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
+from pathlib import Path
 
-ORDERS = ("synchronous", "sequential")
+CODE = """
+import json, resource, allegiance
+over = {over!r}
+allegiance.run("cpsu", scale=1e-5, seed=1, threads={threads}, overrides=over)  # load kernels
+c0 = resource.getrusage(resource.RUSAGE_SELF)
+r = allegiance.run("cpsu", scale={scale}, seed=1, threads={threads}, overrides=over)
+c1 = resource.getrusage(resource.RUSAGE_SELF)
+m = r.manifest
+print(json.dumps({{"wall": m["wall_seconds"], "phases": m["phase_seconds"],
+                  "cpu": c1.ru_utime - c0.ru_utime + c1.ru_stime - c0.ru_stime,
+                  "peak_rss_bytes": m["peak_rss_bytes"],
+                  "agent_steps": float(r.timeseries["population"].sum()) * {scale},
+                  "load": open("/proc/loadavg").read().split()[0]}}))
+"""
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scales", type=float, nargs="+", default=[1e-3])
+    ap.add_argument("--scale", type=float, default=1e-3)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--json", default=None, help="write the medians to this file")
+    ap.add_argument("--before", default=None, help="another src/ tree to time as a variant")
+    ap.add_argument("--json", default=None, help="write every run and the medians here")
     a = ap.parse_args(argv)
-    import allegiance
-
-    def once(scale: float, order: str):
-        return allegiance.run("cpsu", scale=scale, seed=1, threads=a.threads,
-                              overrides={"run.m7_order": order})
-
-    for order in ORDERS:  # compile / load the kernels
-        once(1e-5, order)
-    runs: dict[float, dict[str, list]] = {s: {o: [] for o in ORDERS} for s in a.scales}
+    here = str(Path(__file__).resolve().parents[1] / "src")
+    variants = {"synchronous": (here, {"run.m7_order": "synchronous"}),
+                "sequential": (here, {"run.m7_order": "sequential"})}
+    if a.before:
+        variants["before"] = (a.before, {})
+    names = list(variants)
+    runs: dict[str, list[dict]] = {v: [] for v in names}
     for k in range(a.repeat):
-        for scale in a.scales:
-            for order in (ORDERS if k % 2 == 0 else ORDERS[::-1]):
-                res = once(scale, order)
-                m = res.manifest
-                steps = float(res.timeseries["population"].sum()) * scale  # living agent-months
-                runs[scale][order].append((m["wall_seconds"], m["phase_seconds"], steps))
-                print(f"round {k + 1} scale {scale:g} {order}: {m['wall_seconds']:.2f} s",
-                      file=sys.stderr)
-    out = {"command": "PYTHONPATH=src python benchmarks/m7_order.py " + " ".join(
-        sys.argv[1:] if argv is None else argv), "threads": a.threads, "scales": {}}
-    for scale in a.scales:
-        r = runs[scale]
-        walls = {o: [w for w, _, _ in r[o]] for o in ORDERS}
-        ratios = [s / q for s, q in zip(walls["synchronous"], walls["sequential"], strict=True)]
-        phases = {o: {ph: round(statistics.median(p[ph] for _, p, _ in r[o]), 3)
-                      for ph in r[o][0][1]} for o in ORDERS}
-        out["scales"][f"{scale:g}"] = {
-            "wall_s": {o: round(statistics.median(walls[o]), 3) for o in ORDERS},
-            "all_wall_s": walls, "sync_over_seq": round(statistics.median(ratios), 3),
-            "phase_s": phases, "agent_steps": r["synchronous"][0][2]}
-        x = out["scales"][f"{scale:g}"]
-        print(f"scale {scale:g}: synchronous {x['wall_s']['synchronous']:.2f} s, sequential "
-              f"{x['wall_s']['sequential']:.2f} s, synchronous / sequential "
-              f"{x['sync_over_seq']:.3f} (median of {a.repeat} same-round ratios)")
-        for o in ORDERS:
-            print(f"  {o}: " + ", ".join(f"{ph} {s:.2f}" for ph, s in sorted(
-                phases[o].items(), key=lambda kv: -kv[1])))
+        for v in names[k % len(names):] + names[: k % len(names)]:
+            src, over = variants[v]
+            code = CODE.format(over=over, threads=a.threads, scale=a.scale)
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                 env={**os.environ, "PYTHONPATH": src}, check=True)
+            runs[v].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(f"round {k + 1} {v}: {runs[v][-1]['wall']:.2f} s (load "
+                  f"{runs[v][-1]['load']})", file=sys.stderr)
+    med = {v: {"wall_s": statistics.median(r["wall"] for r in runs[v]),
+               "cpu_s": statistics.median(r["cpu"] for r in runs[v]),
+               "phase_s": {ph: statistics.median(r["phases"][ph] for r in runs[v])
+                           for ph in runs[v][0]["phases"]}} for v in names}
+    ratios = {f"{x}/{y}": statistics.median(p["wall"] / q["wall"] for p, q in
+                                            zip(runs[x], runs[y], strict=True))
+              for x, y in (("synchronous", "sequential"), ("synchronous", "before"),
+                           ("sequential", "before")) if x in runs and y in runs}
+    steps = runs["synchronous"][0]["agent_steps"]
+    print(f"scale {a.scale:g}, {a.threads} thread(s), {a.repeat} rounds, "
+          f"{steps:.4g} agent-steps")
+    for v in names:
+        ph = sorted(med[v]["phase_s"].items(), key=lambda kv: -kv[1])
+        print(f"  {v}: wall {med[v]['wall_s']:.2f} s, cpu {med[v]['cpu_s']:.2f} s; "
+              + ", ".join(f"{p} {s:.2f}" for p, s in ph))
+    for r, x in ratios.items():
+        print(f"  {r} (median of same-round ratios): {x:.3f}")
     if a.json:
-        with open(a.json, "w") as f:
-            json.dump(out, f, indent=1)
+        cmd = "PYTHONPATH=src python benchmarks/m7_order.py " + " ".join(
+            sys.argv[1:] if argv is None else argv)
+        Path(a.json).write_text(json.dumps({"command": cmd, "scale": a.scale,
+                                            "threads": a.threads, "medians": med,
+                                            "ratios": ratios, "runs": runs}, indent=1))
     return 0
 
 
