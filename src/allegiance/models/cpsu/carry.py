@@ -58,9 +58,9 @@ class Carry:
     ``trust_sums``    ``adults`` (synchronous M7 only)      ``adults`` of the next month
     ================  ====================================  ===============================
 
-    (In brackets: the phase with ``run.m7_order = "synchronous"``, the default, where they
-    differ.) ``trust_sums`` is dropped by an event that changes trust (a shock); the next
-    ``adults`` then takes them again before its pass.
+    In brackets: the writer with synchronous M7 (``run.m7_order``, the default) where it is
+    not the sequential month's. ``trust_sums`` is dropped by an event that changes trust (a
+    shock); the next ``adults`` then takes the sums again before its pass.
     """
 
     ctx: Context | None = None
