@@ -28,7 +28,8 @@ from pathlib import Path
 
 # bytes per slot of each attribute (see the mechanisms' STATE)
 B = {"uid": 4, "alive": 1, "birth": 2, "death": 2, "cell": 4, "status": 1, "join": 2,
-     "motive": 1, "left": 1, "converted": 1, "stake": 4, "trust": 4, "belief": 4}
+     "motive": 1, "left": 1, "converted": 1, "stake": 4, "trust": 4, "belief": 4,
+     "disposition": 1}
 
 #: per phase (allegiance.models.cpsu.month): (arrays read per slot, arrays written per slot).
 #: Only arrays every slot streams are counted; fields read for members only (~7 % of slots,
@@ -45,13 +46,21 @@ PHASE_TRAFFIC = {
     "learning": (["alive", "birth", "death", "cell", "belief", "trust"], ["trust"]),
     # (``admissions`` visits only the applicants ``learning`` listed since 0.3.1)
 }
+#: with synchronous M7 (issue 18, the default; a run without a ``learning`` phase) ``adults``
+#: is the month's one pass: also M7 learning, next month's stocks and deaths
+PHASE_TRAFFIC_ONE_PASS = {
+    "adults": (["alive", "birth", "death", "status", "cell", "uid", "disposition", "belief",
+                "trust"], ["belief", "trust"]),
+}
 
 
-def phase_bytes(phase: str) -> int | None:
-    """Bytes per agent-step a phase streams (reads + writes), or None if not modelled."""
-    if phase not in PHASE_TRAFFIC:
+def phase_bytes(phase: str, phases=()) -> int | None:
+    """Bytes per agent-step a phase streams (reads + writes), or None if not modelled;
+    ``phases``: the run's phases (the month of synchronous M7 has no ``learning``)."""
+    table = PHASE_TRAFFIC if "learning" in phases else PHASE_TRAFFIC_ONE_PASS
+    if phase not in table:
         return None
-    r, w = PHASE_TRAFFIC[phase]
+    r, w = table[phase]
     return sum(B[x] for x in r) + sum(B[x] for x in w)
 
 
@@ -196,7 +205,7 @@ def markdown(res: dict) -> str:
               "|---|---|---|---|---|---|---|---|"]
     for r in res["runs"]:
         for ph, sec in r["phase_seconds"].items():
-            nb = phase_bytes(ph)
+            nb = phase_bytes(ph, r["phase_seconds"])
             rate = r["agent_steps"] / sec if sec > 0 else float("inf")
             if nb is None or sec <= 0:
                 lines.append(f"| 1:{1 / r['scale']:,.0f} | {r['threads']} | {ph} | {sec:.2f} | "

@@ -3,27 +3,33 @@ cannot avoid, priced with this machine's measured bandwidth and scattered-access
 
     PYTHONPATH=src python benchmarks/limits.py --threads 1 2 --out benchmarks/results
 
-Every month the model changes every adult's belief and trust (M4 ritual, M6 legitimacy), adds
-every adult's trust to its workplace's sum, and, once all sums are complete, moves every
-adult's trust towards its workplace's mean (M7); it also takes the stocks and finds next
-month's deaths. The mean needs the complete sums, so any implementation passes over the
-adults at least twice a month, and each agent-month moves at least:
+Every month the model changes every adult's belief and trust (M4 ritual, M6 legitimacy),
+moves every adult's trust towards its workplace's mean (M7), and adds every agent's trust to
+its workplace's sum; it also takes the stocks and finds next month's deaths. Since issue 18,
+M7 learns from **last month's** workplace means (``run.m7_order = "synchronous"``), so one
+pass over the agents does it all, and each agent-month moves at least:
 
-* pass 1 (``adults``): alive, birth, status, cell, belief, trust read; belief, trust written
-  (24 bytes), and one scattered read-modify-write of its workplace's sum (461,500 workplaces
-  at 1:1, 8 bytes each: 3.7 MB, more than the L2 cache);
-* pass 2 (``learning``): alive, birth, death, cell, belief, trust read; trust written (21
-  bytes), and one scattered read of its workplace's sum.
+* alive, birth, death, status, cell, uid, disposition, belief, trust read; belief, trust
+  written (31 bytes), and one scattered read-modify-write into the table of workplace sums
+  (461,500 workplaces at 1:1: last month's sum read and next month's added, which can sit side
+  by side in one cache line; 8 bytes each, 3.7 MB per table, more than the L2 cache).
+
+With ``run.m7_order = "sequential"`` (the month before issue 18, kept for one release) the
+mean needs the complete sums of this month, so two passes: ``adults`` (the same minus death
+and uid: 25 bytes, one scattered add) and ``learning`` (alive, birth, death, cell, belief,
+trust read; trust written: 21 bytes, one scattered read).
 
 Measured here, best of ``--repeat`` (a floor takes the machine at its best): a STREAM-style
 copy (GB/s), and on ``--agents`` synthetic agents in uniformly random workplaces, a loop that
 reads each agent's workplace and reads (``gather``) or adds to (``scatter``, one table per
 thread) that workplace's sum, each with and without prefetch hints (the better is used); these
-include streaming ``cell``. The floor per agent-month is (45 − 2 × 4 bytes of ``cell``) / copy
-bandwidth + gather + scatter; times the agent-months of a 1:1 run (``--agent-months``, from
-``cpsu_1to1_*.json``) it is a floor for the run's wall time: the members' phases, the
-applications, admissions, demography and the bookkeeping come on top. Prints a table and
-writes ``limits.json``.
+include streaming ``cell``. The floor per agent-month is the bytes other than ``cell`` at the
+copy bandwidth plus the scattered accesses: (31 − 4) B + a scatter for the one-pass month,
+(46 − 2 × 4) B + a gather + a scatter for the sequential one. Times the agent-months of a 1:1
+run (``--agent-months``, from ``cpsu_1to1_*.json``) it is a floor for the run's wall time:
+the members' phases, the applications, admissions, demography and the bookkeeping come on
+top. Prints a table and writes ``limits.json``; with ``--run``, a run's passes against their
+floors (the month of the run's M7 order, known from its phases).
 """
 
 from __future__ import annotations
@@ -80,10 +86,19 @@ def _best(f, *args, repeat: int) -> float:
     return min(call_times(f, *args, repeat=repeat))
 
 
-#: bytes per agent-month the two passes must stream besides ``cell`` (module docstring)
-STREAM_BYTES = 45 - 2 * 4
-#: per pass: (bytes streamed besides ``cell``, its scattered access)
-PASSES = {"adults": (24 - 4, "scatter"), "learning": (21 - 4, "gather")}
+#: per M7 order, per pass of the month: (bytes streamed besides ``cell``, its scattered
+#: accesses) — module docstring
+MONTHS = {"synchronous": {"adults": (31 - 4, ("scatter",))},
+          "sequential": {"adults": (25 - 4, ("scatter",)), "learning": (21 - 4, ("gather",))}}
+#: bytes per agent-month the one-pass month must stream besides ``cell``
+STREAM_BYTES = sum(nb for nb, _ in MONTHS["synchronous"].values())
+#: the passes of the default (one-pass) month
+PASSES = MONTHS["synchronous"]
+
+
+def floor_of(r: dict, passes: dict) -> float:
+    """ns per agent-month of ``passes`` with the measurements ``r``."""
+    return sum(nb / r["copy_gb_s"] + sum(r[k] for k in kinds) for nb, kinds in passes.values())
 
 
 def measure(threads: int, n: int, n_cells: int, repeat: int) -> dict:
@@ -109,7 +124,8 @@ def measure(threads: int, n: int, n_cells: int, repeat: int) -> dict:
     res["gather"] = min(res["gather_0"], res["gather_128"])
     res["scatter"] = min(res["scatter_0"], res["scatter_128"])
     res["stream_ns"] = STREAM_BYTES / res["copy_gb_s"]
-    res["floor_ns"] = res["stream_ns"] + res["gather"] + res["scatter"]
+    res["floor_ns"] = floor_of(res, MONTHS["synchronous"])
+    res["floor_sequential_ns"] = floor_of(res, MONTHS["sequential"])
     return res
 
 
@@ -122,21 +138,26 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     ap.add_argument("--run", type=Path, default=None,
-                    help="a 1:1 run's scale_run.py JSON: compare its adults and learning "
-                         "passes with their floors")
+                    help="a 1:1 run's scale_run.py JSON: compare its passes over everyone "
+                         "with their floors")
     a = ap.parse_args(argv)
     args = sys.argv[1:] if argv is None else argv
     res = {"command": "PYTHONPATH=src python benchmarks/limits.py " + " ".join(args),
            "agents": a.agents, "cells": a.cells, "agent_months": a.agent_months, "threads": {}}
-    lines = ["| threads | STREAM copy GB/s | 37 B streamed | scattered read | scattered add "
-             "| floor per agent-month | floor of a 1:1 run |", "|---|---|---|---|---|---|---|"]
+    lines = [f"| threads | STREAM copy GB/s | {STREAM_BYTES} B streamed | scattered read | "
+             "scattered add | floor per agent-month: one pass | floor of a 1:1 run | "
+             "sequential M7 (two passes): per agent-month | 1:1 run |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for t in a.threads:
         r = measure(t, a.agents, a.cells, a.repeat)
         r["floor_1to1_s"] = r["floor_ns"] * 1e-9 * a.agent_months
+        r["floor_sequential_1to1_s"] = r["floor_sequential_ns"] * 1e-9 * a.agent_months
         res["threads"][t] = r
         lines.append(f"| {t} | {r['copy_gb_s']:.1f} | {r['stream_ns']:.2f} ns | "
                      f"{r['gather']:.2f} ns | {r['scatter']:.2f} ns | {r['floor_ns']:.2f} ns | "
-                     f"{r['floor_1to1_s']:,.0f} s ({r['floor_1to1_s'] / 60:.1f} min) |")
+                     f"{r['floor_1to1_s']:,.0f} s ({r['floor_1to1_s'] / 60:.1f} min) | "
+                     f"{r['floor_sequential_ns']:.2f} ns | "
+                     f"{r['floor_sequential_1to1_s'] / 60:.1f} min |")
     md = (f"Best of {a.repeat}; {a.agents:,} agents in {a.cells:,} workplaces; ns per "
           f"agent-month; a 1:1 run = {a.agent_months:.3g} agent-months.\n\n"
           + "\n".join(lines) + "\n")
@@ -145,16 +166,18 @@ def main(argv: list[str] | None = None) -> None:
         t = run["threads"] if run["threads"] in res["threads"] else max(res["threads"])
         r = res["threads"][t]
         res["run"] = {"file": str(a.run), "commit": run.get("commit"), "threads": t}
-        rows = ["", f"{a.run.name} ({run['threads']} threads; floors on {t}):", "",
+        order = "sequential" if "learning" in run["phase_seconds"] else "synchronous"
+        res["run"]["m7_order"] = order
+        rows = ["", f"{a.run.name} ({run['threads']} threads, M7 {order}; floors on {t}):", "",
                 "| pass | ns per agent-step in the run | floor | % of floor |", "|---|---|---|---|"]
-        for ph, (nb, kind) in PASSES.items():
+        for ph, (nb, kinds) in MONTHS[order].items():
             got = run["phase_seconds"][ph] / run["agent_steps"] * 1e9
-            fl = nb / r["copy_gb_s"] + r[kind]
+            fl = floor_of(r, {ph: (nb, kinds)})
             res["run"][ph] = {"ns": got, "floor_ns": fl}
             rows.append(f"| `{ph}` | {got:.2f} | {fl:.2f} | {100 * fl / got:.0f} % |")
         got = run["wall_seconds"] / run["agent_steps"] * 1e9
-        rows.append(f"| whole run | {got:.2f} | {r['floor_ns']:.2f} | "
-                    f"{100 * r['floor_ns'] / got:.0f} % |")
+        whole = floor_of(r, MONTHS[order])
+        rows.append(f"| whole run | {got:.2f} | {whole:.2f} | {100 * whole / got:.0f} % |")
         md += "\n".join(rows) + "\n"
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "limits.json").write_text(json.dumps(res, indent=1))

@@ -7,7 +7,9 @@
     PYTHONPATH=src python benchmarks/month_phases.py time --scale 0.01 --threads 2 --tile 100 \
         --profile   # and each kernel's share (cProfile; the phase totals then include its overhead)
     PYTHONPATH=src python benchmarks/month_phases.py time --scale 0.01 --threads 2 --tile 100 \
-        --split     # adults_pass and learning_pass alone, with one part left out each
+        --split     # adults_pass, learning_pass and one_pass alone, with one part left out each
+    PYTHONPATH=src python benchmarks/month_phases.py time --scale 0.01 --m7-order sequential
+                    # the month with M7 in the given order (default: the saved run's)
 
 ``save`` runs ``cpsu`` (seed 1) up to the given month and pickles the runner; ``time`` loads it,
 runs 2 warm-up months, then times 24 months and prints each phase's seconds per living agent
@@ -67,13 +69,15 @@ def tile(runner, k: int) -> None:
     m._bounds_key = None
     m.passes.index.key = None
     m.passes._lane_bufs = None
+    m.passes.carry.trust_sums = None  # M7's sums are per workplace: taken again
 
 
 def split_kernels(runner, repeat: int = 5) -> dict[str, float]:
-    """``adults_pass`` and ``learning_pass`` called alone on the state (median of ``repeat``
-    calls after one, ns per living agent), whole and with one part left out each: the
-    non-members' workplace sums (``learn_on`` off), the members (an empty member index); M7
-    alone and next month's stocks alone. The calls change the state; only timings are used."""
+    """``one_pass``, ``adults_pass`` and ``learning_pass`` called alone on the state (median of
+    ``repeat`` calls after one, ns per living agent), whole and with one part left out each:
+    in ``one_pass`` M7 learning or next month's stocks; in ``adults_pass`` the non-members'
+    workplace sums (``learn_on`` off), the members (an empty member index); M7 alone and
+    next month's stocks alone. The calls change the state; only timings are used."""
     from _timing import call_times
 
     from allegiance.mechanisms import demography as m2
@@ -85,7 +89,8 @@ def split_kernels(runner, repeat: int = 5) -> dict[str, float]:
     m = runner.model
     st, mo, step = m.state, m.passes, runner.step
     bounds, idx, ib = mo._index()
-    lanes, msum, tsum = mo._lanes(bounds)
+    lanes, msum, _ = mo._lanes(bounds)
+    tsum = np.zeros((lanes.shape[0] - 1, m.n_cells), np.int64)
     no_members = np.zeros_like(ib)
     nl = lanes.shape[0] - 1
     nxt = np.zeros((nl, len(kstocks.NEXT)), np.int64)
@@ -108,7 +113,23 @@ def split_kernels(runner, repeat: int = 5) -> dict[str, float]:
                          v("belief"), v("trust"), m.month(step), learn, 0.05, tsum, stocks,
                          0.5, 0.5, 0.5, True, m.survey_cuts, nxt, dying, ndying)
 
-    variants = {"adults": (adults, True, True), "adults_no_sums": (adults, False, True),
+    pairs = np.zeros((nl, m.n_cells), np.int64)
+    last = np.zeros(m.n_cells, np.int64)
+    kadults.trust_sums_pass(bounds, lanes, v("alive"), v("cell"), v("trust"), pairs)
+    kadults.sum_lanes(pairs, nl, last)
+
+    def one(learn_on, stocks):
+        kadults.one_pass(bounds, lanes, idx, ib, v("alive"), v("birth"), v("death"),
+                         v("status"), v("cell"), v("uid"), v("belief"), v("trust"),
+                         v("disposition"), m.month(step), False, m2.OFF, True, msum,
+                         m4.terms(ctx), True, m6.terms(ctx), learn_on, 0.05, last,
+                         st.next_uid, True, pairs, stocks, 0.5, 0.5, 0.5, True,
+                         m.survey_cuts, nxt, dying, ndying, mo._far())
+
+    variants = {"one_pass": (one, True, True), "one_pass_no_learning": (one, False, True),
+                "one_pass_no_stocks": (one, True, False),
+                "one_pass_neither": (one, False, False),
+                "adults": (adults, True, True), "adults_no_sums": (adults, False, True),
                 "adults_no_members": (adults, True, False),
                 "adults_no_members_no_sums": (adults, False, False),
                 "learning": (learning, True, True), "learning_m7_only": (learning, True, False),
@@ -130,6 +151,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--split", action="store_true",
                     help="instead of the months, time adults_pass and learning_pass alone, "
                          "in variants that leave out one part each (split_kernels)")
+    ap.add_argument("--m7-order", choices=["synchronous", "sequential"], default=None,
+                    help="time the month with M7 in this order (run.m7_order)")
     ap.add_argument("--state", type=Path, default=None,
                     help="pickle file (default: /tmp/allegiance_month_phases_SCALE.pkl)")
     a = ap.parse_args(argv)
@@ -152,6 +175,13 @@ def main(argv: list[str] | None = None) -> None:
     r = pickle.loads(path.read_bytes())
     if a.tile > 1:
         tile(r, a.tile)
+    if a.m7_order is not None:
+        m = r.model
+        m.scenario = m.scenario.model_copy(
+            update={"run": m.scenario.run.model_copy(update={"m7_order": a.m7_order})})
+        m.passes.synchronous = a.m7_order == "synchronous"
+        m.passes._lane_bufs = None
+        m.passes.carry.trust_sums = None  # taken again in the first month
     r.phases = r.model.phases()
     numba.set_num_threads(a.threads)
     r.advance(until=r.step + 2)  # warm-up: kernels loaded, buffers allocated

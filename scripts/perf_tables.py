@@ -174,32 +174,65 @@ def one_to_one() -> str:
 
 
 def limits() -> str:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from limits import MONTHS, STREAM_BYTES
+
     d = _load("limits.json")
+    seq = sum(nb for nb, _ in MONTHS["sequential"].values())  # besides `cell`, as STREAM_BYTES
     lines = [f"Raw result: `{d['command']}` → `benchmarks/results/limits.json`.", "",
-             "| threads | copy GB/s | 37 B streamed | scattered read | scattered add | "
-             "floor per agent-month | floor of a 1:1 run |", "|---|---|---|---|---|---|---|"]
+             f"| threads | copy GB/s | {STREAM_BYTES} B streamed | scattered read | scattered add "
+             "| one pass: floor per agent-month | floor of a 1:1 run | sequential (two passes, "
+             f"{seq} B) | 1:1 run |", "|---|---|---|---|---|---|---|---|---|"]
+    best = _floor()[1]
     for t, r in sorted(d["threads"].items()):
+        b = "**" if t == best else ""
         lines.append(f"| {t} | {r['copy_gb_s']:.1f} | {r['stream_ns']:.2f} ns | "
-                     f"{r['gather']:.2f} ns | {r['scatter']:.2f} ns | {r['floor_ns']:.2f} ns | "
-                     f"{r['floor_1to1_s']:,.0f} s ({r['floor_1to1_s'] / 60:.1f} min) |")
+                     f"{r['gather']:.2f} ns | {r['scatter']:.2f} ns | {b}{r['floor_ns']:.2f} ns{b} "
+                     f"| {b}{r['floor_1to1_s']:,.0f} s ({r['floor_1to1_s'] / 60:.1f} min){b} | "
+                     f"{r['floor_sequential_ns']:.2f} ns | "
+                     f"{r['floor_sequential_1to1_s'] / 60:.1f} min |")
     run = d.get("run")
     if run:
         r = json.loads((ROOT / run["file"]).read_text())
         t = str(run["threads"])
+        order = run.get("m7_order", "sequential")
         whole = 1e9 * r["wall_seconds"] / r["agent_steps"]
-        floor = d["threads"][t]["floor_ns"]
-
-        def part(k):
-            x = run[k]
-            return f"{x['ns']:.2f} ns per agent-step against a floor of {x['floor_ns']:.2f} " \
-                   f"({100 * x['floor_ns'] / x['ns']:.0f} %)"
-
-        lines += ["", f"With `--run {run['file']}` (commit {run['commit']}, {t} threads) the "
-                  f"same call set that run against its floors: `adults` took {part('adults')}, "
-                  f"`learning` {part('learning')} (the phase also runs the decisions to apply, "
-                  f"which the floor leaves out), the whole run {whole:.2f} against {floor:.2f} "
-                  f"({100 * floor / whole:.0f} %)."]
+        floor = d["threads"][t]["floor_ns" if order == "synchronous" else "floor_sequential_ns"]
+        parts = [f"`{k}` took {run[k]['ns']:.2f} ns per agent-step against a floor of "
+                 f"{run[k]['floor_ns']:.2f} ({100 * run[k]['floor_ns'] / run[k]['ns']:.0f} %)"
+                 for k in MONTHS[order]]
+        extra = (" (`learning` also ran the decisions to apply, which the floor leaves out)"
+                 if order == "sequential" else "")
+        lines += ["", f"With `--run {run['file']}` (commit {run['commit']}, {t} threads, M7 "
+                  f"{order}) the same call sets that run's passes against their floors: "
+                  + ", ".join(parts) + f"{extra}; the whole run {whole:.2f} against "
+                  f"{floor:.2f} ({100 * floor / whole:.0f} %)."]
     return "\n".join(lines) + "\n"
+
+
+def m7_order() -> str:
+    """The one-pass month against the sequential one and the tree before (m7_order_*.json)."""
+    lines = ["| scale | synchronous (default) | sequential | before | synchronous / sequential "
+             "| synchronous / before |", "|---|---:|---:|---:|---:|---:|"]
+    cmds = []
+    for name in ("m7_order_1e-3.json", "m7_order_1e-2.json"):
+        d = _load(name)
+        m, r = d["medians"], d["ratios"]
+        lines.append(f"| {_scale(d['scale'])} | {m['synchronous']['wall_s']:.2f} s | "
+                     f"{m['sequential']['wall_s']:.2f} s | {m['before']['wall_s']:.2f} s | "
+                     f"{r['synchronous/sequential']:.2f} | {r['synchronous/before']:.2f} |")
+        cmds.append(f"`{d['command']}`")
+    d = _load("m7_order_1e-2.json")["medians"]
+    ph = {v: d[v]["phase_s"] for v in d}
+    per = (f"Per phase at 1:100 (medians, s): synchronous `adults` "
+           f"{ph['synchronous']['adults']:.1f} + `applications` "
+           f"{ph['synchronous']['applications']:.1f}; sequential `adults` "
+           f"{ph['sequential']['adults']:.1f} + `learning` {ph['sequential']['learning']:.1f}; "
+           f"before `adults` {ph['before']['adults']:.1f} + `learning` "
+           f"{ph['before']['learning']:.1f}.")
+    return ("Raw results: " + "; ".join(cmds) + " (one thread, median of 3 runs each in a fresh "
+            "interpreter, variants rotating; ratios are medians of same-round ratios).\n\n"
+            + "\n".join(lines) + "\n\n" + per + "\n")
 
 
 def convergence_table() -> str:
@@ -311,7 +344,7 @@ def roofline() -> str:
                       f"{'s' if t > 1 else ''}: GB/s | %" for s, t in cols)
     lines = [f"| pass | B/agent-step | {head} |", "|---|---|" + "---|---|" * len(cols)]
     for phase in PHASE_TRAFFIC:
-        b = phase_bytes(phase)
+        b = phase_bytes(phase, PHASE_TRAFFIC)  # bench.json: 0.3.1, sequential M7
         cells = []
         for c in cols:
             r = runs[c]
@@ -454,7 +487,7 @@ def status() -> str:
     ns = 1e9 * r["wall_seconds"] / r["agent_steps"]
     need = 1e9 * TARGET_S / r["agent_steps"]
     d, t, fl = _floor()
-    rest = ns - d["run"]["adults"]["ns"] - d["run"]["learning"]["ns"]
+    rest = ns - sum(d["run"][k]["ns"] for k in ("adults", "learning") if k in d["run"])
     mem_ok = gb <= TARGET_BYTES
     edge = ("at its edge" if est > 0.97 * TARGET_BYTES else "within reach") if \
         est <= TARGET_BYTES else "exceeded"
@@ -467,13 +500,15 @@ def status() -> str:
                              f"{edge}."))
     wall = (f"**{'met' if ns <= need else 'not met'}** by {v}: **{r['wall_seconds'] / 60:.1f} "
             f"minutes**, measured ({ns:.1f} ns per agent-step; `{name}`). 15 minutes needs "
-            f"{need:.1f} ns per agent-step. The two passes the model's M4/M6/M7 need every month "
-            f"have a floor on this machine of **{fl['floor_ns']:.2f} ns per agent-step, "
-            f"{fl['floor_1to1_s'] / 60:.1f} minutes at 1:1** (`limits.json`, {t} threads: their "
-            "bytes at the measured copy bandwidth plus one scattered add and one scattered read "
-            f"into the table of workplace sums), which leaves {need - fl['floor_ns']:.1f} ns per "
-            f"agent-step for all the rest ({rest:.1f} in that run). Only a change of the model "
-            "moves that floor (\"What is left\", below).")
+            f"{need:.1f} ns per agent-step. Since the one-pass month (M7 synchronous, issue 18) "
+            "the pass the model's M4/M6/M7 need every month has a floor on this machine of "
+            f"**{fl['floor_ns']:.2f} ns per agent-step, {fl['floor_1to1_s'] / 60:.1f} minutes at "
+            f"1:1** (`limits.json`, {t} threads: its bytes at the measured copy bandwidth plus "
+            "one scattered read-modify-write into the table of workplace sums; the sequential "
+            f"month's two passes: {fl['floor_sequential_ns']:.2f} ns), which leaves "
+            f"{need - fl['floor_ns']:.1f} ns per agent-step for all the rest ({rest:.1f} in that "
+            f"{d['run'].get('m7_order', 'sequential')} run). 1:1 has not been rerun with the "
+            "one-pass month (\"### The one-pass month\", below).")
     runs = [x for x in _load("bench.json")["runs"] if x["scale"] == 0.01]
     eng = _load("engines.json").get("0.01")
     hundred = [f"{x['wall_s']:.1f} s ({KNOWN['bench.json']['version']}, {x['threads']} threads, "
@@ -498,13 +533,15 @@ def status() -> str:
     def share(x, phase):
         from bench import phase_bytes
 
-        return 100 * phase_bytes(phase) * x["agent_steps"] / x["phase_seconds"][phase] / 1e9 / \
+        return 100 * phase_bytes(phase, x["phase_seconds"]) * x["agent_steps"] / \
+            x["phase_seconds"][phase] / 1e9 / \
             st[x["threads"]]["copy"]
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
     a100, l100, a1, l1 = (share(hund, "adults"), share(hund, "learning"), share(one, "adults"),
                           share(one, "learning"))
-    ra, rl = (100 * d["run"][k]["floor_ns"] / d["run"][k]["ns"] for k in ("adults", "learning"))
+    ra, rl = (100 * d["run"][k]["floor_ns"] / d["run"][k]["ns"] if k in d["run"] else
+              float("nan") for k in ("adults", "learning"))
     dfn = {}
     for x in crow:
         dfn.setdefault(x["scale"], []).append(x["crisis_defenders_members"])
@@ -574,15 +611,15 @@ def floor_sentence() -> str:
     d, t, fl = _floor()
     ns = 1e9 * r["wall_seconds"] / r["agent_steps"]
     need = 1e9 * TARGET_S / r["agent_steps"]
-    rest = ns - d["run"]["adults"]["ns"] - d["run"]["learning"]["ns"]
-    return (f"**So the two passes alone need {fl['floor_1to1_s'] / 60:.1f} minutes at 1:1 at "
-            f"this machine's best** (`limits.json`, {t} threads), leaving at most "
+    rest = ns - sum(d["run"][k]["ns"] for k in ("adults", "learning") if k in d["run"])
+    return (f"**So the one-pass month alone needs {fl['floor_1to1_s'] / 60:.1f} minutes at 1:1 "
+            f"at this machine's best in that call** (`limits.json`, {t} threads), leaving at most "
             f"{need - fl['floor_ns']:.1f} ns per agent-step "
             f"({(TARGET_S - fl['floor_1to1_s']) / 60:.1f} minutes) for everything else: the "
             "members' phases (promotions, confirmations, purges, the M8/M9/M11 decisions, their "
             "stocks), the decisions to apply and admissions, births and deaths, compaction and "
             f"bookkeeping, which took {rest:.1f} ns per agent-step in the {v} 1:1 run (its whole "
-            f"{ns:.1f} ns less `adults` and `learning`).\n")
+            f"{ns:.1f} ns less its passes over everyone).\n")
 
 
 def convergence_words() -> str:
@@ -625,7 +662,7 @@ def convergence_words() -> str:
 PERFORMANCE = {
     "perf-intro": intro, "perf-status": status, "perf-memory-formula": memory_formula,
     "perf-memory": memory, "perf-1to1": one_to_one, "perf-target": target,
-    "perf-limits": limits, "perf-floor-sentence": floor_sentence,
+    "perf-limits": limits, "perf-floor-sentence": floor_sentence, "perf-m7-order": m7_order,
     "perf-convergence-caption": convergence_caption, "perf-convergence": convergence_table,
     "perf-convergence-words": convergence_words, "perf-engines": engines,
     "perf-small-runs": small_runs, "perf-stream": bench_stream, "perf-throughput": throughput,

@@ -91,22 +91,26 @@ def test_the_schema_has_every_mechanism():
     assert list(CpsuScenario.model_fields["mechanisms"].annotation.model_fields) == list(MODULES)
 
 
-def test_the_phase_table_is_the_phase_order():
-    """The documented phases (PHASES, rendered in the model's docstring and the ODD) are the
-    ones the model runs, in the same order."""
+@pytest.mark.parametrize("order", ["synchronous", "sequential"])
+def test_the_phase_table_is_the_phase_order(order):
+    """The documented phases (PHASES for the default synchronous M7, rendered in the model's
+    docstring and the ODD; the sequential month's in the ODD beside it) are the ones the
+    model runs, in the same order."""
     import allegiance
     from allegiance.models.cpsu import model as cpsu_model
-    from allegiance.models.cpsu.phases import PHASES
+    from allegiance.models.cpsu.phases import PHASES, phases_of
 
-    sc = allegiance.load_scenario("cpsu", {"run.end": "1917-12"})
+    sc = allegiance.load_scenario("cpsu", {"run.end": "1917-12", "run.m7_order": order})
     m = cpsu_model.CpsuModel(sc, seed=1, scale=1e-5)
     m.setup()
-    assert PHASES[0].name == "record"
-    assert [name for name, _ in m.phases()] == [p.name for p in PHASES[1:]]
+    month = phases_of(order)
+    assert (month is PHASES) == (order == type(sc.run)().m7_order)  # PHASES: the default
+    assert month[0].name == "record"
+    assert [name for name, _ in m.phases()] == [p.name for p in month[1:]]
     for p in PHASES:
         assert f"``{p.name}``" in cpsu_model.__doc__
     # every mechanism with monthly terms runs in some phase
-    does = " ".join(p.does for p in PHASES)
+    does = " ".join(p.does for p in month)
     for name, mod in MODULES.items():
         if name not in EVENT_ONLY:
             assert f"{mod.ID} " in does, name

@@ -33,6 +33,8 @@ from allegiance.models.cpsu import stocks as kstocks
 from allegiance.rng import uniform
 
 MONTH = 12 * 1960
+#: M6's terms: news as members and citizens see it, base, w_belief, w_disposition, κ, rate
+LB = m6.Terms(0.6, 0.4, 0.4, 0.15, 0.03, 1.0, 0.03)
 
 
 def test_to_fixed_simd_equals_to_fixed():
@@ -103,8 +105,7 @@ def test_adults_pass_equals_the_one_agent_loop(far, flags, chunk):
     ref_b, ref_t = s["belief"].copy(), s["trust"].copy()
     ref_ts = np.zeros(s["n_cells"], dtype=np.int64)
     # the reference engine's loop (one agent at a time, in slot order)
-    # news (members, citizens), base, w_belief, w_disposition, acceptance, rate
-    lb = m6.Terms(0.05, -0.15, 0.55, 0.4, 0.15, 1.0, 0.03)
+    lb = LB
     reference.adults_loop(s["alive"], s["birth"], s["status"], s["cell"], s["uid"], ref_b, ref_t,
                           s["disposition"], MONTH, soc_on, m2.Terms(*terms[2:7]), ritual_on,
                           msum[0], m4.Terms(*rates[:4]), legit_on, lb, learn_on, ref_ts)
@@ -189,6 +190,84 @@ def test_learning_pass_equals_the_one_agent_loop(stocks, chunk, learn):
                      s["belief"], t.copy(), MONTH, learn, 0.03, tsum, True, 0.6, 0.5, 0.3,
                      True, CUTS, nxt, dying[:, :10], ndying)
     assert (ndying == -1).all()
+
+
+@pytest.mark.parametrize("chunk", [2048, 9999])
+@pytest.mark.parametrize("far", [False, True])
+@pytest.mark.parametrize("flags", [(True, True, True, True, True),
+                                   (False, True, False, True, False),
+                                   (True, False, True, False, True),
+                                   (True, True, True, True, False)])
+def test_one_pass_equals_the_one_agent_loop(far, flags, chunk):
+    """The synchronous month's pass (M2, M4, M6, M7 from last month's sums, next month's sums,
+    stocks and deaths) against the reference engine's loop and the stocks kernel's loop;
+    newcomers (uids from the mark on) are not in last month's sums."""
+    from allegiance.models.cpsu import AGG, COHORT_EDGES
+
+    soc_on, ritual_on, legit_on, learn_on, stocks_on = flags
+    s = _state(30_000, 40, seed=4, chunk=chunk)
+    n, nc = s["cell"].size, s["n_cells"]
+    rng = np.random.default_rng(5)
+    death = np.where(rng.random(n) < 0.03, MONTH + 1 + rng.integers(0, 2, n),
+                     32767).astype(np.int16)
+    msum = np.zeros((2, nc), dtype=np.int64)
+    members = s["alive"] & (s["status"] > 0)
+    np.add.at(msum[0], s["cell"][members], [packed(float(b)) for b in s["belief"][members]])
+    # last month's sums: the agents below the mark (the rest came since), with their trust
+    mark = int(s["uid"][int(0.9 * n)])
+    was = s["alive"] & (s["uid"] < mark)
+    last = np.zeros(nc, dtype=np.int64)
+    np.add.at(last, s["cell"][was], [packed(float(t)) for t in s["trust"][was]])
+    soc = m2.Terms(0.45, 0.5, 0.2, np.uint64(11), np.uint64(12))
+    rr = m4.Terms(0.004, 0.002, 0.01, 1.5)
+    lb = LB
+    ref_b, ref_t = s["belief"].copy(), s["trust"].copy()
+    ref_next = np.zeros(nc, dtype=np.int64)
+    reference.adults_sync_loop(s["alive"], s["birth"], s["status"], s["cell"], s["uid"], ref_b,
+                               ref_t, s["disposition"], MONTH, soc_on, soc, ritual_on, msum[0],
+                               rr, legit_on, lb, learn_on, 0.03, last, mark, True, ref_next)
+    b, t = s["belief"].copy(), s["trust"].copy()
+    nl = s["lanes"].size - 1
+    pairs = np.full((2, nc), 99, dtype=np.int64)  # the pass zeroes its lanes
+    nxt = np.zeros((nl, len(kstocks.NEXT)), np.int64)
+    dying = np.zeros((nl, 2000), np.uint32)
+    ndying = np.zeros(nl, np.int64)
+    kadults.one_pass(s["bounds"], s["lanes"], s["idx"], s["ib"], s["alive"], s["birth"], death,
+                     s["status"], s["cell"], s["uid"], b, t, s["disposition"], MONTH, soc_on,
+                     soc, ritual_on, msum, rr, legit_on, lb, learn_on, 0.03, last, mark, True,
+                     pairs, stocks_on, 0.6, 0.5, 0.3, True, CUTS, nxt, dying, ndying, far)
+    assert np.array_equal(b, ref_b)
+    assert np.array_equal(t, ref_t)
+    total = np.zeros(nc, dtype=np.int64)
+    kadults.sum_lanes(pairs, nl, total)
+    assert np.array_equal(total, ref_next)
+    if learn_on:  # the newcomers learnt too (from the whole of last month's sums)
+        new = s["alive"] & ~was & (MONTH - s["birth"].astype(np.int64) >= ADULT_MONTHS)
+        assert (t[new] != s["trust"][new]).sum() > 100
+    if not stocks_on:
+        assert not nxt.any() and not ndying.any()
+        return
+    ref_part = np.zeros((s["bounds"].size - 1, len(AGG)), np.int64)
+    ref_deaths = np.zeros((s["bounds"].size - 1, 2), np.int64)
+    zeros = np.zeros(n, np.float32)
+    _stocks_reference(s["alive"].copy(), s["birth"], s["status"], np.zeros(n, np.int8), b, t,
+                      zeros, zeros > 0, np.zeros(n, np.int8), MONTH + 1, 0.6, 0.5, 0.3, True,
+                      COHORT_EDGES, CUTS, s["bounds"], ref_part, False, death, ref_deaths)
+    assert np.array_equal(nxt.sum(axis=0), _whole(ref_part.sum(axis=0)))
+    listed = np.concatenate([dying[k, : ndying[k]] for k in range(nl)])
+    assert np.array_equal(listed, np.flatnonzero(s["alive"] & (death <= MONTH + 1)))
+
+
+def test_trust_sums_pass_sums_the_living():
+    s = _state(30_000, 40, seed=6, chunk=9999)
+    nc = s["n_cells"]
+    pairs = np.full((2, nc), 7, dtype=np.int64)
+    kadults.trust_sums_pass(s["bounds"], s["lanes"], s["alive"], s["cell"], s["trust"], pairs)
+    total = np.zeros(nc, dtype=np.int64)
+    kadults.sum_lanes(pairs, s["lanes"].size - 1, total)
+    ref = np.zeros(nc, dtype=np.int64)
+    reference.trust_sums_loop(s["alive"], s["cell"], s["trust"], ref)
+    assert np.array_equal(total, ref)
 
 
 # M1 decisions to apply: each uid has a trial at apply_rate a month (found by skipping from

@@ -162,6 +162,7 @@ def blocks() -> dict[str, str]:
     from .models.cpsu.phases import phase_table_md
 
     out["month-phases"] = phase_table_md()
+    out["month-phases-sequential"] = phase_table_md("sequential")
     out["layers"] = layers_md()
     return {k: v.rstrip() + "\n" for k, v in out.items()}
 
@@ -235,5 +236,5 @@ def stale_blocks(path: str | Path, names: list[str] | None = None) -> list[str]:
 
 #: the docs with generated blocks, and the blocks each must hold
 DOCS = {"docs/ODD.md": ["params-run", "params-initial", "params-levers", "params-events",
-                        "submodels", "month-phases"],
+                        "submodels", "month-phases", "month-phases-sequential"],
         "docs/ARCHITECTURE.md": ["layers", "month-phases"]}

@@ -75,15 +75,41 @@ def adjust_one(trust, belief, disposition, member, news_m, news_c, base, w_belie
                rate):
     """An adult's trust moved towards its target (members and citizens see different
     corruption, hence different news; ``disposition``: the stored state, in steps of
-    1/:data:`DISPOSITION_STEPS`). Branch-free, so that a loop over non-members vectorizes."""
-    z = np.float64(disposition) / DISPOSITION_STEPS
+    1/:data:`DISPOSITION_STEPS`). Branch-free."""
     news = news_m if member else news_c
+    return adjust_accepted(trust, belief, disposition, accepted(disposition, news, kappa), news,
+                           base, w_belief, w_disp, rate)
+
+
+@njit(cache=True, inline="always")
+def accepted(disposition, news, kappa):
+    """``accept``: how much of the common ``news`` a person of this ``disposition`` takes in.
+    It depends only on the disposition (255 values) and the news, so the month's kernels
+    look it up in a table of this function's values (:func:`accepted_table`): an ``exp`` per
+    agent costs more than the rest of M6 (numba has no vector ``exp`` without Intel's SVML)."""
+    z = np.float64(disposition) / DISPOSITION_STEPS
     s = kappa * z
     s = s if news < 0.0 else -s
-    accept = 2.0 / (1.0 + np.exp(s))
+    return 2.0 / (1.0 + np.exp(s))
+
+
+@njit(cache=True, inline="always")
+def adjust_accepted(trust, belief, disposition, accept, news, base, w_belief, w_disp, rate):
+    """:func:`adjust_one` with its ``accept`` given (:func:`accepted`); branch-free, so that a
+    loop over non-members vectorizes."""
+    z = np.float64(disposition) / DISPOSITION_STEPS
     tgt = base + accept * news + w_belief * (belief - 0.5) + w_disp * z
     tgt = clip01(tgt)
     return clip01(trust + rate * (tgt - trust))
+
+
+@njit(cache=True)
+def accepted_table(news, kappa):
+    """:func:`accepted` for every stored disposition ``d`` (-128..127, at ``d + 128``)."""
+    out = np.empty(256)
+    for d in range(-128, 128):
+        out[d + 128] = accepted(np.int8(d), news, kappa)
+    return out
 
 
 @njit(cache=True)

@@ -6,7 +6,11 @@ learn what others think. With openness ``o`` (a lever: low under Stalin, a thaw 
 glasnost from 1986):
 
 * expressed trust = o · trust + (1 − o) · max(trust, norm) — what one says in public;
-* social learning: trust ← trust + learn/12 · o · (mean trust of one's workplace − trust);
+* social learning: trust ← trust + learn/12 · o · (mean trust of the others in one's workplace
+  − trust), where the mean is last month's (``run.m7_order = "synchronous"``, the default:
+  everyone learns from the workplace as it stood when the month began, so one pass over the
+  agents does the month), or, with ``"sequential"`` (kept for one release), this month's
+  after M4 and M6;
 * visibility of corruption (M5) and of others' exits (M9) and actions (M10) grows with o.
 
 Switched off, there is no falsification (expressed = private), no learning, and openness
@@ -29,6 +33,7 @@ from ._common import (
     int_to_f64_simd,
     peer_mean,
     positive,
+    to_fixed,
     to_fixed_simd,
     unit,
 )
@@ -79,8 +84,38 @@ def learn_packed(p, t, rate, a, birth_i, month, mask):
     return nt if upd != 0 else t
 
 
+@njit(cache=True, inline="always")
+def learn_last(trust, own, cell_sum, cell_count, counted, rate):
+    """Synchronous M7: an adult's ``trust`` (after this month's M4 and M6) moved towards the
+    mean trust of the others in its workplace last month (``cell_sum``/``cell_count``:
+    fixed-point sum and count of last month's sums). ``counted`` (0 or 1): whether the agent
+    is in those sums, with ``own`` (its trust when the month's pass began) — then it is left
+    out of the mean; a newcomer is not in them. Learns only if someone else is."""
+    others = cell_count - counted
+    if others > 0:
+        pm = (cell_sum - counted * to_fixed(own)) / FIXED_ONE / others
+        return clip01(trust + rate * (pm - trust))
+    return trust
+
+
+@njit(cache=True, inline="always")
+def learn_last_packed(p, own, t, rate, upd, counted, mask):
+    """:func:`learn_last` for one agent whose workplace's sum and count of last month are
+    packed in ``p``, branch-free so that a loop over agents vectorizes (the same floats).
+    ``upd`` (0 or 1): the agent is a living adult who learns; anyone else keeps ``t``."""
+    cs = p >> COUNT_BITS
+    cc = p & mask
+    others = cc - counted
+    t64 = np.float64(t)
+    pm = (int_to_f64_simd(cs - counted * to_fixed_simd(np.float64(own))) / FIXED_ONE
+          / int_to_f64_simd(others))
+    nt = np.float32(clip01(t64 + rate * (pm - t64)))
+    return nt if (upd & np.int64(others > 0)) != 0 else t
+
+
 class OpennessTerms(NamedTuple):
-    """This month's constants of :func:`learn_one` (:func:`learn_packed`)."""
+    """This month's constants of :func:`learn_one` and :func:`learn_last` (and their packed
+    forms)."""
 
     rate: float  #: monthly learning rate (``learn / 12 · openness``)
 

@@ -14,7 +14,8 @@ The package's modules, from the outside in:
 ``carry``           what one phase hands to a later one
 ``stocks``          the month's stocks (counts and fixed-point sums) and their kernels
 ``members``         kernels of the member phases (they loop over the member index)
-``adults``          kernels of the ``adults`` and ``learning`` phases (every slot, in blocks)
+``adults``          kernels of the passes over every slot, in blocks: the one-pass month
+                    (``adults``), and ``adults`` and ``learning`` with sequential M7
 ``recruits``        kernels of M1: decisions to apply, admissions
 ``member_index``    the slots of the members, in slot order
 ``lanes``           per-thread workplace sums, added in a fixed order

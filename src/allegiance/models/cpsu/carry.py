@@ -24,6 +24,16 @@ class NextStocks:
 
 
 @dataclass
+class TrustSums:
+    """M7's workplace sums of trust that the month's one pass (``run.m7_order =
+    "synchronous"``) added up for the next month to learn from."""
+
+    key: int  #: the step that may use them (the next month's)
+    mark: int  #: the agents with a uid below this were alive at the pass, and are in the sums
+    sums: np.ndarray  #: per workplace, packed fixed-point sum and count (``_common.packed``)
+
+
+@dataclass
 class Applicants:
     """This month's decisions to apply (``learning``), for ``admissions``."""
 
@@ -38,15 +48,20 @@ class Carry:
     """Everything one phase hands to a later one. Each field is written by one phase and read
     by one later phase, which consumes it; nothing else passes between phases.
 
-    ========================  ==============================  ==================================
-    field                     written by                      read by
-    ========================  ==============================  ==================================
-    ``ctx``                   ``context``                     every later phase of the month
-    ``deaths``                ``record`` (stocks pass)        ``demography``, same month
-    ``member_sums``           ``record`` (stocks pass)        ``members``, same month
-    ``applicants``            ``learning``                    ``admissions``, same month
-    ``next_stocks``           ``learning``                    ``record`` of the next month
-    ========================  ==============================  ==================================
+    ================  ====================================  ===============================
+    field             written by                            read by
+    ================  ====================================  ===============================
+    ``ctx``           ``context``                           every later phase of the month
+    ``deaths``        ``record`` (stocks pass)              ``demography``, same month
+    ``member_sums``   ``record`` (stocks pass)              ``members``, same month
+    ``applicants``    ``learning`` (``applications``)       ``admissions``, same month
+    ``next_stocks``   ``learning`` (``adults``)             ``record`` of the next month
+    ``trust_sums``    ``adults`` (synchronous M7 only)      ``adults`` of the next month
+    ================  ====================================  ===============================
+
+    In brackets: the writer with synchronous M7 (``run.m7_order``, the default) where it is
+    not the sequential month's. ``trust_sums`` is dropped by an event that changes trust (a
+    shock); the next ``adults`` then takes the sums again before its pass.
     """
 
     #: fields made anew every month before any phase reads them: not in a checkpoint (which
@@ -61,6 +76,7 @@ class Carry:
     member_sums: tuple[float, float] | None = None
     applicants: Applicants | None = None
     next_stocks: NextStocks | None = None
+    trust_sums: TrustSums | None = None
 
     def checkpoint_state(self) -> dict[str, Any]:
         """Every field but the :attr:`MONTHLY` ones (a checkpoint is taken between months)."""

@@ -78,10 +78,12 @@ class Sizing:
         state = slots * cls._bytes_per_slot(scenario)
         # the member index: two uint32 buffers (merge target), 12.5 % growth room
         index = 2 * 4 * 1.125 * cls.MEMBERS_PER_SLOT_PEAK * slots
-        # per-thread workplace sums: 2 packed int64 arrays per lane
+        # per-thread workplace sums: 2 packed int64 arrays per lane (at most one lane per
+        # core), and with synchronous M7 last month's sums of trust
         cells = peak * 0.7 * scale / scenario.mechanisms.demography.adults_per_cell
-        lanes = 2 * 8 * cells * (os.cpu_count() or 1)  # at most one lane per core
-        # next month's natural deaths listed by the learning pass (uint32 slots)
+        sync = scenario.run.m7_order == "synchronous"
+        lanes = 2 * 8 * cells * (os.cpu_count() or 1) + sync * 8 * cells
+        # next month's natural deaths listed by the pass that takes the stocks (uint32 slots)
         lanes += 4 * (DEATH_LIST_SHARE * slots + DEATH_LIST_MIN * (os.cpu_count() or 1))
         # and the applicants listed per uid chunk (uids issued over a run: under 2 x slots)
         lanes += 4 * APPLICANTS_MAX * (2 * slots // engine.CHUNK + 1)

@@ -32,7 +32,7 @@ from . import waves
 from .members import dissolve
 from .memory import Sizing
 from .month import Month
-from .phases import phase_table
+from .phases import phase_table, phases_of
 from .reference import ReferenceMonth
 from .schema import LEVER_NAMES, CpsuScenario
 from .stocks import seniority_kernel, survey_columns
@@ -209,9 +209,9 @@ class CpsuModel(Sizing, Model):
     #: draw natural deaths in the stocks pass when no event needs the agents in between (a
     #: full pass fewer per month; the same results, tested)
     FUSE_DEATHS = True
-    #: take the whole population's stocks (and next month's natural deaths) in the
-    #: ``learning`` pass of the month before, and count only the members in ``record`` (the
-    #: same results, tested)
+    #: take the whole population's stocks (and next month's natural deaths) in the last pass
+    #: over everyone of the month before (``adults``; ``learning`` with sequential M7), and
+    #: count only the members in ``record`` (the same results, tested)
     TAKE_STOCKS = True
 
     def setup(self) -> None:
@@ -281,18 +281,10 @@ class CpsuModel(Sizing, Model):
 
     # -- the step ------------------------------------------------------------------------
     def phases(self) -> list[tuple[str, Callable[[int], None]]]:
-        """The month's phases, in the order of :data:`.phases.PHASES` (after ``record``)."""
+        """The month's phases, in the order of :func:`.phases.phases_of` the run's
+        ``m7_order`` (after ``record``)."""
         mo = self.passes
-        out = [
-            ("context", mo.context),
-            ("demography", mo.demography),
-            ("members", mo.members),
-            ("adults", mo.adults),
-            ("learning", mo.learning),
-            ("admissions", mo.admissions),
-            ("purges", mo.purges),
-            ("members_end", mo.members_end),
-        ]
+        out = [(p.name, getattr(mo, p.name)) for p in phases_of(self.scenario.run.m7_order)[1:]]
         for name, mod, _ in self.addons:  # added mechanisms: each after the phase it names
             after = getattr(mod, "AFTER", "members_end")
             at = next((k for k, (n, _) in enumerate(out) if n == after), None)
@@ -301,6 +293,11 @@ class CpsuModel(Sizing, Model):
                                  f"({', '.join(n for n, _ in out)})")
             out.insert(at + 1, (name, lambda step, _n=name, _m=mod: self._addon(step, _n, _m)))
         return out
+
+    def addons_on(self) -> bool:
+        """Whether an added mechanism is switched on (it may change any attribute, so the
+        month then takes nothing ahead across it)."""
+        return any(getattr(self.params, name).enabled for name, _, _ in self.addons)
 
     def _addon(self, step: int, name: str, mod) -> None:
         """An added mechanism's phase: ``mod.phase(ctx, agents)`` when it is enabled; the
@@ -326,6 +323,7 @@ class CpsuModel(Sizing, Model):
                 return {"detail": "applied=False"}
             before = self.passes.stocks(step)
             m3.apply(self.context(step), self.state, ev)
+            self.passes.carry.trust_sums = None  # trust changed since M7's sums were taken
             after = self.passes.stocks(step)
             db = after["belief_adults"] - before["belief_adults"]
             dt = after["trust_adults"] - before["trust_adults"]

@@ -5,8 +5,12 @@ shows it as a table, generated from it). The equations are per-agent functions i
 mechanism modules; the phases decide how many times the agents are read, by calling kernels
 (``stocks``, ``members``, ``adults``, ``recruits``) that apply several mechanisms in one pass.
 
-Nothing after ``learning`` changes anyone's belief, trust or age, and only war losses change
-who is alive; so ``learning`` sums the whole population's columns of next month's stocks and
+With synchronous M7 (``run.m7_order``, the default) ``adults`` is the month's one pass over
+everyone (:func:`.adults.one_pass`): M7 learns from the workplace sums of trust that last
+month's pass took (``carry.trust_sums``), and the pass takes this month's for the next.
+With sequential M7 a second pass, ``learning``, learns from this month's sums.
+Nothing after that pass changes anyone's belief, trust or age, and only war losses change
+who is alive; so it sums the whole population's columns of next month's stocks and
 lists next month's natural deaths, and ``record`` counts only the members, from the member
 index (:func:`.stocks.member_stocks`), and kills the listed agents. In the first month, after
 war losses, or when the list is full, :func:`.stocks.stocks_pass` does it all in one pass
@@ -36,8 +40,8 @@ from ...mechanisms import recruitment as m1
 from ...mechanisms import remedies as m11
 from ...mechanisms import ritual as m4
 from ...mechanisms._common import PREFETCH_MIN_BYTES
-from .adults import adults_pass, learning_pass
-from .carry import Applicants, Carry, NextStocks
+from .adults import adults_pass, learning_pass, one_pass, sum_lanes, trust_sums_pass
+from .carry import Applicants, Carry, NextStocks, TrustSums
 from .lanes import lane_chunks, reduce_lanes, weight_totals
 from .member_index import MemberIndex
 from .members import (
@@ -97,6 +101,9 @@ class Month:
         self._dying = np.zeros((0, 0), dtype=np.uint32)
         self._listed = np.zeros((0, 0), dtype=np.uint32)
         self._listed_cap = APPLICANTS_MIN
+        #: M7 learns from last month's workplace means (one pass a month), or this month's
+        self.synchronous = model.scenario.run.m7_order == "synchronous"
+        self._tlast = np.zeros(0, dtype=np.int64)  # synchronous M7: the sums handed on
 
     def checkpoint_state(self) -> dict:
         """What the next months depend on: the carry (next month's stocks taken ahead), the
@@ -334,7 +341,11 @@ class Month:
         m.flows["rotations"] += int(tot[1])
 
     def adults(self, step: int) -> None:
-        """M2 socialization, M4 ritual, M6 legitimacy, and M7's workplace sums of trust."""
+        """M2 socialization, M4 ritual, M6 legitimacy, and M7's workplace sums of trust; with
+        synchronous M7 also M7 learning and next month's stocks (:meth:`_one_pass`)."""
+        if self.synchronous:
+            self._one_pass(step)
+            return
         st, ctx = self.m.state, self.carry.ctx
         bounds, idx, ib = self._index()
         lanes, msum, tsum = self._lanes(bounds)
@@ -349,25 +360,83 @@ class Month:
             t = lanes.shape[0] - 1
             reduce_lanes(tsum[:t])
 
+    def _take(self) -> bool:
+        """Whether next month's stocks of the whole population are taken ahead: not with an
+        added mechanism switched on (it may change belief or trust after the pass)."""
+        return self.m.TAKE_STOCKS and not self.m.addons_on()
+
+    def _trust_sums(self, step: int, learn_on: bool, bounds, lanes, tsum):
+        """Synchronous M7: the workplace sums of trust this month's learning reads (consumed
+        from the carry). Last month's pass handed them on; in the first month, after an
+        event that changed trust (a shock), or with an added mechanism switched on (which
+        may change trust), they are taken here instead, over the living as they stand (every
+        one of them is then in the sums). ``None`` when nobody learns this month."""
+        c, st = self.carry, self.m.state
+        last, c.trust_sums = c.trust_sums, None
+        if not learn_on:
+            return None
+        if last is None or last.key != step or self.m.addons_on():
+            trust_sums_pass(bounds, lanes, st.view("alive"), st.view("cell"), st.view("trust"),
+                            tsum)
+            sum_lanes(tsum, lanes.shape[0] - 1, self._tlast)
+            last = TrustSums(step, st.next_uid, self._tlast)
+        return last
+
+    def _one_pass(self, step: int) -> None:
+        """The synchronous month's pass (:func:`.adults.one_pass`): M2 socialization, M4, M6,
+        M7 learning from last month's workplace sums and this month's sums for the next,
+        next month's stocks and natural deaths."""
+        m, st, c = self.m, self.m.state, self.carry
+        ctx = c.ctx
+        bounds, idx, ib = self._index()
+        lanes, msum, tsum = self._lanes(bounds)
+        nl = lanes.shape[0] - 1
+        soc, rr, lb, lt = m2.terms(ctx), m4.terms(ctx), m6.terms(ctx), m7.terms(ctx)
+        p7 = m.params.openness
+        learn_on = lt is not None and lt.rate > 0
+        sums_on = p7.enabled
+        if self._tlast.shape[0] != m.n_cells:
+            self._tlast = np.zeros(m.n_cells, dtype=np.int64)
+        last = self._trust_sums(step, learn_on, bounds, lanes, tsum)
+        nxt = np.zeros((nl, len(NEXT)), dtype=np.int64)
+        dying, ndying = self._death_list(nl)
+        take = self._take()
+        one_pass(bounds, lanes, idx, ib, st.view("alive"), st.view("birth"), st.view("death"),
+                 st.view("status"), st.view("cell"), st.view("uid"), st.view("belief"),
+                 st.view("trust"), st.view("disposition"), ctx.month, soc is not None,
+                 soc or m2.OFF, rr is not None, msum, rr or m4.OFF, lb is not None,
+                 lb or m6.OFF, learn_on, lt.rate if learn_on else 0.0,
+                 last.sums if learn_on else self._tlast, last.mark if learn_on else 0,
+                 sums_on, tsum, take, m.params.commitment.threshold, p7.norm,
+                 m.openness_at(step + 1), p7.enabled, m.survey_cuts, nxt, dying, ndying,
+                 self._far())
+        if sums_on:
+            sum_lanes(tsum, nl, self._tlast)
+            c.trust_sums = TrustSums(step + 1, st.next_uid, self._tlast)
+        c.next_stocks = (NextStocks((step + 1, st.compactions, st.n), lanes, nxt, dying, ndying)
+                         if take else None)
+
+    def _death_list(self, nl: int) -> tuple[np.ndarray, np.ndarray]:
+        """The lanes' lists of next month's natural deaths (reused) and their counts."""
+        cap = int(self.m.state.n * DEATH_LIST_SHARE / nl) + DEATH_LIST_MIN
+        if self._dying.shape[0] < nl or self._dying.shape[1] < cap:
+            self._dying = np.zeros((nl, cap), dtype=np.uint32)
+        return self._dying[:nl], np.zeros(nl, dtype=np.int64)
+
     def learning(self, step: int) -> None:
-        """M7 social learning (and next month's stocks of the whole population, and its
-        natural deaths); M1 decisions to apply."""
+        """Sequential M7: social learning (and next month's stocks of the whole population,
+        and its natural deaths); M1 decisions to apply."""
         m, st, c = self.m, self.m.state, self.carry
         ctx = c.ctx
         bounds = m.bounds()
-        nchunk = bounds.shape[0] - 1
         lt = m7.terms(ctx)
         rate = lt.rate if lt is not None else 0.0
         lanes, _, tsum = self._lanes(bounds)
         nl = lanes.shape[0] - 1
         nxt = np.zeros((nl, len(NEXT)), dtype=np.int64)
-        cap = int(st.n * DEATH_LIST_SHARE / nl) + DEATH_LIST_MIN
-        if self._dying.shape[0] < nl or self._dying.shape[1] < cap:
-            self._dying = np.zeros((nl, cap), dtype=np.uint32)
-        dying = self._dying[:nl]
-        ndying = np.zeros(nl, dtype=np.int64)
+        dying, ndying = self._death_list(nl)
         p7 = m.params.openness
-        take = m.TAKE_STOCKS
+        take = self._take()
         learning_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("death"),
                       st.view("cell"), st.view("belief"), st.view("trust"), ctx.month,
                       rate > 0, rate, tsum, take, m.params.commitment.threshold,
@@ -375,6 +444,14 @@ class Month:
                       ndying)
         c.next_stocks = (NextStocks((step + 1, st.compactions, st.n), lanes, nxt, dying, ndying)
                          if take else None)
+        self.applications(step)
+
+    def applications(self, step: int) -> None:
+        """M1: the agents whose monthly trial to apply succeeds decide whether to apply."""
+        m, st, c = self.m, self.m.state, self.carry
+        ctx = c.ctx
+        bounds = m.bounds()
+        nchunk = bounds.shape[0] - 1
         rt = m1.terms(ctx)
         c.applicants = None
         if rt is None:

@@ -1,4 +1,5 @@
-"""Kernels of M1 recruitment: decisions to apply (``learning`` phase) and admissions.
+"""Kernels of M1 recruitment: decisions to apply (``applications`` phase; ``learning`` with
+sequential M7) and admissions.
 
 :func:`apply_pass` finds the agents whose monthly trial succeeds and decides whether they
 apply; :func:`admissions_pass` admits applicants under the quota, visiting the applicants

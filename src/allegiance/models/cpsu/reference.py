@@ -15,8 +15,10 @@ bit, over whole runs (``tests/test_reference.py``), because
   from success to success over each uid chunk (:func:`allegiance.rng.next_success`), here
   as in the fused engine: that is how those draws are defined.
 
-It is slower than the fused engine (several passes a month where the fused one needs two),
-which is why it is not the default.
+It is slower than the fused engine (several passes a month where the fused one needs one,
+or two with sequential M7), which is why it is not the default. Both implement both of M7's
+orders (``run.m7_order``): the workplace sums of trust that synchronous M7 learns from are
+part of the model (last month's), so this engine carries them from month to month too.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from ...mechanisms._common import (
     unpack,
 )
 from ...rng import log_q, skip, uniform
-from .carry import Applicants
+from .carry import Applicants, TrustSums
 from .members import end_one
 from .month import END_FLOWS, Month, count_end_flows
 from .stocks import (
@@ -187,6 +189,56 @@ def adults_loop(alive, birth, status, cell, uid, belief, trust, disposition, mon
                                          lb.news_members, lb.news_citizens, lb.base,
                                          lb.w_belief, lb.w_disposition, lb.acceptance, lb.rate)
         if learn_on:
+            tsum[cell[i]] += packed(trust[i])
+
+
+@njit(cache=True, error_model="numpy")
+def adults_sync_loop(alive, birth, status, cell, uid, belief, trust, disposition, month, soc_on,
+                     soc, ritual_on, msum, rr, legit_on, lb, learn_on, rate, last, mark,
+                     sums_on, tsum):
+    """Synchronous M7 (``run.m7_order = "synchronous"``): each agent in turn, M2
+    socialization at 16, M4, M6 as :func:`adults_loop`; then an adult's trust moves towards
+    the mean of the others in its workplace last month (``last``: the sums of the agents
+    alive then, whose uids are below ``mark``; :func:`openness.learn_last`), and its trust
+    is added to next month's sums ``tsum``."""
+    tsum[:] = 0
+    for i in range(alive.shape[0]):
+        if not alive[i]:
+            continue
+        t0 = trust[i]  # what it added to last month's sums (nothing changed it since)
+        age = month - birth[i]
+        if soc_on and age == m2.SOCIALIZATION_MONTHS:
+            b, t = m2.socialized(soc.climate, soc.trust_mean, soc.sd, uid[i], soc.key_belief,
+                                 soc.key_trust)
+            belief[i] = b
+            trust[i] = t
+        if age >= ADULT_MONTHS:
+            member = status[i] > 0
+            if ritual_on:
+                ms = 0
+                mc = 0
+                if member:
+                    ms, mc = unpack(msum[cell[i]])
+                belief[i] = m4.erode_one(belief[i], member, ms, mc, rr.rate_member,
+                                         rr.rate_citizen, rr.peer, rr.asymmetry)
+            if legit_on:
+                trust[i] = m6.adjust_one(trust[i], belief[i], disposition[i], member,
+                                         lb.news_members, lb.news_citizens, lb.base,
+                                         lb.w_belief, lb.w_disposition, lb.acceptance, lb.rate)
+            if learn_on:
+                ts, tc = unpack(last[cell[i]])
+                trust[i] = m7.learn_last(trust[i], t0, ts, tc, np.int64(uid[i] < mark), rate)
+        if sums_on:
+            tsum[cell[i]] += packed(trust[i])
+
+
+@njit(cache=True)
+def trust_sums_loop(alive, cell, trust, tsum):
+    """M7's workplace sums of the living's trust as it stands (synchronous M7, when last
+    month's pass left none)."""
+    tsum[:] = 0
+    for i in range(alive.shape[0]):
+        if alive[i]:
             tsum[cell[i]] += packed(trust[i])
 
 
@@ -355,6 +407,7 @@ class ReferenceMonth(Month):
         if self._msum.shape[0] != self.m.n_cells:
             self._msum = np.zeros(self.m.n_cells, dtype=np.int64)
             self._tsum = np.zeros(self.m.n_cells, dtype=np.int64)
+            self._tlast = np.zeros(self.m.n_cells, dtype=np.int64)
 
     def stocks(self, step: int, with_deaths: bool = False,
                use_next: bool = False) -> dict[str, float]:
@@ -385,6 +438,9 @@ class ReferenceMonth(Month):
         m.flows["rotations"] += int(out[1])
 
     def adults(self, step: int) -> None:
+        if self.synchronous:
+            self._one_pass(step)
+            return
         st, ctx = self.m.state, self.carry.ctx
         self._sums()
         soc = m2.terms(ctx)
@@ -397,14 +453,44 @@ class ReferenceMonth(Month):
                     rr is not None, self._msum, rr or m4.OFF, lb is not None, lb or m6.OFF,
                     lt is not None and lt.rate > 0, self._tsum)
 
+    def _one_pass(self, step: int) -> None:
+        """Synchronous M7: the ``adults`` loop with learning from last month's sums (taken
+        here first when the carry has none for this month, as in the fused engine)."""
+        m, st, c = self.m, self.m.state, self.carry
+        ctx = c.ctx
+        self._sums()
+        soc, rr, lb, lt = m2.terms(ctx), m4.terms(ctx), m6.terms(ctx), m7.terms(ctx)
+        learn_on = lt is not None and lt.rate > 0
+        v = st.view
+        last, c.trust_sums = c.trust_sums, None
+        if learn_on and (last is None or last.key != step or m.addons_on()):
+            trust_sums_loop(v("alive"), v("cell"), v("trust"), self._tlast)
+            last = TrustSums(step, st.next_uid, self._tlast)
+        sums_on = m.params.openness.enabled
+        adults_sync_loop(v("alive"), v("birth"), v("status"), v("cell"), v("uid"),
+                         v("belief"), v("trust"), v("disposition"), ctx.month, soc is not None,
+                         soc or m2.OFF, rr is not None, self._msum, rr or m4.OFF,
+                         lb is not None, lb or m6.OFF, learn_on, lt.rate if learn_on else 0.0,
+                         last.sums if learn_on else self._tlast,
+                         last.mark if learn_on else 0, sums_on, self._tsum)
+        c.next_stocks = None
+        if sums_on:  # this month's sums become last month's
+            self._tlast, self._tsum = self._tsum, self._tlast
+            c.trust_sums = TrustSums(step + 1, st.next_uid, self._tlast)
+
     def learning(self, step: int) -> None:
-        m, st, ctx = self.m, self.m.state, self.carry.ctx
+        st, ctx = self.m.state, self.carry.ctx
         v = st.view
         lt = m7.terms(ctx)
         if lt is not None and lt.rate > 0:
             learning_loop(v("alive"), v("birth"), v("cell"), v("trust"), ctx.month, lt.rate,
                           self._tsum)
         self.carry.next_stocks = None
+        self.applications(step)
+
+    def applications(self, step: int) -> None:
+        m, st, ctx = self.m, self.m.state, self.carry.ctx
+        v = st.view
         self.carry.applicants = None
         rt = m1.terms(ctx)
         if rt is None:

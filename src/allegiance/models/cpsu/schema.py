@@ -250,6 +250,11 @@ class RunSettings(Frozen):
         "fused", description="how a month is executed: 'fused' (a few compiled passes over the "
                              "agents; the default) or 'reference' (one plain loop per phase; "
                              "slower, the same results)")
+    m7_order: Literal["synchronous", "sequential"] = Field(
+        "synchronous", description="when M7's social learning reads the workplace means: "
+        "'synchronous' (last month's, so one pass over the agents does the month; the default "
+        "since issue 18) or 'sequential' (this month's, after M4 and M6: the order before, "
+        "kept for one release)")
 
     _dates = field_validator("start", "end")(classmethod(lambda cls, v: check_month(v)))
 

@@ -1,10 +1,11 @@
 """The month's stocks: every count and sum of the state on the 1st of the month.
 
 :func:`stocks_pass` takes them in one pass over every slot (with the month's natural deaths
-and the members' sums of the ``members`` phase). Usually less is needed: ``learning_pass`` of
-the month before summed the whole population's columns (:data:`NEXT`) and listed the month's
-natural deaths, so :func:`member_stocks` counts only the members and :func:`kill_listed`
-kills the listed agents; :func:`combine_stocks` puts the two together (exact integers).
+and the members' sums of the ``members`` phase). Usually less is needed: the last pass over
+everyone of the month before (``one_pass``; ``learning_pass`` with sequential M7) summed the
+whole population's columns (:data:`NEXT`) and listed the month's natural deaths, so
+:func:`member_stocks` counts only the members and :func:`kill_listed` kills the listed agents;
+:func:`combine_stocks` puts the two together (exact integers).
 
 Sums of values in [0, 1] are fixed-point integers, so they do not depend on the order of
 addition; :data:`AGG_SCALE` turns a column back into agents or sums.
@@ -277,9 +278,9 @@ def member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, t
                   deaths_on, sums_on, ritual_on, promote_on, career_bias, seniority_bias, table,
                   msum, wsum, far):
     """The members' columns of :func:`stocks_pass`, from the member index (the rest of the
-    month's stocks came from ``learning_pass`` of the month before), and with ``sums_on`` the
-    members' sums of the ``members`` phase over the members who do not die this month
-    (``deaths_on``: those whose month of ``death`` has come die after the stocks)."""
+    month's stocks came from ``one_pass`` or ``learning_pass`` of the month before), and with
+    ``sums_on`` the members' sums of the ``members`` phase over the members who do not die
+    this month (``deaths_on``: those whose month of ``death`` has come die after the stocks)."""
     one = np.uint64(1)
     ahead = np.uint64(PREFETCH)
     for lane in prange(lanes.shape[0] - 1):
@@ -360,7 +361,7 @@ def with_means(v: dict[str, float]) -> dict[str, float]:
 
 def combine_stocks(members: np.ndarray, whole: np.ndarray) -> np.ndarray:
     """The stocks of :func:`stocks_pass` (summed over chunks) from the members' columns
-    (:func:`member_stocks`) and the whole population's (:data:`NEXT`, ``learning_pass``):
+    (:func:`member_stocks`) and the whole population's (:data:`NEXT`, ``one_pass``):
     the non-members' are the whole's minus the members' (integers: exact)."""
     tot = members.copy()
     n_alive, n_adults, s_belief, s_trust, n_committed, s_expressed = whole[:6]
@@ -382,7 +383,8 @@ def combine_stocks(members: np.ndarray, whole: np.ndarray) -> np.ndarray:
 
 @njit(**KERNEL)
 def kill_listed(dying, ndying, alive, status, out):
-    """The natural deaths listed by ``learning_pass``: per lane, [deaths, of members]."""
+    """The natural deaths listed by ``one_pass`` (or ``learning_pass``): per lane, [deaths,
+    of members]."""
     for lane in prange(ndying.shape[0]):
         d = 0
         dm = 0
@@ -397,7 +399,7 @@ def kill_listed(dying, ndying, alive, status, out):
         out[lane, 1] = dm
 
 
-#: columns of the whole population's stocks that ``learning_pass`` takes for the next month
+#: columns of the whole population's stocks that ``one_pass`` takes for the next month
 #: (``NEXT``): living agents, adults, and over adults fixed-point sums of belief and trust,
 #: committed adults, fixed-point sum of expressed trust, sums of squares of belief and trust,
 #: and the survey answers (firm, not against; private and expressed)
