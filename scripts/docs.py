@@ -86,6 +86,9 @@ GENERATORS = [
     ("posterior", True, "docs/VALIDATION.md: the ABC-SMC posterior of calibration/cpsu_abc and "
      "20 runs drawn from it", "python scripts/posterior_cpsu.py --write",
      _main("scripts/posterior_cpsu.py")),
+    ("m7-order", True, "docs/VALIDATION.md: fit and forecast with synchronous and sequential M7 "
+     "(six cpsu runs at 1:1,000)", "python scripts/m7_order_table.py --write",
+     _main("scripts/m7_order_table.py")),
     ("crisis", True, "docs/VALIDATION.md: the August 1991 crisis tables (~40 cpsu runs)",
      "python scripts/crisis_tables.py --write", _main("scripts/crisis_tables.py")),
     ("epstein-classic", True, "docs/CLASSIC.md: the full-size Epstein Model II and Run 2 tables "
