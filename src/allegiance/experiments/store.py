@@ -155,9 +155,10 @@ class RunStore:
         """Resume only the same kind of experiment made from the same specification."""
         kind, was = self.meta.get("kind"), old.get("kind")
         if kind is not None and was != kind:
+            was = str(was or "different experiment")
             raise AllegianceError(
-                f"--resume {self.dir}: it holds a {was or 'different experiment'}, not a "
-                f"{kind}; use another --out or --force")
+                f"--resume {self.dir}: it holds {'an' if was[0] in 'aeiou' else 'a'} {was}, "
+                f"not this {kind}; use another --out or --force")
         if old.get("digest") != self.meta.get("digest"):
             raise AllegianceError(
                 f"--resume {self.dir}: the experiment there was made from a different "
