@@ -90,6 +90,15 @@ def test_out_through_a_missing_directory_never_replaces_one(tmp_path):
 # -- 2 and 5: two writers of one --out ----------------------------------------------------------
 
 def test_a_second_writer_of_the_same_out_is_refused(tmp_path):
+    # two at once: one writes, the other is refused (locked out, or finds it written)
+    cmd = [sys.executable, "-m", "allegiance", "run", "granovetter", "--quiet", "--out", "same"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    errs = [p.communicate()[1] for p in procs]
+    results = sorted((p.returncode, err) for p, err in zip(procs, errs, strict=True))
+    assert [code for code, _ in results] == [0, 2], results
+    assert ("another allegiance process is writing same" in results[1][1]
+            or "exists" in results[1][1])
     from allegiance.outdir import claim_output
 
     (tmp_path / "s.toml").write_text(SWEEP)

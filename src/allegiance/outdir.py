@@ -158,8 +158,10 @@ class Claim:
                                       f"({self.target}); choose a new directory")
 
     def _take_lock(self) -> None:
-        import fcntl
-
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no lock, the other checks hold
+            return
         lock = self.parent / f".{self.target.name}.lock"
         for _ in range(20):
             try:
@@ -206,8 +208,9 @@ class Claim:
         name = self.target.name
         stale = [p for p in self.parent.glob(f".{glob_escape(name)}.*")
                  if p.name.startswith((f".{name}.partial-", f".{name}.old-"))]
-        if self.target.is_dir() and not self.target.is_symlink():
-            for d in (self.target, self.target / "figures"):
+        t = self.target
+        if t.is_dir() and not t.is_symlink() and any((t / m).exists() for m in MARKERS):
+            for d in (t, t / "figures"):  # only in a directory we wrote: never a user's files
                 if d.is_dir():
                     stale += [p for p in d.iterdir() if _TEMP.fullmatch(p.name)]
         for p in stale:
