@@ -180,7 +180,8 @@ def test_stale_partials_are_removed_and_said(tmp_path):
 # -- 5: workers die with the command ------------------------------------------------------------
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process tree via /proc")
-def test_pool_workers_die_when_the_command_is_killed(tmp_path):
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
+def test_pool_workers_die_when_the_command_is_killed(tmp_path, sig):
     import psutil
 
     (tmp_path / "many.toml").write_text(SWEEP.replace("seed = 1", "seed = 1\nreplicates = 5000"))
@@ -194,6 +195,8 @@ def test_pool_workers_die_when_the_command_is_killed(tmp_path):
         assert proc.poll() is None, "the sweep finished before it could be killed"
         family = psutil.Process(proc.pid).children(recursive=True)
         assert len(family) >= 2
+        os.kill(proc.pid, getattr(signal, sig))
+        proc.wait()
     finally:
         proc.kill()
         proc.wait()
@@ -202,6 +205,8 @@ def test_pool_workers_die_when_the_command_is_killed(tmp_path):
     for p in alive:
         p.kill()
     assert not alive, [p.pid for p in alive]
+    if sig == "SIGTERM":  # stopped like Ctrl-C: the lock given back, finished runs kept
+        assert not (tmp_path / ".o.lock").exists() and index.stat().st_size > 0
 
 
 # -- 10: an unwritable --out, a full disk -------------------------------------------------------

@@ -215,18 +215,17 @@ def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
 
 def main() -> None:
     """Entry point: run the app, turning user errors into one line and exit code 2."""
-    from .cli_common import Terminated, stop_on_sigterm
+    from .cli_common import stop_on_sigterm
 
-    stop_on_sigterm()
+    stop_on_sigterm()  # SIGTERM stops a command as Ctrl-C does: workers end, partials go
     try:
         rv = app(standalone_mode=False)
     except AllegianceError as exc:
         fail_line(str(exc), exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt as exc:
-        fail_line("interrupted; no result was written",
-                  143 if isinstance(exc, Terminated) else 130)
+    except KeyboardInterrupt:
+        fail_line("interrupted; no result was written", 130)
     except Exception as exc:  # click usage errors
         usage, abort = _click_exceptions()
         if isinstance(exc, usage):

@@ -124,6 +124,8 @@ class Claim:
         self.partial: Path | None = None
         self._fd: int | None = None
         self._lock: Path | None = None
+        self._made: list[Path] = []  # parent directories this claim created
+        self.committed = False
 
     @property
     def parent(self) -> Path:
@@ -135,6 +137,10 @@ class Claim:
     # -- taking and giving back -------------------------------------------------------------
     def acquire(self) -> None:
         self._check_place()
+        p = self.parent
+        while not p.exists() and p != p.parent:
+            self._made.append(p)
+            p = p.parent
         try:
             self.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -201,6 +207,10 @@ class Claim:
                     self._lock.unlink()
             os.close(self._fd)
             self._fd = None
+        if self.atomic and not self.committed:  # nothing written: leave no empty runs/ either
+            for d in self._made:
+                with suppress(OSError):
+                    d.rmdir()
 
     def _clean_stale(self) -> None:
         """Remove what interrupted writes to this target left: we hold its lock, so no live
@@ -296,6 +306,7 @@ class Claim:
                         f"output directory '{self.path}' exists; {self.hint}") from None
                 raise
         self.partial = None
+        self.committed = True
 
 
 def glob_escape(name: str) -> str:
