@@ -70,15 +70,12 @@ def run(
 ) -> None:
     """Run a scenario and write its results directory."""
     from .api import run as api_run
+    from .outdir import claim_output
     from .scenario import load_scenario
 
     sc = load_scenario(scenario, set_ or [])
     _warn(sc, set_ or [])
     outdir = out or Path("runs") / sc.name
-    if outdir.exists() and not force:
-        raise AllegianceError(
-            f"output directory '{outdir}' exists; choose another --out or pass --force"
-        )
     if checkpoint is not None and checkpoint_at is None:
         raise AllegianceError("--checkpoint: say at which step with --checkpoint-at (1956-01)")
     if checkpoint_at is not None:
@@ -86,14 +83,16 @@ def run(
         if checkpoint.exists() and not force:
             raise AllegianceError(f"checkpoint file '{checkpoint}' exists; choose another "
                                   "--checkpoint or pass --force")
-    prog = RunProgress(sc.name, quiet)
-    try:
-        result = api_run(sc, seed=seed, scale=scale, threads=threads, progress=prog,
-                         checkpoint_at=checkpoint_at, checkpoint_path=checkpoint,
-                         resume_from=from_)
-    finally:
-        prog.close()
-    path = result.save(outdir, force=force, figures=figures)
+    # held from before the run to the end: checked, locked against another writer, writable
+    with claim_output(outdir, force=force):
+        prog = RunProgress(sc.name, quiet)
+        try:
+            result = api_run(sc, seed=seed, scale=scale, threads=threads, progress=prog,
+                             checkpoint_at=checkpoint_at, checkpoint_path=checkpoint,
+                             resume_from=from_)
+        finally:
+            prog.close()
+        path = result.save(outdir, force=force, figures=figures)
     if not quiet:
         _print_summary(result, path)
         if checkpoint_at is not None:
@@ -216,6 +215,9 @@ def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
 
 def main() -> None:
     """Entry point: run the app, turning user errors into one line and exit code 2."""
+    from .cli_common import stop_on_sigterm
+
+    stop_on_sigterm()  # SIGTERM stops a command as Ctrl-C does: workers end, partials go
     try:
         rv = app(standalone_mode=False)
     except AllegianceError as exc:

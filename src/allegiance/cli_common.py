@@ -74,6 +74,23 @@ class RunProgress:
             self.progress.stop()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that workers stop and partial output is removed."""
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM interrupt the command as Ctrl-C does (the default would end the process
+    at once: pool workers left running, a partial folder left behind)."""
+    import signal
+    from contextlib import suppress
+
+    def _raise(signum, frame):
+        raise Terminated()
+
+    with suppress(ValueError, OSError):  # not the main thread of the main interpreter
+        signal.signal(signal.SIGTERM, _raise)
+
+
 def fail_line(message: str, code: int) -> None:
     """Print ``error: message`` on standard error and exit with ``code``."""
     from rich.console import Console

@@ -61,15 +61,12 @@ def compare(
     """
     from .cli_common import RunProgress, console
     from .compare import compare as do_compare
-    from .errors import OutputExistsError
+    from .outdir import slugify
 
     def _stem(s: str) -> str:
-        return Path(s).stem if s.endswith(".toml") else s
+        return slugify(Path(s).stem if s.endswith(".toml") else s)
 
     outdir = out or Path("runs") / f"compare_{_stem(a)}_vs_{_stem(b)}"
-    if outdir.exists() and not force:
-        raise OutputExistsError(f"output directory '{outdir}' exists; choose another --out or "
-                                "pass --force")
     ex = (executor(False, workers, scheduler, dask)
           if workers is not None or scheduler or dask else None)
     bars = {"A": RunProgress(f"A {_stem(a)}", quiet), "B": RunProgress(f"B {_stem(b)}", quiet)}
@@ -130,37 +127,36 @@ def ablate(
     """
     from . import ablation
     from .cli_common import RunProgress, console
-    from .errors import AllegianceError, OutputExistsError
+    from .errors import AllegianceError
+    from .outdir import claim_output
     from .scenario import load_scenario
 
     if tolerance <= 0:
         raise AllegianceError(f"--tolerance {tolerance:g}: must be > 0")
     sc = load_scenario(scenario, set_ or [])
     outdir = out or Path("runs") / f"ablate_{sc.name}"
-    if outdir.exists() and not force:
-        raise OutputExistsError(f"output directory '{outdir}' exists; choose another --out or "
-                                "pass --force")
     if jobs is not None:
         if workers is not None:
             raise AllegianceError("--jobs is the former name of --workers: give only --workers")
         workers, serial = (None, True) if jobs == 1 else (jobs, serial)
     ex = executor(serial, workers, scheduler, dask)
-    prog = RunProgress(f"ablate {sc.name}", quiet)
-    try:
-        runs = ablation.run_ensemble(scenario, seeds=seeds, seed=seed, scale=scale,
-                                     overrides=set_ or [], executor=ex, progress=prog)
-    finally:
-        prog.close()
-    table = ablation.hypothesis_table(runs, tolerance)
-    command = "allegiance " + " ".join(shlex.quote(x) for x in sys.argv[1:]) \
-        if sys.argv and sys.argv[0].endswith(("allegiance", "__main__.py")) else \
-        f"allegiance ablate {scenario} --seeds {seeds} --scale {scale or sc.run.scale:g}"
-    meta = {"scenario": sc.name, "seeds": seeds, "executor": ex.describe(),
-            "root_seed": int(sc.run.seed if seed is None else seed),
-            "scale": float(sc.run.scale if scale is None else scale), "overrides": set_ or [],
-            "wall_seconds_total": float(runs["wall_seconds"].sum())}
-    ablation.write(outdir, runs, table, tolerance=tolerance, command=command, meta=meta,
-                   force=force)
+    with claim_output(outdir, force=force):  # checked and locked before the runs
+        prog = RunProgress(f"ablate {sc.name}", quiet)
+        try:
+            runs = ablation.run_ensemble(scenario, seeds=seeds, seed=seed, scale=scale,
+                                         overrides=set_ or [], executor=ex, progress=prog)
+        finally:
+            prog.close()
+        table = ablation.hypothesis_table(runs, tolerance)
+        command = "allegiance " + " ".join(shlex.quote(x) for x in sys.argv[1:]) \
+            if sys.argv and sys.argv[0].endswith(("allegiance", "__main__.py")) else \
+            f"allegiance ablate {scenario} --seeds {seeds} --scale {scale or sc.run.scale:g}"
+        meta = {"scenario": sc.name, "seeds": seeds, "executor": ex.describe(),
+                "root_seed": int(sc.run.seed if seed is None else seed),
+                "scale": float(sc.run.scale if scale is None else scale),
+                "overrides": set_ or [], "wall_seconds_total": float(runs["wall_seconds"].sum())}
+        ablation.write(outdir, runs, table, tolerance=tolerance, command=command, meta=meta,
+                       force=force)
     if quiet:
         return
     con = console()

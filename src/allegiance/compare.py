@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import AllegianceError, OutputExistsError
+from .errors import AllegianceError
 
 #: series compared month by month (those a model does not record are skipped)
 SERIES = ("members", "committed_members", "exits", "expelled", "joins", "mean_belief_adults",
@@ -306,12 +306,20 @@ def compare(a, b, out: str | Path, *, seed: int | None = None, scale: float | No
         dict with ``path``, ``a``/``b`` (results), ``table`` (DataFrame), ``differences``
         (rows of :func:`summary_differences`) and ``first_difference`` (date or None).
     """
-    from .results import atomic_directory, dump_json, write_parquet
+    from .outdir import claim_output
 
     out = Path(out)
-    if out.exists() and not force:  # checked before the runs, not only when writing
-        raise OutputExistsError(f"output directory '{out}' exists; choose another --out or "
-                                "pass --force")
+    with claim_output(out, force=force):  # checked and locked before the runs
+        return _compare(a, b, out, seed=seed, scale=scale, overrides=overrides,
+                        overrides_a=overrides_a, overrides_b=overrides_b, threads=threads,
+                        force=force, figures=figures, progress=progress, executor=executor,
+                        branch=branch)
+
+
+def _compare(a, b, out: Path, *, seed, scale, overrides, overrides_a, overrides_b, threads,
+             force, figures, progress, executor, branch) -> dict[str, Any]:
+    from .results import atomic_directory, dump_json, write_parquet
+
     ra, rb = run_pair(a, b, seed=seed, scale=scale, overrides=overrides,
                       overrides_a=overrides_a, overrides_b=overrides_b, threads=threads,
                       progress=progress, executor=executor, branch=branch)

@@ -87,6 +87,8 @@ def color(key: str, default: str = "#4d4d4d") -> str:
 
 def save(fig, outdir: Path, name: str, caption: str) -> list[Path]:
     """Save a figure as PNG and SVG with a caption (sources) under the axes."""
+    from .outdir import atomic_file
+
     outdir.mkdir(parents=True, exist_ok=True)
     # The caption goes just below everything already drawn (tick labels, axis labels, legends
     # placed under the axes), so it can never overlap them; savefig's tight bbox takes it in.
@@ -97,7 +99,9 @@ def save(fig, outdir: Path, name: str, caption: str) -> list[Path]:
     paths = []
     for ext in ("png", "svg"):
         p = outdir / f"{name}.{ext}"
-        fig.savefig(p, bbox_inches="tight", metadata={"Date": None} if ext == "svg" else None)
+        with atomic_file(p) as tmp:  # an experiment's figures are written in place
+            fig.savefig(tmp, format=ext, bbox_inches="tight",
+                        metadata={"Date": None} if ext == "svg" else None)
         paths.append(p)
     import matplotlib.pyplot as plt
 

@@ -89,8 +89,18 @@ def _details(summary: str, body: str, cls: str = "") -> str:
     return f"<details class='{cls}'><summary>{escape(summary)}</summary>{body}</details>"
 
 
+def _inside(path: Path, root: Path) -> bool:
+    """``path`` is a regular file (not a link) whose real place is inside ``root``."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    return path.resolve().is_relative_to(root.resolve())
+
+
 def _saved_figures(folder: Path, heading: str, collapsed: bool) -> str:
-    pngs = sorted(folder.glob("*.png")) if folder.is_dir() else []
+    # only regular files inside the result directory: a link in figures/ could otherwise
+    # carry any file of the machine into a report that is meant to be shared
+    pngs = ([p for p in sorted(folder.glob("*.png")) if _inside(p, folder.parent)]
+            if folder.is_dir() else [])
     if not pngs:
         return ""
     figs = "".join(_figure(p.read_bytes(), p.stem, p.name.replace("_", " "), cls="figure saved")
@@ -139,7 +149,7 @@ def build_run(run_dir: str | Path) -> str:
     result = load(run_dir)
     m, s = result.manifest, result.summary
     toml_path = run_dir / SCENARIO_TOML
-    if toml_path.is_file():
+    if _inside(toml_path, run_dir):
         toml_text = toml_path.read_text()
     else:
         from .scenario import scenario_to_toml
@@ -269,7 +279,7 @@ def _compare(path: Path) -> tuple[str, list[str]]:
                f"{escape(fmt(r[c]))}</td>" for c in ("a", "b", "diff")]]
             for r in cj.get("differences", [])]
     parts.append(_table(["outcome", "A", "B", "B − A"], rows, "differences"))
-    if (path / "comparison.png").is_file():
+    if _inside(path / "comparison.png", path):
         parts.append("<h2 id='figures'>Figures</h2>" + _figure(
             (path / "comparison.png").read_bytes(), "comparison", "A vs B, and B − A.",
             "comparison"))

@@ -2,23 +2,22 @@
 
 Results are written to a hidden temporary directory beside the target and renamed into place
 only when every file is complete, so an interrupted run never leaves something that looks like
-a finished result. Parquet files are written without timestamps, so the same run gives the
-same bytes.
+a finished result (:func:`allegiance.outdir.claim_output` decides where a command may
+write). Every file is written under a temporary name and renamed, so none is ever half there.
+Parquet files are written without timestamps, so the same run gives the same bytes.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import AllegianceError, OutputExistsError
+from .errors import AllegianceError
+from .outdir import atomic_directory, atomic_file
+
+__all__ = ["Result", "atomic_directory", "dump_json", "load", "write_parquet"]
 
 TIMESERIES = "timeseries.parquet"
 EVENTS = "events.parquet"
@@ -40,8 +39,10 @@ def _json_default(o: Any):
 
 
 def dump_json(obj: Any, path: Path) -> None:
-    """Write JSON with stable key order."""
-    path.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+    """Write JSON with stable key order, atomically (a kill never leaves half a file)."""
+    text = json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
+    with atomic_file(path) as tmp:
+        tmp.write_text(text)
 
 
 def write_parquet(df, path: Path) -> None:
@@ -50,44 +51,8 @@ def write_parquet(df, path: Path) -> None:
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pandas(df, preserve_index=False)
-    pq.write_table(table, path, compression="zstd", write_statistics=True)
-
-
-
-
-@contextmanager
-def atomic_directory(outdir: Path, *, force: bool = False) -> Iterator[Path]:
-    """Write a result directory atomically: yields a hidden temporary directory beside
-    ``outdir`` and renames it into place only if the block completes.
-
-    An interrupted or failed write leaves no ``outdir`` (and removes the temporary one); an
-    existing ``outdir`` is refused unless ``force``, and then replaced only at the very end.
-    """
-    outdir = Path(outdir)
-    if outdir.exists() and not force:
-        raise OutputExistsError(
-            f"output directory '{outdir}' exists; choose another --out or pass --force"
-        )
-    parent = outdir.parent if str(outdir.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AllegianceError(
-            f"--out {outdir}: cannot create directory: {exc.strerror}") from None
-    tmp = parent / f".{outdir.name}.partial-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        yield tmp
-        if outdir.exists():
-            trash = parent / f".{outdir.name}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(outdir, trash)
-            os.replace(tmp, outdir)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(tmp, outdir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with atomic_file(path) as tmp:  # a kill or a full disk never leaves a 0-byte file
+        pq.write_table(table, tmp, compression="zstd", write_statistics=True)
 
 
 @dataclass

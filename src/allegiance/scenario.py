@@ -87,6 +87,13 @@ class ScenarioBase(Frozen):
     model: str
     provenance: dict[str, str] = Field(default_factory=dict)
 
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, v: str) -> str:
+        from .outdir import check_slug
+
+        return check_slug(v)  # the default output directory is runs/<name>
+
     @field_validator("provenance")
     @classmethod
     def _check_provenance(cls, v: dict[str, str]) -> dict[str, str]:

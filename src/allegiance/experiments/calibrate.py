@@ -48,12 +48,13 @@ from pydantic import Field, model_validator
 
 from .. import data as hist
 from ..errors import AllegianceError
+from ..outdir import slugify
 from ..results import dump_json, write_parquet
 from ..scenario import Frozen, check_month
 from .design import Range, flatten_parameters
 from .executors import Executor, run_seed
 from .store import RunStore, RunTask, extract, run_tasks
-from .sweep import ExperimentHeader
+from .sweep import ExperimentHeader, claim_experiment
 
 
 class Target(Frozen):
@@ -348,7 +349,7 @@ def load_calibration(path: str | Path) -> tuple[CalibrationSpec, Path]:
     if not p.is_file():
         raise ScenarioError(f"file '{p}' not found")
     raw = read_toml(p)
-    raw.setdefault("name", p.stem)
+    raw.setdefault("name", slugify(p.stem))
     if "parameters" in raw:
         raw["parameters"] = flatten_parameters(raw["parameters"])
     return parse_spec(raw, p.name, CalibrationSpec), p.parent
@@ -365,9 +366,10 @@ def calibrate(spec: CalibrationSpec | str | Path, executor: Executor, *,
         spec, base_dir = load_calibration(spec)
     cal = Calibration(spec, base_dir, source)
     outdir = Path(out or spec.out or Path("runs") / spec.name)
-    report = cal.run(outdir, executor, resume=resume, force=force, quiet=quiet)
-    if figures:
-        draw_calibration(outdir, report, cal.names)
+    with claim_experiment(outdir, resume=resume, force=force):
+        report = cal.run(outdir, executor, resume=resume, force=force, quiet=quiet)
+        if figures:
+            draw_calibration(outdir, report, cal.names)
     return outdir, report
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from ..results import dump_json, write_parquet
 from .executors import Executor
 from .shards import Shard, parse_shard
-from .sweep import Plan, SweepSpec, run_plan
+from .sweep import Plan, SweepSpec, claim_experiment, run_plan
 
 QUANTILES = (0.05, 0.5, 0.95)
 ID_COLUMNS = ("run_id", "point", "replicate", "seed", "step")
@@ -115,11 +115,12 @@ def ensemble(scenario: str | Path, runs: int, executor: Executor, *, scale: floa
                      replicates=int(runs), set=sets)
     plan = Plan(spec, None, "ensemble")
     outdir = Path(out or Path("runs") / f"{sc.name}-ensemble")
-    store, table = run_plan(plan, outdir, executor, kind="ensemble", resume=resume, force=force,
-                            quiet=quiet, shard=shard)
-    if shard is not None:
-        return store.dir
-    write_bands(plan, store, table, outdir, figures=figures)
+    with claim_experiment(outdir, shard, resume=resume, force=force):
+        store, table = run_plan(plan, outdir, executor, kind="ensemble", resume=resume,
+                                force=force, quiet=quiet, shard=shard)
+        if shard is not None:
+            return store.dir
+        write_bands(plan, store, table, outdir, figures=figures)
     return outdir
 
 

@@ -39,10 +39,43 @@ def run_seed(root: int, index: int) -> int:
     return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
-def _init_worker() -> None:
-    """Pool-worker initializer: one compute thread per worker process."""
+def _init_worker(parent: tuple[int, float] | None = None) -> None:
+    """Pool-worker initializer: one compute thread per worker process; with ``parent``
+    (pid, start time), the worker ends itself once that process is gone."""
     os.environ["NUMBA_NUM_THREADS"] = "1"
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if parent is not None:
+        import threading
+
+        threading.Thread(target=_watch_parent, args=parent, name="allegiance-parent-watch",
+                         daemon=True).start()
+
+
+def _process_id() -> tuple[int, float]:
+    """This process's pid and start time (a pid alone may be reused)."""
+    import psutil
+
+    return os.getpid(), psutil.Process().create_time()
+
+
+def _watch_parent(pid: int, started: float, every: float = 0.5) -> None:
+    """End this worker as soon as the process that started the pool is gone (SIGKILL, crash):
+    a pool worker otherwise waits for work forever (it holds its own task queue open), and
+    with the forkserver its parent is not the command but the fork server, which lives as long
+    as the workers do, so ``PR_SET_PDEATHSIG`` would not fire."""
+    import time
+
+    import psutil
+
+    while True:
+        time.sleep(every)
+        try:
+            p = psutil.Process(pid)
+            alive = p.create_time() == started and p.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            alive = False
+        if not alive:
+            os._exit(1)
 
 
 class Executor:
@@ -113,8 +146,18 @@ class PoolExecutor(Executor):
 
         self._pool = ProcessPoolExecutor(max_workers=self.n_workers,
                                          mp_context=mp.get_context(self.context),
-                                         initializer=_init_worker)
+                                         initializer=_init_worker,
+                                         initargs=(_process_id(),))
         return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is not None and self._pool is not None:
+            # interrupted (Ctrl-C, SIGTERM, an error): stop the runs in flight now instead of
+            # waiting for them to finish
+            procs = getattr(self._pool, "_processes", None) or {}
+            for proc in list(procs.values()):
+                proc.terminate()
+        self.close()
 
     def close(self) -> None:
         if self._pool is not None:

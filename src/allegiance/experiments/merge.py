@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import AllegianceError
 from .executors import Executor
 from .shards import adopt_shards, check_complete, check_same, default_merge_out, find_shards
-from .sweep import Plan, run_plan
+from .sweep import Plan, claim_experiment, run_plan
 
 KINDS = ("sweep", "ensemble", "sensitivity")
 
@@ -53,14 +53,16 @@ def merge(paths: Iterable[str | Path], *, out: str | Path | None = None, figures
     plan = Plan.from_meta(meta, "merge")
     check_complete(found, plan.tasks, plan.spec.timeseries)
     outdir = Path(out) if out is not None else default_merge_out(found)
-    adopt_shards(found, meta, outdir)
-    store, runs = run_plan(plan, outdir, _NothingToRun(), kind=kind, resume=True, quiet=True)
-    if kind == "ensemble":
-        from .ensemble import write_bands
+    with claim_experiment(outdir, resume=True):
+        adopt_shards(found, meta, outdir)
+        store, runs = run_plan(plan, outdir, _NothingToRun(), kind=kind, resume=True,
+                               quiet=True)
+        if kind == "ensemble":
+            from .ensemble import write_bands
 
-        write_bands(plan, store, runs, outdir, figures=figures)
-    elif kind == "sensitivity":
-        from .sensitivity import write_indices
+            write_bands(plan, store, runs, outdir, figures=figures)
+        elif kind == "sensitivity":
+            from .sensitivity import write_indices
 
-        write_indices(plan, runs, outdir, figures=figures)
+            write_indices(plan, runs, outdir, figures=figures)
     return outdir, kind, runs

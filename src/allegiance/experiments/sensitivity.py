@@ -19,11 +19,21 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AllegianceError
+from ..outdir import slugify
 from ..results import dump_json, write_parquet
 from .design import salib_problem
 from .executors import Executor
 from .shards import Shard, parse_shard
-from .sweep import Plan, SensitivityOptions, SweepSpec, default_out, load_spec, parse_spec, run_plan
+from .sweep import (
+    Plan,
+    SensitivityOptions,
+    SweepSpec,
+    claim_experiment,
+    default_out,
+    load_spec,
+    parse_spec,
+    run_plan,
+)
 
 
 def load_sensitivity_spec(path: str | Path) -> tuple[SweepSpec, Path]:
@@ -39,7 +49,7 @@ def load_sensitivity_spec(path: str | Path) -> tuple[SweepSpec, Path]:
                                   "sensitivity analysis needs 'sobol'")
         if design is None or isinstance(design, dict):
             raw["design"] = {"method": "sobol", **(design or {})}
-        raw.setdefault("name", p.stem)
+        raw.setdefault("name", slugify(p.stem))
         return parse_spec(raw, p.name), p.parent
     return load_spec(p)
 
@@ -96,11 +106,12 @@ def sensitivity(spec: SweepSpec | str | Path, executor: Executor, *,
                               "needs 'sobol'")
     plan = Plan(spec, base_dir, source)
     outdir = default_out(spec, out)
-    store, runs = run_plan(plan, outdir, executor, kind="sensitivity", resume=resume,
-                           force=force, retry_failed=retry_failed, quiet=quiet, shard=shard)
-    if shard is not None:
-        return store.dir, None
-    return outdir, write_indices(plan, runs, outdir, figures=figures)
+    with claim_experiment(outdir, shard, resume=resume, force=force):
+        store, runs = run_plan(plan, outdir, executor, kind="sensitivity", resume=resume,
+                               force=force, retry_failed=retry_failed, quiet=quiet, shard=shard)
+        if shard is not None:
+            return store.dir, None
+        return outdir, write_indices(plan, runs, outdir, figures=figures)
 
 
 def write_indices(plan: Plan, runs, outdir: Path, *, figures: bool = True) -> Any:

@@ -19,16 +19,15 @@ experiment's, because each run's seed depends only on the root seed and the run'
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import AllegianceError
+from ..outdir import atomic_file
 from .store import EXPERIMENT, INDEX, PARTS, RunStore, RunTask, read_index
 
 SHARDS = "shards"
@@ -229,9 +228,8 @@ def adopt_shards(found: Sequence[Found], meta: dict[str, Any], outdir: Path) -> 
     for name in COPIED:
         src = first.dir / name
         if src.is_file() and not (store.dir / name).is_file():
-            tmp = store.dir / f".{name}.{uuid.uuid4().hex[:8]}"
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, store.dir / name)
+            with atomic_file(store.dir / name) as tmp:
+                shutil.copyfile(src, tmp)
     rows = sorted(((rid, rec, f) for f in found for rid, rec in f.records.items()
                    if f.shard.owns(rid)), key=lambda row: row[0])
     for rid, rec, f in rows:

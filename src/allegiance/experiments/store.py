@@ -23,13 +23,13 @@ import math
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import AllegianceError, OutputExistsError
+from ..errors import AllegianceError
+from ..outdir import atomic_file
 from ..results import dump_json, write_parquet
 from .executors import Executor
 
@@ -120,39 +120,58 @@ class RunStore:
 
     def __init__(self, outdir: str | Path, meta: dict[str, Any], *, resume: bool = False,
                  force: bool = False):
-        import shutil
+        import weakref
+
+        from ..outdir import EXPERIMENT_HINT, hold_output
 
         self.dir = Path(outdir)
         self.meta = meta
+        # the command holds the directory already (locked, checked, an old one removed with
+        # --force); a store made on its own claims it for its lifetime
+        give_back = hold_output(self.dir, force=force, resume=resume, atomic=False,
+                                hint=EXPERIMENT_HINT)
+        self._finalizer = weakref.finalize(self, give_back)
         exists = (self.dir / EXPERIMENT).is_file()
-        if self.dir.exists() and not resume:
-            if not force:
-                raise OutputExistsError(f"output directory '{self.dir}' exists; pass --resume to "
-                                        "continue it or --force to start again")
-            shutil.rmtree(self.dir)
-            exists = False
         if exists:
-            old = json.loads((self.dir / EXPERIMENT).read_text())
-            if old.get("digest") != meta.get("digest"):
+            self._check_same(json.loads((self.dir / EXPERIMENT).read_text()))
+        else:
+            other = sorted(p.name for p in self.dir.iterdir()
+                           if not p.name.startswith(".") and p.name not in ("shards", PARTS))
+            if other:  # --resume into a run, a comparison...: never write over it
                 raise AllegianceError(
-                    f"--resume {self.dir}: the experiment there was made from a different "
-                    f"specification (digest {str(old.get('digest'))[:12]} vs "
-                    f"{str(meta.get('digest'))[:12]}); use another --out or --force")
+                    f"--resume {self.dir}: not an experiment directory (no {EXPERIMENT}; it "
+                    f"holds {', '.join(other[:3])}{', ...' if len(other) > 3 else ''}); "
+                    "choose another --out")
         (self.dir / PARTS).mkdir(parents=True, exist_ok=True)
         if not exists:
-            tmp = self.dir / f".{EXPERIMENT}.{uuid.uuid4().hex[:8]}"
-            dump_json(meta, tmp)
-            os.replace(tmp, self.dir / EXPERIMENT)
+            dump_json(meta, self.dir / EXPERIMENT)
         self.records = self._load_index()
+
+    def close(self) -> None:
+        """Give the directory back if this store claimed it (the command's claim otherwise)."""
+        self._finalizer()
+
+    def _check_same(self, old: dict[str, Any]) -> None:
+        """Resume only the same kind of experiment made from the same specification."""
+        kind, was = self.meta.get("kind"), old.get("kind")
+        if kind is not None and was != kind:
+            was = str(was or "different experiment")
+            raise AllegianceError(
+                f"--resume {self.dir}: it holds {'an' if was[0] in 'aeiou' else 'a'} {was}, "
+                f"not this {kind}; use another --out or --force")
+        if old.get("digest") != self.meta.get("digest"):
+            raise AllegianceError(
+                f"--resume {self.dir}: the experiment there was made from a different "
+                f"specification (digest {str(old.get('digest'))[:12]} vs "
+                f"{str(self.meta.get('digest'))[:12]}); use another --out or --force")
 
     # -- index ------------------------------------------------------------------------------
     def _load_index(self) -> dict[int, dict[str, Any]]:
         path = self.dir / INDEX
         records, good, dirty = read_index(path)
         if dirty:
-            tmp = path.with_name(f".{INDEX}.{uuid.uuid4().hex[:8]}")
-            tmp.write_text("".join(g + "\n" for g in good))
-            os.replace(tmp, path)
+            with atomic_file(path) as tmp:
+                tmp.write_text("".join(g + "\n" for g in good))
         # parts without an index line are runs cut short: drop them, they will be redone
         for p in (self.dir / PARTS).iterdir():
             if p.name.startswith("."):
@@ -176,10 +195,8 @@ class RunStore:
         import shutil
 
         if part is not None:
-            final = self.part_path(int(rec["run_id"]))
-            tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}")
-            shutil.copyfile(part, tmp)
-            os.replace(tmp, final)
+            with atomic_file(self.part_path(int(rec["run_id"]))) as tmp:
+                shutil.copyfile(part, tmp)
         return self._append(rec)
 
     def record(self, task: RunTask, out: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
@@ -193,10 +210,7 @@ class RunStore:
                                   **{k: [v] * len(ts) for k, v in task.params.items()}},
                                  index=ts.index)
             long = pd.concat([front, ts], axis=1)
-            final = self.part_path(task.run_id)
-            tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}")
-            write_parquet(long, tmp)
-            os.replace(tmp, final)
+            write_parquet(long, self.part_path(task.run_id))  # atomic
         rec = {"run_id": task.run_id, "point": task.point, "replicate": task.replicate,
                "seed": task.seed, "params": task.params, "status": out["status"],
                "error": out["error"], "summary": out["summary"],
@@ -247,9 +261,7 @@ class RunStore:
     def write_runs(self, tasks: Sequence[RunTask], outcomes: Sequence[str]):
         """Write ``runs.parquet`` atomically and return the table."""
         df = self.runs_table(tasks, outcomes)
-        tmp = self.dir / f".{RUNS}.{uuid.uuid4().hex[:8]}"
-        write_parquet(df, tmp)
-        os.replace(tmp, self.dir / RUNS)
+        write_parquet(df, self.dir / RUNS)
         return df
 
     def read_timeseries(self):

@@ -27,15 +27,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import uuid
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
 
 from ..errors import ScenarioError
+from ..outdir import atomic_file, slugify
 from ..scenario import Frozen, format_errors, load_scenario, read_toml
 from .design import Design, Range, Value, build_points, check_design, flatten_parameters
 from .executors import Executor, run_seed
@@ -61,6 +60,13 @@ class ExperimentHeader(Frozen):
     seed: int = Field(0, ge=0, le=2**63 - 1)
     set: dict[str, Any] = Field(default_factory=dict)
     out: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        from ..outdir import check_slug
+
+        return v if v == "" else check_slug(v)  # the default output is runs/<name>
 
 
 class SweepSpec(ExperimentHeader):
@@ -106,7 +112,7 @@ def load_spec(path: str | Path, cls: type[Frozen] = SweepSpec,
     if not p.is_file():
         raise ScenarioError(f"file '{p}' not found")
     raw = {**(defaults or {}), **read_toml(p)}
-    raw.setdefault("name", p.stem)
+    raw.setdefault("name", slugify(p.stem))
     return parse_spec(raw, p.name, cls), p.parent
 
 
@@ -201,6 +207,16 @@ class Plan:
         return pd.DataFrame([{"point": i, **pt} for i, pt in enumerate(self.points)])
 
 
+def claim_experiment(outdir: Path, shard: Shard | None = None, *, resume: bool = False,
+                     force: bool = False):
+    """Hold an experiment's directory (the shard's, with ``shard``) for the command: locked,
+    checked, writable (:func:`allegiance.outdir.claim_output`; written in place)."""
+    from ..outdir import EXPERIMENT_HINT, claim_output
+
+    target = shard_dir(outdir, shard) if shard is not None else outdir
+    return claim_output(target, force=force, resume=resume, atomic=False, hint=EXPERIMENT_HINT)
+
+
 def default_out(spec: Any, out: str | Path | None) -> Path:
     """``--out``, else the spec's ``out``, else ``runs/<name>``."""
     return Path(out or spec.out or Path("runs") / spec.name)
@@ -230,9 +246,8 @@ def run_plan(plan: Plan, outdir: Path, executor: Executor, *, kind: str = "sweep
                         ("scenario.toml",
                          lambda p: p.write_text(scenario_to_toml(plan.scenario)))):
         if not (outdir / name).is_file():
-            tmp = outdir / f".{name}.{uuid.uuid4().hex[:8]}"
-            write(tmp)
-            os.replace(tmp, outdir / name)
+            with atomic_file(outdir / name) as tmp:
+                write(tmp)
     run_tasks(store, tasks, executor, outcomes=plan.spec.outcomes, title=title, quiet=quiet,
               retry_failed=retry_failed)
     runs = store.write_runs(tasks, plan.spec.outcomes)
@@ -254,6 +269,7 @@ def sweep(spec: SweepSpec | str | Path, executor: Executor, *, out: str | Path |
         spec, base_dir = load_spec(spec)
     plan = Plan(spec, base_dir, source)
     outdir = default_out(spec, out)
-    store, runs = run_plan(plan, outdir, executor, resume=resume, force=force,
-                           retry_failed=retry_failed, quiet=quiet, shard=shard)
+    with claim_experiment(outdir, shard, resume=resume, force=force):
+        store, runs = run_plan(plan, outdir, executor, resume=resume, force=force,
+                               retry_failed=retry_failed, quiet=quiet, shard=shard)
     return store.dir, runs
