@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from .cli_common import RunProgress, console, fail_line
+from .cli_common import RunProgress, console, fail_line, note_threads
 from .errors import AllegianceError
+from .limits import SEED_MAX
 from .version import __version__
 
 app = typer.Typer(
@@ -43,7 +44,8 @@ def run(
     scale: Annotated[
         float | None, typer.Option(help="Agents per person (1 = whole country 1:1).")
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Root random seed.")] = None,
+    seed: Annotated[int | None, typer.Option(
+        min=0, max=SEED_MAX, help="Root random seed (0 to 2^63 - 1).")] = None,
     out: Annotated[
         Path | None, typer.Option(help="Output directory (default runs/<scenario>).")
     ] = None,
@@ -51,7 +53,8 @@ def run(
         list[str] | None,
         typer.Option("--set", help="Override a scenario key: key.path=value (repeatable)."),
     ] = None,
-    threads: Annotated[int | None, typer.Option(help="Compute threads (default: all).")] = None,
+    threads: Annotated[int | None, typer.Option(
+        min=1, help="Compute threads (default: all; at most what the machine allows).")] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing output directory.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or summary table.")] = False,
     figures: Annotated[bool, typer.Option(help="Draw the model's figures.")] = True,
@@ -86,6 +89,7 @@ def run(
         if checkpoint.exists() and not force:
             raise AllegianceError(f"checkpoint file '{checkpoint}' exists; choose another "
                                   "--checkpoint or pass --force")
+    note_threads(threads)
     prog = RunProgress(sc.name, quiet)
     try:
         result = api_run(sc, seed=seed, scale=scale, threads=threads, progress=prog,

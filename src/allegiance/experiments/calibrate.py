@@ -49,7 +49,7 @@ from pydantic import Field, model_validator
 from .. import data as hist
 from ..errors import AllegianceError
 from ..results import dump_json, write_parquet
-from ..scenario import Frozen, check_month
+from ..scenario import Frozen, KeyPathError, check_month
 from .design import Range, flatten_parameters
 from .executors import Executor, run_seed
 from .store import RunStore, RunTask, extract, run_tasks
@@ -98,8 +98,15 @@ class CalibrationSpec(ExperimentHeader):
 
     @model_validator(mode="after")
     def _some(self):
+        from ..limits import MAX_RUNS
+
         if not self.parameters:
             raise ValueError("parameters: name at least one parameter with {low, high}")
+        runs = self.abc.particles * self.abc.generations
+        if runs > MAX_RUNS:
+            raise KeyPathError(f"abc: {self.abc.particles:,} particles x "
+                               f"{self.abc.generations:,} generations = up to {runs:,} runs; "
+                               f"allowed: at most {MAX_RUNS:,}")
         return self
 
 
