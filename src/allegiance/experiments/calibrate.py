@@ -126,14 +126,46 @@ def target_points(t: Target) -> list[tuple[str, float]]:
         p = Path(t.data)
         if not p.is_file():
             raise AllegianceError(f"target.data = '{t.data}': not 'membership' and no such file")
-        with p.open(newline="") as fh:
-            reader = csv.DictReader(fh)
-            if not reader.fieldnames or not {"date", "value"} <= set(reader.fieldnames):
-                raise AllegianceError(f"target.data = '{t.data}': needs columns date,value")
-            rows = [(parse_month(r["date"].strip()[:10]), float(r["value"])) for r in reader]
+        where = f"target.data = '{t.data}'"
+        rows = []
+        try:
+            with p.open(newline="", encoding="utf-8") as fh:
+                reader = csv.DictReader(fh)
+                if not reader.fieldnames or not {"date", "value"} <= set(reader.fieldnames):
+                    raise AllegianceError(f"{where}: needs columns date,value")
+                for r in reader:
+                    rows.append(_target_row(r, f"{where}, line {reader.line_num}"))
+        except UnicodeDecodeError:
+            raise AllegianceError(f"{where}: not a text file in UTF-8 (allowed: a CSV file "
+                                  "with columns date,value)") from None
+        except csv.Error as exc:
+            raise AllegianceError(f"{where}: malformed CSV ({exc})") from None
+        except OSError as exc:
+            raise AllegianceError(f"{where}: cannot read: {exc.strerror}") from None
     lo = parse_month(t.start) if t.start else -(10**9)
     hi = parse_month(t.end)
     return [(month_label(m), v) for m, v in sorted(rows) if lo <= m <= hi]
+
+
+def _target_row(r: dict[str, Any], where: str) -> tuple[int, float]:
+    """(month, value) of one row of a target CSV; a bad row is one line naming it."""
+    from ..calendar import parse_month
+
+    date, value = r.get("date"), r.get("value")
+    if date is None or value is None or None in r:
+        raise AllegianceError(f"{where}: expected 2 fields date,value")
+    try:
+        month = parse_month(date.strip()[:10])
+    except (ValueError, AllegianceError):
+        raise AllegianceError(f"{where}: date = {date!r}: allowed: a date YYYY, YYYY-MM or "
+                              "YYYY-MM-DD") from None
+    try:
+        v = float(value)
+    except ValueError:
+        v = math.nan
+    if not math.isfinite(v):
+        raise AllegianceError(f"{where}: value = {value!r}: allowed: a finite number")
+    return month, v
 
 
 def series_distance(ts, t: Target, points: list[tuple[str, float]]) -> float:
