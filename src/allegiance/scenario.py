@@ -30,6 +30,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from .calendar import parse_month
@@ -67,6 +68,19 @@ class Frozen(BaseModel):
     states no bound of its own)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, data: Any) -> Any:
+        # pydantic would read true as 1 (run.scale = true: a whole-country run)
+        if isinstance(data, Mapping):
+            for name, v in data.items():
+                field = cls.model_fields.get(name) if isinstance(v, bool) else None
+                kinds = _unwrap(field.annotation) if field is not None else []
+                if field is not None and bool not in kinds and (int in kinds or float in kinds):
+                    raise ValueError(f"{name} = {str(v).lower()}: allowed: a number, not true "
+                                     "or false")
+        return data
 
     @field_validator("*", mode="after")
     @classmethod
