@@ -21,16 +21,16 @@ SMALL = 1e-4  # 1:10,000 — ~15-30 thousand agents
 ROOT = Path(__file__).resolve().parents[1]
 
 #: a small sweep shared by the experiment and shard tests: 3 x 2 points x 2 replicates = 12
-#: runs, 4 of which fail (x1 = nan validates as a float but makes the run raise: recorded as
+#: runs, 4 of which fail (x1 = 2 is above constants.fail_above: the run raises, recorded as
 #: failed, and failures merge too)
 NOISY_SWEEP = """
 scenario = "ishigami"
 seed = 3
 replicates = 2
 outcomes = ["y"]
-set = { "constants.noise" = 0.5 }
+set = { "constants.noise" = 0.5, "constants.fail_above" = 1.5 }
 [parameters.inputs]
-x1 = [0.0, 1.0, nan]
+x1 = [0.0, 1.0, 2.0]
 x2 = [0.5, 2.0]
 """
 # subprocesses (the CLI, the dashboard) import the same allegiance as this session, whatever

@@ -175,8 +175,8 @@ def test_report_says_the_headline_in_words(cpsu_small, tmp_path):
     ("ablate", "cpsu", "--workers", "abc"), ("ensemble",), ("events", "cpsu", "--nope"),
 ])
 def test_usage_errors_exit_2_without_a_traceback(args):
-    """An unknown flag, a missing argument or a wrong type: the parser's message and exit 2,
-    whichever click the installed typer uses (newer releases carry their own copy)."""
-    r = cli(*args)
-    assert r.returncode == 2, (args, r.stderr[-500:])
-    assert "Traceback" not in r.stderr and "Error" in r.stderr
+    """An unknown flag, a missing argument or a wrong type: the parser's message on one line
+    and exit 2, whichever click the installed typer uses (newer releases carry their own
+    copy)."""
+    line = _one_line_error(cli(*args))
+    assert line.startswith("error: ") and "--help" in line

@@ -655,3 +655,84 @@ def test_numbers_table_speaks_words_and_keeps_keys():
     assert "at the crisis: security forces that obeyed" in html
     assert 'data-key="members_1991_07_01"' in html and 'title="crisis.security_obeyed"' in html
     assert "<th>members_1991_07_01</th>" not in html
+
+
+# ---- issue 21: bad input in the page, and who may drive it ------------------------------------
+
+
+def test_uploads_of_another_model_or_bad_values_show_the_clis_line(tmp_path):
+    """An upload of another model while cpsu's settings are changed switches cleanly; an
+    upload that does not validate, and Run on a value that does not, show the CLI's line."""
+    import solara
+
+    from allegiance.dashboard import app
+    from allegiance.scenario import bundled_path
+
+    @solara.component
+    def Layout():  # noqa: N802 (Solara components are CamelCase)
+        with solara.AppLayout():
+            app.Page()
+
+    _, rc = solara.render(Layout(), handle_error=False)
+    try:
+        for name in ("granovetter", "epstein_run1", "ishigami"):
+            app.pick_bundled("cpsu")
+            app.values.set({"levers.privilege": 0.5})
+            app.versus.set("cpsu_no_glasnost")
+            data = bundled_path(name).read_bytes()
+            app.take_upload(f"{name}.toml", data, len(data))  # rendered: no exception
+            assert app.source.value == f"upload:{name}.toml" and not app.upload_errors.value
+            assert app.values.value == {} and app.versus.value == ""
+        for text, said in [(b'model = []\nname = "x"\n', "model = []: allowed: cpsu"),
+                           (b'model = "cpsu"\nname = "x"\n[initial]\nmembers = inf\n',
+                            "initial.members = inf: allowed: a finite number"),
+                           (b"x = " + b"[" * 3000 + b"]" * 3000, "nested too deep"),
+                           (b"\xff\xfe", "not a text file in UTF-8")]:
+            f = tmp_path / "bad.toml"
+            f.write_bytes(text)
+            app.take_upload("bad.toml", text, len(text))
+            shown = app.upload_errors.value
+            assert shown[0] == "bad.toml: 1 problem" and said in shown[1], shown
+            v = cli("validate", str(f))
+            assert v.returncode == 2 and shown[1] in v.stderr  # the CLI's words
+        app.pick_bundled("cpsu")
+        app.values.set({"initial.members": float("inf")})
+        app.start_run(None, {}, str(tmp_path))  # refused before any worker is asked
+        assert any("initial.members = inf: allowed: a finite number" in x
+                   for x in app.run_errors.value), app.run_errors.value
+    finally:
+        app.pick_bundled("cpsu")
+        rc.close()
+
+
+def _handshake(port: int, origin: str | None) -> bytes:
+    """The status line of a WebSocket handshake to the page's kernel channel."""
+    import os
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        lines = ["GET /jupyter/api/kernels/k1/channels?session_id=s1 HTTP/1.1",
+                 f"Host: 127.0.0.1:{port}", "Upgrade: websocket", "Connection: Upgrade",
+                 "Sec-WebSocket-Version: 13",
+                 "Sec-WebSocket-Key: " + base64.b64encode(os.urandom(16)).decode()]
+        if origin is not None:
+            lines.append(f"Origin: {origin}")
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        return s.recv(4096).split(b"\r\n")[0]
+
+
+def test_a_websocket_from_another_origin_is_refused():
+    from allegiance.dashboard.server import same_origin
+
+    with dashboard_server() as url:
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        assert b" 403 " in _handshake(port, "http://evil.example")
+        assert b" 403 " in _handshake(port, "null")
+        assert b" 403 " in _handshake(port, f"http://evil.example:{port}")
+        assert b" 101 " in _handshake(port, f"http://127.0.0.1:{port}")  # the page itself
+        assert b" 101 " in _handshake(port, None)  # not a browser
+    assert same_origin({b"origin": b"http://localhost:80", b"host": b"localhost"})
+    assert same_origin({b"origin": b"https://h.example", b"host": b"h.example:443"}, "wss")
+    assert not same_origin({b"origin": b"http://h.example:81", b"host": b"h.example"})
+    assert not same_origin({b"origin": b"http://h.example:x", b"host": b"h.example"})
+    assert not same_origin({b"origin": b"http://h.example"})

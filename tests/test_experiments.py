@@ -73,8 +73,8 @@ def test_failed_run_is_recorded_and_the_sweep_completes(tmp_path):
     ok = runs[runs["status"] == "ok"]
     assert ok.groupby("point")["y"].nunique().eq(2).all()  # replicates differ: seeded noise
     failed = runs[runs["status"] == "failed"]
-    assert len(failed) == 4 and failed["inputs.x1"].isna().all() and failed["y"].isna().all()
-    assert failed["error"].str.contains("AllegianceError: ishigami: y = nan is not finite").all()
+    assert len(failed) == 4 and (failed["inputs.x1"] == 2.0).all() and failed["y"].isna().all()
+    assert failed["error"].str.contains("AllegianceError: ishigami: x1 = 2.0 is above").all()
 
 
 def test_serial_pool_and_dask_give_identical_results(tmp_path):

@@ -110,6 +110,7 @@ def run_ensemble(scenario="cpsu", *, seeds: int = 3, seed: int | None = None,
 
     from .errors import AllegianceError
     from .experiments.executors import SerialExecutor, run_seed
+    from .limits import check_runs, check_seed
     from .scenario import load_scenario
 
     if seeds < 1:
@@ -119,7 +120,8 @@ def run_ensemble(scenario="cpsu", *, seeds: int = 3, seed: int | None = None,
     if not mechanisms_of(sc):
         raise AllegianceError(f"scenario '{sc.name}' (model {sc.model}) has no switchable "
                               "mechanisms to ablate")
-    root = int(sc.run.seed if seed is None else seed)
+    root = check_seed(sc.run.seed if seed is None else seed)
+    check_runs(seeds * len(variants(sc)), f"--seeds {seeds} x {len(variants(sc))} variants")
     scale = float(sc.run.scale if scale is None else scale)
     raw = sc.to_dict()
     tasks = [{"scenario": raw, "overrides": overrides, "seed": run_seed(root, k),

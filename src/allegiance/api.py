@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from .engine import ProgressFn, Runner, set_threads
-from .errors import CheckpointError, ResourceError
+from .errors import CheckpointError, ResourceError, ScenarioError
+from .limits import check_seed, check_threads
 from .results import Result
 from .scenario import ScenarioBase, load_scenario
 from .version import __version__
@@ -215,14 +216,19 @@ def run(
         ck = read(resume_from)
         seed = ck[0]["seed"] if seed is None else seed
         scale = ck[0]["scale"] if scale is None else scale
-    seed = int(sc.run.seed if seed is None else seed)
+    seed = check_seed(sc.run.seed if seed is None else seed)
+    threads = check_threads(threads)
     scale = float(sc.run.scale if scale is None else scale)
     if not 0 < scale <= 1:
         raise ResourceError(f"scale = {scale!r}: allowed 0 < scale <= 1 (1 = one agent per person)")
     if (sc.run.seed, sc.run.scale) != (seed, scale):
         # the recorded scenario is what ran: re-running the saved scenario.toml alone
         # reproduces this run bit for bit
-        sc = load_scenario(sc, {"run.seed": seed, "run.scale": scale})
+        try:
+            sc = load_scenario(sc, {"run.seed": seed, "run.scale": scale})
+        except ScenarioError as exc:  # e.g. a scale too small for the model: name run.scale
+            raise ScenarioError([m.removeprefix("after --set: ") for m in exc.messages]
+                                ) from None
     estimate = check_memory(sc, scale)
     n_threads = set_threads(threads)
     cls = model_class(sc.model)

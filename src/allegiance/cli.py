@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from .cli_common import RunProgress, console, fail_line
+from .cli_common import RunProgress, console, fail_line, note_threads
 from .errors import AllegianceError
+from .limits import SEED_MAX
 from .version import __version__
 
 app = typer.Typer(
@@ -43,7 +44,8 @@ def run(
     scale: Annotated[
         float | None, typer.Option(help="Agents per person (1 = whole country 1:1).")
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Root random seed.")] = None,
+    seed: Annotated[int | None, typer.Option(
+        min=0, max=SEED_MAX, help="Root random seed (0 to 2^63 - 1).")] = None,
     out: Annotated[
         Path | None, typer.Option(help="Output directory (default runs/<scenario>).")
     ] = None,
@@ -51,7 +53,8 @@ def run(
         list[str] | None,
         typer.Option("--set", help="Override a scenario key: key.path=value (repeatable)."),
     ] = None,
-    threads: Annotated[int | None, typer.Option(help="Compute threads (default: all).")] = None,
+    threads: Annotated[int | None, typer.Option(
+        min=1, help="Compute threads (default: all; at most what the machine allows).")] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing output directory.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or summary table.")] = False,
     figures: Annotated[bool, typer.Option(help="Draw the model's figures.")] = True,
@@ -83,6 +86,7 @@ def run(
         if checkpoint.exists() and not force:
             raise AllegianceError(f"checkpoint file '{checkpoint}' exists; choose another "
                                   "--checkpoint or pass --force")
+    note_threads(threads)
     # held from before the run to the end: checked, locked against another writer, writable
     with claim_output(outdir, force=force):
         prog = RunProgress(sc.name, quiet)
@@ -155,8 +159,11 @@ def validate(
     except ScenarioError as exc:
         from rich.console import Console
 
-        con = Console(stderr=True, highlight=False, soft_wrap=True)
         n = len(exc.messages)
+        if n == 1:  # one problem, one line
+            msg = exc.messages[0]
+            fail_line(msg if msg.startswith(f"{scenario}:") else f"{scenario}: {msg}", 2)
+        con = Console(stderr=True, highlight=False, soft_wrap=True)
         from rich.text import Text
 
         con.print(Text.assemble(("error: ", "bold red"),
@@ -197,20 +204,32 @@ from .cli_dashboard import register as _register_dashboard  # noqa: E402
 _register_dashboard(app)
 
 
-def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
-    """The usage-error and abort classes the parser may raise: click's, and those of the copy
-    of click that newer typer releases carry inside them (``typer._click``)."""
-    import click
-
-    mods = [click.exceptions]
+def _usage_error_classes() -> tuple[type, ...]:
+    """The parser's usage-error classes, through public names only: typer's own
+    (``typer.TyperException``, the base of the click that typer 0.29 and later carry inside
+    them) and click's (what earlier typer releases use)."""
+    classes: list[type] = []
+    if hasattr(typer, "TyperException"):
+        classes.append(typer.TyperException)
     try:
-        from typer._click import exceptions as vendored
-    except ImportError:
+        import click
+    except ImportError:  # typer without click
         pass
     else:
-        mods.append(vendored)
-    return (tuple(m.ClickException for m in mods),
-            tuple(m.Abort for m in mods if hasattr(m, "Abort")))
+        classes.append(click.ClickException)
+    return tuple(classes)
+
+
+def _usage_line(exc: Exception) -> str:
+    """A usage error as one line: what is wrong, and where the help is."""
+    text = " ".join(exc.format_message().split()).rstrip(".")
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        return text
+    return f"{ctx.command_path}: {text} (see '{ctx.command_path} --help')"
+
+
+INTERRUPTED = "interrupted; no result was written"
 
 
 def main() -> None:
@@ -224,14 +243,13 @@ def main() -> None:
         fail_line(str(exc), exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        fail_line("interrupted; no result was written", 130)
-    except Exception as exc:  # click usage errors
-        usage, abort = _click_exceptions()
-        if isinstance(exc, usage):
+    except (KeyboardInterrupt, typer.Abort):  # typer before 0.29 turns Ctrl-C into Abort
+        fail_line(INTERRUPTED, 130)
+    except _usage_error_classes() as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `allegiance`: the help
             exc.show()
             sys.exit(exc.exit_code)
-        if isinstance(exc, abort):
-            fail_line("aborted", 130)
-        raise
+        fail_line(_usage_line(exc), exc.exit_code)
+    if rv == 130:  # typer 0.29 and later return Ctrl-C as exit code 130, without a word
+        fail_line(INTERRUPTED, 130)
     sys.exit(rv if isinstance(rv, int) else 0)

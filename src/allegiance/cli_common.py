@@ -102,11 +102,32 @@ def fail_line(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def warn_line(message: str) -> None:
+    """Print ``warning: message`` on standard error."""
+    from rich.console import Console
+    from rich.text import Text
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        Text.assemble(("warning: ", "bold yellow"), message))
+
+
+def note_threads(threads: int | None) -> None:
+    """Say so when ``--threads`` asks for more threads than this machine allows (the run uses
+    what it allows, and the manifest records that count)."""
+    if threads is None:
+        return
+    import numba
+
+    top = numba.config.NUMBA_NUM_THREADS
+    if threads > top:
+        warn_line(f"--threads {threads}: this machine allows at most {top}; using {top}")
+
+
 # ---------------------------------------------------------------------------------------------
 # Where many runs execute
 
 Workers = Annotated[int | None, typer.Option(
-    help="Worker processes (default: all cores); with --dask, LocalCluster workers.")]
+    min=1, help="Worker processes (default: all cores); with --dask, LocalCluster workers.")]
 Scheduler = Annotated[str | None, typer.Option(
     help="Run on an existing Dask cluster: tcp://HOST:PORT.")]
 Dask = Annotated[bool, typer.Option("--dask", help="Start a Dask LocalCluster of --workers.")]

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from .cli_common import Dask, Scheduler, Serial, Workers, executor
+from .limits import MAX_RUNS, SEED_MAX
 
 
 def _fmt(v) -> str:
@@ -31,7 +32,8 @@ def compare(
     a: Annotated[str, typer.Argument(help="Scenario A (bundled name or TOML file).")],
     b: Annotated[str, typer.Argument(help="Scenario B (bundled name or TOML file).")],
     scale: Annotated[float | None, typer.Option(help="Agents per person, both runs.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Root seed of both runs (default: A's).")] = None,
+    seed: Annotated[int | None, typer.Option(
+        min=0, max=SEED_MAX, help="Root seed of both runs (default: A's).")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Output directory (default runs/compare_<A>_vs_<B>).")] = None,
     set_: Annotated[list[str] | None, typer.Option(
@@ -40,7 +42,8 @@ def compare(
         "--set-a", help="Override a key in scenario A only, after --set (repeatable).")] = None,
     set_b: Annotated[list[str] | None, typer.Option(
         "--set-b", help="Override a key in scenario B only, after --set (repeatable).")] = None,
-    threads: Annotated[int | None, typer.Option(help="Compute threads (default: all).")] = None,
+    threads: Annotated[int | None, typer.Option(
+        min=1, help="Compute threads (default: all; at most what the machine allows).")] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing output directory.")] = False,
     figures: Annotated[bool, typer.Option(help="Also draw each run's own figures.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
@@ -59,7 +62,7 @@ def compare(
     --set changes both scenarios; --set-a and --set-b change one side only, so
     'compare cpsu cpsu --set-b levers.criticism=0.5' shows what that one change does.
     """
-    from .cli_common import RunProgress, console
+    from .cli_common import RunProgress, console, note_threads
     from .compare import compare as do_compare
     from .outdir import slugify
 
@@ -69,6 +72,7 @@ def compare(
     outdir = out or Path("runs") / f"compare_{_stem(a)}_vs_{_stem(b)}"
     ex = (executor(False, workers, scheduler, dask)
           if workers is not None or scheduler or dask else None)
+    note_threads(threads)
     bars = {"A": RunProgress(f"A {_stem(a)}", quiet), "B": RunProgress(f"B {_stem(b)}", quiet)}
     try:
         res = do_compare(a, b, outdir, seed=seed, scale=scale, overrides=set_ or [],
@@ -102,8 +106,9 @@ def compare(
 
 def ablate(
     scenario: Annotated[str, typer.Argument(help="Bundled scenario name or TOML file.")],
-    seeds: Annotated[int, typer.Option(help="Seeds per variant (ensemble size).")] = 3,
-    seed: Annotated[int | None, typer.Option(
+    seeds: Annotated[int, typer.Option(min=1, max=MAX_RUNS,
+                                       help="Seeds per variant (ensemble size).")] = 3,
+    seed: Annotated[int | None, typer.Option(min=0, max=SEED_MAX,
         help="Root seed (default: the scenario's run.seed); seed k of every variant derives "
              "from it and k.")] = None,
     scale: Annotated[float | None, typer.Option(help="Agents per person.")] = None,

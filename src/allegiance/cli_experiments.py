@@ -29,6 +29,7 @@ from .cli_common import (
     echo,
     executor,
 )
+from .limits import MAX_RUNS, SEED_MAX
 
 
 def _failures(runs) -> str:
@@ -43,9 +44,11 @@ def _failures(runs) -> str:
 
 def ensemble(
     scenario: Annotated[str, typer.Argument(help="Bundled scenario name or TOML file.")],
-    runs: Annotated[int, typer.Option("--runs", min=1, help="Number of runs.")] = 10,
+    runs: Annotated[int, typer.Option("--runs", min=1, max=MAX_RUNS,
+                                      help="Number of runs.")] = 10,
     scale: Annotated[float | None, typer.Option(help="Agents per person.")] = None,
     seed: Annotated[int | None, typer.Option(
+        min=0, max=SEED_MAX,
         help="Root seed (default: the scenario's run.seed); run i gets a seed derived from it.")
     ] = None,
     out: Out = None,

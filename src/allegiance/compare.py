@@ -124,7 +124,10 @@ def run_pair(a, b, *, seed: int | None = None, scale: float | None = None,
     if sa.model != sb.model:
         raise AllegianceError(f"compare: A runs model '{sa.model}' and B runs '{sb.model}'; "
                               "only scenarios of the same model can be compared")
-    seed = int(sa.run.seed if seed is None else seed)
+    from .limits import check_seed, check_threads
+
+    seed = check_seed(sa.run.seed if seed is None else seed)
+    threads = check_threads(threads)
     scale = float(sa.run.scale if scale is None else scale)
 
     def _prog(which):

@@ -38,17 +38,15 @@ def _type_name(ann: Any) -> str:
 
 
 def _bounds(field) -> str:
-    lo = hi = None
-    lo_open = hi_open = False
-    for m in field.metadata:
-        if getattr(m, "ge", None) is not None:
-            lo = m.ge
-        if getattr(m, "gt", None) is not None:
-            lo, lo_open = m.gt, True
-        if getattr(m, "le", None) is not None:
-            hi = m.le
-        if getattr(m, "lt", None) is not None:
-            hi, hi_open = m.lt, True
+    """The range a field allows: its own bounds, and :data:`~allegiance.scenario.NUMBER_LIMIT`
+    on a side a number states none."""
+    from .scenario import NUMBER_LIMIT, _unwrap, field_bounds
+
+    lo, lo_open, hi, hi_open = field_bounds(field)
+    numeric = any(t in (int, float) for t in _unwrap(field.annotation))
+    if numeric:
+        lo = -NUMBER_LIMIT if lo is None else lo
+        hi = NUMBER_LIMIT if hi is None else hi
     if lo is None and hi is None:
         return ""
     left = "(" if lo_open else "["

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import AllegianceError
+from .results import read_json, read_parquet, reading
 
 CSS = """
 *{box-sizing:border-box}
@@ -228,7 +229,7 @@ def kind_of(path: Path) -> str:
     if (path / "ablation.json").is_file():
         return "ablation"
     if (path / "experiment.json").is_file():
-        return str(json.loads((path / "experiment.json").read_text()).get("kind", "sweep"))
+        return str(read_json(path / "experiment.json").get("kind", "sweep"))
     raise AllegianceError(f"{path}: not a complete allegiance result (no manifest.json and "
                           "summary.json, comparison.json, ablation.json or experiment.json)")
 
@@ -268,7 +269,7 @@ def _compare(path: Path) -> tuple[str, list[str]]:
     from .readable import label
     from .views import fmt
 
-    cj = json.loads((path / "comparison.json").read_text())
+    cj = read_json(path / "comparison.json")
     parts = [f"<p>A = <b>{escape(str(cj['a']))}</b>, B = <b>{escape(str(cj['b']))}</b>, the same "
              f"seed ({escape(str(cj['seed']))}) and scale ({escape(fmt(cj['scale']))}): common "
              "random numbers, so B − A is the effect of what differs, not noise. First month "
@@ -291,15 +292,14 @@ def _compare(path: Path) -> tuple[str, list[str]]:
 
 
 def _ablation(path: Path) -> tuple[str, list[str]]:
-    import pandas as pd
 
     from .plotting import PALETTE, image, plt
 
-    meta = json.loads((path / "ablation.json").read_text())
+    meta = read_json(path / "ablation.json")
     parts = ["<p>Each mechanism switched off in turn: does the model still fit the membership "
              "data up to 1988, and what does it forecast?</p>", "<h2 id='findings'>The table</h2>",
              _markdown((path / "ablation.md").read_text(), "ablation")]
-    t = pd.read_parquet(path / "ablation.parquet")
+    t = read_parquet(path / "ablation.parquet")
     if len(t) and "fit_mean" in t:
         fig, ax = plt().subplots(figsize=(7, 0.32 * len(t) + 1.4))
         y = list(range(len(t)))[::-1]
@@ -324,7 +324,7 @@ def _ensemble(path: Path) -> tuple[str, list[str]]:
     from .readable import label
     from .views import fmt
 
-    s = json.loads((path / "summary.json").read_text())
+    s = read_json(path / "summary.json")
     parts = [f"<p><b>{escape(str(s['scenario']))}</b>: {s['ok']} runs ok, {s['failed']} failed; "
              f"root seed {escape(str(s['seed']))}, scale {escape(fmt(s['scale']))}. Each number "
              "below is the median across runs, with the 5–95 % range.</p>",
@@ -348,9 +348,9 @@ def _sweep(path: Path, kind: str) -> tuple[str, list[str]]:
 
     from .views import fmt
 
-    exp = json.loads((path / "experiment.json").read_text())
-    runs = pd.read_parquet(path / "runs.parquet")
-    design = pd.read_parquet(path / "design.parquet") if (path / "design.parquet").is_file() \
+    exp = read_json(path / "experiment.json")
+    runs = read_parquet(path / "runs.parquet")
+    design = read_parquet(path / "design.parquet") if (path / "design.parquet").is_file() \
         else pd.DataFrame()
     params = [c for c in design.columns if c != "point"]
     fixed = {"run_id", "point", "replicate", "seed", "status", "error", *params}
@@ -398,18 +398,19 @@ def build(path: str | Path) -> str:
     path = Path(path)
     if not path.is_dir():
         raise AllegianceError(f"{path}: not a complete allegiance result (no such directory)")
-    kind = kind_of(path)
-    if kind == "run":
-        return build_run(path)
-    if kind == "compare":
-        title, parts = _compare(path)
-    elif kind == "ablation":
-        title, parts = _ablation(path)
-    elif kind == "ensemble":
-        title, parts = _ensemble(path)
-    else:
-        title, parts = _sweep(path, kind)
-    return _page(title, parts)
+    with reading(path):
+        kind = kind_of(path)
+        if kind == "run":
+            return build_run(path)
+        if kind == "compare":
+            title, parts = _compare(path)
+        elif kind == "ablation":
+            title, parts = _ablation(path)
+        elif kind == "ensemble":
+            title, parts = _ensemble(path)
+        else:
+            title, parts = _sweep(path, kind)
+        return _page(title, parts)
 
 
 def write(run_dir: str | Path, out: str | Path | None = None) -> Path:

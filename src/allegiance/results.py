@@ -10,6 +10,8 @@ Parquet files are written without timestamps, so the same run gives the same byt
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,65 @@ def dump_json(obj: Any, path: Path) -> None:
     text = json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
     with atomic_file(path) as tmp:
         tmp.write_text(text)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file of a result; a missing, unreadable or malformed one is an
+    :class:`AllegianceError` naming the file."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AllegianceError(f"'{path}': missing (not a complete allegiance result)") from None
+    except OSError as exc:
+        raise AllegianceError(f"'{path}': cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise AllegianceError(f"'{path}': not a text file in UTF-8 (a damaged result?)"
+                              ) from None
+    except json.JSONDecodeError as exc:
+        raise AllegianceError(f"'{path}': malformed JSON ({exc.msg} at line {exc.lineno}); "
+                              "a damaged result?") from None
+    except RecursionError:
+        raise AllegianceError(f"'{path}': JSON nested too deep (a damaged result?)") from None
+
+
+def read_parquet(path: Path):
+    """Read a Parquet file of a result as a DataFrame; a missing, truncated or otherwise
+    unreadable one is an :class:`AllegianceError` naming the file."""
+    import pandas as pd
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path)
+    except FileNotFoundError:
+        raise AllegianceError(f"'{path}': missing (not a complete allegiance result)") from None
+    except OSError as exc:
+        if exc.strerror:
+            raise AllegianceError(f"'{path}': cannot read: {exc.strerror}") from None
+        raise AllegianceError(f"'{path}': not a readable Parquet file ({_one_line(exc)}); "
+                              "a damaged result?") from None
+    except (pa.ArrowException, ValueError) as exc:
+        raise AllegianceError(f"'{path}': not a readable Parquet file ({_one_line(exc)}); "
+                              "a damaged result?") from None
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """What a reader of a result directory does inside this block: a file that is not what a
+    result holds (a key missing from its JSON, a value of another type) is an
+    :class:`AllegianceError` naming the directory, not a traceback."""
+    try:
+        yield
+    except AllegianceError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        what = f"no {exc}" if isinstance(exc, KeyError) else _one_line(exc)
+        raise AllegianceError(f"'{path}': not a readable allegiance result ({what}); "
+                              "a damaged or edited result?") from None
 
 
 def write_parquet(df, path: Path) -> None:
@@ -106,15 +167,18 @@ class Result:
 
 def load(path: str | Path) -> Result:
     """Read a result directory written by :meth:`Result.save`."""
-    import pandas as pd
-
     p = Path(path)
     if not (p / MANIFEST).is_file():
         raise AllegianceError(f"'{p}' is not a complete allegiance result (no {MANIFEST})")
+    manifest = read_json(p / MANIFEST)
+    summary = read_json(p / SUMMARY)
+    if not isinstance(manifest, dict) or not isinstance(summary, dict):
+        raise AllegianceError(f"'{p}': {MANIFEST} and {SUMMARY} must each hold a JSON object "
+                              "(a damaged result?)")
     return Result(
-        timeseries=pd.read_parquet(p / TIMESERIES),
-        events=pd.read_parquet(p / EVENTS),
-        summary=json.loads((p / SUMMARY).read_text()),
-        manifest=json.loads((p / MANIFEST).read_text()),
+        timeseries=read_parquet(p / TIMESERIES),
+        events=read_parquet(p / EVENTS),
+        summary=summary,
+        manifest=manifest,
         path=p,
     )

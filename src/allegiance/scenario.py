@@ -23,7 +23,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .calendar import parse_month
 from .errors import ScenarioError
@@ -31,10 +39,61 @@ from .errors import ScenarioError
 PROVENANCE_KINDS = ("data", "calibration", "literature", "assumption", "counterfactual")
 
 
-class Frozen(BaseModel):
-    """Base of every schema: unknown keys are errors and validated values are immutable."""
+#: the largest size of a number in a scenario or experiment file whose key states no bound
+#: of its own on that side: every number is finite, and a key without an upper (lower) bound
+#: allows at most NUMBER_LIMIT (at least -NUMBER_LIMIT). The Params tables of docs/ODD.md show
+#: the range each key allows.
+NUMBER_LIMIT = 1e9
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+def field_bounds(field: Any) -> tuple[float | None, bool, float | None, bool]:
+    """``(low, low_open, high, high_open)`` a field's own metadata states (None: no bound)."""
+    lo = hi = None
+    lo_open = hi_open = False
+    for m in field.metadata:
+        if getattr(m, "ge", None) is not None:
+            lo, lo_open = m.ge, False
+        if getattr(m, "gt", None) is not None:
+            lo, lo_open = m.gt, True
+        if getattr(m, "le", None) is not None:
+            hi, hi_open = m.le, False
+        if getattr(m, "lt", None) is not None:
+            hi, hi_open = m.lt, True
+    return lo, lo_open, hi, hi_open
+
+
+class Frozen(BaseModel):
+    """Base of every schema: unknown keys are errors, validated values are immutable, and
+    every number is finite and within its key's range (:data:`NUMBER_LIMIT` where the key
+    states no bound of its own)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, data: Any) -> Any:
+        # pydantic would read true as 1 (run.scale = true: a whole-country run)
+        if isinstance(data, Mapping):
+            for name, v in data.items():
+                field = cls.model_fields.get(name) if isinstance(v, bool) else None
+                kinds = _unwrap(field.annotation) if field is not None else []
+                if field is not None and bool not in kinds and (int in kinds or float in kinds):
+                    raise ValueError(f"{name} = {str(v).lower()}: allowed: a number, not true "
+                                     "or false")
+        return data
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _within_number_limit(cls, v: Any, info: ValidationInfo) -> Any:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return v
+        field = cls.model_fields.get(info.field_name or "")
+        lo, _, hi, _ = field_bounds(field) if field is not None else (None, False, None, False)
+        if (hi is None and v > NUMBER_LIMIT) or (lo is None and v < -NUMBER_LIMIT):
+            low = f"{lo:g}" if lo is not None else f"{-NUMBER_LIMIT:g}"
+            high = f"{hi:g}" if hi is not None else f"{NUMBER_LIMIT:g}"
+            raise ValueError(f"allowed: a number from {low} to {high}")
+        return v
 
 
 Month = Annotated[str, Field(description="a date: YYYY, YYYY-MM or YYYY-MM-DD")]
@@ -152,15 +211,59 @@ def locate(spec: str | Path, relative_to: Path | None = None) -> Path:
     )
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file, turning syntax errors into one-line messages."""
+#: how deep tables and arrays may nest in a scenario or experiment file (the schemas need
+#: at most 4 levels; deeper input is refused before anything recurses over it)
+MAX_DEPTH = 32
+
+
+def nesting_depth(value: Any) -> int:
+    """How deep tables and arrays nest in ``value`` (0 for a plain value), without recursion."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, Mapping):
+            children = node.values()
+        elif isinstance(node, list | tuple):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > MAX_DEPTH:
+            return deepest
+        stack.extend((c, depth + 1) for c in children)
+    return deepest
+
+
+def parse_toml(text: str | bytes, where: str) -> dict[str, Any]:
+    """Parse TOML text; every way it can be unreadable is a :class:`ScenarioError` naming
+    ``where`` (not UTF-8, malformed, nested deeper than :data:`MAX_DEPTH`)."""
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        raw = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{where}: not a text file in UTF-8 (byte {exc.start}: "
+                            f"{exc.object[exc.start:exc.start + 1]!r}); allowed: a TOML "
+                            "file") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path.name}: malformed TOML: {exc}") from None
+        raise ScenarioError(f"{where}: malformed TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"{where}: tables or arrays nested too deep (allowed: at most "
+                            f"{MAX_DEPTH} levels)") from None
+    if nesting_depth(raw) > MAX_DEPTH:
+        raise ScenarioError(f"{where}: tables or arrays nested too deep (allowed: at most "
+                            f"{MAX_DEPTH} levels)")
+    return raw
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file, turning every way it can be unreadable into a one-line message."""
+    try:
+        data = path.read_bytes()
     except OSError as exc:
         raise ScenarioError(f"cannot read scenario file '{path}': {exc.strerror}") from None
+    return parse_toml(data, path.name)
 
 
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -208,6 +311,11 @@ def parse_set(item: str) -> tuple[list[str], Any]:
         value = tomllib.loads(f"v = {text.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = text.strip()
+    except RecursionError:
+        value = None
+    if value is None or nesting_depth(value) > MAX_DEPTH:
+        raise ScenarioError(f"--set {key.strip()}: the value is nested too deep (allowed: at "
+                            f"most {MAX_DEPTH} levels)")
     return path, value
 
 
@@ -290,8 +398,9 @@ def _clean_loc(raw: Any, loc: tuple) -> list[str]:
         ):
             node = node[part]
             out.append(str(part))
-        elif i == len(loc) - 1:
-            out.append(str(part))
+        elif i == len(loc) - 1 and (i == 0 or isinstance(node, Mapping | list)):
+            out.append(str(part))  # a missing or unknown key; past a plain value, a union
+            # member's tag (int, literal['inf']) that is no key of the input
     return out
 
 
@@ -312,6 +421,8 @@ def format_errors(cls: type[BaseModel], raw: Mapping[str, Any], exc: ValidationE
             )
         elif kind == "missing":
             lines.append(f"{path}: required key is missing")
+        elif kind == "finite_number":
+            lines.append(f"{path} = {err.get('input')!r}: allowed: a finite number")
         elif isinstance((err.get("ctx") or {}).get("error"), KeyPathError):
             lines.extend(err["ctx"]["error"].lines)
         else:
@@ -320,7 +431,11 @@ def format_errors(cls: type[BaseModel], raw: Mapping[str, Any], exc: ValidationE
                 msg = msg[len("Value error, ") :]
             value = err.get("input")
             shown = repr(value) if not isinstance(value, dict) else "a table"
-            lines.append(f"{path} = {shown}: {msg}")
+            line = f"{path} = {shown}: "
+            if lines and lines[-1].startswith(line):  # the members of a union: one line
+                lines[-1] += f"; or {msg[0].lower()}{msg[1:]}"
+            else:
+                lines.append(line + msg)
     return lines
 
 
@@ -328,7 +443,7 @@ def _model_class(raw: Mapping[str, Any]) -> type[ScenarioBase]:
     from .registry import MODELS, model_class
 
     name = raw.get("model")
-    if name not in MODELS:
+    if not isinstance(name, str) or name not in MODELS:
         hint = suggest(str(name), MODELS) if name is not None else ""
         raise ScenarioError(
             f"model = {name!r}: {hint}allowed: {', '.join(MODELS)}"
@@ -363,6 +478,9 @@ def load_scenario(
     if isinstance(spec, ScenarioBase):
         raw: dict[str, Any] = spec.to_dict()
     elif isinstance(spec, Mapping):
+        if nesting_depth(spec) > MAX_DEPTH:
+            raise ScenarioError(f"the scenario's tables or arrays nest too deep (allowed: at "
+                                f"most {MAX_DEPTH} levels)")
         raw = dict(spec)
         base = raw.pop("base", None)
         if base is not None:

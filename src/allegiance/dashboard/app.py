@@ -86,25 +86,44 @@ def run_period(run: dict[str, Any]) -> str:
     return ""
 
 
+def _leave_scenario() -> None:
+    """Forget what belongs to the scenario shown (changed settings, the scenario compared
+    with, the result) before another is shown: the page never renders one scenario with
+    another's settings (another model's keys)."""
+    values.set({})
+    versus.set("")
+    shown.set(None)
+    zoomed.set(None)
+
+
 def pick_bundled(name: str) -> None:
     """Switch to a bundled scenario."""
+    sc = load_scenario(name)
+    _leave_scenario()
+    source.set(name)
     uploaded.set(None)
     upload_errors.set([])
-    source.set(name)
-    _load_source(load_scenario(name))
+    _load_source(sc)
 
 
 def take_upload(name: str, data: bytes | None, size: int) -> None:
-    """Validate an uploaded file; show its problems or switch to it."""
+    """Validate an uploaded file; show its problems (the lines ``allegiance validate``
+    prints) or switch to it."""
     try:
         if data is None:
             raise ScenarioError(f"{name}: {size:,} bytes; a scenario file may have at most "
                                 f"{controls.MAX_UPLOAD_BYTES:,} bytes")
         sc = controls.parse_upload(name, data)
-    except ScenarioError as exc:
-        upload_errors.set([f"{name}: {len(exc.messages)} problem"
-                           f"{'s' if len(exc.messages) != 1 else ''}", *exc.messages])
+    except AllegianceError as exc:
+        msgs = _messages(exc)
+        upload_errors.set([f"{name}: {len(msgs)} problem{'s' if len(msgs) != 1 else ''}",
+                           *msgs])
         return
+    except Exception as exc:  # a bug: say so in the page rather than fail silently
+        upload_errors.set([f"{name}: 1 problem", f"cannot be read: {type(exc).__name__}: "
+                           f"{' '.join(str(exc).split())[:300]}"])
+        return
+    _leave_scenario()
     upload_errors.set([])
     uploaded.set(sc)
     source.set(f"upload:{name}")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import math
-import tomllib
 import typing
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -29,6 +28,7 @@ from ..scenario import (
     bundled_path,
     describe_bundled,
     load_scenario,
+    parse_toml,
     read_toml,
 )
 
@@ -400,16 +400,9 @@ def parse_upload(name: str, data: bytes) -> ScenarioBase:
     if len(data) > MAX_UPLOAD_BYTES:
         raise ScenarioError(f"{name}: {len(data):,} bytes; a scenario file may have at most "
                             f"{MAX_UPLOAD_BYTES:,} bytes")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{name}: not a UTF-8 text file") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{name}: malformed TOML: {exc}") from None
+    raw = parse_toml(data, name)  # what `allegiance validate` says of the same bytes
     base = raw.get("base")
-    if base is not None and base not in bundled_names():
+    if base is not None and (not isinstance(base, str) or base not in bundled_names()):
         raise ScenarioError(f"base = {base!r}: an uploaded scenario may derive only from a "
                             f"bundled scenario ({', '.join(bundled_names())})")
     return load_scenario(raw)

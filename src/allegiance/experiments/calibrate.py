@@ -50,7 +50,7 @@ from .. import data as hist
 from ..errors import AllegianceError
 from ..outdir import slugify
 from ..results import dump_json, write_parquet
-from ..scenario import Frozen, check_month
+from ..scenario import Frozen, KeyPathError, check_month
 from .design import Range, flatten_parameters
 from .executors import Executor, run_seed
 from .store import RunStore, RunTask, extract, run_tasks
@@ -99,8 +99,15 @@ class CalibrationSpec(ExperimentHeader):
 
     @model_validator(mode="after")
     def _some(self):
+        from ..limits import MAX_RUNS
+
         if not self.parameters:
             raise ValueError("parameters: name at least one parameter with {low, high}")
+        runs = self.abc.particles * self.abc.generations
+        if runs > MAX_RUNS:
+            raise KeyPathError(f"abc: {self.abc.particles:,} particles x "
+                               f"{self.abc.generations:,} generations = up to {runs:,} runs; "
+                               f"allowed: at most {MAX_RUNS:,}")
         return self
 
 
@@ -120,14 +127,46 @@ def target_points(t: Target) -> list[tuple[str, float]]:
         p = Path(t.data)
         if not p.is_file():
             raise AllegianceError(f"target.data = '{t.data}': not 'membership' and no such file")
-        with p.open(newline="") as fh:
-            reader = csv.DictReader(fh)
-            if not reader.fieldnames or not {"date", "value"} <= set(reader.fieldnames):
-                raise AllegianceError(f"target.data = '{t.data}': needs columns date,value")
-            rows = [(parse_month(r["date"].strip()[:10]), float(r["value"])) for r in reader]
+        where = f"target.data = '{t.data}'"
+        rows = []
+        try:
+            with p.open(newline="", encoding="utf-8") as fh:
+                reader = csv.DictReader(fh)
+                if not reader.fieldnames or not {"date", "value"} <= set(reader.fieldnames):
+                    raise AllegianceError(f"{where}: needs columns date,value")
+                for r in reader:
+                    rows.append(_target_row(r, f"{where}, line {reader.line_num}"))
+        except UnicodeDecodeError:
+            raise AllegianceError(f"{where}: not a text file in UTF-8 (allowed: a CSV file "
+                                  "with columns date,value)") from None
+        except csv.Error as exc:
+            raise AllegianceError(f"{where}: malformed CSV ({exc})") from None
+        except OSError as exc:
+            raise AllegianceError(f"{where}: cannot read: {exc.strerror}") from None
     lo = parse_month(t.start) if t.start else -(10**9)
     hi = parse_month(t.end)
     return [(month_label(m), v) for m, v in sorted(rows) if lo <= m <= hi]
+
+
+def _target_row(r: dict[str, Any], where: str) -> tuple[int, float]:
+    """(month, value) of one row of a target CSV; a bad row is one line naming it."""
+    from ..calendar import parse_month
+
+    date, value = r.get("date"), r.get("value")
+    if date is None or value is None or None in r:
+        raise AllegianceError(f"{where}: expected 2 fields date,value")
+    try:
+        month = parse_month(date.strip()[:10])
+    except (ValueError, AllegianceError):
+        raise AllegianceError(f"{where}: date = {date!r}: allowed: a date YYYY, YYYY-MM or "
+                              "YYYY-MM-DD") from None
+    try:
+        v = float(value)
+    except ValueError:
+        v = math.nan
+    if not math.isfinite(v):
+        raise AllegianceError(f"{where}: value = {value!r}: allowed: a finite number")
+    return month, v
 
 
 def series_distance(ts, t: Target, points: list[tuple[str, float]]) -> float:

@@ -87,6 +87,22 @@ def check_design(design: Design, parameters: dict[str, Any]) -> list[str]:
     return problems
 
 
+def design_size(design: Design, parameters: dict[str, Any]) -> int:
+    """How many points :func:`build_points` will make, computed without making them (so an
+    experiment too large is refused before anything is allocated)."""
+    import math
+
+    if not parameters:
+        return 1
+    if design.method == "factorial":
+        return math.prod(len(v) if isinstance(v, list) else 1 for v in parameters.values())
+    n = int(design.samples or 1)
+    if design.method == "lhs":
+        return n
+    d = len(parameters)
+    return n * (2 * d + 2 if design.second_order else d + 2)
+
+
 def salib_problem(parameters: dict[str, Range]) -> dict[str, Any]:
     """The SALib problem dictionary of ranged parameters (in their file order)."""
     return {"num_vars": len(parameters), "names": list(parameters),

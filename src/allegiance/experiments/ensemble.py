@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..errors import AllegianceError
+from ..limits import check_runs, check_seed
 from ..results import dump_json, write_parquet
 from .executors import Executor
 from .shards import Shard, parse_shard
@@ -110,7 +112,10 @@ def ensemble(scenario: str | Path, runs: int, executor: Executor, *, scale: floa
     shard = parse_shard(shard) if isinstance(shard, str) else shard
     sets = _overrides(overrides)
     sc = load_scenario(scenario, sets)
-    root = int(sc.run.seed if seed is None else seed)
+    root = check_seed(sc.run.seed if seed is None else seed)
+    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+        raise AllegianceError(f"runs = {runs!r}: allowed: 1 or more")
+    check_runs(runs, "ensemble")
     spec = SweepSpec(name=f"{sc.name}-ensemble", scenario=str(scenario), scale=scale, seed=root,
                      replicates=int(runs), set=sets)
     plan = Plan(spec, None, "ensemble")
@@ -131,8 +136,6 @@ def write_bands(plan: Plan, store, table, outdir: Path, *, figures: bool = True)
     ts = store.read_timeseries()
     ok = table[table["status"] == "ok"] if len(table) else table
     if ts.empty:
-        from ..errors import AllegianceError
-
         errs = sorted(set(table["error"])) if len(table) else []
         raise AllegianceError(f"ensemble: no run succeeded ({errs[0] if errs else 'no runs'})")
     bands = bands_table(ts)

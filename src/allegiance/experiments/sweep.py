@@ -33,10 +33,19 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
 
-from ..errors import ScenarioError
+from ..errors import AllegianceError, ScenarioError
+from ..limits import check_runs
 from ..outdir import atomic_file, slugify
 from ..scenario import Frozen, format_errors, load_scenario, read_toml
-from .design import Design, Range, Value, build_points, check_design, flatten_parameters
+from .design import (
+    Design,
+    Range,
+    Value,
+    build_points,
+    check_design,
+    design_size,
+    flatten_parameters,
+)
 from .executors import Executor, run_seed
 from .shards import Shard, parse_shard, shard_dir
 from .store import RunStore, RunTask, run_tasks
@@ -102,6 +111,13 @@ def parse_spec(raw: dict[str, Any], source: str, cls: type[Frozen] = SweepSpec) 
     problems = check_design(spec.design, spec.parameters) if hasattr(spec, "design") else []
     if problems:
         raise ScenarioError([f"{source}: {p}" for p in problems])
+    if hasattr(spec, "design") and hasattr(spec, "replicates"):
+        points = design_size(spec.design, spec.parameters)
+        try:
+            check_runs(points * spec.replicates,
+                       f"design: {points:,} points x {spec.replicates:,} replicates")
+        except AllegianceError as exc:
+            raise ScenarioError(f"{source}: {exc}") from None
     return spec
 
 
@@ -157,6 +173,15 @@ class Plan:
                          else scenario)
         self.scenario_dict = self.scenario.to_dict()
         check_parameters(self.scenario_dict, dict(spec.parameters), source)
+        if spec.scale is not None:  # a scale the model refuses: now, not in every run
+            try:
+                load_scenario(self.scenario, {"run.scale": spec.scale})
+            except ScenarioError as exc:
+                raise ScenarioError([f"{source}: scale: {m.removeprefix('after --set: ')}"
+                                     for m in exc.messages]) from None
+        points = design_size(spec.design, dict(spec.parameters))
+        check_runs(points * spec.replicates,
+                   f"{source}: design: {points:,} points x {spec.replicates:,} replicates")
         self.points = build_points(spec.design, dict(spec.parameters), spec.seed)
         self.tasks = []
         r = spec.replicates

@@ -42,6 +42,9 @@ class Constants(Frozen):
     a: float = 7.0
     b: float = 0.1
     noise: float = Field(0.0, ge=0, description="sd of Gaussian noise added to y")
+    fail_above: float | None = Field(None, description=(
+        "a run whose x1 is above this raises an error instead of reporting y (how the tests "
+        "make runs of an experiment fail on purpose, now that every input is finite)"))
 
 
 class IshigamiScenario(ScenarioBase):
@@ -89,8 +92,10 @@ class IshigamiModel(Model):
         y = ishigami(x.x1, x.x2, x.x3, c.a, c.b)
         if c.noise > 0:
             y += c.noise * float(self.rng.normals("noise", step, np.zeros(1, np.int64))[0])
-        if not math.isfinite(y):
-            # inputs are plain floats (TOML accepts nan and inf); a non-finite output is an error
+        if c.fail_above is not None and x.x1 > c.fail_above:
+            raise AllegianceError(f"ishigami: x1 = {x.x1} is above constants.fail_above = "
+                                  f"{c.fail_above} (a run made to fail)")
+        if not math.isfinite(y):  # cannot happen with finite inputs; kept as a guard
             raise AllegianceError(
                 f"ishigami: y = {y} is not finite for inputs x1={x.x1}, x2={x.x2}, x3={x.x3}"
             )

@@ -239,6 +239,22 @@ MAX_MONTH = np.iinfo(np.int16).max
 MIN_MONTH = np.iinfo(np.int16).min + 100 * 12
 
 
+#: the fewest agents a run may start with: a scale that leaves fewer is refused (at 1917's
+#: population, scales from about 7e-7 up)
+MIN_AGENTS = 100
+
+
+def persons_at(month: int) -> float:
+    """Persons at ``month`` on the census series (log-linear between the censuses, the first
+    or last census outside them)."""
+    from ... import data
+
+    pop = data.population_series()
+    x = np.array([p[0] for p in pop], dtype=np.float64)
+    y = np.log(np.array([p[1] for p in pop], dtype=np.float64))
+    return float(np.exp(np.interp(month, x, y)))
+
+
 class RunSettings(Frozen):
     """Calendar, seed and scale of a run."""
 
@@ -269,6 +285,12 @@ class RunSettings(Frozen):
         if parse_month(self.start) < MIN_MONTH:
             raise ValueError(f"start {self.start} is before {month_label(MIN_MONTH)}, the first "
                              "month the model can represent")
+        persons = persons_at(parse_month(self.start))
+        if persons * self.scale < MIN_AGENTS:
+            raise KeyPathError(
+                f"run.scale = {self.scale:g}: leaves {persons * self.scale:.3g} agents for the "
+                f"{persons:,.0f} persons of {self.start}; allowed: a scale that gives at least "
+                f"{MIN_AGENTS} agents (from {MIN_AGENTS / persons:.2g} up)")
         return self
 
 
