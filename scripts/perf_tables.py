@@ -221,7 +221,7 @@ def m7_order() -> str:
         lines.append(f"| {_scale(d['scale'])} | {m['synchronous']['wall_s']:.2f} s | "
                      f"{m['sequential']['wall_s']:.2f} s | {m['before']['wall_s']:.2f} s | "
                      f"{r['synchronous/sequential']:.2f} | {r['synchronous/before']:.2f} |")
-        cmds.append(f"`{d['command']}`")
+        cmds.append(f"`{d['command']}` → `benchmarks/results/{name}`")
     d = _load("m7_order_1e-2.json")["medians"]
     ph = {v: d[v]["phase_s"] for v in d}
     per = (f"Per phase at 1:100 (medians, s): synchronous `adults` "
@@ -230,7 +230,7 @@ def m7_order() -> str:
            f"{ph['sequential']['adults']:.1f} + `learning` {ph['sequential']['learning']:.1f}; "
            f"before `adults` {ph['before']['adults']:.1f} + `learning` "
            f"{ph['before']['learning']:.1f}.")
-    return ("Raw results: " + "; ".join(cmds) + " (one thread, median of 3 runs each in a fresh "
+    return ("Raw result: " + "; ".join(cmds) + " (one thread, median of 3 runs each in a fresh "
             "interpreter, variants rotating; ratios are medians of same-round ratios).\n\n"
             + "\n".join(lines) + "\n\n" + per + "\n")
 
