@@ -64,6 +64,9 @@ class AgentState:
         self.peak_capacity = self.capacity
         self.peak_n = 0
         self.compactions = 0
+        #: views handed out by :meth:`view`, valid while the slots in use and the arrays stay
+        #: the same: ``(n, {name: view})`` (dropped when an array is replaced)
+        self._views: tuple[int, dict[str, np.ndarray]] = (-1, {})
         self.declare("uid", np.int32, -1, owner="state")
         self.declare("alive", np.bool_, False, owner="state")
 
@@ -75,6 +78,11 @@ class AgentState:
         dt = np.dtype(dtype)
         self.fields[name] = Field(name, dt, fill, owner)
         self.arrays[name] = np.full(self.capacity, fill, dtype=dt)
+        self._views = (-1, {})
+
+    def __getstate__(self) -> dict:
+        # a copy (deepcopy, pickle) makes its own views of its own arrays
+        return {**self.__dict__, "_views": (-1, {})}
 
     def __getattr__(self, name: str) -> np.ndarray:
         arrays = self.__dict__.get("arrays")
@@ -99,7 +107,13 @@ class AgentState:
 
     def view(self, name: str) -> np.ndarray:
         """The used part ``[0, n)`` of an attribute array (a view, not a copy)."""
-        return self.arrays[name][: self.n]
+        n, views = self._views
+        if n != self.n:
+            n, views = self._views = (self.n, {})
+        v = views.get(name)
+        if v is None:
+            v = views[name] = self.arrays[name][:n]
+        return v
 
     @property
     def nbytes(self) -> int:
@@ -114,6 +128,7 @@ class AgentState:
             grown = np.full(new_cap, f.fill, dtype=f.dtype)
             grown[: self.n] = arr[: self.n]
             self.arrays[name] = grown  # the old array is freed here: one array's copy at a time
+            self._views = (-1, {})
         self.capacity = new_cap
         self.peak_capacity = max(self.peak_capacity, new_cap)
 

@@ -35,6 +35,14 @@ def reduce_lanes(sums):
         sums[0, j] = s
 
 
+def totals(part: np.ndarray) -> np.ndarray:
+    """The column totals of integer counts or fixed-point sums per chunk or lane (``part``,
+    one row each): exact in any order; a lone row is its own total (a view of it)."""
+    if part.shape[0] == 1:
+        return part[0]
+    return part.sum(axis=0)
+
+
 def weight_totals(wsum: np.ndarray) -> tuple[float, float]:
     """M5 weight totals of members and cadres, chunk by chunk (a fixed order: deterministic)."""
     tm = tc = 0.0

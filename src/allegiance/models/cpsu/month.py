@@ -42,7 +42,7 @@ from ...mechanisms import ritual as m4
 from ...mechanisms._common import PREFETCH_MIN_BYTES
 from .adults import adults_pass, learning_pass, one_pass, sum_lanes, trust_sums_pass
 from .carry import Applicants, Carry, NextStocks, TrustSums
-from .lanes import lane_chunks, reduce_lanes, weight_totals
+from .lanes import lane_chunks, reduce_lanes, totals, weight_totals
 from .member_index import MemberIndex
 from .members import (
     confirm_pass,
@@ -86,8 +86,8 @@ class Month:
     #: attributes that hold only reused memory or caches (or the model, or what is made from
     #: its parameters): not in a checkpoint. Every other attribute is saved by name; the carry
     #: and the member index save themselves.
-    SCRATCH = ("m", "survival", "_lane_bufs", "_lanes_cut", "_weights", "_ib", "_dying",
-               "_listed")
+    SCRATCH = ("m", "survival", "_lane_bufs", "_lanes_cut", "_weights", "_wfull", "_ib",
+               "_dying", "_listed")
 
     def __init__(self, model) -> None:
         self.m = model
@@ -97,6 +97,7 @@ class Month:
         self._lane_bufs: tuple[np.ndarray, ...] | None = None
         self._lanes_cut: tuple | None = None
         self._weights: tuple | None = None
+        self._wfull: tuple | None = None
         self._ib: tuple | None = None
         self._dying = np.zeros((0, 0), dtype=np.uint32)
         self._listed = np.zeros((0, 0), dtype=np.uint32)
@@ -164,8 +165,14 @@ class Month:
         key = (month, career_bias, seniority_bias)
         wt = self._weights
         if wt is None or wt[0] != key:
+            # a weight depends on the seniority, not on the month (``month - join`` is an
+            # integer): the run's table is computed once, and each month takes its first n
             n = max(1, month - self.m.start + 241)
-            wt = self._weights = (key, m5.weight_table(month, career_bias, seniority_bias, n))
+            full = self._wfull
+            if full is None or full[0] != key[1:] or full[1].shape[1] < n:
+                full = self._wfull = (key[1:], m5.weight_table(
+                    month, career_bias, seniority_bias, max(n, self.m.n_steps() + 241)))
+            wt = self._weights = (key, np.ascontiguousarray(full[1][:, :n]))
         return wt[1]
 
     def draw_lifespans(self, s: slice, first_age: np.ndarray) -> None:
@@ -215,7 +222,7 @@ class Month:
                         with_deaths,
                         m.params.ritual.enabled, p5.enabled, p5.career_bias,
                         p5.seniority_bias, table, msum, wsum, self._far())
-            tot = part.sum(axis=0)
+            tot = totals(part)
         else:
             _, idx, ib = self._index()
             member_stocks(idx, ib, lanes, st.view("alive"), st.view("birth"), st.view("death"),
@@ -227,12 +234,13 @@ class Month:
                           with_deaths,
                           m.params.ritual.enabled, p5.enabled, p5.career_bias,
                           p5.seniority_bias, table, msum, wsum, self._far())
-            tot = combine_stocks(part.sum(axis=0), taken.whole.sum(axis=0))
+            tot = combine_stocks(totals(part), totals(taken.whole))
             if with_deaths:
                 kill_listed(taken.dying, taken.ndying, st.view("alive"), st.view("status"),
                             deaths)
         if with_deaths:
-            c.deaths = (int(deaths[:, 0].sum()), int(deaths[:, 1].sum()))
+            d = totals(deaths).tolist()
+            c.deaths = (d[0], d[1])
             if m.params.ritual.enabled:
                 reduce_lanes(msum[: lanes.shape[0] - 1])
             c.member_sums = weight_totals(wsum)
@@ -261,8 +269,7 @@ class Month:
         else:
             m2.natural_deaths(st.view("alive"), st.view("death"), st.view("status"), month,
                               bounds, part)
-            deaths = int(part[:, 0].sum())
-            deaths_members = int(part[:, 1].sum())
+            deaths, deaths_members = totals(part).tolist()
         n_alive = m.n_alive - deaths
         target = m.population_target(month + 1) * m.scale
         u = ctx.rng.uniforms("demography.round", step, np.arange(3))
@@ -271,10 +278,11 @@ class Month:
             part[:] = 0
             m2.excess_deaths(st.view("alive"), st.view("status"), st.view("uid"),
                              ctx.key("demography.excess"), prob, bounds, engine.CHUNK, part)
-            deaths += int(part[:, 0].sum())
-            deaths_members += int(part[:, 1].sum())
-            n_alive -= int(part[:, 0].sum())
-            if part[:, 1].any():
+            d, dm = totals(part).tolist()
+            deaths += d
+            deaths_members += dm
+            n_alive -= d
+            if dm:
                 c.member_sums = None  # members died after the stocks pass: take them again
         n_alive += births + arrivals
         if births + arrivals:
@@ -336,9 +344,9 @@ class Month:
                      pt.need_elite, tm, tc, pt.career_bias, pt.seniority_bias, pt.rent_elite,
                      pt.rent_cadre, pt.decay, pt.p_rotate, pt.key_promote, pt.key_rotate,
                      self.weights(step, pt.career_bias, pt.seniority_bias), part)
-        tot = part.sum(axis=0)
-        m.flows["promotions"] += int(tot[0])
-        m.flows["rotations"] += int(tot[1])
+        promotions, rotations = totals(part).tolist()
+        m.flows["promotions"] += promotions
+        m.flows["rotations"] += rotations
 
     def adults(self, step: int) -> None:
         """M2 socialization, M4 ritual, M6 legitimacy, and M7's workplace sums of trust; with
@@ -490,12 +498,12 @@ class Month:
         admissions_pass(bounds, st.view("status"), st.view("join"), st.view("motive"),
                         st.view("uid"), st.view("belief"), c.ctx.month, rt.quota, total,
                         rt.selectivity_k, rt.key_admit, napp, ap.listed, adm, adm_off, counts)
-        tot = counts.sum(axis=0)
-        m.flows["joins"] += int(tot[0])
-        m.flows["joins_ideal"] += int(tot[1])
-        m.flows["joins_career"] += int(tot[2])
-        m.flows["joins_conformist"] += int(tot[3])
-        if tot[0]:
+        joins, ideal, career, conformist = totals(counts).tolist()
+        m.flows["joins"] += joins
+        m.flows["joins_ideal"] += ideal
+        m.flows["joins_career"] += career
+        m.flows["joins_conformist"] += conformist
+        if joins:
             self._index()  # valid for the current slots before merging
             self.index.merge(st, bounds, adm, adm_off, np.ascontiguousarray(counts[:, 0]))
 
@@ -508,9 +516,9 @@ class Month:
         confirm_pass(idx, ib, st.view("alive"), st.view("status"), st.view("join"),
                      st.view("left"), st.view("uid"), ctx.month, ct.candidacy, ct.drop, ct.key,
                      part)
-        tot = part.sum(axis=0)
-        m.flows["confirmed"] += int(tot[0])
-        m.flows["dropped_candidates"] += int(tot[1])
+        confirmed, dropped = totals(part).tolist()
+        m.flows["confirmed"] += confirmed
+        m.flows["dropped_candidates"] += dropped
 
     def purges(self, step: int) -> None:
         """Multi-month purge and wartime-loss events take this month's share."""
@@ -578,4 +586,4 @@ class Month:
                          st.view("converted"), st.view("uid"),
                          rem is not None, rem or m11.OFF, el is not None, el or m8.OFF,
                          ex is not None, ex or m9.OFF, part)
-        count_end_flows(m.flows, part.sum(axis=0))
+        count_end_flows(m.flows, totals(part))
