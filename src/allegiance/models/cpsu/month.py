@@ -26,7 +26,6 @@ one writer and one reader.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from ... import engine
@@ -42,7 +41,7 @@ from ...mechanisms import ritual as m4
 from ...mechanisms._common import PREFETCH_MIN_BYTES
 from .adults import adults_pass, learning_pass, one_pass, sum_lanes, trust_sums_pass
 from .carry import Applicants, Carry, NextStocks, TrustSums
-from .lanes import lane_chunks, reduce_lanes, totals, weight_totals
+from .lanes import lane_chunks, reduce_lanes, threads_in_use, totals, weight_totals
 from .member_index import MemberIndex
 from .members import (
     confirm_pass,
@@ -127,7 +126,7 @@ class Month:
         """(lane chunk ranges, M4 workplace sums per lane, M7 workplace sums per lane)."""
         # the model hands out the same bounds array until the slots change: the lanes are
         # cut again only then (or when the thread count changes); a few passes a month ask
-        threads = numba.get_num_threads()
+        threads = threads_in_use()
         cut = self._lanes_cut
         if cut is not None and cut[0] is bounds and cut[1] == threads:
             lanes = cut[2]
