@@ -198,6 +198,23 @@ def _normals(key, ids, out):
         out[i] = normal(key, ids[i])
 
 
+@njit(cache=True)
+def _uniforms_few(key, ids, out):
+    for i in range(ids.shape[0]):
+        out[i] = uniform(key, ids[i])
+
+
+@njit(cache=True)
+def _normals_few(key, ids, out):
+    for i in range(ids.shape[0]):
+        out[i] = normal(key, ids[i])
+
+
+#: draws below which :meth:`Streams.uniforms` and :meth:`Streams.normals` stay on one thread
+#: (a parallel loop's start costs more than a few draws; each draw is the same either way)
+FEW_DRAWS = 4096
+
+
 class Streams:
     """Keyed draws for one run: ``Streams(seed).uniforms("exit", step, ids)``.
 
@@ -235,11 +252,13 @@ class Streams:
     def uniforms(self, stream: str, step: int, ids: np.ndarray) -> np.ndarray:
         """Uniform [0, 1) draws, one per agent id."""
         out = np.empty(ids.shape[0], dtype=np.float64)
-        _uniforms(self.key(stream, step), ids.astype(np.int64, copy=False), out)
+        draw = _uniforms_few if ids.shape[0] < FEW_DRAWS else _uniforms
+        draw(self.key(stream, step), ids.astype(np.int64, copy=False), out)
         return out
 
     def normals(self, stream: str, step: int, ids: np.ndarray) -> np.ndarray:
         """Standard normal draws, one per agent id."""
         out = np.empty(ids.shape[0], dtype=np.float64)
-        _normals(self.key(stream, step), ids.astype(np.int64, copy=False), out)
+        draw = _normals_few if ids.shape[0] < FEW_DRAWS else _normals
+        draw(self.key(stream, step), ids.astype(np.int64, copy=False), out)
         return out
