@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="agents per person (default 1e-4; may be given several times)")
     ap.add_argument("--before", default=None,
                     help="an older tree's src folder, timed in turn with this one")
+    ap.add_argument("--before-label", default=None,
+                    help="what the older tree is, in words (e.g. its commit), for the result")
     ap.add_argument("--out", default=None, help="also write the times and medians to this file")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -116,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
 
         rec = {**about([sys.argv[0], *(sys.argv[1:] if argv is None else argv)]),
                "threads": 1, "runs": a.runs, "seeds": [2, 1 + a.runs],
-               "before": a.before, "scales": res}
+               "before": a.before_label or a.before, "scales": res}
         with open(a.out, "w") as fh:
             json.dump(rec, fh, indent=1)
     return 0

@@ -66,6 +66,27 @@ from .stocks import (
     with_means,
 )
 
+#: the agent columns each kernel takes, in its order of arguments (:meth:`AgentState.columns`)
+_STOCKS_COLS = ("alive", "birth", "death", "status", "motive", "belief", "trust", "stake",
+                "converted", "left", "cell", "join")
+_KILL_LISTED_COLS = ("alive", "status")
+_NATURAL_DEATHS_COLS = ("alive", "death", "status")
+_DEATHS_COLS = ("alive", "status", "uid")
+_MEMBERS_SUMS_COLS = ("alive", "status", "cell", "belief", "motive", "join")
+_PROMOTE_PASS_COLS = ("alive", "status", "stake", "motive", "join", "uid")
+_ADULTS_PASS_COLS = ("alive", "birth", "status", "cell", "uid", "belief", "trust",
+                     "disposition")
+_TRUST_SUMS_PASS_COLS = ("alive", "cell", "trust")
+_ONE_PASS_COLS = ("alive", "birth", "death", "status", "cell", "uid", "belief", "trust",
+                  "disposition")
+_LEARNING_PASS_COLS = ("alive", "birth", "death", "cell", "belief", "trust")
+_APPLY_PASS_COLS = ("alive", "birth", "status", "left", "uid", "belief", "motive")
+_ADMISSIONS_PASS_COLS = ("status", "join", "motive", "uid", "belief")
+_CONFIRM_PASS_COLS = ("alive", "status", "join", "left", "uid")
+_PURGE_PASS_COLS = ("alive", "status", "join", "motive", "left", "uid", "belief")
+_MEMBERS_END_PASS_COLS = ("alive", "status", "left", "belief", "trust", "stake", "converted",
+                          "uid")
+
 #: the flows of the ``members_end`` phase, in the order its kernels count them
 END_FLOWS = ("expelled", "conversions", "exits", "exits_lapsed", "disengaged", "reengaged")
 
@@ -208,14 +229,11 @@ class Month:
         p5, p7 = m.params.privilege, m.params.openness
         month = m.month(step)
         table = self.weights(step, p5.career_bias, p5.seniority_bias)
-        if taken is not None and with_deaths and (taken.ndying < 0).any():
+        if taken is not None and with_deaths and min(taken.ndying.tolist()) < 0:
             taken = None  # the list of deaths overflowed: the stocks pass draws them
         if taken is None:
             # with the deaths, the pass also takes the members' sums of the ``members`` phase
-            stocks_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("death"),
-                        st.view("status"), st.view("motive"), st.view("belief"),
-                        st.view("trust"), st.view("stake"), st.view("converted"),
-                        st.view("left"), st.view("cell"), st.view("join"), month,
+            stocks_pass(bounds, lanes, *st.columns(_STOCKS_COLS), month,
                         m.params.commitment.threshold, p7.norm, m.openness(),
                         p7.enabled, COHORT_EDGES, m.survey_cuts, part, with_deaths, deaths,
                         with_deaths,
@@ -224,10 +242,7 @@ class Month:
             tot = totals(part)
         else:
             _, idx, ib = self._index()
-            member_stocks(idx, ib, lanes, st.view("alive"), st.view("birth"), st.view("death"),
-                          st.view("status"), st.view("motive"), st.view("belief"),
-                          st.view("trust"), st.view("stake"), st.view("converted"),
-                          st.view("left"), st.view("cell"), st.view("join"), month,
+            member_stocks(idx, ib, lanes, *st.columns(_STOCKS_COLS), month,
                           m.params.commitment.threshold, p7.norm, m.openness(),
                           p7.enabled, COHORT_EDGES, m.survey_cuts, part, with_deaths,
                           with_deaths,
@@ -235,7 +250,7 @@ class Month:
                           p5.seniority_bias, table, msum, wsum, self._far())
             tot = combine_stocks(totals(part), totals(taken.whole))
             if with_deaths:
-                kill_listed(taken.dying, taken.ndying, st.view("alive"), st.view("status"),
+                kill_listed(taken.dying, taken.ndying, *st.columns(_KILL_LISTED_COLS),
                             deaths)
         if with_deaths:
             d = totals(deaths).tolist()
@@ -266,7 +281,7 @@ class Month:
         if drawn is not None:  # drawn in the stocks pass (record)
             deaths, deaths_members = drawn
         else:
-            m2.natural_deaths(st.view("alive"), st.view("death"), st.view("status"), month,
+            m2.natural_deaths(*st.columns(_NATURAL_DEATHS_COLS), month,
                               bounds, part)
             deaths, deaths_members = totals(part).tolist()
         n_alive = m.n_alive - deaths
@@ -275,7 +290,7 @@ class Month:
         births, arrivals, prob = m2.census_flows(p, n_alive, target, u)
         if prob is not None:
             part[:] = 0
-            m2.excess_deaths(st.view("alive"), st.view("status"), st.view("uid"),
+            m2.excess_deaths(*st.columns(_DEATHS_COLS),
                              ctx.key("demography.excess"), prob, bounds, engine.CHUNK, part)
             d, dm = totals(part).tolist()
             deaths += d
@@ -328,8 +343,7 @@ class Month:
             ritual_on = m.params.ritual.enabled
             cb, sb = (pt.career_bias, pt.seniority_bias) if promote_on else (0.0, 0.0)
             wsum = np.zeros((nchunk, 2))
-            members_sums(idx, ib, lanes, st.view("alive"), st.view("status"), st.view("cell"),
-                         st.view("belief"), st.view("motive"), st.view("join"), month,
+            members_sums(idx, ib, lanes, *st.columns(_MEMBERS_SUMS_COLS), month,
                          ritual_on, promote_on, cb, sb, self.weights(step, cb, sb), msum, wsum,
                          self._far())
             if ritual_on:
@@ -338,8 +352,7 @@ class Month:
         if not promote_on:
             return
         part = np.zeros((nchunk, 2), dtype=np.int64)
-        promote_pass(idx, ib, st.view("alive"), st.view("status"), st.view("stake"),
-                     st.view("motive"), st.view("join"), st.view("uid"), month, pt.need_cadre,
+        promote_pass(idx, ib, *st.columns(_PROMOTE_PASS_COLS), month, pt.need_cadre,
                      pt.need_elite, tm, tc, pt.career_bias, pt.seniority_bias, pt.rent_elite,
                      pt.rent_cadre, pt.decay, pt.p_rotate, pt.key_promote, pt.key_rotate,
                      self.weights(step, pt.career_bias, pt.seniority_bias), part)
@@ -358,11 +371,9 @@ class Month:
         lanes, msum, tsum = self._lanes(bounds)
         soc, rr, lb, lt = m2.terms(ctx), m4.terms(ctx), m6.terms(ctx), m7.terms(ctx)
         learn_on = lt is not None and lt.rate > 0
-        adults_pass(bounds, lanes, idx, ib, st.view("alive"), st.view("birth"), st.view("status"),
-                    st.view("cell"), st.view("uid"), st.view("belief"), st.view("trust"),
-                    st.view("disposition"), ctx.month, soc is not None, soc or m2.OFF,
-                    rr is not None, msum,
-                    rr or m4.OFF, lb is not None, lb or m6.OFF, learn_on, tsum, self._far())
+        adults_pass(bounds, lanes, idx, ib, *st.columns(_ADULTS_PASS_COLS), ctx.month,
+                    soc is not None, soc or m2.OFF, rr is not None, msum, rr or m4.OFF,
+                    lb is not None, lb or m6.OFF, learn_on, tsum, self._far())
         if learn_on:
             t = lanes.shape[0] - 1
             reduce_lanes(tsum[:t])
@@ -383,7 +394,7 @@ class Month:
         if not learn_on:
             return None
         if last is None or last.key != step or self.m.addons_on():
-            trust_sums_pass(bounds, lanes, st.view("alive"), st.view("cell"), st.view("trust"),
+            trust_sums_pass(bounds, lanes, *st.columns(_TRUST_SUMS_PASS_COLS),
                             tsum)
             sum_lanes(tsum, lanes.shape[0] - 1, self._tlast)
             last = TrustSums(step, st.next_uid, self._tlast)
@@ -408,9 +419,7 @@ class Month:
         nxt = np.zeros((nl, len(NEXT)), dtype=np.int64)
         dying, ndying = self._death_list(nl)
         take = self._take()
-        one_pass(bounds, lanes, idx, ib, st.view("alive"), st.view("birth"), st.view("death"),
-                 st.view("status"), st.view("cell"), st.view("uid"), st.view("belief"),
-                 st.view("trust"), st.view("disposition"), ctx.month, soc is not None,
+        one_pass(bounds, lanes, idx, ib, *st.columns(_ONE_PASS_COLS), ctx.month, soc is not None,
                  soc or m2.OFF, rr is not None, msum, rr or m4.OFF, lb is not None,
                  lb or m6.OFF, learn_on, lt.rate if learn_on else 0.0,
                  last.sums if learn_on else self._tlast, last.mark if learn_on else 0,
@@ -444,8 +453,7 @@ class Month:
         dying, ndying = self._death_list(nl)
         p7 = m.params.openness
         take = self._take()
-        learning_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("death"),
-                      st.view("cell"), st.view("belief"), st.view("trust"), ctx.month,
+        learning_pass(bounds, lanes, *st.columns(_LEARNING_PASS_COLS), ctx.month,
                       rate > 0, rate, tsum, take, m.params.commitment.threshold,
                       p7.norm, m.openness_at(step + 1), p7.enabled, m.survey_cuts, nxt, dying,
                       ndying)
@@ -467,8 +475,7 @@ class Month:
         napp = np.zeros(nchunk, dtype=np.int64)
         if self._listed.shape != (nchunk, self._listed_cap):
             self._listed = np.zeros((nchunk, self._listed_cap), dtype=np.uint32)
-        apply_pass(bounds, engine.CHUNK, st.view("alive"), st.view("birth"), st.view("status"),
-                   st.view("left"), st.view("uid"), st.view("belief"), st.view("motive"),
+        apply_pass(bounds, engine.CHUNK, *st.columns(_APPLY_PASS_COLS),
                    ctx.month, rt, wsum, napp, self._listed)
         c.applicants = Applicants(rt, wsum, napp, self._listed)
         # next month's lists: room for twice this month's most applicants in a chunk
@@ -494,8 +501,7 @@ class Month:
         np.cumsum(napp, out=adm_off[1:])
         adm = np.empty(int(adm_off[-1]), dtype=np.uint32)
         counts = np.zeros((nchunk, 4), dtype=np.int64)
-        admissions_pass(bounds, st.view("status"), st.view("join"), st.view("motive"),
-                        st.view("uid"), st.view("belief"), c.ctx.month, rt.quota, total,
+        admissions_pass(bounds, *st.columns(_ADMISSIONS_PASS_COLS), c.ctx.month, rt.quota, total,
                         rt.selectivity_k, rt.key_admit, napp, ap.listed, adm, adm_off, counts)
         joins, ideal, career, conformist = totals(counts).tolist()
         m.flows["joins"] += joins
@@ -512,9 +518,8 @@ class Month:
         _, idx, ib = self._index()
         part = np.zeros((ib.shape[0] - 1, 2), dtype=np.int64)
         ct = m1.confirm_terms(ctx)
-        confirm_pass(idx, ib, st.view("alive"), st.view("status"), st.view("join"),
-                     st.view("left"), st.view("uid"), ctx.month, ct.candidacy, ct.drop, ct.key,
-                     part)
+        confirm_pass(idx, ib, *st.columns(_CONFIRM_PASS_COLS), ctx.month, ct.candidacy, ct.drop,
+                     ct.key, part)
         confirmed, dropped = totals(part).tolist()
         m.flows["confirmed"] += confirmed
         m.flows["dropped_candidates"] += dropped
@@ -550,8 +555,7 @@ class Month:
         _, idx, ib = self._index()
         nchunk = ib.shape[0] - 1
         part = np.zeros((nchunk, 2), dtype=np.int64)
-        purge_pass(idx, ib, st.view("alive"), st.view("status"), st.view("join"),
-                   st.view("motive"), st.view("left"), st.view("uid"), st.view("belief"),
+        purge_pass(idx, ib, *st.columns(_PURGE_PASS_COLS),
                    ctx.month, share, count, m1.PURGE_TARGETS.index(target),
                    ctx.key("recruitment.purge"), np.zeros(nchunk), part)
         n = int(part[:, 0].sum())
@@ -563,7 +567,7 @@ class Month:
         st, ctx = self.m.state, self.carry.ctx
         _, idx, ib = self._index()
         part = np.zeros((ib.shape[0] - 1, 1), dtype=np.int64)
-        member_deaths(idx, ib, st.view("alive"), st.view("status"), st.view("uid"), share,
+        member_deaths(idx, ib, *st.columns(_DEATHS_COLS), share,
                       ctx.key("purges.war"), part)
         n = int(part.sum())
         if n:
@@ -580,9 +584,7 @@ class Month:
             return
         _, idx, ib = self._index()
         part = np.zeros((ib.shape[0] - 1, len(END_FLOWS)), dtype=np.int64)
-        members_end_pass(idx, ib, st.view("alive"), st.view("status"), st.view("left"),
-                         st.view("belief"), st.view("trust"), st.view("stake"),
-                         st.view("converted"), st.view("uid"),
+        members_end_pass(idx, ib, *st.columns(_MEMBERS_END_PASS_COLS),
                          rem is not None, rem or m11.OFF, el is not None, el or m8.OFF,
                          ex is not None, ex or m9.OFF, part)
         count_end_flows(m.flows, totals(part))

@@ -368,25 +368,36 @@ def with_means(v: dict[str, float]) -> dict[str, float]:
     return v
 
 
-def combine_stocks(members: np.ndarray, whole: np.ndarray) -> np.ndarray:
+@njit(cache=True)
+def combine_stocks(members, whole):
     """The stocks of :func:`stocks_pass` (summed over chunks) from the members' columns
     (:func:`member_stocks`) and the whole population's (:data:`NEXT`, ``one_pass``):
-    the non-members' are the whole's minus the members' (integers: exact)."""
+    the non-members' are the whole's minus the members' (integers: exact). Compiled: it
+    runs every month, and as numpy calls on a few dozen numbers it cost more than the
+    kernel that counts the members at small scale."""
     tot = members.copy()
-    n_alive, n_adults, s_belief, s_trust, n_committed, s_expressed = whole[:6]
-    tot[C_SUMSQ_BELIEF], tot[C_SUMSQ_TRUST] = whole[6:8]
-    tot[C_SURVEY_ADULTS: C_SURVEY_ADULTS + 4] = whole[8:12]
-    tot[C_ALIVE] = n_alive
+    n_adults = whole[1]
+    s_belief = whole[2]
+    s_trust = whole[3]
+    tot[C_SUMSQ_BELIEF] = whole[6]
+    tot[C_SUMSQ_TRUST] = whole[7]
+    for k in range(4):
+        tot[C_SURVEY_ADULTS + k] = whole[8 + k]
+    tot[C_ALIVE] = whole[0]
     tot[C_ADULTS] = n_adults
     tot[C_BELIEF_ADULTS] = s_belief
     tot[C_TRUST_ADULTS] = s_trust
-    tot[C_COMMITTED_ADULTS] = n_committed
+    tot[C_COMMITTED_ADULTS] = whole[4]
     member_adults = tot[C_TIER_COUNT + 1: C_TIER_COUNT + 5].sum()
     tot[C_NONMEMBER_ADULTS] = n_adults - member_adults
     # the non-members' sums of trust (also tier 0's), of belief, and of expressed trust
-    tot[C_TRUST_NONMEMBERS] = tot[C_TRUST_TIER] = s_trust - tot[C_TRUST_MEMBERS]
-    tot[C_BELIEF_NONMEMBERS] = tot[C_BELIEF_TIER] = s_belief - tot[C_BELIEF_MEMBERS]
-    tot[C_EXPRESSED_NONMEMBERS] = s_expressed - tot[C_EXPRESSED_MEMBERS]
+    nt = s_trust - tot[C_TRUST_MEMBERS]
+    tot[C_TRUST_NONMEMBERS] = nt
+    tot[C_TRUST_TIER] = nt
+    nb = s_belief - tot[C_BELIEF_MEMBERS]
+    tot[C_BELIEF_NONMEMBERS] = nb
+    tot[C_BELIEF_TIER] = nb
+    tot[C_EXPRESSED_NONMEMBERS] = whole[5] - tot[C_EXPRESSED_MEMBERS]
     return tot
 
 

@@ -30,6 +30,13 @@ class Rows:
             col = self._columns[column] = self.ts[column].to_numpy()
         return float(col[i])
 
+    def flow(self, first: str, last: str, column: str) -> float | None:
+        lo = self._at.get(month_label(parse_month(first)))
+        hi = self._at.get(month_label(parse_month(last)))
+        if lo is None or hi is None:  # the rows are the run's months, one each, in order
+            return None
+        return float(self.ts[column].iloc[lo: hi + 1].sum())
+
 
 def stock_at(ts, date: str, column: str = "members") -> float | None:
     """A stock on the 1st of ``date``'s month (rows hold start-of-month stocks); ``ts``: the
@@ -42,7 +49,10 @@ def stock_at(ts, date: str, column: str = "members") -> float | None:
 
 
 def flow_during(ts, first: str, last: str, column: str) -> float | None:
-    """Sum of a flow over the months ``first``..``last`` (inclusive), if all are in the run."""
+    """Sum of a flow over the months ``first``..``last`` (inclusive), if all are in the run;
+    ``ts``: the time series, or its :class:`Rows`."""
+    if isinstance(ts, Rows):
+        return ts.flow(first, last, column)
     lo, hi = month_label(parse_month(first)), month_label(parse_month(last))
     sel = ts[(ts["date"] >= lo) & (ts["date"] <= hi)]
     months = parse_month(last) - parse_month(first) + 1
@@ -95,15 +105,15 @@ def summarize(model, ts, events) -> dict[str, Any]:
         "members_1990_01_01": stock_at(rows, "1990-01"),
         "members_1991_01_01": stock_at(rows, "1991-01"),
         "members_1991_07_01": stock_at(rows, "1991-07"),
-        "exits_1990": flow_during(ts, "1990-01", "1990-12", "exits"),
-        "expelled_1990": flow_during(ts, "1990-01", "1990-12", "expelled"),
-        "joins_1990": flow_during(ts, "1990-01", "1990-12", "joins"),
+        "exits_1990": flow_during(rows, "1990-01", "1990-12", "exits"),
+        "expelled_1990": flow_during(rows, "1990-01", "1990-12", "expelled"),
+        "joins_1990": flow_during(rows, "1990-01", "1990-12", "joins"),
         "committed_members_1991_07_01": stock_at(rows, "1991-07", "committed_members"),
         # M9's two kinds of exit: ``exits`` above are formal (the register counts them);
         # members who stopped paying dues and attending stay on the register, lapsed
-        "exits_lapsed_1990": flow_during(ts, "1990-01", "1990-12", "exits_lapsed"),
-        "disengaged_1990": flow_during(ts, "1990-01", "1990-12", "disengaged"),
-        "reengaged_1990": flow_during(ts, "1990-01", "1990-12", "reengaged"),
+        "exits_lapsed_1990": flow_during(rows, "1990-01", "1990-12", "exits_lapsed"),
+        "disengaged_1990": flow_during(rows, "1990-01", "1990-12", "disengaged"),
+        "reengaged_1990": flow_during(rows, "1990-01", "1990-12", "reengaged"),
         "lapsed_members_1990_01_01": stock_at(rows, "1990-01", "lapsed_members"),
         "lapsed_members_1991_01_01": stock_at(rows, "1991-01", "lapsed_members"),
         "lapsed_members_1991_07_01": stock_at(rows, "1991-07", "lapsed_members"),
@@ -130,7 +140,7 @@ def summarize(model, ts, events) -> dict[str, Any]:
     fit["seniority_1983"] = _seniority_check(model)
     fit["share_of_adults"] = _share_check(rows)
     fit["attitude_waves"] = waves.check(model.attitude_waves) if model.attitude_waves else None
-    fit["purges"] = _purge_check(ts)
+    fit["purges"] = _purge_check(rows)
     headline = {
         "members_1989_01_01": boundary,
         "committed_members_1989_01_01": stock_at(rows, "1989-01", "committed_members"),
