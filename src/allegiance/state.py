@@ -138,14 +138,15 @@ class AgentState:
         return v
 
     def columns(self, names: tuple[str, ...]) -> tuple[np.ndarray, ...]:
-        """:meth:`view` of each of ``names``, in order (kept as :meth:`view` keeps them: a
-        kernel's columns are one lookup a call)."""
+        """:meth:`view` of each of ``names``, in order (kept as :meth:`view` keeps them: one
+        call for a kernel's columns)."""
         n, views = self._views
         if n != self.n:
             n, views = self._views = (self.n, {})
         cols = views.get(names)
         if cols is None:
-            cols = views[names] = tuple(self.view(name) for name in names)
+            arrays = self.arrays
+            cols = views[names] = tuple([arrays[name][:n] for name in names])
         return cols
 
     @property

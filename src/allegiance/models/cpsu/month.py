@@ -87,6 +87,9 @@ _PURGE_PASS_COLS = ("alive", "status", "join", "motive", "left", "uid", "belief"
 _MEMBERS_END_PASS_COLS = ("alive", "status", "left", "belief", "trust", "stake", "converted",
                           "uid")
 
+#: the ids of the month's three rounding draws of M2's census flows
+_ROUND_IDS = np.arange(3)
+
 #: the flows of the ``members_end`` phase, in the order its kernels count them
 END_FLOWS = ("expelled", "conversions", "exits", "exits_lapsed", "disengaged", "reengaged")
 
@@ -286,7 +289,7 @@ class Month:
             deaths, deaths_members = totals(part).tolist()
         n_alive = m.n_alive - deaths
         target = m.population_target(month + 1) * m.scale
-        u = ctx.rng.uniforms("demography.round", step, np.arange(3))
+        u = ctx.rng.uniforms("demography.round", step, _ROUND_IDS)
         births, arrivals, prob = m2.census_flows(p, n_alive, target, u)
         if prob is not None:
             part[:] = 0
@@ -314,12 +317,14 @@ class Month:
                 src[order] = m2.nth_alive(alive, k[order])
                 ages[births:] = month - st.view("birth")[src].astype(np.int64)
             s = st.add(births + arrivals)
-            m2.init_newcomers(s.start, s.stop, st.uid, st.birth, st.cell, st.belief, st.trust,
-                              month, ages, m.n_cells, soc.climate, soc.trust_mean, soc.sd,
+            a = st.arrays
+            m2.init_newcomers(s.start, s.stop, a["uid"], a["birth"], a["cell"], a["belief"],
+                              a["trust"], month, ages, m.n_cells, soc.climate, soc.trust_mean,
+                              soc.sd,
                               ctx.key("demography.cell", 0), ctx.key("demography.belief"),
                               ctx.key("demography.trust"))
             self.draw_lifespans(s, ages.astype(np.int64) + 1)  # first draw: next month's
-            m6.draw_dispositions(s.start, s.stop, st.uid, st.disposition,
+            m6.draw_dispositions(s.start, s.stop, a["uid"], a["disposition"],
                                  ctx.key("legitimacy.disposition", 0))
         m.flows["births"] += births
         m.flows["arrivals"] += arrivals
