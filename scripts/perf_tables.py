@@ -292,12 +292,26 @@ def engines() -> str:
 
 def small_runs() -> str:
     d = _load("small_runs.json")
-    t = d["wall_seconds"]
-    med = d["median_s"]
-    return (f"A whole {_scale(d['scale'])} cpsu run (1917–1991, one thread, kernels loaded) takes "
-            f"a median **{med:.3f} s** ({1 / med:.2f} runs per second per core; min {min(t):.3f}, "
-            f"max {max(t):.3f} over {len(t)} runs). Raw result: {_src('small_runs.json')}; "
-            f"load average {d['loadavg'][0]:.1f} on {d['nproc']} cores when it ended.\n")
+    before = d.get("before")
+    lines = [f"Raw result: {_src('small_runs.json')}; cpsu 1917–1991, one thread, kernels "
+             f"loaded, {d['runs']} runs (seeds {d['seeds'][0]}–{d['seeds'][1]}) per scale"
+             + (f", each run alternating with the same run of the tree before ({before}), "
+                "in a worker process of its own" if before else "")
+             + f"; a run's time is the whole `allegiance.run` call; load average "
+             f"{d['loadavg'][0]:.1f} on {d['nproc']} cores when it ended.", "",
+             "| scale | median run | runs per second per core | min – max |"
+             + (" before: median run | before / now |" if before else ""),
+             "|---|---:|---:|---:|" + ("---:|---:|" if before else "")]
+    for s, per in sorted(d["scales"].items(), key=lambda kv: -float(kv[0])):
+        now = per["this"]
+        t = now["wall_seconds"]
+        row = (f"| {_scale(float(s))} | **{now['median_s']:.3f} s** | "
+               f"{now['runs_per_second_per_core']:.2f} | {min(t):.3f} – {max(t):.3f} s |")
+        if before:
+            b = per["before"]
+            row += f" {b['median_s']:.3f} s | {b['median_s'] / now['median_s']:.2f} |"
+        lines.append(row)
+    return "\n".join(lines) + "\n"
 
 
 def _bench():

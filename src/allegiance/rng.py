@@ -69,6 +69,21 @@ def _mix64_int(z: int) -> int:
     return z ^ (z >> 31)
 
 
+#: steps whose keys :meth:`Streams.key` computes at once per stream (a run's months and more)
+KEY_TABLE = 1024
+
+
+def key_table(part: int, n: int) -> np.ndarray:
+    """The keys at steps ``0 .. n-1`` of the stream whose step-free part (the first two
+    rounds of :func:`key_of`) is ``part``: the last round of :func:`key_of` on every step at
+    once, in uint64 arithmetic (which wraps as the Python rounds mask: the same bits)."""
+    with np.errstate(over="ignore"):
+        z = np.uint64(part) ^ (np.arange(n, dtype=np.uint64) * _M2 + _GOLDEN)
+        z = (z ^ (z >> _S30)) * _M1
+        z = (z ^ (z >> _S27)) * _M2
+        return z ^ (z >> _S31)
+
+
 def key_of(seed: int, stream: int, step: int) -> int:
     """:func:`make_key` in plain Python, bit for bit (``tests/test_rng.py`` checks): a run
     asks for a dozen keys a month, and calling the compiled function from Python costs more
@@ -183,6 +198,23 @@ def _normals(key, ids, out):
         out[i] = normal(key, ids[i])
 
 
+@njit(cache=True)
+def _uniforms_few(key, ids, out):
+    for i in range(ids.shape[0]):
+        out[i] = uniform(key, ids[i])
+
+
+@njit(cache=True)
+def _normals_few(key, ids, out):
+    for i in range(ids.shape[0]):
+        out[i] = normal(key, ids[i])
+
+
+#: draws below which :meth:`Streams.uniforms` and :meth:`Streams.normals` stay on one thread
+#: (a parallel loop's start costs more than a few draws; each draw is the same either way)
+FEW_DRAWS = 4096
+
+
 class Streams:
     """Keyed draws for one run: ``Streams(seed).uniforms("exit", step, ids)``.
 
@@ -195,25 +227,38 @@ class Streams:
         #: per stream, the part of its keys that does not depend on the step (the first two
         #: rounds of :func:`key_of`): a key then costs one round
         self._stream_part: dict[str, int] = {}
+        #: per stream, its keys at steps ``[0, KEY_TABLE)``, computed at once when first asked
+        #: (a run asks for a dozen streams' keys every month: a lookup instead of the rounds)
+        self._table: dict[str, np.ndarray] = {}
 
-    def key(self, stream: str, step: int) -> np.uint64:
-        """The uint64 key of ``stream`` at ``step`` (pass it to compiled kernels)."""
+    def _part(self, stream: str) -> int:
         k = self._stream_part.get(stream)
         if k is None:
             g, m1 = int(_GOLDEN), int(_M1)
             k = _mix64_int((self.seed & _MASK) ^ g)
             k = self._stream_part[stream] = _mix64_int(k ^ ((stream_id(stream) * m1) & _MASK))
-        return np.uint64(_mix64_int(k ^ (((step & 0xFFFFFFFF) * int(_M2) + int(_GOLDEN))
-                                         & _MASK)))
+        return k
+
+    def key(self, stream: str, step: int) -> np.uint64:
+        """The uint64 key of ``stream`` at ``step`` (pass it to compiled kernels)."""
+        t = self._table.get(stream)
+        if t is None:
+            t = self._table[stream] = key_table(self._part(stream), KEY_TABLE)
+        if 0 <= step < KEY_TABLE:
+            return t[step]
+        return np.uint64(_mix64_int(self._part(stream)
+                                    ^ (((step & 0xFFFFFFFF) * int(_M2) + int(_GOLDEN)) & _MASK)))
 
     def uniforms(self, stream: str, step: int, ids: np.ndarray) -> np.ndarray:
         """Uniform [0, 1) draws, one per agent id."""
         out = np.empty(ids.shape[0], dtype=np.float64)
-        _uniforms(self.key(stream, step), ids.astype(np.int64, copy=False), out)
+        draw = _uniforms_few if ids.shape[0] < FEW_DRAWS else _uniforms
+        draw(self.key(stream, step), ids.astype(np.int64, copy=False), out)
         return out
 
     def normals(self, stream: str, step: int, ids: np.ndarray) -> np.ndarray:
         """Standard normal draws, one per agent id."""
         out = np.empty(ids.shape[0], dtype=np.float64)
-        _normals(self.key(stream, step), ids.astype(np.int64, copy=False), out)
+        draw = _normals_few if ids.shape[0] < FEW_DRAWS else _normals
+        draw(self.key(stream, step), ids.astype(np.int64, copy=False), out)
         return out

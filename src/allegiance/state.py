@@ -26,6 +26,7 @@ GROWTH = 1.5
 COMPACT_DEAD_SHARE = 1 / 32
 #: most agents a run may ever create (uids are int32)
 MAX_UIDS = 2**31 - 1
+_INT32_MAX = int(np.iinfo(np.int32).max)
 
 
 @njit(cache=True)
@@ -36,6 +37,27 @@ def _squeeze(arr, alive, n):
         if alive[i]:
             arr[j] = arr[i]
             j += 1
+
+
+@njit(cache=True)
+def _chunk_bounds(uid, next_uid, chunk, top):
+    """``searchsorted(uid, min(edges, top))`` (left) of the edges ``arange(0, next_uid +
+    chunk, chunk)``, as uint64 (``uid`` ascending)."""
+    m = (next_uid + chunk - 1) // chunk + 1
+    out = np.empty(m, dtype=np.uint64)
+    n = uid.shape[0]
+    for k in range(m):
+        e = min(k * chunk, top)
+        lo = 0
+        hi = n
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if uid[mid] < e:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[k] = lo
+    return out
 
 
 @dataclass(frozen=True)
@@ -64,6 +86,9 @@ class AgentState:
         self.peak_capacity = self.capacity
         self.peak_n = 0
         self.compactions = 0
+        #: views handed out by :meth:`view`, valid while the slots in use and the arrays stay
+        #: the same: ``(n, {name: view})`` (dropped when an array is replaced)
+        self._views: tuple[int, dict[str, np.ndarray]] = (-1, {})
         self.declare("uid", np.int32, -1, owner="state")
         self.declare("alive", np.bool_, False, owner="state")
 
@@ -75,6 +100,11 @@ class AgentState:
         dt = np.dtype(dtype)
         self.fields[name] = Field(name, dt, fill, owner)
         self.arrays[name] = np.full(self.capacity, fill, dtype=dt)
+        self._views = (-1, {})
+
+    def __getstate__(self) -> dict:
+        # a copy (deepcopy, pickle) makes its own views of its own arrays
+        return {**self.__dict__, "_views": (-1, {})}
 
     def __getattr__(self, name: str) -> np.ndarray:
         arrays = self.__dict__.get("arrays")
@@ -99,7 +129,25 @@ class AgentState:
 
     def view(self, name: str) -> np.ndarray:
         """The used part ``[0, n)`` of an attribute array (a view, not a copy)."""
-        return self.arrays[name][: self.n]
+        n, views = self._views
+        if n != self.n:
+            n, views = self._views = (self.n, {})
+        v = views.get(name)
+        if v is None:
+            v = views[name] = self.arrays[name][:n]
+        return v
+
+    def columns(self, names: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+        """:meth:`view` of each of ``names``, in order (kept as :meth:`view` keeps them: one
+        call for a kernel's columns)."""
+        n, views = self._views
+        if n != self.n:
+            n, views = self._views = (self.n, {})
+        cols = views.get(names)
+        if cols is None:
+            arrays = self.arrays
+            cols = views[names] = tuple([arrays[name][:n] for name in names])
+        return cols
 
     @property
     def nbytes(self) -> int:
@@ -114,6 +162,7 @@ class AgentState:
             grown = np.full(new_cap, f.fill, dtype=f.dtype)
             grown[: self.n] = arr[: self.n]
             self.arrays[name] = grown  # the old array is freed here: one array's copy at a time
+            self._views = (-1, {})
         self.capacity = new_cap
         self.peak_capacity = max(self.peak_capacity, new_cap)
 
@@ -201,11 +250,11 @@ class AgentState:
         chunk is a fixed set of agents (a uid range) and not a range of slots, the sums do not
         depend on the number of threads *nor* on when dead slots were compacted away.
         """
-        uid = self.arrays["uid"][: self.n]
-        edges = np.arange(0, self.next_uid + chunk, chunk, dtype=np.int64)
-        # in uid's own dtype: with another dtype numpy would first copy all uids (8 bytes per
-        # agent: 1.2 GB at 1:1); uids are < next_uid <= MAX_UIDS, so clipping keeps the order
-        edges = np.minimum(edges, np.iinfo(uid.dtype).max).astype(uid.dtype)
-        # unsigned: a kernel's ``for i in range(bounds[c], bounds[c + 1])`` then indexes with
+        # the edges 0, chunk, 2·chunk, ... up to next_uid + chunk (clipped to the largest uid:
+        # uids are < next_uid <= MAX_UIDS, so clipping keeps the order), each found by
+        # bisection (as numpy's ``searchsorted``, in one compiled call: it runs every month).
+        # Unsigned: a kernel's ``for i in range(bounds[c], bounds[c + 1])`` then indexes with
         # an unsigned i, and numba drops its negative-index wraparound code (~25 % faster)
-        return np.searchsorted(uid, edges).astype(np.uint64)
+        uid = self.arrays["uid"][: self.n]
+        top = _INT32_MAX if uid.dtype == np.int32 else np.iinfo(uid.dtype).max
+        return _chunk_bounds(uid, self.next_uid, chunk, top)

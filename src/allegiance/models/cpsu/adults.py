@@ -332,10 +332,12 @@ def one_pass(bounds, lanes, idx, ib, alive, birth, death, status, cell, uid, bel
         ts = tsum[lane]
         if sums_on:
             ts[:] = 0
-        pk = np.zeros(BLOCK, dtype=np.int64)
-        pb = np.zeros(BLOCK, dtype=np.int64)
-        ab = np.zeros(BLOCK)
-        t0 = np.zeros(BLOCK, dtype=np.float32)
+        # block buffers: each entry is written in a block before it is read there (not
+        # zeroed: at small scale a pass would spend much of its time clearing them)
+        pk = np.empty(BLOCK, dtype=np.int64)
+        pb = np.empty(BLOCK, dtype=np.int64)
+        ab = np.empty(BLOCK)
+        t0 = np.empty(BLOCK, dtype=np.float32)
         acc = np.zeros(12, dtype=np.int64)
         nd = 0
         for c in range(lanes[lane], lanes[lane + 1]):

@@ -12,12 +12,27 @@ from numba import njit, prange
 
 from .options import KERNEL
 
+try:  # numba's own reader of the thread count, once its thread pool is up
+    from numba.np.ufunc import parallel as _parallel
+except ImportError:  # pragma: no cover
+    _parallel = None
+
+
+def threads_in_use() -> int:
+    """``numba.get_num_threads()``, without its locks once the thread pool is started: the
+    month asks every phase, and under load the locks cost more than a small pass."""
+    if _parallel is not None and getattr(_parallel, "_is_initialized", False):
+        n = _parallel._get_num_threads()
+        if n > 0:
+            return n
+    return numba.get_num_threads()
+
 
 def lane_chunks(bounds: np.ndarray) -> np.ndarray:
     """Chunk ranges of the lanes (one lane per thread in use): ``[l[k], l[k+1])``, cut so
     that each lane has about as many slots (old uid chunks are sparse, new ones full)."""
     nchunk = bounds.shape[0] - 1
-    t = max(1, min(numba.get_num_threads(), nchunk))
+    t = max(1, min(threads_in_use(), nchunk))
     if t == 1:  # one lane: every chunk (the common case of small runs and pool workers)
         return np.array([0, nchunk], dtype=np.int64)
     cuts = np.searchsorted(bounds.astype(np.int64), np.linspace(0, bounds[-1], t + 1)[1:-1])
@@ -33,6 +48,14 @@ def reduce_lanes(sums):
         for lane in range(1, sums.shape[0]):
             s += sums[lane, j]
         sums[0, j] = s
+
+
+def totals(part: np.ndarray) -> np.ndarray:
+    """The column totals of integer counts or fixed-point sums per chunk or lane (``part``,
+    one row each): exact in any order; a lone row is its own total (a view of it)."""
+    if part.shape[0] == 1:
+        return part[0]
+    return part.sum(axis=0)
 
 
 def weight_totals(wsum: np.ndarray) -> tuple[float, float]:

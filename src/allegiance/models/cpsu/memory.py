@@ -18,6 +18,9 @@ from .recruits import APPLICANTS_MAX
 from .schema import CpsuScenario
 from .stocks import DEATH_LIST_MIN, DEATH_LIST_SHARE
 
+#: :meth:`Sizing._population_range` by (first, last month): the census series is fixed data
+_POPULATION_RANGE: dict[tuple[int, int], tuple[float, float]] = {}
+
 
 class Sizing:
     """The memory estimate of the CPSU model (class attributes and class methods)."""
@@ -51,14 +54,19 @@ class Sizing:
 
     @classmethod
     def _population_range(cls, scenario: CpsuScenario) -> tuple[float, float]:
-        """Persons at the start and at the peak of the run (census series)."""
+        """Persons at the start and at the peak of the run (census series; the same months
+        give the same numbers, kept: every run asks twice)."""
         m0, m1 = parse_month(scenario.run.start), parse_month(scenario.run.end) + 1
-        probe = cls.__new__(cls)
-        pop = data.population_series()
-        probe._pop_m = np.array([p[0] for p in pop], dtype=np.float64)
-        probe._pop_v = np.log(np.array([p[1] for p in pop], dtype=np.float64))
-        peak = max(probe.population_target(x) for x in range(m0, m1 + 1))
-        return probe.population_target(m0), peak
+        got = _POPULATION_RANGE.get((m0, m1))
+        if got is None:
+            probe = cls.__new__(cls)
+            pop = data.population_series()
+            probe._pop_m = np.array([p[0] for p in pop], dtype=np.float64)
+            probe._pop_v = np.log(np.array([p[1] for p in pop], dtype=np.float64))
+            probe._pop_at = {}
+            peak = max(probe.population_target(x) for x in range(m0, m1 + 1))
+            got = _POPULATION_RANGE[(m0, m1)] = (probe.population_target(m0), peak)
+        return got
 
     @classmethod
     def peak_slots(cls, scenario: CpsuScenario, scale: float) -> int:

@@ -49,6 +49,15 @@ def _ramp_value(ramp: tuple[int, int, float, float], step: int) -> float:
 
 #: event types that read or change agents when applied (between the stocks and the phases)
 STATE_EVENTS = ("shock", "crisis", "dissolution")
+#: the row's names of the tiers' means and the stocks they divide: (mean belief, mean trust,
+#: sum of belief, sum of trust) per tier
+_TIER_KEYS = tuple((f"mean_belief_{t}", f"mean_trust_{t}", f"belief_t{j}", f"trust_t{j}")
+                   for j, t in enumerate(("nonmembers", "candidates", "rank_and_file", "cadres",
+                                          "elite")))
+#: the row's names of the levers
+_LEVER_KEYS = tuple((f"lever_{name}", name) for name in LEVER_NAMES)
+#: the month whose members are counted by year of joining (``seniority_1983``)
+SENIORITY_MONTH = parse_month("1983-01")
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,10 @@ class CpsuModel(Sizing, Model):
         pop = data.population_series()
         self._pop_m = np.array([p[0] for p in pop], dtype=np.float64)
         self._pop_v = np.log(np.array([p[1] for p in pop], dtype=np.float64))
+        self._pop_at: dict[int, float] = {}  # population_target by month (a cache)
+        #: the steps with an event that reads or changes agents before the phases
+        self._state_steps = frozenset(step for step, evs in self._timeline.items()
+                                      if any(ev.type in STATE_EVENTS for _, ev in evs))
 
     # -- calendar, levers, data ---------------------------------------------------------
     def n_steps(self) -> int:
@@ -127,6 +140,12 @@ class CpsuModel(Sizing, Model):
 
     def population_target(self, month: int) -> float:
         """Persons at ``month`` on the census series (log-linear; ends extrapolated)."""
+        v = self._pop_at.get(month)
+        if v is None:
+            v = self._pop_at[month] = self._population_target(month)
+        return v
+
+    def _population_target(self, month: int) -> float:
         x, y = self._pop_m, self._pop_v
         if month <= x[0]:
             return float(np.exp(y[0]))
@@ -385,9 +404,9 @@ class CpsuModel(Sizing, Model):
         self._advance_ramps(step)
         # natural deaths are drawn in the stocks pass unless an event of this month reads or
         # changes the agents before the phases (results are the same either way)
-        fuse = self.FUSE_DEATHS and self.params.demography.enabled and not any(
-            ev.type in STATE_EVENTS for _, ev in self.events_at(step))
-        if self.month(step) == parse_month("1983-01"):
+        fuse = (self.FUSE_DEATHS and self.params.demography.enabled
+                and step not in self._state_steps)
+        if self.month(step) == SENIORITY_MONTH:
             # as on the 1st of the month, before the stocks pass draws the month's deaths
             self._snapshot_seniority()
         wave = self._wave_months.get(self.month(step))
@@ -403,7 +422,6 @@ class CpsuModel(Sizing, Model):
             self._bounds_key = None
         k = 1.0 / self.scale
         members = a["members"]
-        tiers = ("nonmembers", "candidates", "rank_and_file", "cadres", "elite")
         counts = (a["nonmember_adults"], a["candidates"], a["full_members"], a["cadres"],
                   a["elites"])
         row = {
@@ -441,11 +459,12 @@ class CpsuModel(Sizing, Model):
             "members_born_1960plus": a["cohort_1960plus"] * k,
         }
         row.update(survey_columns(a))
-        for j, t in enumerate(tiers):
-            row[f"mean_belief_{t}"] = a[f"belief_t{j}"] / counts[j] if counts[j] else float("nan")
-            row[f"mean_trust_{t}"] = a[f"trust_t{j}"] / counts[j] if counts[j] else float("nan")
-        for name in LEVER_NAMES:
-            row[f"lever_{name}"] = self.lever(name)
+        for (k_belief, k_trust, belief, trust), n in zip(_TIER_KEYS, counts, strict=True):
+            row[k_belief] = a[belief] / n if n else float("nan")
+            row[k_trust] = a[trust] / n if n else float("nan")
+        levers = self.levers()
+        for key, name in _LEVER_KEYS:
+            row[key] = levers[name]
         self.flows = dict.fromkeys(self.flow_names, 0)
         self._members_at_start = members
         return row
@@ -480,7 +499,8 @@ class CpsuModel(Sizing, Model):
     #: apart (``state``, ``passes``) or caches; every other attribute is the run's state
     checkpoint_derived = ("scenario", "seed", "scale", "rng", "params", "survey_cuts", "start",
                           "end", "holds", "_overridden", "_timeline", "addons", "flow_names",
-                          "_pop_m", "_pop_v", "_bounds_key", "_bounds", "state", "passes")
+                          "_pop_m", "_pop_v", "_pop_at", "_state_steps", "_bounds_key",
+                          "_bounds", "state", "passes")
 
     def checkpoint_state(self) -> dict[str, Any]:
         """The model's counters, levers, ongoing events and recorded outcomes, every agent

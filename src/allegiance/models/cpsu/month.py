@@ -26,7 +26,6 @@ one writer and one reader.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from ... import engine
@@ -42,7 +41,7 @@ from ...mechanisms import ritual as m4
 from ...mechanisms._common import PREFETCH_MIN_BYTES
 from .adults import adults_pass, learning_pass, one_pass, sum_lanes, trust_sums_pass
 from .carry import Applicants, Carry, NextStocks, TrustSums
-from .lanes import lane_chunks, reduce_lanes, weight_totals
+from .lanes import lane_chunks, reduce_lanes, threads_in_use, totals, weight_totals
 from .member_index import MemberIndex
 from .members import (
     confirm_pass,
@@ -67,6 +66,30 @@ from .stocks import (
     with_means,
 )
 
+#: the agent columns each kernel takes, in its order of arguments (:meth:`AgentState.columns`)
+_STOCKS_COLS = ("alive", "birth", "death", "status", "motive", "belief", "trust", "stake",
+                "converted", "left", "cell", "join")
+_KILL_LISTED_COLS = ("alive", "status")
+_NATURAL_DEATHS_COLS = ("alive", "death", "status")
+_DEATHS_COLS = ("alive", "status", "uid")
+_MEMBERS_SUMS_COLS = ("alive", "status", "cell", "belief", "motive", "join")
+_PROMOTE_PASS_COLS = ("alive", "status", "stake", "motive", "join", "uid")
+_ADULTS_PASS_COLS = ("alive", "birth", "status", "cell", "uid", "belief", "trust",
+                     "disposition")
+_TRUST_SUMS_PASS_COLS = ("alive", "cell", "trust")
+_ONE_PASS_COLS = ("alive", "birth", "death", "status", "cell", "uid", "belief", "trust",
+                  "disposition")
+_LEARNING_PASS_COLS = ("alive", "birth", "death", "cell", "belief", "trust")
+_APPLY_PASS_COLS = ("alive", "birth", "status", "left", "uid", "belief", "motive")
+_ADMISSIONS_PASS_COLS = ("status", "join", "motive", "uid", "belief")
+_CONFIRM_PASS_COLS = ("alive", "status", "join", "left", "uid")
+_PURGE_PASS_COLS = ("alive", "status", "join", "motive", "left", "uid", "belief")
+_MEMBERS_END_PASS_COLS = ("alive", "status", "left", "belief", "trust", "stake", "converted",
+                          "uid")
+
+#: the ids of the month's three rounding draws of M2's census flows
+_ROUND_IDS = np.arange(3)
+
 #: the flows of the ``members_end`` phase, in the order its kernels count them
 END_FLOWS = ("expelled", "conversions", "exits", "exits_lapsed", "disengaged", "reengaged")
 
@@ -86,8 +109,8 @@ class Month:
     #: attributes that hold only reused memory or caches (or the model, or what is made from
     #: its parameters): not in a checkpoint. Every other attribute is saved by name; the carry
     #: and the member index save themselves.
-    SCRATCH = ("m", "survival", "_lane_bufs", "_lanes_cut", "_weights", "_ib", "_dying",
-               "_listed")
+    SCRATCH = ("m", "survival", "_lane_bufs", "_lanes_cut", "_weights", "_wfull", "_ib",
+               "_dying", "_listed")
 
     def __init__(self, model) -> None:
         self.m = model
@@ -97,6 +120,7 @@ class Month:
         self._lane_bufs: tuple[np.ndarray, ...] | None = None
         self._lanes_cut: tuple | None = None
         self._weights: tuple | None = None
+        self._wfull: tuple | None = None
         self._ib: tuple | None = None
         self._dying = np.zeros((0, 0), dtype=np.uint32)
         self._listed = np.zeros((0, 0), dtype=np.uint32)
@@ -126,7 +150,7 @@ class Month:
         """(lane chunk ranges, M4 workplace sums per lane, M7 workplace sums per lane)."""
         # the model hands out the same bounds array until the slots change: the lanes are
         # cut again only then (or when the thread count changes); a few passes a month ask
-        threads = numba.get_num_threads()
+        threads = threads_in_use()
         cut = self._lanes_cut
         if cut is not None and cut[0] is bounds and cut[1] == threads:
             lanes = cut[2]
@@ -164,8 +188,14 @@ class Month:
         key = (month, career_bias, seniority_bias)
         wt = self._weights
         if wt is None or wt[0] != key:
+            # a weight depends on the seniority, not on the month (``month - join`` is an
+            # integer): the run's table is computed once, and each month takes its first n
             n = max(1, month - self.m.start + 241)
-            wt = self._weights = (key, m5.weight_table(month, career_bias, seniority_bias, n))
+            full = self._wfull
+            if full is None or full[0] != key[1:] or full[1].shape[1] < n:
+                full = self._wfull = (key[1:], m5.weight_table(
+                    month, career_bias, seniority_bias, max(n, self.m.n_steps() + 241)))
+            wt = self._weights = (key, np.ascontiguousarray(full[1][:, :n]))
         return wt[1]
 
     def draw_lifespans(self, s: slice, first_age: np.ndarray) -> None:
@@ -202,37 +232,32 @@ class Month:
         p5, p7 = m.params.privilege, m.params.openness
         month = m.month(step)
         table = self.weights(step, p5.career_bias, p5.seniority_bias)
-        if taken is not None and with_deaths and (taken.ndying < 0).any():
+        if taken is not None and with_deaths and min(taken.ndying.tolist()) < 0:
             taken = None  # the list of deaths overflowed: the stocks pass draws them
         if taken is None:
             # with the deaths, the pass also takes the members' sums of the ``members`` phase
-            stocks_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("death"),
-                        st.view("status"), st.view("motive"), st.view("belief"),
-                        st.view("trust"), st.view("stake"), st.view("converted"),
-                        st.view("left"), st.view("cell"), st.view("join"), month,
+            stocks_pass(bounds, lanes, *st.columns(_STOCKS_COLS), month,
                         m.params.commitment.threshold, p7.norm, m.openness(),
                         p7.enabled, COHORT_EDGES, m.survey_cuts, part, with_deaths, deaths,
                         with_deaths,
                         m.params.ritual.enabled, p5.enabled, p5.career_bias,
                         p5.seniority_bias, table, msum, wsum, self._far())
-            tot = part.sum(axis=0)
+            tot = totals(part)
         else:
             _, idx, ib = self._index()
-            member_stocks(idx, ib, lanes, st.view("alive"), st.view("birth"), st.view("death"),
-                          st.view("status"), st.view("motive"), st.view("belief"),
-                          st.view("trust"), st.view("stake"), st.view("converted"),
-                          st.view("left"), st.view("cell"), st.view("join"), month,
+            member_stocks(idx, ib, lanes, *st.columns(_STOCKS_COLS), month,
                           m.params.commitment.threshold, p7.norm, m.openness(),
                           p7.enabled, COHORT_EDGES, m.survey_cuts, part, with_deaths,
                           with_deaths,
                           m.params.ritual.enabled, p5.enabled, p5.career_bias,
                           p5.seniority_bias, table, msum, wsum, self._far())
-            tot = combine_stocks(part.sum(axis=0), taken.whole.sum(axis=0))
+            tot = combine_stocks(totals(part), totals(taken.whole))
             if with_deaths:
-                kill_listed(taken.dying, taken.ndying, st.view("alive"), st.view("status"),
+                kill_listed(taken.dying, taken.ndying, *st.columns(_KILL_LISTED_COLS),
                             deaths)
         if with_deaths:
-            c.deaths = (int(deaths[:, 0].sum()), int(deaths[:, 1].sum()))
+            d = totals(deaths).tolist()
+            c.deaths = (d[0], d[1])
             if m.params.ritual.enabled:
                 reduce_lanes(msum[: lanes.shape[0] - 1])
             c.member_sums = weight_totals(wsum)
@@ -259,22 +284,22 @@ class Month:
         if drawn is not None:  # drawn in the stocks pass (record)
             deaths, deaths_members = drawn
         else:
-            m2.natural_deaths(st.view("alive"), st.view("death"), st.view("status"), month,
+            m2.natural_deaths(*st.columns(_NATURAL_DEATHS_COLS), month,
                               bounds, part)
-            deaths = int(part[:, 0].sum())
-            deaths_members = int(part[:, 1].sum())
+            deaths, deaths_members = totals(part).tolist()
         n_alive = m.n_alive - deaths
         target = m.population_target(month + 1) * m.scale
-        u = ctx.rng.uniforms("demography.round", step, np.arange(3))
+        u = ctx.rng.uniforms("demography.round", step, _ROUND_IDS)
         births, arrivals, prob = m2.census_flows(p, n_alive, target, u)
         if prob is not None:
             part[:] = 0
-            m2.excess_deaths(st.view("alive"), st.view("status"), st.view("uid"),
+            m2.excess_deaths(*st.columns(_DEATHS_COLS),
                              ctx.key("demography.excess"), prob, bounds, engine.CHUNK, part)
-            deaths += int(part[:, 0].sum())
-            deaths_members += int(part[:, 1].sum())
-            n_alive -= int(part[:, 0].sum())
-            if part[:, 1].any():
+            d, dm = totals(part).tolist()
+            deaths += d
+            deaths_members += dm
+            n_alive -= d
+            if dm:
                 c.member_sums = None  # members died after the stocks pass: take them again
         n_alive += births + arrivals
         if births + arrivals:
@@ -292,12 +317,14 @@ class Month:
                 src[order] = m2.nth_alive(alive, k[order])
                 ages[births:] = month - st.view("birth")[src].astype(np.int64)
             s = st.add(births + arrivals)
-            m2.init_newcomers(s.start, s.stop, st.uid, st.birth, st.cell, st.belief, st.trust,
-                              month, ages, m.n_cells, soc.climate, soc.trust_mean, soc.sd,
+            a = st.arrays
+            m2.init_newcomers(s.start, s.stop, a["uid"], a["birth"], a["cell"], a["belief"],
+                              a["trust"], month, ages, m.n_cells, soc.climate, soc.trust_mean,
+                              soc.sd,
                               ctx.key("demography.cell", 0), ctx.key("demography.belief"),
                               ctx.key("demography.trust"))
             self.draw_lifespans(s, ages.astype(np.int64) + 1)  # first draw: next month's
-            m6.draw_dispositions(s.start, s.stop, st.uid, st.disposition,
+            m6.draw_dispositions(s.start, s.stop, a["uid"], a["disposition"],
                                  ctx.key("legitimacy.disposition", 0))
         m.flows["births"] += births
         m.flows["arrivals"] += arrivals
@@ -321,8 +348,7 @@ class Month:
             ritual_on = m.params.ritual.enabled
             cb, sb = (pt.career_bias, pt.seniority_bias) if promote_on else (0.0, 0.0)
             wsum = np.zeros((nchunk, 2))
-            members_sums(idx, ib, lanes, st.view("alive"), st.view("status"), st.view("cell"),
-                         st.view("belief"), st.view("motive"), st.view("join"), month,
+            members_sums(idx, ib, lanes, *st.columns(_MEMBERS_SUMS_COLS), month,
                          ritual_on, promote_on, cb, sb, self.weights(step, cb, sb), msum, wsum,
                          self._far())
             if ritual_on:
@@ -331,14 +357,13 @@ class Month:
         if not promote_on:
             return
         part = np.zeros((nchunk, 2), dtype=np.int64)
-        promote_pass(idx, ib, st.view("alive"), st.view("status"), st.view("stake"),
-                     st.view("motive"), st.view("join"), st.view("uid"), month, pt.need_cadre,
+        promote_pass(idx, ib, *st.columns(_PROMOTE_PASS_COLS), month, pt.need_cadre,
                      pt.need_elite, tm, tc, pt.career_bias, pt.seniority_bias, pt.rent_elite,
                      pt.rent_cadre, pt.decay, pt.p_rotate, pt.key_promote, pt.key_rotate,
                      self.weights(step, pt.career_bias, pt.seniority_bias), part)
-        tot = part.sum(axis=0)
-        m.flows["promotions"] += int(tot[0])
-        m.flows["rotations"] += int(tot[1])
+        promotions, rotations = totals(part).tolist()
+        m.flows["promotions"] += promotions
+        m.flows["rotations"] += rotations
 
     def adults(self, step: int) -> None:
         """M2 socialization, M4 ritual, M6 legitimacy, and M7's workplace sums of trust; with
@@ -351,11 +376,9 @@ class Month:
         lanes, msum, tsum = self._lanes(bounds)
         soc, rr, lb, lt = m2.terms(ctx), m4.terms(ctx), m6.terms(ctx), m7.terms(ctx)
         learn_on = lt is not None and lt.rate > 0
-        adults_pass(bounds, lanes, idx, ib, st.view("alive"), st.view("birth"), st.view("status"),
-                    st.view("cell"), st.view("uid"), st.view("belief"), st.view("trust"),
-                    st.view("disposition"), ctx.month, soc is not None, soc or m2.OFF,
-                    rr is not None, msum,
-                    rr or m4.OFF, lb is not None, lb or m6.OFF, learn_on, tsum, self._far())
+        adults_pass(bounds, lanes, idx, ib, *st.columns(_ADULTS_PASS_COLS), ctx.month,
+                    soc is not None, soc or m2.OFF, rr is not None, msum, rr or m4.OFF,
+                    lb is not None, lb or m6.OFF, learn_on, tsum, self._far())
         if learn_on:
             t = lanes.shape[0] - 1
             reduce_lanes(tsum[:t])
@@ -376,7 +399,7 @@ class Month:
         if not learn_on:
             return None
         if last is None or last.key != step or self.m.addons_on():
-            trust_sums_pass(bounds, lanes, st.view("alive"), st.view("cell"), st.view("trust"),
+            trust_sums_pass(bounds, lanes, *st.columns(_TRUST_SUMS_PASS_COLS),
                             tsum)
             sum_lanes(tsum, lanes.shape[0] - 1, self._tlast)
             last = TrustSums(step, st.next_uid, self._tlast)
@@ -401,9 +424,7 @@ class Month:
         nxt = np.zeros((nl, len(NEXT)), dtype=np.int64)
         dying, ndying = self._death_list(nl)
         take = self._take()
-        one_pass(bounds, lanes, idx, ib, st.view("alive"), st.view("birth"), st.view("death"),
-                 st.view("status"), st.view("cell"), st.view("uid"), st.view("belief"),
-                 st.view("trust"), st.view("disposition"), ctx.month, soc is not None,
+        one_pass(bounds, lanes, idx, ib, *st.columns(_ONE_PASS_COLS), ctx.month, soc is not None,
                  soc or m2.OFF, rr is not None, msum, rr or m4.OFF, lb is not None,
                  lb or m6.OFF, learn_on, lt.rate if learn_on else 0.0,
                  last.sums if learn_on else self._tlast, last.mark if learn_on else 0,
@@ -437,8 +458,7 @@ class Month:
         dying, ndying = self._death_list(nl)
         p7 = m.params.openness
         take = self._take()
-        learning_pass(bounds, lanes, st.view("alive"), st.view("birth"), st.view("death"),
-                      st.view("cell"), st.view("belief"), st.view("trust"), ctx.month,
+        learning_pass(bounds, lanes, *st.columns(_LEARNING_PASS_COLS), ctx.month,
                       rate > 0, rate, tsum, take, m.params.commitment.threshold,
                       p7.norm, m.openness_at(step + 1), p7.enabled, m.survey_cuts, nxt, dying,
                       ndying)
@@ -460,8 +480,7 @@ class Month:
         napp = np.zeros(nchunk, dtype=np.int64)
         if self._listed.shape != (nchunk, self._listed_cap):
             self._listed = np.zeros((nchunk, self._listed_cap), dtype=np.uint32)
-        apply_pass(bounds, engine.CHUNK, st.view("alive"), st.view("birth"), st.view("status"),
-                   st.view("left"), st.view("uid"), st.view("belief"), st.view("motive"),
+        apply_pass(bounds, engine.CHUNK, *st.columns(_APPLY_PASS_COLS),
                    ctx.month, rt, wsum, napp, self._listed)
         c.applicants = Applicants(rt, wsum, napp, self._listed)
         # next month's lists: room for twice this month's most applicants in a chunk
@@ -487,15 +506,14 @@ class Month:
         np.cumsum(napp, out=adm_off[1:])
         adm = np.empty(int(adm_off[-1]), dtype=np.uint32)
         counts = np.zeros((nchunk, 4), dtype=np.int64)
-        admissions_pass(bounds, st.view("status"), st.view("join"), st.view("motive"),
-                        st.view("uid"), st.view("belief"), c.ctx.month, rt.quota, total,
+        admissions_pass(bounds, *st.columns(_ADMISSIONS_PASS_COLS), c.ctx.month, rt.quota, total,
                         rt.selectivity_k, rt.key_admit, napp, ap.listed, adm, adm_off, counts)
-        tot = counts.sum(axis=0)
-        m.flows["joins"] += int(tot[0])
-        m.flows["joins_ideal"] += int(tot[1])
-        m.flows["joins_career"] += int(tot[2])
-        m.flows["joins_conformist"] += int(tot[3])
-        if tot[0]:
+        joins, ideal, career, conformist = totals(counts).tolist()
+        m.flows["joins"] += joins
+        m.flows["joins_ideal"] += ideal
+        m.flows["joins_career"] += career
+        m.flows["joins_conformist"] += conformist
+        if joins:
             self._index()  # valid for the current slots before merging
             self.index.merge(st, bounds, adm, adm_off, np.ascontiguousarray(counts[:, 0]))
 
@@ -505,12 +523,11 @@ class Month:
         _, idx, ib = self._index()
         part = np.zeros((ib.shape[0] - 1, 2), dtype=np.int64)
         ct = m1.confirm_terms(ctx)
-        confirm_pass(idx, ib, st.view("alive"), st.view("status"), st.view("join"),
-                     st.view("left"), st.view("uid"), ctx.month, ct.candidacy, ct.drop, ct.key,
-                     part)
-        tot = part.sum(axis=0)
-        m.flows["confirmed"] += int(tot[0])
-        m.flows["dropped_candidates"] += int(tot[1])
+        confirm_pass(idx, ib, *st.columns(_CONFIRM_PASS_COLS), ctx.month, ct.candidacy, ct.drop,
+                     ct.key, part)
+        confirmed, dropped = totals(part).tolist()
+        m.flows["confirmed"] += confirmed
+        m.flows["dropped_candidates"] += dropped
 
     def purges(self, step: int) -> None:
         """Multi-month purge and wartime-loss events take this month's share."""
@@ -543,8 +560,7 @@ class Month:
         _, idx, ib = self._index()
         nchunk = ib.shape[0] - 1
         part = np.zeros((nchunk, 2), dtype=np.int64)
-        purge_pass(idx, ib, st.view("alive"), st.view("status"), st.view("join"),
-                   st.view("motive"), st.view("left"), st.view("uid"), st.view("belief"),
+        purge_pass(idx, ib, *st.columns(_PURGE_PASS_COLS),
                    ctx.month, share, count, m1.PURGE_TARGETS.index(target),
                    ctx.key("recruitment.purge"), np.zeros(nchunk), part)
         n = int(part[:, 0].sum())
@@ -556,7 +572,7 @@ class Month:
         st, ctx = self.m.state, self.carry.ctx
         _, idx, ib = self._index()
         part = np.zeros((ib.shape[0] - 1, 1), dtype=np.int64)
-        member_deaths(idx, ib, st.view("alive"), st.view("status"), st.view("uid"), share,
+        member_deaths(idx, ib, *st.columns(_DEATHS_COLS), share,
                       ctx.key("purges.war"), part)
         n = int(part.sum())
         if n:
@@ -573,9 +589,7 @@ class Month:
             return
         _, idx, ib = self._index()
         part = np.zeros((ib.shape[0] - 1, len(END_FLOWS)), dtype=np.int64)
-        members_end_pass(idx, ib, st.view("alive"), st.view("status"), st.view("left"),
-                         st.view("belief"), st.view("trust"), st.view("stake"),
-                         st.view("converted"), st.view("uid"),
+        members_end_pass(idx, ib, *st.columns(_MEMBERS_END_PASS_COLS),
                          rem is not None, rem or m11.OFF, el is not None, el or m8.OFF,
                          ex is not None, ex or m9.OFF, part)
-        count_end_flows(m.flows, part.sum(axis=0))
+        count_end_flows(m.flows, totals(part))

@@ -65,7 +65,9 @@ def apply_pass(bounds, span, alive, birth, status, left, uid, belief, motive, mo
                 if hit:
                     found[n] = i
                     n += 1
-                if pos >= span:
+                if pos >= span or i >= hi:
+                    # past the chunk, or past its last uid (later trials fall on uids that
+                    # no agent holds: of the last chunk, mostly uids not issued yet)
                     done = True
                     break
             for q in range(n):  # (2) their decisions

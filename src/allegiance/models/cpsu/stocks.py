@@ -317,26 +317,35 @@ def member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, t
             wsum[c, 1] = s_c
 
 
+#: the names :func:`survey_columns` reads and writes (made once: it runs every month)
+_SD_KEYS = tuple((f"{what}_adults", f"sumsq_{what}_adults", f"sd_{what}_adults")
+                 for what in ("belief", "trust"))
+_SURVEY_KEYS = tuple(
+    (who, f"survey_firm{tag}_{who}", f"survey_notagainst{tag}_{who}",
+     f"survey_{who}_{how}_firm", f"survey_{who}_{how}_partial", f"survey_{who}_{how}_against")
+    for who in ("adults", "members") for how, tag in (("private", ""), ("expressed", "_ex")))
+
+
 def survey_columns(a: dict[str, float]) -> dict[str, float]:
     """The spread of belief and trust across adults (standard deviations) and the survey
     answers (shares of adults and of members: firm, partial, against; private and as
     expressed) from the month's stocks ``a`` (in agents)."""
     out: dict[str, float] = {}
     n = a["adults"]
-    for what, mean in (("belief", a["belief_adults"]), ("trust", a["trust_adults"])):
-        var = a[f"sumsq_{what}_adults"] / n - mean * mean if n > 0 else float("nan")
-        out[f"sd_{what}_adults"] = math.sqrt(max(0.0, var)) if n > 0 else float("nan")
-    for who, count in (("adults", n), ("members", a["members"])):
-        for how, tag in (("private", ""), ("expressed", "_ex")):
-            firm, not_against = a[f"survey_firm{tag}_{who}"], a[f"survey_notagainst{tag}_{who}"]
-            key = f"survey_{who}_{how}"
-            if count > 0:
-                out[f"{key}_firm"] = firm / count
-                out[f"{key}_partial"] = (not_against - firm) / count
-                out[f"{key}_against"] = 1.0 - not_against / count
-            else:
-                for ans in ("firm", "partial", "against"):
-                    out[f"{key}_{ans}"] = float("nan")
+    for mean_key, sumsq, sd in _SD_KEYS:
+        mean = a[mean_key]
+        var = a[sumsq] / n - mean * mean if n > 0 else float("nan")
+        out[sd] = math.sqrt(max(0.0, var)) if n > 0 else float("nan")
+    counts = {"adults": n, "members": a["members"]}
+    for who, k_firm, k_not, k_f, k_p, k_a in _SURVEY_KEYS:
+        count = counts[who]
+        firm, not_against = a[k_firm], a[k_not]
+        if count > 0:
+            out[k_f] = firm / count
+            out[k_p] = (not_against - firm) / count
+            out[k_a] = 1.0 - not_against / count
+        else:
+            out[k_f] = out[k_p] = out[k_a] = float("nan")
     return out
 
 
@@ -359,25 +368,36 @@ def with_means(v: dict[str, float]) -> dict[str, float]:
     return v
 
 
-def combine_stocks(members: np.ndarray, whole: np.ndarray) -> np.ndarray:
+@njit(cache=True)
+def combine_stocks(members, whole):
     """The stocks of :func:`stocks_pass` (summed over chunks) from the members' columns
     (:func:`member_stocks`) and the whole population's (:data:`NEXT`, ``one_pass``):
-    the non-members' are the whole's minus the members' (integers: exact)."""
+    the non-members' are the whole's minus the members' (integers: exact). Compiled: it
+    runs every month, and as numpy calls on a few dozen numbers it cost more than the
+    kernel that counts the members at small scale."""
     tot = members.copy()
-    n_alive, n_adults, s_belief, s_trust, n_committed, s_expressed = whole[:6]
-    tot[C_SUMSQ_BELIEF], tot[C_SUMSQ_TRUST] = whole[6:8]
-    tot[C_SURVEY_ADULTS: C_SURVEY_ADULTS + 4] = whole[8:12]
-    tot[C_ALIVE] = n_alive
+    n_adults = whole[1]
+    s_belief = whole[2]
+    s_trust = whole[3]
+    tot[C_SUMSQ_BELIEF] = whole[6]
+    tot[C_SUMSQ_TRUST] = whole[7]
+    for k in range(4):
+        tot[C_SURVEY_ADULTS + k] = whole[8 + k]
+    tot[C_ALIVE] = whole[0]
     tot[C_ADULTS] = n_adults
     tot[C_BELIEF_ADULTS] = s_belief
     tot[C_TRUST_ADULTS] = s_trust
-    tot[C_COMMITTED_ADULTS] = n_committed
+    tot[C_COMMITTED_ADULTS] = whole[4]
     member_adults = tot[C_TIER_COUNT + 1: C_TIER_COUNT + 5].sum()
     tot[C_NONMEMBER_ADULTS] = n_adults - member_adults
     # the non-members' sums of trust (also tier 0's), of belief, and of expressed trust
-    tot[C_TRUST_NONMEMBERS] = tot[C_TRUST_TIER] = s_trust - tot[C_TRUST_MEMBERS]
-    tot[C_BELIEF_NONMEMBERS] = tot[C_BELIEF_TIER] = s_belief - tot[C_BELIEF_MEMBERS]
-    tot[C_EXPRESSED_NONMEMBERS] = s_expressed - tot[C_EXPRESSED_MEMBERS]
+    nt = s_trust - tot[C_TRUST_MEMBERS]
+    tot[C_TRUST_NONMEMBERS] = nt
+    tot[C_TRUST_TIER] = nt
+    nb = s_belief - tot[C_BELIEF_MEMBERS]
+    tot[C_BELIEF_NONMEMBERS] = nb
+    tot[C_BELIEF_TIER] = nb
+    tot[C_EXPRESSED_NONMEMBERS] = whole[5] - tot[C_EXPRESSED_MEMBERS]
     return tot
 
 

@@ -10,15 +10,49 @@ from ...calendar import month_label, parse_month
 from . import waves
 
 
+class Rows:
+    """A run's time series with its rows found by date once (a summary looks up some fifty
+    stocks: one comparison of the whole date column each would cost more than the rest)."""
+
+    def __init__(self, ts):
+        self.ts = ts
+        self._at: dict[str, int] = {}
+        for i, label in enumerate(ts["date"].tolist()):
+            self._at.setdefault(label, i)
+        self._columns: dict[str, Any] = {}
+
+    def stock(self, date: str, column: str) -> float | None:
+        i = self._at.get(month_label(parse_month(date)))
+        if i is None:
+            return None
+        col = self._columns.get(column)
+        if col is None:
+            col = self._columns[column] = self.ts[column].to_numpy()
+        return float(col[i])
+
+    def flow(self, first: str, last: str, column: str) -> float | None:
+        lo = self._at.get(month_label(parse_month(first)))
+        hi = self._at.get(month_label(parse_month(last)))
+        if lo is None or hi is None:  # the rows are the run's months, one each, in order
+            return None
+        return float(self.ts[column].iloc[lo: hi + 1].sum())
+
+
 def stock_at(ts, date: str, column: str = "members") -> float | None:
-    """A stock on the 1st of ``date``'s month (rows hold start-of-month stocks)."""
+    """A stock on the 1st of ``date``'s month (rows hold start-of-month stocks); ``ts``: the
+    time series, or its :class:`Rows`."""
+    if isinstance(ts, Rows):
+        return ts.stock(date, column)
     label = month_label(parse_month(date))
     hit = ts.loc[ts["date"] == label, column]
     return None if hit.empty else float(hit.iloc[0])
 
 
 def flow_during(ts, first: str, last: str, column: str) -> float | None:
-    """Sum of a flow over the months ``first``..``last`` (inclusive), if all are in the run."""
+    """Sum of a flow over the months ``first``..``last`` (inclusive), if all are in the run;
+    ``ts``: the time series, or its :class:`Rows`."""
+    if isinstance(ts, Rows):
+        return ts.flow(first, last, column)
     lo, hi = month_label(parse_month(first)), month_label(parse_month(last))
     sel = ts[(ts["date"] >= lo) & (ts["date"] <= hi)]
     months = parse_month(last) - parse_month(first) + 1
@@ -32,8 +66,9 @@ def membership_fit(ts, end: str = data.CALIBRATION_END) -> dict[str, Any]:
     within the run and the window: 0.1 means typically about 10 % off.
     """
     points = []
+    rows = ts if isinstance(ts, Rows) else Rows(ts)
     for r in data.in_sample(data.membership_series(), end):
-        model = stock_at(ts, month_label(r["month"]))
+        model = stock_at(rows, month_label(r["month"]))
         if model is None or model <= 0:
             continue
         points.append({"date": r["date"], "data": r["value"], "model": round(model),
@@ -63,25 +98,26 @@ def _rmse(errs: list[float]) -> float | None:
 def summarize(model, ts, events) -> dict[str, Any]:
     """Build ``summary.json`` for a CPSU run."""
     crisis = model.crisis
+    rows = Rows(ts)  # the stocks looked up by date
     fc = {
         "note": ("OUT-OF-SAMPLE FORECAST. Calibration used data up to 1988-12-31 only; these "
                  "numbers are what the model says about 1989-1991, reported as they came out."),
-        "members_1990_01_01": stock_at(ts, "1990-01"),
-        "members_1991_01_01": stock_at(ts, "1991-01"),
-        "members_1991_07_01": stock_at(ts, "1991-07"),
-        "exits_1990": flow_during(ts, "1990-01", "1990-12", "exits"),
-        "expelled_1990": flow_during(ts, "1990-01", "1990-12", "expelled"),
-        "joins_1990": flow_during(ts, "1990-01", "1990-12", "joins"),
-        "committed_members_1991_07_01": stock_at(ts, "1991-07", "committed_members"),
+        "members_1990_01_01": stock_at(rows, "1990-01"),
+        "members_1991_01_01": stock_at(rows, "1991-01"),
+        "members_1991_07_01": stock_at(rows, "1991-07"),
+        "exits_1990": flow_during(rows, "1990-01", "1990-12", "exits"),
+        "expelled_1990": flow_during(rows, "1990-01", "1990-12", "expelled"),
+        "joins_1990": flow_during(rows, "1990-01", "1990-12", "joins"),
+        "committed_members_1991_07_01": stock_at(rows, "1991-07", "committed_members"),
         # M9's two kinds of exit: ``exits`` above are formal (the register counts them);
         # members who stopped paying dues and attending stay on the register, lapsed
-        "exits_lapsed_1990": flow_during(ts, "1990-01", "1990-12", "exits_lapsed"),
-        "disengaged_1990": flow_during(ts, "1990-01", "1990-12", "disengaged"),
-        "reengaged_1990": flow_during(ts, "1990-01", "1990-12", "reengaged"),
-        "lapsed_members_1990_01_01": stock_at(ts, "1990-01", "lapsed_members"),
-        "lapsed_members_1991_01_01": stock_at(ts, "1991-01", "lapsed_members"),
-        "lapsed_members_1991_07_01": stock_at(ts, "1991-07", "lapsed_members"),
-        "members_active_1991_07_01": stock_at(ts, "1991-07", "members_active"),
+        "exits_lapsed_1990": flow_during(rows, "1990-01", "1990-12", "exits_lapsed"),
+        "disengaged_1990": flow_during(rows, "1990-01", "1990-12", "disengaged"),
+        "reengaged_1990": flow_during(rows, "1990-01", "1990-12", "reengaged"),
+        "lapsed_members_1990_01_01": stock_at(rows, "1990-01", "lapsed_members"),
+        "lapsed_members_1991_01_01": stock_at(rows, "1991-01", "lapsed_members"),
+        "lapsed_members_1991_07_01": stock_at(rows, "1991-07", "lapsed_members"),
+        "members_active_1991_07_01": stock_at(rows, "1991-07", "members_active"),
         "crisis": None,
     }
     if crisis is not None:
@@ -93,8 +129,8 @@ def summarize(model, ts, events) -> dict[str, Any]:
             "security_obey_share", "instigators_regime", "instigators_regime_elite",
             "instigators_regime_security", "instigators_challenger", "regime_side",
             "challenger_side")}
-    fit = membership_fit(ts)
-    boundary = stock_at(ts, "1989-01")
+    fit = membership_fit(rows)
+    boundary = stock_at(rows, "1989-01")
     peak = next((r for r in data.membership_series() if r["date"].startswith("1989-01")), None)
     fit["boundary_check_1989_01_01"] = (
         None if boundary is None or peak is None else
@@ -102,12 +138,12 @@ def summarize(model, ts, events) -> dict[str, Any]:
          "log_error": math.log(boundary / peak["value"]) if boundary > 0 else None,
          "note": "1 Jan 1989 peak: not used in the fit (it is the first month outside it)"})
     fit["seniority_1983"] = _seniority_check(model)
-    fit["share_of_adults"] = _share_check(ts)
+    fit["share_of_adults"] = _share_check(rows)
     fit["attitude_waves"] = waves.check(model.attitude_waves) if model.attitude_waves else None
-    fit["purges"] = _purge_check(ts)
+    fit["purges"] = _purge_check(rows)
     headline = {
         "members_1989_01_01": boundary,
-        "committed_members_1989_01_01": stock_at(ts, "1989-01", "committed_members"),
+        "committed_members_1989_01_01": stock_at(rows, "1989-01", "committed_members"),
         "members_1990_01_01": fc["members_1990_01_01"],
         "members_1991_07_01": fc["members_1991_07_01"],
         "exits_1990": fc["exits_1990"],
