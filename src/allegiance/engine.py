@@ -156,9 +156,9 @@ class Model:
     def branch_key(cls, scenario: dict[str, Any], label: str) -> dict[str, Any]:
         """The part of a resolved scenario (``to_dict()``) that acts before step ``label``: a
         run resumed from a checkpoint taken there must have the same (a branch may change
-        the rest). By default everything but the name, description and provenance."""
+        the rest). By default everything but the name, description, provenance and ranges."""
         return {k: v for k, v in scenario.items()
-                if k not in ("name", "description", "provenance")}
+                if k not in ("name", "description", "provenance", "ranges")}
 
 
 #: slots per thread below which a step runs on fewer threads. A parallel region costs a
