@@ -102,28 +102,103 @@ def sweep(
 
 
 def sensitivity(
-    file: Annotated[Path, typer.Argument(help="Sensitivity file (a sweep file, Sobol design).")],
+    file: Annotated[str, typer.Argument(
+        help="Sensitivity file (a sweep file, Sobol or Morris design); with --assumed, a "
+             "scenario (bundled name or TOML file).")],
+    assumed: Annotated[bool, typer.Option(
+        "--assumed", help="Build the design from the scenario's [ranges]: every parameter "
+                          "marked as an assumption, over its plausible range.")] = False,
+    method: Annotated[str, typer.Option(
+        help="With --assumed: 'morris' (screening, trajectories x (D+1) runs) or 'sobol'.")
+    ] = "morris",
+    params: Annotated[str | None, typer.Option(
+        "--params", help="With --assumed: only these ranged parameters (comma-separated).")
+    ] = None,
+    screening: Annotated[Path | None, typer.Option(
+        help="With --assumed and --top: a finished screening (sensitivity directory) whose "
+             "most influential parameters to vary.")] = None,
+    top: Annotated[int | None, typer.Option(
+        min=2, help="With --screening: how many of its top-ranked parameters.")] = None,
+    samples: Annotated[int | None, typer.Option(
+        "--trajectories", "--samples", min=1,
+        help="With --assumed: Morris trajectories (default 10) or Sobol base samples, a power "
+             "of 2 (default 64).")] = None,
+    levels: Annotated[int, typer.Option(help="With --assumed: Morris grid levels (even).")
+                      ] = 4,
+    outputs: Annotated[str | None, typer.Option(
+        "--outputs", help="With --assumed: outcomes to analyse, dotted summary paths "
+                          "(comma-separated; default: the model's headline outcomes).")
+    ] = None,
+    scale: Annotated[float | None, typer.Option(help="With --assumed: agents per person.")
+                     ] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="With --assumed: root seed (default: the scenario's run.seed).")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="With --assumed: fix a scenario key for every run: key.path=value "
+                      "(repeatable; e.g. run.end=1991-12).")] = None,
+    timeseries: Annotated[bool, typer.Option(
+        help="With --assumed: keep each run's time series.")] = False,
     out: Out = None, resume: Resume = False, retry_failed: RetryFailed = False,
     force: Force = False, workers: Workers = None, scheduler: Scheduler = None,
     dask: Dask = False, serial: Serial = False, quiet: Quiet = False,
     figures: Annotated[bool, typer.Option(help="Draw the indices figure.")] = True,
     shard: ShardOpt = None,
 ) -> None:
-    """Sobol first-order and total indices (SALib) of each outcome, with confidence intervals."""
+    """Sobol indices or Morris screening (SALib) of each outcome, with confidence intervals.
+
+    From a sensitivity file, or with --assumed from the scenario's plausible ranges: first
+    `--method morris` over all assumed parameters, then `--method sobol --screening DIR --top
+    K` on the few that matter.
+    """
+    from .errors import AllegianceError
     from .experiments.sensitivity import sensitivity as run_sensitivity
     from .experiments.shards import parse_shard
 
     part = parse_shard(shard)
-    outdir, table = run_sensitivity(file, executor(serial, workers, scheduler, dask), out=out,
+    spec: object = Path(file)
+    if assumed:
+        from .experiments.assumed import assumed_spec, screened, split_list
+
+        names = split_list(params)
+        if screening is not None or top is not None:
+            if screening is None or top is None:
+                raise AllegianceError("--screening DIR and --top K go together (the K most "
+                                      "influential parameters of the screening in DIR)")
+            if names is not None:
+                raise AllegianceError("--params and --screening: give one of them")
+            names = screened(screening, top)
+        spec = assumed_spec(file, method=method, params=names, samples=samples, scale=scale,
+                            seed=seed, outcomes=split_list(outputs), overrides=set_ or [],
+                            levels=levels, timeseries=timeseries)
+    else:
+        given = [o for o, v in (("--params", params), ("--screening", screening),
+                                ("--top", top), ("--trajectories/--samples", samples),
+                                ("--outputs", outputs), ("--scale", scale), ("--seed", seed),
+                                ("--set", set_)) if v]
+        if method != "morris" or levels != 4 or timeseries:
+            given.append("--method/--levels/--timeseries")
+        if given:
+            raise AllegianceError(f"{', '.join(given)}: only with --assumed (a sensitivity "
+                                  "file states its own design)")
+    outdir, table = run_sensitivity(spec, executor(serial, workers, scheduler, dask), out=out,
                                     resume=resume, force=force, retry_failed=retry_failed,
                                     quiet=quiet, figures=figures, shard=part)
     if not quiet:
-        echo(f"sensitivity {file.name}{f' shard {part}' if part else ''} -> {outdir}")
+        label = file if assumed else Path(file).name
+        echo(f"sensitivity {label}{f' shard {part}' if part else ''} -> {outdir}")
         _print_indices(table)
 
 
-def _print_indices(table) -> None:
-    for r in (table.itertuples() if table is not None else ()):
+def _print_indices(table, top: int = 8) -> None:
+    if table is None:
+        return
+    if "mu_star" in table:  # Morris: the most influential parameters of each outcome
+        for o, t in table.groupby("outcome", sort=False):
+            for r in t.nlargest(top, "mu_star").itertuples():
+                echo(f"  {o} <- {r.parameter}: mu* {r.mu_star:.4g} ± {r.mu_star_conf:.2g}, "
+                     f"sigma {r.sigma:.4g}")
+        return
+    for r in table.itertuples():
         echo(f"  {r.outcome} <- {r.parameter}: S1 {r.S1:.3f} ± {r.S1_conf:.3f}, "
              f"ST {r.ST:.3f} ± {r.ST_conf:.3f}")
 

@@ -110,6 +110,12 @@ class Model:
         year), label)``; the figures draw them without knowing the model."""
         return ()
 
+    def agent_table(self, step: int) -> Any:
+        """The agents' attributes at the start of ``step`` (the current step, before its
+        stocks are recorded): one row per agent, codes decoded to labels, for ``run
+        --snapshot``; ``None`` if the model has no agents to show."""
+        return None
+
     @classmethod
     def memory_estimate(cls, scenario: ScenarioBase, scale: float) -> int:
         """Bytes the run will need at its peak (checked against available RAM)."""
