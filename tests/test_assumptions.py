@@ -163,3 +163,117 @@ def test_snapshot_command_and_bad_date(tmp_path):
                               "--snapshot", "1956-01", "--out", str(tmp_path / "x")))
     assert "--snapshot 1956-01: not a step of this run (allowed: 1917-11 to 1919-06" in line
     assert not (tmp_path / "x").exists()
+
+
+# ---- scenario discovery -----------------------------------------------------------------------
+
+
+def _planted(n: int = 1500, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Five uniform parameters; the condition holds in the box 0.2 < a < 0.6, b > 0.5 (and a
+    little noise outside it)."""
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame(rng.uniform(size=(n, 5)), columns=["p.a", "p.b", "p.c", "p.d", "p.e"])
+    inside = x["p.a"].between(0.2, 0.6) & (x["p.b"] > 0.5)
+    y = inside.to_numpy() | (rng.uniform(size=n) < 0.02)
+    return x, y
+
+
+def test_prim_recovers_a_planted_box():
+    from allegiance.experiments.discover import prim_box
+
+    x, y = _planted()
+    res = prim_box(x, y, density=0.9)
+    box = res["box"]
+    lim = {r["parameter"]: (r["low"], r["high"]) for r in box["restricted"]}
+    assert set(lim) == {"p.a", "p.b"}  # only the planted dimensions are restricted
+    assert lim["p.a"][0] == pytest.approx(0.2, abs=0.05)
+    assert lim["p.a"][1] == pytest.approx(0.6, abs=0.05)
+    assert lim["p.b"][0] == pytest.approx(0.5, abs=0.05) and lim["p.b"][1] > 0.95
+    assert box["density"] >= 0.9 and box["coverage"] >= 0.8
+    assert all(r["qp"] < 1e-6 for r in box["restricted"])
+    traj = res["trajectory"]
+    assert traj["chosen"].sum() == 1 and traj["coverage"].iloc[0] == 1.0
+
+
+def test_cart_finds_the_same_box():
+    from allegiance.experiments.discover import cart_boxes
+
+    x, y = _planted()
+    ct = cart_boxes(x, y, max_depth=3)
+    best = ct["leaves"][0]
+    assert best["density"] > 0.85 and best["coverage"] > 0.8
+    lim = {r["parameter"]: (r["low"], r["high"]) for r in best["limits"]}
+    assert set(lim) == {"p.a", "p.b"}
+    assert lim["p.a"][0] == pytest.approx(0.2, abs=0.05)
+    assert lim["p.a"][1] == pytest.approx(0.6, abs=0.05)
+
+
+def test_where_parser_is_safe_and_names_unknown_columns():
+    from allegiance.errors import AllegianceError
+    from allegiance.experiments.discover import parse_where
+
+    cols = ["forecast.crisis.defenders_members", "fit.value", "levers.contact"]
+    t = pd.DataFrame({cols[0]: [2e5, 5e4, np.nan], cols[1]: [0.05, 0.2, 0.01],
+                      cols[2]: [0.1, 0.9, 0.5]})
+    fn, used = parse_where("crisis.defenders_members > 1e5 and not fit.value >= 0.1", cols)
+    assert list(fn(t)) == [True, False, False] and used == cols[:2]
+    fn, _ = parse_where("(levers.contact * 2 > 1) | (0 < fit.value < 0.03)", cols)
+    assert list(fn(t)) == [False, True, True]
+    for bad, needle in [("__import__('os').system('true')", "not allowed"),
+                        ("fit.value.__class__ > 1", "unknown column"),
+                        ("crisis.defenders > 1", "unknown column(s) 'crisis.defenders'"),
+                        ("fit.value > 'x'", "allowed: numbers"),
+                        ("fit.value +", "not an expression"),
+                        ("fit.value", "not a condition")]:
+        with pytest.raises(AllegianceError) as ei:
+            f, _ = parse_where(bad, cols)
+            f(t)
+        assert needle in str(ei.value), (bad, str(ei.value))
+        assert "\n" not in str(ei.value)
+
+
+def test_discover_command_on_a_sweep(tmp_path):
+    """A Latin-hypercube sweep of the Ishigami function: where y > 8 (a large sin(x2)^2 with
+    sin(x1) > 0), and the same given x3 > 0."""
+    f = tmp_path / "lhs.toml"
+    f.write_text("""
+scenario = "ishigami"
+seed = 2
+outcomes = ["y"]
+timeseries = false
+[design]
+method = "lhs"
+samples = 300
+[parameters]
+"inputs.x1" = { low = -3.14159, high = 3.14159 }
+"inputs.x2" = { low = -3.14159, high = 3.14159 }
+"inputs.x3" = { low = -3.14159, high = 3.14159 }
+""")
+    r = cli("sweep", str(f), "--serial", "--quiet", "--out", str(tmp_path / "s"))
+    assert r.returncode == 0, r.stderr
+    r = cli("discover", str(tmp_path / "s"), "--where", "y > 8")
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "s" / "discover" / "y_8"
+    rep = json.loads((out / "discover.json").read_text())
+    assert rep["runs"] == 300 and 0 < rep["cases"] < 300
+    dims = {d["parameter"] for d in rep["prim"]["restricted"]}
+    assert {"inputs.x1", "inputs.x2"} <= dims
+    assert rep["prim"]["density"] >= 0.8 or rep["prim"]["density"] == max(
+        pd.read_parquet(out / "trajectory.parquet")["density"])
+    assert rep["cart"]["leaves"]
+    assert (out / "figures" / "prim_trajectory.png").is_file()
+    assert (out / "figures" / "prim_box.png").is_file()
+    assert "PRIM box" in r.stdout and "CART" in r.stdout
+    r = cli("discover", str(tmp_path / "s"), "--where", "y > 8", "--given", "x3 > 0",
+            "--out", str(tmp_path / "d2"), "--quiet")
+    assert r.returncode == 0, r.stderr
+    rep2 = json.loads((tmp_path / "d2" / "discover.json").read_text())
+    assert rep2["runs_given"] < 300 and rep2["given"] == "x3 > 0"
+    for args, needle in [(["--where", "z > 1"], "unknown column(s) 'z'"),
+                         (["--where", "y > 1e9"], "holds in no run"),
+                         (["--where", "y > 1", "--given", "y > 1e9"], "0 runs left")]:
+        line = one_line_error(cli("discover", str(tmp_path / "s"), *args, "--out",
+                                  str(tmp_path / "bad")))
+        assert needle in line, line
+    line = one_line_error(cli("discover", str(tmp_path / "nope"), "--where", "y > 1"))
+    assert "not a finished experiment" in line

@@ -1,4 +1,5 @@
-"""Experiment commands: ``ensemble``, ``sweep``, ``sensitivity``, ``calibrate``, ``merge``.
+"""Experiment commands: ``ensemble``, ``sweep``, ``sensitivity``, ``calibrate``, ``merge``,
+``discover``.
 
 Each runs many runs through one executor: a local process pool by default (all cores;
 ``--workers N``), in-process with ``--serial``, or Dask with ``--scheduler tcp://HOST:PORT``
@@ -251,6 +252,53 @@ def merge(
             _print_indices(pd.read_parquet(outdir / "sensitivity.parquet"))
 
 
+def discover(
+    results: Annotated[Path, typer.Argument(
+        help="A finished experiment directory (sweep or sensitivity: runs.parquet).")],
+    where: Annotated[str, typer.Option(
+        help="The condition on the outcomes (and parameters): a boolean expression, e.g. "
+             "\"crisis.defenders_members > 1e5\" or \"fit.value < 0.1\".")],
+    given: Annotated[str | None, typer.Option(
+        help="Only among the runs where this holds (e.g. those that fit history: "
+             "\"fit.value < 0.1\").")] = None,
+    density: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="The PRIM box reported: the largest whose density reaches "
+                               "this.")] = 0.8,
+    peel_alpha: Annotated[float, typer.Option(
+        min=0.001, max=0.5, help="Share of the runs peeled at each PRIM step.")] = 0.05,
+    mass_min: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Smallest share of the runs a PRIM box may hold.")] = 0.05,
+    cart_depth: Annotated[int, typer.Option(min=1, max=8, help="Depth of the CART tree.")] = 3,
+    out: Out = None, force: Force = False, quiet: Quiet = False,
+    figures: Annotated[bool, typer.Option(help="Draw the trajectory and box figures.")] = True,
+) -> None:
+    """Scenario discovery: the boxes of parameter space where a condition on the outcomes
+    holds (PRIM, with CART as a second opinion)."""
+    from .experiments.discover import discover as run_discover
+
+    outdir, rep = run_discover(results, where, given=given, out=out, force=force,
+                               density=density, peel_alpha=peel_alpha, mass_min=mass_min,
+                               cart_depth=cart_depth, figures=figures)
+    if quiet:
+        return
+    box = rep["prim"]
+    cond = where + (f" given {given}" if given else "")
+    echo(f"discover {cond}: {rep['cases']} of {rep['runs_given']} runs "
+         f"({rep['base_density']:.0%}) -> {outdir}")
+    echo(f"  PRIM box (step {box['step']}): coverage {box['coverage']:.2f}, density "
+         f"{box['density']:.2f}, mass {box['mass']:.2f}, {len(box['restricted'])} restricted")
+    for r in box["restricted"]:
+        echo(f"    {r['parameter']}: {r['low']:.4g} .. {r['high']:.4g} (of {r['range'][0]:.4g} "
+             f".. {r['range'][1]:.4g}; qp {r['qp']:.2g})")
+    good = [lf for lf in rep["cart"]["leaves"] if lf["density"] >= 0.5]
+    echo(f"  CART (depth {rep['cart']['max_depth']}, accuracy {rep['cart']['accuracy']:.2f}): "
+         f"{len(good)} leaves where it mostly holds")
+    for lf in good[:3]:
+        lim = ", ".join(f"{x['low']:.3g} < {x['parameter']} <= {x['high']:.3g}"
+                        for x in lf["limits"]) or "everywhere"
+        echo(f"    coverage {lf['coverage']:.2f}, density {lf['density']:.2f}: {lim}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the experiment commands to the ``allegiance`` app."""
     app.command()(ensemble)
@@ -258,3 +306,4 @@ def register(app: typer.Typer) -> None:
     app.command()(sensitivity)
     app.command()(calibrate)
     app.command()(merge)
+    app.command()(discover)
