@@ -109,6 +109,8 @@ def test_assumed_cpsu_design_covers_every_range():
     (["sensitivity", "ishigami", "--assumed", "--method", "sobol", "--samples", "10"],
      "power of 2"),
     (["sensitivity", "ishigami.toml", "--trajectories", "4"], "only with --assumed"),
+    (["sweep", "ishigami.toml", "--samples", "4"], "only with --assumed"),
+    (["sweep", "kuran", "--assumed"], "has no [ranges] table"),
 ])
 def test_assumed_bad_input_is_one_line(args, needle):
     line = one_line_error(cli(*args, "--serial"))
@@ -233,24 +235,14 @@ def test_where_parser_is_safe_and_names_unknown_columns():
 
 
 def test_discover_command_on_a_sweep(tmp_path):
-    """A Latin-hypercube sweep of the Ishigami function: where y > 8 (a large sin(x2)^2 with
-    sin(x1) > 0), and the same given x3 > 0."""
-    f = tmp_path / "lhs.toml"
-    f.write_text("""
-scenario = "ishigami"
-seed = 2
-outcomes = ["y"]
-timeseries = false
-[design]
-method = "lhs"
-samples = 300
-[parameters]
-"inputs.x1" = { low = -3.14159, high = 3.14159 }
-"inputs.x2" = { low = -3.14159, high = 3.14159 }
-"inputs.x3" = { low = -3.14159, high = 3.14159 }
-""")
-    r = cli("sweep", str(f), "--serial", "--quiet", "--out", str(tmp_path / "s"))
+    """A Latin-hypercube sweep over the Ishigami function's ranges (`sweep --assumed`): where
+    y > 8 (a large sin(x2)^2 with sin(x1) > 0), and the same given x3 > 0."""
+    r = cli("sweep", "ishigami", "--assumed", "--params", "inputs.x1,inputs.x2,inputs.x3",
+            "--samples", "300", "--serial", "--quiet", "--out", str(tmp_path / "s"))
     assert r.returncode == 0, r.stderr
+    runs = pd.read_parquet(tmp_path / "s" / "runs.parquet")
+    assert len(runs) == 300 and runs["inputs.x1"].between(-np.pi, np.pi).all()
+    assert "constants.noise" not in runs  # not among --params: fixed at its value
     r = cli("discover", str(tmp_path / "s"), "--where", "y > 8")
     assert r.returncode == 0, r.stderr
     out = tmp_path / "s" / "discover" / "y_8"

@@ -84,22 +84,62 @@ def ensemble(
 
 
 def sweep(
-    file: Annotated[Path, typer.Argument(help="Sweep file (TOML).")],
+    file: Annotated[str, typer.Argument(
+        help="Sweep file (TOML); with --assumed, a scenario (bundled name or TOML file).")],
+    assumed: Annotated[bool, typer.Option(
+        "--assumed", help="A Latin hypercube over the scenario's [ranges] (every parameter "
+                          "marked as an assumption): the sample for `allegiance discover`.")
+    ] = False,
+    params: Annotated[str | None, typer.Option(
+        "--params", help="With --assumed: only these ranged parameters (comma-separated).")
+    ] = None,
+    samples: Annotated[int | None, typer.Option(
+        "--samples", min=1, help="With --assumed: points of the hypercube (default 200).")
+    ] = None,
+    outputs: Annotated[str | None, typer.Option(
+        "--outputs", help="With --assumed: outcomes to extract (comma-separated; default: "
+                          "the model's headline outcomes).")] = None,
+    scale: Annotated[float | None, typer.Option(help="With --assumed: agents per person.")
+                     ] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="With --assumed: root seed (default: the scenario's run.seed).")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="With --assumed: fix a scenario key for every run (repeatable).")
+    ] = None,
+    timeseries: Annotated[bool, typer.Option(
+        help="With --assumed: keep each run's time series.")] = False,
     out: Out = None, resume: Resume = False, retry_failed: RetryFailed = False,
     force: Force = False, workers: Workers = None, scheduler: Scheduler = None,
     dask: Dask = False, serial: Serial = False, quiet: Quiet = False, shard: ShardOpt = None,
 ) -> None:
-    """Run a parameter sweep (factorial, Latin hypercube or Sobol design) from a TOML file."""
+    """Run a parameter sweep (factorial, Latin hypercube, Sobol or Morris design) from a TOML
+    file, or with --assumed a Latin hypercube over a scenario's plausible ranges."""
+    from .errors import AllegianceError
     from .experiments.shards import parse_shard
     from .experiments.sweep import sweep as run_sweep
 
     part = parse_shard(shard)
-    outdir, runs = run_sweep(file, executor(serial, workers, scheduler, dask), out=out,
+    spec: object = Path(file)
+    if assumed:
+        from .experiments.assumed import assumed_spec, split_list
+
+        spec = assumed_spec(file, method="lhs", params=split_list(params), samples=samples,
+                            scale=scale, seed=seed, outcomes=split_list(outputs),
+                            overrides=set_ or [], timeseries=timeseries)
+    else:
+        given = [o for o, v in (("--params", params), ("--samples", samples),
+                                ("--outputs", outputs), ("--scale", scale), ("--seed", seed),
+                                ("--set", set_), ("--timeseries", timeseries)) if v]
+        if given:
+            raise AllegianceError(f"{', '.join(given)}: only with --assumed (a sweep file "
+                                  "states its own design)")
+    outdir, runs = run_sweep(spec, executor(serial, workers, scheduler, dask), out=out,
                              resume=resume, force=force, retry_failed=retry_failed, quiet=quiet,
                              shard=part)
     if not quiet:
         what = f" shard {part}" if part is not None else ""
-        echo(f"sweep {file.name}{what}: {_failures(runs)} -> {outdir}")
+        label = file if assumed else Path(file).name
+        echo(f"sweep {label}{what}: {_failures(runs)} -> {outdir}")
 
 
 def sensitivity(

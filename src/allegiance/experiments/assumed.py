@@ -12,6 +12,8 @@ through the ordinary machinery (executors, resumable store, ``--shard``/``merge`
 The first screens every assumed parameter with Morris (``trajectories * (D + 1)`` runs); the
 second computes Sobol indices for the six that mattered most in that screening
 (:func:`allegiance.experiments.sensitivity.ranking`). ``--params a,b`` names them instead.
+``allegiance sweep cpsu --assumed --samples 400`` draws a Latin hypercube over the same ranges:
+the space-filling sample that scenario discovery (``allegiance discover``) reads best.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ DEFAULT_OUTCOMES: dict[str, list[str]] = {
              "attitudes.mean_trust_adults_1989_01_01", "fit.value"],
     "ishigami": ["y"],
 }
-#: default design size: Morris trajectories, Sobol base samples (a power of 2)
-DEFAULT_SAMPLES = {"morris": 10, "sobol": 64}
+#: default design size: Morris trajectories, Sobol base samples (a power of 2), Latin
+#: hypercube points (``allegiance sweep SCENARIO --assumed``: the sample for discovery)
+DEFAULT_SAMPLES = {"morris": 10, "sobol": 64, "lhs": 200}
 
 
 def split_list(text: str | None) -> list[str] | None:
@@ -67,7 +70,7 @@ def assumed_spec(scenario: str, *, method: str = "morris", params: list[str] | N
 
     Args:
         scenario: bundled name or file.
-        method: ``"morris"`` or ``"sobol"``.
+        method: ``"morris"``, ``"sobol"`` or ``"lhs"`` (a sweep).
         params: only these ranged parameters (default: all of them).
         samples: Morris trajectories or Sobol base samples (default
             :data:`DEFAULT_SAMPLES`).

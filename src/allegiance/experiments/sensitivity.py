@@ -170,6 +170,7 @@ def write_indices(plan: Plan, runs, outdir: Path, *, figures: bool = True) -> An
     os.replace(tmp, outdir / "sensitivity.parquet")
     info = {"name": spec.name, "scenario": spec.scenario, "method": method,
             "runs": len(plan.tasks), "replicates": spec.replicates, "scale": spec.scale,
+            "seed": spec.seed,
             "set": spec.set, "parameters": list(spec.parameters),
             "conf_level": (spec.sensitivity.conf_level if spec.sensitivity else 0.95)}
     if method == "morris":
