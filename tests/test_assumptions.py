@@ -269,3 +269,19 @@ def test_discover_command_on_a_sweep(tmp_path):
         assert needle in line, line
     line = one_line_error(cli("discover", str(tmp_path / "nope"), "--where", "y > 1"))
     assert "not a finished experiment" in line
+
+
+def test_assumptions_tables_are_what_the_committed_screening_says():
+    """docs/VALIDATION.md's screening and discovery blocks are what
+    calibration/morris_cpsu says (the generator reads it; it runs nothing)."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "calibration" / "morris_cpsu" / "sensitivity.parquet").is_file():
+        pytest.skip("no committed screening")
+    path = root / "scripts" / "assumptions_table.py"
+    spec = importlib.util.spec_from_file_location("assumptions_table", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main(["--check"]) == 0
