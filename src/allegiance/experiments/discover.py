@@ -367,14 +367,17 @@ def draw(pr: dict[str, Any], ranges: dict[str, tuple[float, float]], report: dic
     ax.plot(traj["coverage"], traj["density"], color="#bbb", lw=0.6, zorder=0)
     ax.scatter([box["coverage"]], [box["density"]], s=90, facecolors="none",
                edgecolors="#b2182b", lw=1.5, label=f"chosen box (step {box['step']})")
-    fig.colorbar(sc, ax=ax, label="restricted dimensions")
+    from matplotlib.ticker import MaxNLocator
+
+    fig.colorbar(sc, ax=ax, label="restricted dimensions", ticks=MaxNLocator(integer=True))
     ax.set_xlabel("coverage (share of the cases inside the box)")
     ax.set_ylabel("density (share of the box's runs that are cases)")
     ax.set_title(cond, fontsize=8)
     ax.legend(fontsize=7, frameon=False)
     cap = (f"allegiance discover: PRIM peeling and pasting trajectory over {report['runs_given']} "
            f"runs of {report['experiment']}, {report['cases']} cases; the chosen box is the "
-           f"largest with density >= {report['density_target']:g}.")
+           f"largest with density >= {report['density_target']:g} (the densest if none "
+           "reaches it).")
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     paths = save(fig, outdir, "prim_trajectory", cap)
 
