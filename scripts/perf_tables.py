@@ -646,7 +646,7 @@ PERFORMANCE = {
     "perf-convergence-words": convergence_words, "perf-engines": engines,
     "perf-small-runs": small_runs, "perf-stream": bench_stream, "perf-throughput": throughput,
     "perf-parallel": parallel, "perf-roofline": roofline, "perf-startup": startup,
-    "perf-sobol": sobol, "perf-mesa-equivalence": mesa_equivalence,
+    "perf-sobol": sobol, "perf-morris": morris, "perf-mesa-equivalence": mesa_equivalence,
     "perf-mesa-speed": mesa_speed,
 }
 
