@@ -96,6 +96,8 @@ def test_assumed_cpsu_design_covers_every_range():
     ranges = load_scenario("cpsu").ranges
     assert list(spec.parameters) == list(ranges)
     assert spec.design.method == "morris" and spec.scale == 1e-4
+    assert spec.common_random_numbers  # differences between points: no noise in them
+    assert not assumed_spec("cpsu", method="lhs").common_random_numbers
     assert "forecast.crisis.defenders_members" in spec.outcomes and "fit.value" in spec.outcomes
     fixed = assumed_spec("cpsu", overrides=["mechanisms.crisis.spread=0.2"])
     assert "mechanisms.crisis.spread" not in fixed.parameters  # fixed by --set: not varied

@@ -108,6 +108,9 @@ def sweep(
     ] = None,
     timeseries: Annotated[bool, typer.Option(
         help="With --assumed: keep each run's time series.")] = False,
+    crn: Annotated[bool, typer.Option(
+        "--crn/--no-crn", help="With --assumed: every point runs with the same seed (common "
+                               "random numbers).")] = False,
     out: Out = None, resume: Resume = False, retry_failed: RetryFailed = False,
     force: Force = False, workers: Workers = None, scheduler: Scheduler = None,
     dask: Dask = False, serial: Serial = False, quiet: Quiet = False, shard: ShardOpt = None,
@@ -125,11 +128,13 @@ def sweep(
 
         spec = assumed_spec(file, method="lhs", params=split_list(params), samples=samples,
                             scale=scale, seed=seed, outcomes=split_list(outputs),
-                            overrides=set_ or [], timeseries=timeseries)
+                            overrides=set_ or [], timeseries=timeseries,
+                            common_random_numbers=crn)
     else:
         given = [o for o, v in (("--params", params), ("--samples", samples),
                                 ("--outputs", outputs), ("--scale", scale), ("--seed", seed),
-                                ("--set", set_), ("--timeseries", timeseries)) if v]
+                                ("--set", set_), ("--timeseries", timeseries),
+                                ("--crn", crn)) if v]
         if given:
             raise AllegianceError(f"{', '.join(given)}: only with --assumed (a sweep file "
                                   "states its own design)")
@@ -179,6 +184,10 @@ def sensitivity(
                       "(repeatable; e.g. run.end=1991-12).")] = None,
     timeseries: Annotated[bool, typer.Option(
         help="With --assumed: keep each run's time series.")] = False,
+    crn: Annotated[bool, typer.Option(
+        "--crn/--no-crn", help="With --assumed: every point runs with the same seed (common "
+                               "random numbers), so the model's noise does not pass for an "
+                               "effect.")] = True,
     out: Out = None, resume: Resume = False, retry_failed: RetryFailed = False,
     force: Force = False, workers: Workers = None, scheduler: Scheduler = None,
     dask: Dask = False, serial: Serial = False, quiet: Quiet = False,
@@ -210,14 +219,14 @@ def sensitivity(
             names = screened(screening, top)
         spec = assumed_spec(file, method=method, params=names, samples=samples, scale=scale,
                             seed=seed, outcomes=split_list(outputs), overrides=set_ or [],
-                            levels=levels, timeseries=timeseries)
+                            levels=levels, timeseries=timeseries, common_random_numbers=crn)
     else:
         given = [o for o, v in (("--params", params), ("--screening", screening),
                                 ("--top", top), ("--trajectories/--samples", samples),
                                 ("--outputs", outputs), ("--scale", scale), ("--seed", seed),
                                 ("--set", set_)) if v]
-        if method != "morris" or levels != 4 or timeseries:
-            given.append("--method/--levels/--timeseries")
+        if method != "morris" or levels != 4 or timeseries or not crn:
+            given.append("--method/--levels/--timeseries/--no-crn")
         if given:
             raise AllegianceError(f"{', '.join(given)}: only with --assumed (a sensitivity "
                                   "file states its own design)")

@@ -65,7 +65,8 @@ def assumed_spec(scenario: str, *, method: str = "morris", params: list[str] | N
                  seed: int | None = None, outcomes: list[str] | None = None,
                  overrides: list[str] | None = None, levels: int = 4,
                  second_order: bool = False, replicates: int = 1, timeseries: bool = False,
-                 name: str | None = None) -> SweepSpec:
+                 name: str | None = None, common_random_numbers: bool | None = None
+                 ) -> SweepSpec:
     """A sensitivity file over a scenario's ranged (assumed) parameters.
 
     Args:
@@ -77,6 +78,10 @@ def assumed_spec(scenario: str, *, method: str = "morris", params: list[str] | N
         outcomes: dotted summary paths (default :data:`DEFAULT_OUTCOMES` of the model).
         overrides: ``key=value`` items fixed for every run (a ranged parameter fixed here is
             not varied).
+        common_random_numbers: every point runs with the same seed(s) (default: yes for
+            Morris and Sobol, whose indices are differences between points, so a model's own
+            noise does not pass for a parameter's effect; no for a Latin hypercube, a sample
+            of the space with its noise).
 
     Raises:
         ScenarioError: a scenario without ranges, an unknown parameter, a bad option (one
@@ -106,11 +111,13 @@ def assumed_spec(scenario: str, *, method: str = "morris", params: list[str] | N
             raise ScenarioError(f"--outputs: name the outcomes to analyse (model "
                                 f"'{sc.model}' has no default list)")
     n = samples if samples is not None else DEFAULT_SAMPLES[method]
+    crn = (method != "lhs") if common_random_numbers is None else common_random_numbers
     raw: dict[str, Any] = {
         "name": name or f"{sc.name}_assumed_{method}",
         "description": f"{method} over the plausible ranges of {sc.name}'s assumed parameters",
         "scenario": scenario, "seed": int(sc.run.seed if seed is None else seed),
-        "replicates": replicates, "outcomes": outcomes, "timeseries": timeseries,
+        "replicates": replicates, "common_random_numbers": crn, "outcomes": outcomes,
+        "timeseries": timeseries,
         "set": sets,
         "design": {"method": method, "samples": n, "second_order": second_order,
                    "levels": levels},
