@@ -76,12 +76,15 @@ def screening_block() -> str:
     from allegiance.experiments.sensitivity import short_name
 
     info = json.loads((RESULTS / "sensitivity.json").read_text())
-    seed = json.loads((RESULTS / "experiment.json").read_text())["spec"]["seed"]
+    spec = json.loads((RESULTS / "experiment.json").read_text())["spec"]
+    seed = spec["seed"]
+    crn = ("every point with the same seed (common random numbers)"
+           if spec.get("common_random_numbers") else "each run with its own seed")
     t = pd.read_parquet(RESULTS / "sensitivity.parquet")
     lines = [f"Morris screening of all {len(info['parameters'])} ranged (assumed) parameters of "
              f"`cpsu.toml` (`[ranges]`): {info['trajectories']} trajectories on "
              f"{info['levels']} levels, {info['runs']} runs 1917-1991 at scale "
-             f"1:{1 / info['scale']:,.0f}, root seed {seed}. "
+             f"1:{1 / info['scale']:,.0f}, root seed {seed}, {crn}. "
              "mu* = mean absolute elementary effect (in the outcome's units, over the "
              "parameter's whole range), ± its bootstrap interval; sigma = their spread "
              "(sigma well above mu*: the effect depends on the other parameters). At this "
@@ -104,7 +107,7 @@ def screening_block() -> str:
               + ", ".join(f"`{p}`" for p in ranks) + ". Those ranked last can be fixed at "
               "their values without changing these outcomes much: "
               + ", ".join(f"`{p}`" for p in _overall(t, last=True)) + "."]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
 
 
 def _overall(t, n: int = 8, last: bool = False) -> list[str]:
@@ -122,7 +125,7 @@ def discovery_block() -> str:
 
     if not (LHS / "runs.parquet").is_file():
         return (f"No discovery sample committed yet (`{LHS_COMMAND}`, then "
-                f"`{COMMAND}`).")
+                f"`{COMMAND}`).\n")
     runs, params, ranges, meta = load_experiment(LHS)
     cols = list(runs.columns)
     spec = meta["spec"]
@@ -179,7 +182,7 @@ def discovery_block() -> str:
                          f"{lf['density']:.2f}: {lim}.")
         else:
             lines.append("  CART: no leaf where it mostly holds.")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
 
 
 def _side(x: dict) -> str:
