@@ -150,6 +150,9 @@ def test_snapshots_round_trip_and_match_the_timeseries(tmp_path):
             row["mean_belief_members"], rel=1e-6)
         ideal = (g["member"] & (g["motive"] == "ideal")).sum() * k
         assert ideal == pytest.approx(row["motive_ideal"])
+        for c in ("pre1900", "1900_1919", "1920_1939"):
+            born = (g["member"] & (g["cohort"] == c)).sum() * k
+            assert born == pytest.approx(row[f"members_born_{c}"]), c
     path = r.save(tmp_path / "res")
     back = load(path)
     assert back.snapshots.equals(pd.read_parquet(path / "snapshots.parquet"))

@@ -14,6 +14,7 @@ import numpy as np
 
 from ...mechanisms._common import ADULT_MONTHS, LAPSED
 from ...mechanisms.legitimacy import DISPOSITION_STEPS
+from .stocks import COHORT_EDGES
 
 #: ``status`` codes as the tiers of the timeseries' columns
 TIERS = ("nonmember", "candidate", "rank_and_file", "cadre", "elite")
@@ -54,8 +55,10 @@ def agent_table(model, step: int) -> Any:
     birth = st.view("birth")[idx].astype(np.int64)
     join = st.view("join")[idx].astype(np.int64)
     age_months = month - birth
-    cohort = np.searchsorted(np.array([1900, 1920, 1940, 1960]) * 12, birth, side="right")
+    cohort = np.searchsorted(COHORT_EDGES, birth, side="right")
     member = status > 0
+    join_year = np.floor_divide(join, 12).astype(np.float64)
+    join_year[join < 0] = np.nan  # never joined
     return pd.DataFrame({
         "uid": st.view("uid")[idx],
         "tier": pd.Categorical.from_codes(status, TIERS),
@@ -67,8 +70,7 @@ def agent_table(model, step: int) -> Any:
         "cohort": pd.Categorical.from_codes(cohort, COHORTS),
         "birth_year": np.floor_divide(birth, 12),
         "motive": pd.Categorical.from_codes(st.view("motive")[idx].astype(np.int64), MOTIVES),
-        "join_year": np.where(join >= 0, np.floor_divide(join, 12), -1).astype(np.float64)
-        * np.where(join >= 0, 1.0, np.nan),
+        "join_year": join_year,
         "belief": st.view("belief")[idx],
         "trust": st.view("trust")[idx],
         "stake": st.view("stake")[idx],
