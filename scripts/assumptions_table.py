@@ -42,6 +42,11 @@ OUTCOMES = {
     "fit.value": "fit to membership <= 1988 (rmse log)",
 }
 TOP = 5
+#: Sobol indices of the parameters the screening ranked first
+SOBOL = ROOT / "calibration" / "sobol_cpsu_top4"
+SOBOL_COMMAND = ("allegiance sensitivity cpsu --assumed --method sobol --screening "
+                 "calibration/morris_cpsu --top 4 --samples 32 --scale 1e-4 --workers 2 "
+                 "--out calibration/sobol_cpsu_top4")
 #: the sample discovery reads: a Latin hypercube over the same ranges
 LHS = ROOT / "calibration" / "lhs_cpsu"
 LHS_COMMAND = ("allegiance sweep cpsu --assumed --samples 400 --scale 1e-4 --workers 2 "
@@ -107,6 +112,41 @@ def screening_block() -> str:
               + ", ".join(f"`{p}`" for p in ranks) + ". Those ranked last can be fixed at "
               "their values without changing these outcomes much: "
               + ", ".join(f"`{p}`" for p in _overall(t, last=True)) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def sobol_block() -> str:
+    import pandas as pd
+
+    from allegiance.experiments.sensitivity import short_name
+
+    if not (SOBOL / "sensitivity.parquet").is_file():
+        return f"No Sobol analysis committed yet (`{SOBOL_COMMAND}`, then `{COMMAND}`).\n"
+    info = json.loads((SOBOL / "sensitivity.json").read_text())
+    t = pd.read_parquet(SOBOL / "sensitivity.parquet")
+    params = list(dict.fromkeys(t["parameter"]))
+    lines = [f"Sobol indices of the {len(params)} parameters the screening ranked first over "
+             f"all outcomes (`{SOBOL_COMMAND}`): Saltelli's design with "
+             f"{info['base_samples']} base samples, {info['runs']} runs, the other "
+             "parameters at the scenario's values, common random numbers. S1 = the share of "
+             "the outcome's variance a parameter explains alone, ST = with its interactions "
+             f"(± the {info['conf_level']:.0%} bootstrap half-width; with {info['base_samples']} "
+             "base samples the intervals are wide: a first look).", "",
+             "| outcome | across the runs | "
+             + " | ".join(f"`{short_name(p)}` S1 / ST" for p in params) + " |",
+             "|---|---|" + "---|" * len(params)]
+    runs = pd.read_parquet(SOBOL / "runs.parquet")
+    for o, name in OUTCOMES.items():
+        sub = t[t["outcome"] == o].set_index("parameter")
+        if sub.empty:
+            continue
+        label = f"{name} | {_fmt(runs[o].min())} to {_fmt(runs[o].max())}"
+        if sub[["S1", "ST"]].isna().all().all():
+            lines.append(f"| {label} | " + " | ".join("no variance" for _ in params) + " |")
+            continue
+        cells = [f"{sub.loc[p, 'S1']:.2f} ± {sub.loc[p, 'S1_conf']:.2f} / "
+                 f"{sub.loc[p, 'ST']:.2f} ± {sub.loc[p, 'ST_conf']:.2f}" for p in params]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -208,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
     blocks = {"assumptions-screening": screening_block(),
+              "assumptions-sobol": sobol_block(),
               "assumptions-discovery": discovery_block()}
     if not (a.write or a.check):
         for b in blocks.values():
