@@ -91,6 +91,10 @@ GENERATORS = [
      _main("scripts/m7_order_table.py")),
     ("crisis", True, "docs/VALIDATION.md: the August 1991 crisis tables (~40 cpsu runs)",
      "python scripts/crisis_tables.py --write", _main("scripts/crisis_tables.py")),
+    ("assumptions", True, "docs/VALIDATION.md: which assumptions carry the conclusion (reads "
+     "the committed screening calibration/morris_cpsu and hypercube calibration/lhs_cpsu; "
+     "runs nothing)",
+     "python scripts/assumptions_table.py --write", _main("scripts/assumptions_table.py")),
     ("epstein-classic", True, "docs/CLASSIC.md: the full-size Epstein Model II and Run 2 tables "
      "(~3 min)", "python benchmarks/epstein_tables.py --check docs/CLASSIC.md --write",
      _epstein(CLASSIC, EPSTEIN_FULL)),

@@ -411,6 +411,22 @@ def sobol() -> str:
     return "\n".join(lines) + "\n"
 
 
+def morris() -> str:
+    d = _load("morris_cpsu.json")
+    how = "extrapolated from the first runs" if d["extrapolated"] else "measured, whole design"
+    lines = [f"Raw result: {_src('morris_cpsu.json')}; worker start-up and the analysis "
+             "included.", "",
+             "| parameters | trajectories | runs | scale | workers | wall | runs / s | "
+             "1-min load average after | whole screening | target |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+             f"| {d['parameters']} | {d['trajectories']} | {d['runs_timed']} of "
+             f"{d['design_runs']} | {_scale(d['scale'])} | {d['workers']} | "
+             f"{d['wall_seconds'] / 60:.1f} min | {d['runs_per_second']:.3f} | "
+             f"{d['load_average_1min_after']:.1f} | {d['minutes_for_design']:.1f} min ({how}) "
+             f"| ≤ {d['target_minutes']} min |"]
+    return "\n".join(lines) + "\n"
+
+
 def mesa_equivalence() -> str:
     d = _load("epstein_vs_mesa_equivalence.json")
     names = {"mean_active": "mean actives", "peak_active": "peak actives",
@@ -681,7 +697,7 @@ PERFORMANCE = {
     "perf-convergence-words": convergence_words, "perf-engines": engines,
     "perf-small-runs": small_runs, "perf-stream": bench_stream, "perf-throughput": throughput,
     "perf-parallel": parallel, "perf-roofline": roofline, "perf-startup": startup,
-    "perf-sobol": sobol, "perf-mesa-equivalence": mesa_equivalence,
+    "perf-sobol": sobol, "perf-morris": morris, "perf-mesa-equivalence": mesa_equivalence,
     "perf-mesa-speed": mesa_speed,
 }
 

@@ -128,7 +128,7 @@ def test_provenance_of_bundled_scenarios_is_complete():
                 else:
                     yield p
 
-        skip = ("name", "description", "model", "provenance")
+        skip = ("name", "description", "model", "provenance", "ranges")
         missing = [p for p in leaves(dump) if p.split(".")[0] not in skip and not covered(p)]
         assert not missing, f"{name}: no provenance for {missing[:5]}"
 
@@ -159,3 +159,56 @@ def test_counterfactual_provenance_quotes_the_base_as_it_is():
                 assert float(m.group(1)) == pytest.approx(float(node)), (name, key, text)
                 checked += 1
     assert checked >= 4  # the remedies' "historical run: 0" quotes are checked
+
+
+# ---- plausible ranges of assumed parameters ([ranges]) -----------------------------------------
+
+
+def test_every_assumed_parameter_of_a_ranged_scenario_has_a_range():
+    """A bundled scenario with a [ranges] table gives one to every numeric parameter it writes
+    whose provenance says 'assumption' (so `sensitivity --assumed` covers them all)."""
+    from allegiance.scenario import assumed_parameters, load_raw
+
+    ranged = 0
+    for name in bundled_names():
+        sc = load_scenario(name)
+        if not getattr(sc, "ranges", None):
+            continue
+        ranged += 1
+        missing = [k for k in assumed_parameters(load_raw(name)) if k not in sc.ranges]
+        assert not missing, f"{name}: assumed parameters without a range: {missing}"
+        for key, r in sc.ranges.items():
+            assert r.why.strip(), f"{name}: ranges.{key} says no why"
+    assert ranged >= 2  # cpsu (and its counterfactuals) and ishigami
+    assert len(load_scenario("cpsu").ranges) >= 40
+
+
+def test_range_problems_name_the_key(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text('base = "cpsu"\nname = "x"\n[ranges]\n'
+                 '"mechanisms.crisis.sprad" = { range = [0, 1], why = "w" }\n'
+                 '"levers.admission_rate" = { range = [0, 0.1], why = "w" }\n'
+                 '"mechanisms.exit.w_safe" = { range = [0.6, 0.9], why = "w" }\n'
+                 '"run.engine" = { range = [0, 1], why = "w" }\n')
+    msgs = _msgs(f)
+    text = "\n".join(msgs)
+    assert "ranges.mechanisms.crisis.sprad: no parameter" in text
+    assert "ranges.levers.admission_rate: its provenance ('levers.admission_rate') says " \
+        "'calibration'" in text
+    assert "ranges.mechanisms.exit.w_safe: the value 0.5 lies outside the range [0.6, 0.9]" in text
+    assert "ranges.run.engine: 'run.engine' is str" in text
+    f.write_text('base = "cpsu"\nname = "x"\n[ranges]\n'
+                 '"mechanisms.exit.quiet" = { range = [0.5, 0.1], why = "w" }\n')
+    assert _msgs(f) == ["ranges.mechanisms.exit.quiet.range = [0.5, 0.1]: allowed: [lo, hi] "
+                        "with lo < hi"]
+
+
+def test_a_value_set_outside_its_range_drops_the_range(tmp_path):
+    sc = load_scenario("cpsu", ["mechanisms.crisis.spread=0.45", "mechanisms.crisis.margin=0.15"])
+    assert "mechanisms.crisis.spread" not in sc.ranges  # taken outside: the range is dropped
+    assert sc.ranges["mechanisms.crisis.margin"].range == (0.05, 0.2)
+    assert load_scenario(sc.to_dict()).digest() == sc.digest()  # the resolved scenario re-loads
+    f = tmp_path / "cf.toml"  # a derived file (a counterfactual) likewise
+    f.write_text('base = "cpsu"\nname = "cf"\n[levers]\nexit_cost = 2.0\n')
+    assert "levers.exit_cost" not in load_scenario(f).ranges
+    assert "levers.exit_cost" in load_scenario("cpsu").ranges

@@ -177,6 +177,7 @@ def run(
     checkpoint_at: str | None = None,
     checkpoint_path: str | Path | Callable[[Any], None] | None = None,
     resume_from: str | Path | tuple | None = None,
+    snapshots: Iterable[str] = (),
 ) -> Result:
     """Run a scenario and return its :class:`~allegiance.results.Result`.
 
@@ -195,6 +196,10 @@ def run(
             for byte, or a branch whose scenario differs only in what acts from the
             checkpoint's step on (for ``cpsu``: events and holds dated then or later, and
             ``run.end``).
+        snapshots: steps (months, ``["1956-01", "1985-03"]``) at whose start the agents'
+            attributes are kept (``Result.snapshots``, one table with a ``date`` column;
+            ``snapshots.parquet`` when saved); the same state the step's stocks are taken
+            from, and the run's results do not change.
 
     Raises:
         CheckpointError: a checkpoint that cannot be read, or a scenario that differs from the
@@ -241,16 +246,24 @@ def run(
     if ck is not None:
         resumed = _resume(runner, resume_from, *ck)
     written = None
+    stops: list[tuple[int, str, str]] = [(s, "snapshot", label)
+                                         for s, label in _snapshot_steps(model, snapshots,
+                                                                         runner.step)]
     if checkpoint_at is not None:
         at = _step_of(model, checkpoint_at, runner.step)
         if checkpoint_path is None:
             raise CheckpointError("--checkpoint-at: name the file to write (checkpoint_path)")
+        stops.append((at, "checkpoint", checkpoint_at))
+    frames = []
+    for at, what, label in sorted(stops):
         runner.advance(until=at, progress=progress)
-        if callable(checkpoint_path):  # kept in memory, handed over
+        if what == "snapshot":
+            frames.append(_agents_at(model, at, label))
+        elif callable(checkpoint_path):  # kept in memory, handed over
             checkpoint_path(runner.snapshot())
-            written = {"at": checkpoint_at, "path": "(in memory)"}
+            written = {"at": label, "path": "(in memory)"}
         else:
-            written = {"at": checkpoint_at, "path": str(runner.checkpoint(checkpoint_path))}
+            written = {"at": label, "path": str(runner.checkpoint(checkpoint_path))}
     runner.advance(progress=progress)
     out = runner.output()
     wall = time.perf_counter() - t0
@@ -283,9 +296,59 @@ def run(
         **_state_stats(model),
         **({"resumed_from": resumed} if resumed else {}),
         **({"checkpoint": written} if written else {}),
+        **({"snapshots": [f[1] for f in frames]} if frames else {}),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "numba": numba.__version__,
         "platform": platform.platform(),
     }
-    return Result(timeseries=ts, events=ev, summary=summary, manifest=manifest)
+    snaps = pd.concat([f[0] for f in frames], ignore_index=True) if frames else None
+    return Result(timeseries=ts, events=ev, summary=summary, manifest=manifest,
+                  snapshots=snaps)
+
+
+def _snapshot_steps(model, labels: Iterable[str], after: int) -> list[tuple[int, str]]:
+    """``(step, label)`` of each ``--snapshot`` date, checked before the run starts: a step of
+    this run still to come (a month given as ``1956`` or ``1956-1`` is read as ``1956-01``)."""
+    import contextlib
+
+    from .calendar import month_label, parse_month
+    from .errors import AllegianceError
+
+    out = []
+    monthly = _is_month(model.step_label(0))
+    for raw in labels:
+        label = str(raw).strip()
+        if monthly:  # not a date: reported below as not a step of the run
+            with contextlib.suppress(ValueError, TypeError, AllegianceError):
+                label = month_label(parse_month(label))
+        n = model.n_steps()
+        k = next((k for k in range(after, n) if model.step_label(k) == label), None)
+        if k is None:
+            raise AllegianceError(
+                f"--snapshot {raw}: not a step of this run (allowed: {model.step_label(after)} "
+                f"to {model.step_label(n - 1)}{', as YYYY-MM' if monthly else ''})")
+        out.append((k, label))
+    from .engine import Model
+
+    if out and type(model).agent_table is Model.agent_table:
+        raise AllegianceError(f"--snapshot: model {model.name!r} has no agent attributes to "
+                              "write")
+    return out
+
+
+def _is_month(label: str) -> bool:
+    from .calendar import parse_month
+
+    try:
+        parse_month(label)
+    except Exception:
+        return False
+    return "-" in label
+
+
+def _agents_at(model, step: int, label: str):
+    """The model's agent table at ``step`` with its ``date`` first; ``(table, label)``."""
+    t = model.agent_table(step)
+    t.insert(0, "date", label)
+    return t, label

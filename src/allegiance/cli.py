@@ -70,6 +70,11 @@ def run(
         help="Resume from a checkpoint: the same run byte for byte, or a branch changing only "
              "what acts from the checkpoint's month on (events and holds dated then or "
              "later, run.end).")] = None,
+    snapshot: Annotated[str | None, typer.Option(
+        "--snapshot", metavar="DATES",
+        help="Write the agents' attributes (tier, cohort, motive, belief, trust, stake, "
+             "workplace, ...) at the start of these months to snapshots.parquet: "
+             "1956-01,1985-03,1991-07.")] = None,
 ) -> None:
     """Run a scenario and write its results directory."""
     from .api import run as api_run
@@ -93,7 +98,8 @@ def run(
         try:
             result = api_run(sc, seed=seed, scale=scale, threads=threads, progress=prog,
                              checkpoint_at=checkpoint_at, checkpoint_path=checkpoint,
-                             resume_from=from_)
+                             resume_from=from_,
+                             snapshots=[d for d in (snapshot or "").split(",") if d.strip()])
         finally:
             prog.close()
         path = result.save(outdir, force=force, figures=figures)

@@ -110,6 +110,12 @@ class Model:
         year), label)``; the figures draw them without knowing the model."""
         return ()
 
+    def agent_table(self, step: int) -> Any:
+        """The agents' attributes at the start of ``step`` (the current step, before its
+        stocks are recorded): one row per agent, codes decoded to labels, for ``run
+        --snapshot``; ``None`` if the model has no agents to show."""
+        return None
+
     @classmethod
     def memory_estimate(cls, scenario: ScenarioBase, scale: float) -> int:
         """Bytes the run will need at its peak (checked against available RAM)."""
@@ -156,9 +162,9 @@ class Model:
     def branch_key(cls, scenario: dict[str, Any], label: str) -> dict[str, Any]:
         """The part of a resolved scenario (``to_dict()``) that acts before step ``label``: a
         run resumed from a checkpoint taken there must have the same (a branch may change
-        the rest). By default everything but the name, description and provenance."""
+        the rest). By default everything but the name, description, provenance and ranges."""
         return {k: v for k, v in scenario.items()
-                if k not in ("name", "description", "provenance")}
+                if k not in ("name", "description", "provenance", "ranges")}
 
 
 #: slots per thread below which a step runs on fewer threads. A parallel region costs a

@@ -26,6 +26,7 @@ EVENTS = "events.parquet"
 SUMMARY = "summary.json"
 MANIFEST = "manifest.json"
 SCENARIO_TOML = "scenario.toml"
+SNAPSHOTS = "snapshots.parquet"
 
 
 def _json_default(o: Any):
@@ -125,6 +126,8 @@ class Result:
         events: one row per applied timeline event.
         summary: scalar outcomes (``summary.json``).
         manifest: provenance (version, resolved scenario, hash, seed, scale, threads, timings).
+        snapshots: the agents' attributes at the ``--snapshot`` dates (a ``date`` column,
+            then one per attribute), or ``None``.
     """
 
     timeseries: Any
@@ -132,6 +135,7 @@ class Result:
     summary: dict[str, Any]
     manifest: dict[str, Any]
     path: Path | None = field(default=None)
+    snapshots: Any = field(default=None)
 
     @property
     def scenario(self):
@@ -155,6 +159,8 @@ class Result:
             write_parquet(self.timeseries, tmp / TIMESERIES)
             write_parquet(self.events, tmp / EVENTS)
             dump_json(self.summary, tmp / SUMMARY)
+            if self.snapshots is not None:
+                write_parquet(self.snapshots, tmp / SNAPSHOTS)
             (tmp / SCENARIO_TOML).write_text(scenario_to_toml(self.scenario))
             if figures:
                 from .registry import model_class
@@ -181,4 +187,5 @@ def load(path: str | Path) -> Result:
         summary=summary,
         manifest=manifest,
         path=p,
+        snapshots=read_parquet(p / SNAPSHOTS) if (p / SNAPSHOTS).is_file() else None,
     )

@@ -134,6 +134,64 @@ class EventBase(Frozen):
     _check_date = field_validator("date")(classmethod(lambda cls, v: check_month(v)))
 
 
+class ParamRange(Frozen):
+    """The plausible range of an assumed parameter (a scenario's ``[ranges]`` table)::
+
+        [ranges]
+        "mechanisms.crisis.spread" = { range = [0.0, 0.3], why = "sd of ...; ODD M10" }
+
+    ``allegiance sensitivity SCENARIO --assumed`` draws its design over these ranges.
+    """
+
+    range: tuple[float, float] = Field(description="[lo, hi], lo < hi, the value inside")
+    why: str = Field(min_length=1, description="where the range comes from (a source, the "
+                                               "ODD's Params text, or the reasoning)")
+    integer: bool = Field(False, description="values drawn are rounded (counts, months)")
+
+    @field_validator("range")
+    @classmethod
+    def _order(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not v[0] < v[1]:
+            raise ValueError("allowed: [lo, hi] with lo < hi")
+        return v
+
+
+#: provenance kinds under which a parameter may have a plausible range: an assumption, or a
+#: counterfactual's other value of one (a provenance "data: date; assumption: magnitude" also
+#: counts: its text says what is assumed)
+RANGED_KINDS = ("assumption", "counterfactual")
+
+
+def provenance_of(provenance: Mapping[str, str], key: str) -> tuple[str, str] | None:
+    """The provenance entry that covers a dotted key (the longest prefix): ``(entry, text)``."""
+    parts = key.split(".")
+    for i in range(len(parts), 0, -1):
+        k = ".".join(parts[:i])
+        if k in provenance:
+            return k, provenance[k]
+    return None
+
+
+def provenance_kind(text: str) -> str:
+    """``"assumption"`` of ``"assumption: ..."``."""
+    return text.split(":", 1)[0].strip()
+
+
+def leaf(data: Any, key: str) -> tuple[bool, Any]:
+    """``(found, value)`` at a dotted key of plain data."""
+    node = data
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def is_number(v: Any) -> bool:
+    """A number that is a parameter's value (not a bool)."""
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
 class ScenarioBase(Frozen):
     """Fields every scenario has, whatever model it runs."""
 
@@ -145,6 +203,64 @@ class ScenarioBase(Frozen):
     description: str = ""
     model: str
     provenance: dict[str, str] = Field(default_factory=dict)
+    ranges: dict[str, ParamRange] = Field(default_factory=dict, description=(
+        "plausible ranges of assumed parameters, keyed by dotted path: "
+        "\"a.b\" = { range = [lo, hi], why = \"...\" }"))
+
+    @model_validator(mode="after")
+    def _check_ranges(self):
+        """Each range names a numeric parameter the scenario has, whose provenance says it is
+        assumed, and holds its value (``--set`` taking a value outside drops the range)."""
+        if not self.ranges:
+            return self
+        dump = self.model_dump(mode="json", exclude={"ranges", "provenance"})
+        problems = []
+        for key, r in self.ranges.items():
+            where = f"ranges.{key}"
+            found, value = leaf(dump, key)
+            if not found:
+                head = key.split(".")[0]
+                hint = suggest(head, dump) if head not in dump else ""
+                problems.append(f"{where}: no parameter '{key}' in the scenario ({hint}a range "
+                                "is keyed by a parameter's dotted path, e.g. "
+                                "'mechanisms.crisis.spread')")
+                continue
+            if not is_number(value):
+                problems.append(f"{where}: '{key}' is {type(value).__name__} {value!r}, not a "
+                                "number; allowed: a numeric parameter")
+                continue
+            prov = provenance_of(self.provenance, key)
+            if prov is None or not (provenance_kind(prov[1]) in RANGED_KINDS
+                                    or "assumption" in prov[1]):
+                said = (f"its provenance ({prov[0]!r}) says {provenance_kind(prov[1])!r}"
+                        if prov else "it has no provenance")
+                problems.append(f"{where}: {said}; allowed: a range only for a parameter "
+                                "whose provenance says 'assumption: ...'")
+                continue
+            lo, hi = r.range
+            if not lo <= value <= hi:
+                problems.append(f"{where}: the value {value:g} lies outside the range "
+                                f"[{lo:g}, {hi:g}]; allowed: a range that holds the value")
+        if problems:
+            raise KeyPathError(problems)
+        return self
+
+    def assumed(self, keys: Iterable[str] | None = None) -> dict[str, ParamRange]:
+        """The ranged parameters (all, or those named), in file order.
+
+        Raises:
+            ScenarioError: a name without a range (listing those there are).
+        """
+        if keys is None:
+            return dict(self.ranges)
+        out = {}
+        for k in keys:
+            if k not in self.ranges:
+                raise ScenarioError(f"--params {k}: no range for it in scenario "
+                                    f"'{self.name}' ({suggest(k, self.ranges)}ranged: "
+                                    f"{', '.join(self.ranges) or 'none'})")
+            out[k] = self.ranges[k]
+        return out
 
     @field_validator("name")
     @classmethod
@@ -167,7 +283,11 @@ class ScenarioBase(Frozen):
 
     def to_dict(self) -> dict[str, Any]:
         """The fully resolved scenario as plain data (what the manifest stores)."""
-        return self.model_dump(mode="json")
+        out = self.model_dump(mode="json")
+        if not out.get("ranges"):
+            # a scenario without ranges resolves (its TOML, its digest) as before they existed
+            out.pop("ranges", None)
+        return out
 
     def digest(self) -> str:
         """SHA-256 of the resolved scenario in canonical JSON."""
@@ -291,8 +411,14 @@ def load_raw(spec: str | Path, relative_to: Path | None = None, _seen=None) -> d
     if not isinstance(base, str):
         raise ScenarioError(f"base = {base!r}: must be a scenario name or file path (a string)")
     parent = load_raw(base, path.parent, [*seen, path])
-    # A derived scenario keeps its own name/description; provenance merges.
-    return deep_merge(parent, raw)
+    # A derived scenario keeps its own name/description; provenance and ranges merge.
+    merged = deep_merge(parent, raw)
+    own = raw.get("ranges") if isinstance(raw.get("ranges"), Mapping) else {}
+    for key in list(parent.get("ranges") or {}):
+        found, value = leaf(raw, key)
+        if found and key not in own:  # a value the derived file sets: its base's range may
+            merged = _drop_range_left(merged, key, value)  # not hold it (a counterfactual)
+    return merged
 
 
 # ---------------------------------------------------------------------------------------------
@@ -500,10 +626,53 @@ def load_scenario(
         if path[0] not in type(scenario).open_tables:
             _check_path(dump, path, text)
         raw = _assign(raw, path, value)
+        raw = _drop_range_left(raw, ".".join(path), value)
     try:
         return validate_raw(raw)
     except ScenarioError as exc:
         raise ScenarioError([f"after --set: {m}" for m in exc.messages]) from None
+
+
+#: top-level tables of a scenario that hold no model parameters (settings, notes, holds)
+NOT_PARAMETERS = ("run", "provenance", "ranges", "hold", "name", "description", "model")
+
+
+def assumed_parameters(raw: Mapping[str, Any]) -> list[str]:
+    """The numeric parameters *written* in a scenario table (e.g. :func:`load_raw` of a file
+    and its bases) whose provenance says ``assumption: ...``: those that need a plausible
+    range in ``[ranges]`` (the defaults not written are covered by ranges where the scenario
+    chooses to; see cpsu.toml's comment on ``[ranges]``)."""
+    prov = raw.get("provenance") or {}
+    out: list[str] = []
+
+    def walk(node: Any, key: str) -> None:
+        if isinstance(node, Mapping):
+            for k, v in node.items():
+                walk(v, f"{key}.{k}" if key else str(k))
+        elif is_number(node):
+            hit = provenance_of(prov, key)
+            if hit is not None and provenance_kind(hit[1]) == "assumption":
+                out.append(key)
+
+    for top, node in raw.items():
+        if top not in NOT_PARAMETERS:
+            walk(node, str(top))
+    return out
+
+
+def _drop_range_left(raw: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """``raw`` without the plausible range of ``key`` if ``value`` (a ``--set``, or a derived
+    file's value) lies outside it: the range described the scenario that stated it, and the
+    resolved scenario must validate (and its saved TOML re-run) as it is."""
+    ranges = raw.get("ranges")
+    r = ranges.get(key) if isinstance(ranges, Mapping) else None
+    if not isinstance(r, Mapping) or not is_number(value):
+        return raw
+    bounds = r.get("range")
+    if (isinstance(bounds, list | tuple) and len(bounds) == 2 and all(map(is_number, bounds))
+            and not bounds[0] <= value <= bounds[1]):
+        return {**raw, "ranges": {k: v for k, v in ranges.items() if k != key}}
+    return raw
 
 
 def describe_bundled() -> list[tuple[str, str, str]]:

@@ -33,8 +33,8 @@ from ..scenario import (
 )
 
 # Sections of a scenario that are not parameters: run settings get their own controls, events
-# are listed as on/off switches, and provenance is text.
-NOT_PARAMETERS = ("name", "description", "model", "provenance", "run", "events")
+# are listed as on/off switches, provenance is text, and ranges are the plausible ranges of sweeps.
+NOT_PARAMETERS = ("name", "description", "model", "provenance", "ranges", "run", "events")
 
 MAX_UPLOAD_BYTES = 1 << 20  # a scenario is a few kB of TOML; refuse anything bigger
 

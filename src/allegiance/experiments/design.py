@@ -5,7 +5,10 @@
   from ``scipy.stats.qmc.LatinHypercube`` seeded with the experiment's root seed;
 * ``sobol`` — Saltelli's scheme for Sobol indices (``SALib.sample.sobol``), ``samples`` base
   points (a power of 2), ``samples * (D + 2)`` points, or ``samples * (2D + 2)`` with
-  ``second_order = true``.
+  ``second_order = true``;
+* ``morris`` — Morris's elementary-effects screening (``SALib.sample.morris``): ``samples``
+  trajectories of ``D + 1`` points each on a grid of ``levels`` levels, ``samples * (D + 1)``
+  points: the cheap first pass over many parameters before Sobol on the few that matter.
 
 Only the parameters named in the design vary; everything else is the scenario's. A range may be
 ``integer = true`` (values rounded, e.g. months of candidacy).
@@ -37,9 +40,11 @@ class Range(Frozen):
 class Design(Frozen):
     """How the points of an experiment are chosen."""
 
-    method: Literal["factorial", "lhs", "sobol"] = "factorial"
-    samples: int | None = Field(None, ge=1, description="LHS points or Sobol base samples")
+    method: Literal["factorial", "lhs", "sobol", "morris"] = "factorial"
+    samples: int | None = Field(None, ge=1, description=(
+        "LHS points, Sobol base samples or Morris trajectories"))
     second_order: bool = False
+    levels: int = Field(4, ge=2, le=64, description="Morris: grid levels (even)")
 
 
 Value = float | int | bool | str
@@ -82,8 +87,12 @@ def check_design(design: Design, parameters: dict[str, Any]) -> list[str]:
         if n & (n - 1):
             problems.append(f"design.samples = {n}: Sobol designs need a power of 2 "
                             f"(e.g. {1 << max(n.bit_length() - 1, 1)} or {1 << n.bit_length()})")
-    if design.method == "sobol" and len(parameters) < 2:
-        problems.append("parameters: a Sobol design needs at least 2 parameters")
+    if design.method == "morris" and design.levels % 2:
+        problems.append(f"design.levels = {design.levels}: Morris designs need an even number "
+                        "of levels (e.g. 4)")
+    if design.method in ("sobol", "morris") and len(parameters) < 2:
+        problems.append(f"parameters: a {design.method.capitalize()} design needs at least 2 "
+                        "parameters")
     return problems
 
 
@@ -130,6 +139,11 @@ def build_points(design: Design, parameters: dict[str, Any], seed: int) -> list[
         lo = np.array([r.low for r in ranges])
         hi = np.array([r.high for r in ranges])
         x = lo + u * (hi - lo)
+    elif design.method == "morris":
+        from SALib.sample import morris
+
+        x = morris.sample(salib_problem(parameters), int(design.samples or 1),
+                          num_levels=design.levels, seed=seed % 2**32)
     else:
         from SALib.sample import sobol
 

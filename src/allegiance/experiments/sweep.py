@@ -206,7 +206,12 @@ class Plan:
         """
         from ..errors import AllegianceError
 
-        spec = SweepSpec.model_validate(meta["spec"])
+        raw = dict(meta["spec"])
+        # experiment.json is written with sorted keys: the design's parameter order (which
+        # column of the design each is) comes from the ordered list beside the spec
+        order = meta.get("parameters") or list(raw.get("parameters") or {})
+        raw["parameters"] = {k: raw["parameters"][k] for k in order}
+        spec = SweepSpec.model_validate(raw)
         plan = cls(spec, None, source, scenario=load_scenario(meta["scenario"]))
         if plan.digest != meta.get("digest"):
             raise AllegianceError(

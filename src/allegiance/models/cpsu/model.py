@@ -541,6 +541,11 @@ class CpsuModel(Sizing, Model):
         out["hold"] = {k: h for k, h in out.get("hold", {}).items() if parse_month(h["from"]) < at}
         return out
 
+    def agent_table(self, step: int):
+        from .agents import agent_table
+
+        return agent_table(self, step)
+
     # -- summary -------------------------------------------------------------------------
     def summarize(self, ts, events) -> dict[str, Any]:
         from .summary import summarize
