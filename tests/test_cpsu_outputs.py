@@ -204,7 +204,7 @@ def test_cli_lists_compare_and_ablate():
 def test_ablate_bad_seeds_is_one_line_error(tmp_path):
     r = cli("ablate", "cpsu", "--seeds", "0", "--out", str(tmp_path / "x"))
     assert r.returncode == 2
-    assert "--seeds 0" in r.stderr and "Traceback" not in r.stderr
+    assert "--seeds" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_replace_blocks_touches_only_the_named_blocks():

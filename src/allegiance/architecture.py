@@ -7,9 +7,10 @@ from __future__ import annotations
 #: module may import from its own layer and the layers before it, never from a later one
 LAYERS: list[tuple[str, tuple[str, ...], str]] = [
     ("foundation", ("errors", "calendar", "version", "rng", "_jitcache", "registry",
-                    "architecture", "outdir"),
+                    "architecture", "outdir", "limits"),
      "errors, dates, the version, counter-based random numbers, the model registry, where "
-     "commands may write (output directories claimed and locked, files written atomically)"),
+     "commands may write (output directories claimed and locked, files written atomically), "
+     "the limits of seeds, threads, scales and experiment sizes"),
     ("data and scenarios", ("state", "data", "scenario", "plotting", "readable"),
      "agent state (struct of arrays), the historical data, scenario schemas and loading, the "
      "plotting kit, number formatting"),

@@ -524,7 +524,8 @@ def _clean_loc(raw: Any, loc: tuple) -> list[str]:
         ):
             node = node[part]
             out.append(str(part))
-        elif i == len(loc) - 1 and (i == 0 or isinstance(node, Mapping | list)):
+        elif i == len(loc) - 1 and (i == 0 or isinstance(node, Mapping)
+                                    or (isinstance(node, list) and isinstance(part, int))):
             out.append(str(part))  # a missing or unknown key; past a plain value, a union
             # member's tag (int, literal['inf']) that is no key of the input
     return out
