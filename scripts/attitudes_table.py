@@ -10,7 +10,6 @@ One run: ``cpsu``, seed 1917, scale 1:1,000, one thread (bit-identical on any ma
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -97,10 +96,7 @@ def acceptance(runs) -> str:
 def main(argv: list[str] | None = None) -> int:
     from allegiance import odd
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--write", action="store_true")
-    ap.add_argument("--check", action="store_true")
-    ap.add_argument("--path", type=Path, default=ROOT / "docs" / "VALIDATION.md")
+    ap = odd.blocks_parser(__doc__.splitlines()[0], ROOT / "docs" / "VALIDATION.md")
     a = ap.parse_args(argv)
     base = _run()
     default = base.manifest["scenario"]["mechanisms"]["legitimacy"]["acceptance"]
@@ -108,10 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             for k in KAPPAS]
     blocks = {"attitudes": table(base), "attitude-waves": waves(base),
               "acceptance": acceptance(runs)}
-    if not (a.write or a.check):
-        print("\n\n".join(blocks.values()))
-        return 0
-    return odd.write_blocks(a.path, blocks, a.check, COMMAND)
+    return odd.emit_blocks(a, blocks, COMMAND)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ generator of the docs runs from scripts/docs.py.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import sys
 from pathlib import Path
@@ -136,17 +135,10 @@ BLOCKS = {"granovetter-fig2": granovetter, "granovetter-n100": granovetter_n100,
 def main(argv: list[str] | None = None) -> int:
     from allegiance import odd
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--write", action="store_true")
-    ap.add_argument("--check", action="store_true")
-    ap.add_argument("--path", type=Path, default=ROOT / "docs" / "VALIDATION.md")
+    ap = odd.blocks_parser(__doc__.splitlines()[0], ROOT / "docs" / "VALIDATION.md")
     a = ap.parse_args(argv)
     blocks = {name: fn() for name, fn in BLOCKS.items()}
-    if not (a.write or a.check):
-        for body in blocks.values():
-            print(body)
-        return 0
-    return odd.write_blocks(a.path, blocks, a.check, COMMAND)
+    return odd.emit_blocks(a, blocks, COMMAND)
 
 
 if __name__ == "__main__":

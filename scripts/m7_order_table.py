@@ -14,7 +14,6 @@ larger than the spread (max − min over the seeds) of the sequential runs.
 
 from __future__ import annotations
 
-import argparse
 import statistics as stat
 import sys
 from pathlib import Path
@@ -99,17 +98,11 @@ def table(runs: dict[str, list]) -> str:
 def main(argv: list[str] | None = None) -> int:
     from allegiance import odd
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--write", action="store_true")
-    ap.add_argument("--check", action="store_true")
-    ap.add_argument("--path", type=Path, default=ROOT / "docs" / "VALIDATION.md")
+    ap = odd.blocks_parser(__doc__.splitlines()[0], ROOT / "docs" / "VALIDATION.md")
     a = ap.parse_args(argv)
     runs = {o: [_run(s, o) for s in SEEDS] for o in ORDERS}
     blocks = {"m7-order": table(runs)}
-    if not (a.write or a.check):
-        print("\n\n".join(blocks.values()))
-        return 0
-    return odd.write_blocks(a.path, blocks, a.check, COMMAND)
+    return odd.emit_blocks(a, blocks, COMMAND)
 
 
 if __name__ == "__main__":

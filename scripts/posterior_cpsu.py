@@ -14,7 +14,6 @@ draws are independent of the thread count, so the table is the same on any machi
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -111,21 +110,15 @@ def predictive(spec: dict, draws: int, scale: float, seed: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     from allegiance import odd
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--write", action="store_true")
-    ap.add_argument("--check", action="store_true")
+    ap = odd.blocks_parser(__doc__.splitlines()[0], ROOT / "docs" / "VALIDATION.md")
     ap.add_argument("--draws", type=int, default=20)
     ap.add_argument("--scale", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--path", type=Path, default=ROOT / "docs" / "VALIDATION.md")
     a = ap.parse_args(argv)
     cal, spec = load()
     blocks = {"posterior-parameters": parameters(cal),
               "posterior-predictive": predictive(spec, a.draws, a.scale, a.seed)}
-    if not (a.write or a.check):
-        print("\n\n".join(blocks.values()))
-        return 0
-    return odd.write_blocks(a.path, blocks, a.check, COMMAND)
+    return odd.emit_blocks(a, blocks, COMMAND)
 
 
 if __name__ == "__main__":

@@ -202,6 +202,27 @@ def replace_blocks(text: str, blocks: dict[str, str]) -> str:
     return _BLOCK.sub(_sub, text)
 
 
+def blocks_parser(description: str, path: Path):
+    """The arguments every docs script takes: ``--write``, ``--check`` and ``--path`` (the doc,
+    by default ``path``); a script adds its own before parsing."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--write", action="store_true", help="put the blocks into the doc")
+    ap.add_argument("--check", action="store_true", help="exit 1 if the doc differs")
+    ap.add_argument("--path", type=Path, default=path)
+    return ap
+
+
+def emit_blocks(args, blocks: dict[str, str], command: str) -> int:
+    """A docs script's end: print the blocks, or with ``--write``/``--check`` (``args`` of
+    :func:`blocks_parser`) write or compare them (:func:`write_blocks`)."""
+    if not (args.write or args.check):
+        print("\n\n".join(blocks.values()))
+        return 0
+    return write_blocks(args.path, blocks, args.check, command)
+
+
 def write_blocks(path: Path, blocks: dict[str, str], check: bool, command: str) -> int:
     """Put ``blocks`` into the doc at ``path``, or with ``check`` only compare: the exit status
     of a docs script (1, with a line naming ``command``, when the doc is stale)."""
