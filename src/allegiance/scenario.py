@@ -207,6 +207,21 @@ class ScenarioBase(Frozen):
         "plausible ranges of assumed parameters, keyed by dotted path: "
         "\"a.b\" = { range = [lo, hi], why = \"...\" }"))
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_ranges_of_removed_events(cls, data: Any) -> Any:
+        # an event taken out (a derived scenario, ``d["events"] = {}`` in Python) takes the
+        # ranges of its values with it; any other range must name a parameter (below)
+        ranges = data.get("ranges") if isinstance(data, Mapping) else None
+        if isinstance(ranges, Mapping):
+            events = data.get("events") if isinstance(data.get("events"), Mapping) else {}
+            keep = {k: v for k, v in ranges.items()
+                    if not (isinstance(k, str) and k.startswith("events.")
+                            and k.split(".")[1] not in events)}
+            if len(keep) != len(ranges):
+                data = {**data, "ranges": keep}
+        return data
+
     @model_validator(mode="after")
     def _check_ranges(self):
         """Each range names a numeric parameter the scenario has, whose provenance says it is
