@@ -682,6 +682,11 @@ def _drop_range_left(raw: dict[str, Any], key: str, value: Any) -> dict[str, Any
     resolved scenario must validate (and its saved TOML re-run) as it is."""
     ranges = raw.get("ranges")
     r = ranges.get(key) if isinstance(ranges, Mapping) else None
+    if isinstance(value, str):  # {"levers.privilege": "1.0"}: the schema reads it as 1.0
+        try:
+            value = float(value)
+        except ValueError:
+            return raw
     if not isinstance(r, Mapping) or not is_number(value):
         return raw
     bounds = r.get("range")
