@@ -19,13 +19,19 @@ def limits(monkeypatch):
     sys.modules.pop("_timing", None)
 
 
-def test_limits_floor_is_stream_plus_scattered_accesses(limits, tmp_path):
+def _limits_against(limits, tmp_path, phases: dict, wall: float, agents: int) -> dict:
+    """``limits.json`` of a one-thread call set against a run of 10⁹ agent-steps with
+    ``phases`` (seconds) and ``wall`` seconds."""
     run = tmp_path / "run.json"
-    run.write_text(json.dumps({"threads": 1, "agent_steps": 1e9, "wall_seconds": 30.0,
-                               "phase_seconds": {"adults": 6.0, "learning": 5.0}}))
-    limits.main(["--threads", "1", "--agents", "200000", "--cells", "50000", "--repeat", "1",
+    run.write_text(json.dumps({"threads": 1, "agent_steps": 1e9, "wall_seconds": wall,
+                               "phase_seconds": phases}))
+    limits.main(["--threads", "1", "--agents", str(agents), "--cells", "50000", "--repeat", "1",
                  "--agent-months", "1e9", "--out", str(tmp_path), "--run", str(run)])
-    res = json.loads((tmp_path / "limits.json").read_text())
+    return json.loads((tmp_path / "limits.json").read_text())
+
+
+def test_limits_floor_is_stream_plus_scattered_accesses(limits, tmp_path):
+    res = _limits_against(limits, tmp_path, {"adults": 6.0, "learning": 5.0}, 30.0, 200_000)
     r = res["threads"]["1"]
     assert r["gather"] == min(r["gather_0"], r["gather_128"]) > 0
     assert r["scatter"] == min(r["scatter_0"], r["scatter_128"]) > 0
@@ -43,12 +49,7 @@ def test_limits_floor_is_stream_plus_scattered_accesses(limits, tmp_path):
 
 
 def test_limits_one_pass_run(limits, tmp_path):
-    run = tmp_path / "run.json"
-    run.write_text(json.dumps({"threads": 1, "agent_steps": 1e9, "wall_seconds": 20.0,
-                               "phase_seconds": {"adults": 8.0, "applications": 1.0}}))
-    limits.main(["--threads", "1", "--agents", "100000", "--cells", "50000", "--repeat", "1",
-                 "--agent-months", "1e9", "--out", str(tmp_path), "--run", str(run)])
-    res = json.loads((tmp_path / "limits.json").read_text())
+    res = _limits_against(limits, tmp_path, {"adults": 8.0, "applications": 1.0}, 20.0, 100_000)
     r = res["threads"]["1"]
     assert res["run"]["m7_order"] == "synchronous" and "learning" not in res["run"]
     assert res["run"]["adults"]["floor_ns"] == pytest.approx(r["floor_ns"])

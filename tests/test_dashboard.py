@@ -88,6 +88,21 @@ def test_upload_is_parsed_not_executed(tmp_path):
 SHORT = {"end": "1919-06", "steps": "20"}
 
 
+def _render_page():
+    """The dashboard's page rendered in-process inside a layout (the sidebar with the run
+    settings renders only inside one); the caller closes the returned render context."""
+    import solara
+
+    from allegiance.dashboard import app
+
+    @solara.component
+    def Layout():  # noqa: N802 (Solara components are CamelCase)
+        with solara.AppLayout():
+            app.Page()
+
+    return solara.render(Layout(), handle_error=False)[1]
+
+
 def _widgets(w) -> list:
     """``w`` and every widget under it (children and slots)."""
     out = [w]
@@ -103,17 +118,11 @@ def _widgets(w) -> list:
 
 def test_every_bundled_scenario_opens_and_runs_in_the_page(tmp_path):
     """The classic models' run settings have no ``end``: the page must not assume cpsu's."""
-    import solara
 
     from allegiance.dashboard import app
     from allegiance.scenario import bundled_names
 
-    @solara.component
-    def Layout():  # noqa: N802 (Solara components are CamelCase)
-        with solara.AppLayout():  # the sidebar (run settings) renders only inside a layout
-            app.Page()
-
-    _, rc = solara.render(Layout(), handle_error=False)
+    rc = _render_page()
     try:
         for name in bundled_names():
             app.pick_bundled(name)
@@ -162,16 +171,10 @@ def test_every_bundled_scenario_opens_and_runs_in_the_page(tmp_path):
 def test_hold_a_lever_and_compare_a_counterfactual_with_the_historical_run(tmp_path):
     """A lever held from a month in the page is a hold in the scenario run, its notes name the
     events it overrides, and a bundled counterfactual runs beside the scenario it derives from."""
-    import solara
 
     from allegiance.dashboard import app
 
-    @solara.component
-    def Layout():  # noqa: N802 (Solara components are CamelCase)
-        with solara.AppLayout():
-            app.Page()
-
-    _, rc = solara.render(Layout(), handle_error=False)
+    rc = _render_page()
     try:
         app.pick_bundled("cpsu_no_secret_speech")
         sc = app.scenario_now()
@@ -218,23 +221,17 @@ def test_a_runs_warnings_show_in_the_page(tmp_path):
     """A start value that a dated event overwrites: the run made as the page makes it keeps the
     warning the CLI prints for the same ``--set`` (in its summary), and the page shows it after
     the run; a run without such a change shows none."""
-    import solara
 
     from allegiance.dashboard import app
     from allegiance.dashboard.jobs import RunRequest, run_request
     from allegiance.registry import model_class
-
-    @solara.component
-    def Layout():  # noqa: N802 (Solara components are CamelCase)
-        with solara.AppLayout():
-            app.Page()
 
     def shown_warnings() -> list[str]:
         return [" ".join(c for c in w.children if isinstance(c, str))
                 for w in _widgets(rc.find().widget)
                 if "run-warning" in (getattr(w, "class_", None) or "").split()]
 
-    _, rc = solara.render(Layout(), handle_error=False)
+    rc = _render_page()
     try:
         app.pick_bundled("cpsu")
         app.values.set({"levers.privilege": 0.5})
@@ -663,17 +660,11 @@ def test_numbers_table_speaks_words_and_keeps_keys():
 def test_uploads_of_another_model_or_bad_values_show_the_clis_line(tmp_path):
     """An upload of another model while cpsu's settings are changed switches cleanly; an
     upload that does not validate, and Run on a value that does not, show the CLI's line."""
-    import solara
 
     from allegiance.dashboard import app
     from allegiance.scenario import bundled_path
 
-    @solara.component
-    def Layout():  # noqa: N802 (Solara components are CamelCase)
-        with solara.AppLayout():
-            app.Page()
-
-    _, rc = solara.render(Layout(), handle_error=False)
+    rc = _render_page()
     try:
         for name in ("granovetter", "epstein_run1", "ishigami"):
             app.pick_bundled("cpsu")
