@@ -28,7 +28,7 @@ from typing import Any
 
 from ..errors import AllegianceError
 from ..outdir import atomic_file
-from .store import EXPERIMENT, INDEX, PARTS, RunStore, RunTask, read_index
+from .store import EXPERIMENT, INDEX, PARTS, RunStore, RunTask, part_name, read_index, write_part
 
 SHARDS = "shards"
 COPIED = ("design.parquet", "scenario.toml")
@@ -91,6 +91,10 @@ class Found:
     dir: Path
     meta: dict[str, Any]
     records: dict[int, dict[str, Any]]
+
+    def part_name(self, run_id: int) -> str:
+        """The shard's part holding run ``run_id`` (named as in the whole experiment)."""
+        return part_name(run_id, int(self.meta.get("batch", 1)), self.meta.get("runs"))
 
     @property
     def shard(self) -> Shard:
@@ -194,7 +198,7 @@ def check_complete(found: Sequence[Found], tasks: Sequence[RunTask], keep_timese
         if keep_timeseries:
             for t in mine:
                 rec = f.records[t.run_id]
-                part = f.dir / PARTS / f"run-{t.run_id:06d}.parquet"
+                part = f.dir / PARTS / f.part_name(t.run_id)
                 if rec.get("status") == "ok" and not part.is_file():
                     raise AllegianceError(
                         f"merge: shard {f.shard} ({f.dir}): run {t.run_id} is finished but its "
@@ -231,10 +235,30 @@ def adopt_shards(found: Sequence[Found], meta: dict[str, Any], outdir: Path) -> 
             with atomic_file(store.dir / name) as tmp:
                 shutil.copyfile(src, tmp)
     rows = sorted(((rid, rec, f) for f in found for rid, rec in f.records.items()
-                   if f.shard.owns(rid)), key=lambda row: row[0])
-    for rid, rec, f in rows:
-        if rid in store.records:
-            continue
-        part = f.dir / PARTS / f"run-{rid:06d}.parquet"
-        store.adopt({**rec, "shard": str(f.shard)}, part if part.is_file() else None)
+                   if f.shard.owns(rid) and rid not in store.records), key=lambda row: row[0])
+    if store.batch == 1:
+        for rid, rec, f in rows:
+            part = f.dir / PARTS / f.part_name(rid)
+            store.adopt({**rec, "shard": str(f.shard)}, part if part.is_file() else None)
+        return store
+    import pandas as pd
+
+    # batches: each part of the experiment gathers its runs' rows from the shards' parts of
+    # the same name, in run-id order, before the runs' lines are appended
+    groups: dict[str, list[tuple[int, dict[str, Any], Found]]] = {}
+    for row in rows:
+        groups.setdefault(store.part_name(row[0]), []).append(row)
+    for name, group in groups.items():
+        frames = []
+        for f in sorted({id(f): f for _, _, f in group}.values(), key=lambda f: f.shard.index):
+            part = f.dir / PARTS / name
+            ids = [rid for rid, _, g in group if g is f]
+            if part.is_file():
+                have = pd.read_parquet(part)
+                frames.append(have[have["run_id"].isin(ids)])
+        if frames:
+            df = pd.concat(frames, ignore_index=True).sort_values("run_id", kind="stable",
+                                                                  ignore_index=True)
+            write_part(store.dir / PARTS / name, [df], {rid for rid, _, _ in group})
+        store._append(*({**rec, "shard": str(f.shard)} for _, rec, f in group))
     return store

@@ -2,18 +2,29 @@
 
 Layout of an experiment directory::
 
-    experiment.json          what was asked (kind, spec, its digest, number of runs)
+    experiment.json          what was asked (kind, spec, its digest, number of runs, batch)
     index.jsonl              one line per finished run (ok or failed), appended and flushed
-    timeseries/run-000042.parquet   the run's time series, long format, one file per run
+    timeseries/run-000042.parquet           a run's time series, long format (batch 1)
+    timeseries/runs-000064-000127.parquet   the time series of runs 64..127 (batch 64)
     runs.parquet             one row per run: ids, seed, status, error, parameters, outcomes
 
-A run counts as finished only once its line is in ``index.jsonl``; its Parquet part is written
-to a temporary name and renamed into place *before* that line is appended. A SIGKILL therefore
-leaves at worst a part without a line (redone on ``--resume``, overwriting the same bytes) or a
-truncated last line (dropped on ``--resume``), never a half-written run that looks complete,
-and no run appears twice. ``runs.parquet`` and every part hold only deterministic values, so an
-experiment interrupted and resumed gives byte-identical files to one run straight through;
-timings and host names live in ``index.jsonl`` only.
+Runs are executed in **batches**: the runs whose ids fall in one range of ``batch`` ids
+(:func:`batch_size`: one run per part for experiments of up to 255 runs, up to
+:data:`BATCH_MAX` for large ones; a spec's ``batch`` sets it). A worker runs a batch, writes
+the batch's time series as one Parquet part itself (to a temporary name, renamed into place;
+the client writes it only when the worker cannot see the directory) and hands back the runs'
+summaries, which the client appends to ``index.jsonl`` in one write. An 11,000-run analysis
+thus writes some 180 parts instead of 11,000 files, and its time series never pass through
+the client.
+
+A run counts as finished only once its line is in ``index.jsonl``; the part holding it is
+renamed into place *before* its line is appended. A SIGKILL therefore leaves at worst a part
+without lines (removed and redone on ``--resume``; a part some of whose runs have lines is
+kept, and rewritten with the same rows when the others are redone) or a truncated last line
+(dropped on ``--resume``), never a half-written run that looks complete, and no run appears
+twice. ``runs.parquet`` and every part hold only deterministic values, rows in run-id order,
+so an experiment interrupted and resumed gives byte-identical files to one run straight
+through; timings and host names live in ``index.jsonl`` only.
 """
 
 from __future__ import annotations
@@ -38,6 +49,18 @@ INDEX = "index.jsonl"
 PARTS = "timeseries"
 RUNS = "runs.parquet"
 _RUN_LOCK = threading.Lock()
+#: the most runs in one part of the time-series dataset (and one batch of work)
+BATCH_MAX = 64
+#: an experiment of ``n`` runs is cut into batches of ``n // BATCH_SPREAD`` runs (at least 1,
+#: at most :data:`BATCH_MAX`): at least this many batches to share among the workers
+BATCH_SPREAD = 128
+
+
+def batch_size(n_runs: int) -> int:
+    """Runs per batch (and per time-series part) of an experiment of ``n_runs`` runs: 1 up
+    to 255 runs (a part per run), then ``n_runs // 128``, at most 64 (11,264 runs: 176 parts).
+    """
+    return max(1, min(BATCH_MAX, int(n_runs) // BATCH_SPREAD))
 
 
 @dataclass(frozen=True)
@@ -81,6 +104,94 @@ def execute(task: RunTask) -> dict[str, Any]:
                    timeseries=res.timeseries if task.keep_timeseries else None)
     out["wall_seconds"] = round(time.perf_counter() - t0, 4)
     return out
+
+
+def long_frame(task: RunTask, ts: Any) -> Any:
+    """A run's time series in the dataset's long format: its ids, seed and parameters in
+    front of every row."""
+    import pandas as pd
+
+    front = pd.DataFrame({"run_id": task.run_id, "point": task.point,
+                          "replicate": task.replicate, "seed": task.seed,
+                          **{k: [v] * len(ts) for k, v in task.params.items()}},
+                         index=ts.index)
+    return pd.concat([front, ts], axis=1)
+
+
+def part_name(run_id: int, batch: int, n_runs: int | None) -> str:
+    """File name of the part holding run ``run_id``'s time series in an experiment of
+    ``n_runs`` runs (if known) cut into batches of ``batch`` runs."""
+    if batch == 1:
+        return f"run-{run_id:06d}.parquet"
+    first = run_id // batch * batch
+    last = first + batch - 1
+    if n_runs is not None:
+        last = min(last, int(n_runs) - 1)
+    return f"runs-{first:06d}-{last:06d}.parquet"
+
+
+def part_runs(name: str) -> tuple[int, int] | None:
+    """The run ids ``(first, last)`` a part's file name covers (``run-000042.parquet``,
+    ``runs-000064-000127.parquet``); ``None`` for another name."""
+    stem = name.removesuffix(".parquet")
+    head, _, rest = stem.partition("-")
+    try:
+        if head == "run":
+            first = last = int(rest)
+        elif head == "runs":
+            a, b = rest.split("-")
+            first, last = int(a), int(b)
+        else:
+            return None
+    except ValueError:
+        return None
+    return (first, last) if name.endswith(".parquet") and first <= last else None
+
+
+def write_part(path: Path, frames: Sequence[Any], redone: set[int]) -> None:
+    """Write a part holding ``frames`` (long time series of the runs ``redone``) and whatever
+    rows of other runs the part at ``path`` already holds, in run-id order (atomically).
+    Rows of ``redone`` runs already there are replaced (a run redone gives the same rows)."""
+    import pandas as pd
+
+    old = []
+    if path.is_file():
+        first_last = part_runs(path.name)
+        covered = set(range(first_last[0], first_last[1] + 1)) if first_last else set()
+        if not covered <= redone:  # other runs' rows are in it: keep them
+            have = pd.read_parquet(path)
+            old = [have[~have["run_id"].isin(redone)]]
+    df = pd.concat([*old, *frames], ignore_index=True)
+    if old:
+        df = df.sort_values("run_id", kind="stable", ignore_index=True)
+    write_parquet(df, path)
+
+
+@dataclass(frozen=True)
+class RunBatch:
+    """Runs done by one worker in one go, and the part their time series go to."""
+
+    tasks: tuple[RunTask, ...]
+    part: str
+
+
+def execute_batch(batch: RunBatch) -> dict[str, Any]:
+    """Run a batch (in a worker): each task by :func:`execute`; the time series of the
+    runs that ended well are written as the batch's part here, where the worker sees the
+    experiment's directory (else handed back for the client to write). Returns
+    ``{"outs": [...], "frames": None or [...]}``, the outs without their time series."""
+    outs = [execute(t) for t in batch.tasks]
+    frames = []
+    for t, o in zip(batch.tasks, outs, strict=True):
+        ts = o.pop("timeseries", None)
+        o["timeseries"] = None
+        if o["status"] == "ok" and ts is not None:
+            frames.append(long_frame(t, ts))
+    part = Path(batch.part)
+    if frames and part.parent.is_dir():
+        write_part(part, frames, {t.run_id for t in batch.tasks})
+        frames = []
+    return {"outs": outs, "frames": frames or None}
 
 
 def extract(summary: Any, path: str) -> Any:
@@ -132,8 +243,10 @@ class RunStore:
                                 hint=EXPERIMENT_HINT)
         self._finalizer = weakref.finalize(self, give_back)
         exists = (self.dir / EXPERIMENT).is_file()
+        layout = meta
         if exists:
-            self._check_same(json.loads((self.dir / EXPERIMENT).read_text()))
+            layout = json.loads((self.dir / EXPERIMENT).read_text())
+            self._check_same(layout)
         else:
             other = sorted(p.name for p in self.dir.iterdir()
                            if not p.name.startswith(".") and p.name not in ("shards", PARTS))
@@ -145,6 +258,10 @@ class RunStore:
         (self.dir / PARTS).mkdir(parents=True, exist_ok=True)
         if not exists:
             dump_json(meta, self.dir / EXPERIMENT)
+        #: runs per batch and per time-series part (1: a part per run, as before 0.5)
+        self.batch = int(layout.get("batch", 1))
+        #: the experiment's number of runs (the last part is cut there), if known
+        self.n_runs = layout.get("runs")
         self.records = self._load_index()
 
     def close(self) -> None:
@@ -172,22 +289,44 @@ class RunStore:
         if dirty:
             with atomic_file(path) as tmp:
                 tmp.write_text("".join(g + "\n" for g in good))
-        # parts without an index line are runs cut short: drop them, they will be redone
+        # parts none of whose runs has an index line are runs cut short: drop them, they
+        # will be redone (a part some of whose runs have lines is rewritten when the others
+        # are redone: see the module docstring)
         for p in (self.dir / PARTS).iterdir():
             if p.name.startswith("."):
                 p.unlink(missing_ok=True)
                 continue
-            try:
-                rid = int(p.stem.split("-")[1])
-            except (IndexError, ValueError):
+            span = part_runs(p.name)
+            if span is None:
                 continue
-            if rid not in records:
+            if not any(rid in records for rid in range(span[0], span[1] + 1)):
                 p.unlink(missing_ok=True)
         return records
 
+    def part_name(self, run_id: int) -> str:
+        """File name of the part holding run ``run_id``'s time series."""
+        return part_name(run_id, self.batch, self.n_runs)
+
     def part_path(self, run_id: int) -> Path:
-        """Path of a run's time-series part."""
-        return self.dir / PARTS / f"run-{run_id:06d}.parquet"
+        """Path of the part holding run ``run_id``'s time series."""
+        return self.dir / PARTS / self.part_name(run_id)
+
+    def read_run(self, run_id: int, columns: Sequence[str] | None = None):
+        """One run's time series (its rows of its part)."""
+        import pandas as pd
+
+        cols = None if columns is None else ["run_id", *[c for c in columns if c != "run_id"]]
+        df = pd.read_parquet(self.part_path(run_id), columns=cols,
+                             filters=[("run_id", "==", int(run_id))])
+        df = df.reset_index(drop=True)
+        return df if columns is None or "run_id" in columns else df.drop(columns="run_id")
+
+    def batches(self, tasks: Sequence[RunTask]) -> list[RunBatch]:
+        """``tasks`` grouped by the part they write, in the order of their first task."""
+        groups: dict[str, list[RunTask]] = {}
+        for t in tasks:
+            groups.setdefault(self.part_name(t.run_id), []).append(t)
+        return [RunBatch(tuple(ts), str(self.dir / PARTS / name)) for name, ts in groups.items()]
 
     def adopt(self, rec: dict[str, Any], part: Path | None) -> dict[str, Any]:
         """Store a run finished in another store (a shard): its part copied in atomically,
@@ -197,39 +336,38 @@ class RunStore:
         if part is not None:
             with atomic_file(self.part_path(int(rec["run_id"]))) as tmp:
                 shutil.copyfile(part, tmp)
-        return self._append(rec)
+        return self._append(rec)[0]
 
-    def record(self, task: RunTask, out: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
-        """Store a finished run: its part (atomically), then its index line."""
-        ts = out.get("timeseries")
-        if out["status"] == "ok" and ts is not None:
-            import pandas as pd
+    def record_batch(self, batch: RunBatch, result: dict[str, Any], meta: dict[str, Any]
+                     ) -> list[dict[str, Any]]:
+        """Store a finished batch: its part (written by the worker, or here with the frames
+        it handed back), then its runs' index lines in one write."""
+        if result.get("frames"):
+            write_part(Path(batch.part), result["frames"], {t.run_id for t in batch.tasks})
+        recs = [{"run_id": task.run_id, "point": task.point, "replicate": task.replicate,
+                 "seed": task.seed, "params": task.params, "status": out["status"],
+                 "error": out["error"], "summary": out["summary"],
+                 "wall_seconds": out.get("wall_seconds"), "host": out.get("host"),
+                 "pid": out.get("pid"), **meta}
+                for task, out in zip(batch.tasks, result["outs"], strict=True)]
+        return self._append(*recs)
 
-            front = pd.DataFrame({"run_id": task.run_id, "point": task.point,
-                                  "replicate": task.replicate, "seed": task.seed,
-                                  **{k: [v] * len(ts) for k, v in task.params.items()}},
-                                 index=ts.index)
-            long = pd.concat([front, ts], axis=1)
-            write_parquet(long, self.part_path(task.run_id))  # atomic
-        rec = {"run_id": task.run_id, "point": task.point, "replicate": task.replicate,
-               "seed": task.seed, "params": task.params, "status": out["status"],
-               "error": out["error"], "summary": out["summary"],
-               "wall_seconds": out.get("wall_seconds"), "host": out.get("host"),
-               "pid": out.get("pid"), **meta}
-        return self._append(rec)
-
-    def _append(self, rec: dict[str, Any]) -> dict[str, Any]:
-        """Append a finished run's line to the index (the moment it counts as finished)."""
+    def _append(self, *recs: dict[str, Any]) -> list[dict[str, Any]]:
+        """Append finished runs' lines to the index (the moment they count as finished)."""
         # strict JSON (NaN/inf -> null) so DuckDB and polars read the index too
-        line = json.dumps(_finite(rec), sort_keys=True, default=_default, allow_nan=False)
+        lines = [json.dumps(_finite(rec), sort_keys=True, default=_default, allow_nan=False)
+                 for rec in recs]
         with (self.dir / INDEX).open("a") as fh:
-            # one write of a whole line, flushed: a killed process loses at most this line
+            # one write of whole lines, flushed: a killed process loses at most these lines
             # (no fsync per run: that guards against power loss, at ~6 ms a run)
-            fh.write(line + "\n")
+            fh.write("".join(line + "\n" for line in lines))
             fh.flush()
-        rid = int(rec["run_id"])
-        self.records[rid] = json.loads(line)
-        return self.records[rid]
+        out = []
+        for line in lines:
+            rec = json.loads(line)
+            self.records[int(rec["run_id"])] = rec
+            out.append(rec)
+        return out
 
     # -- tables -----------------------------------------------------------------------------
     def runs_table(self, tasks: Sequence[RunTask], outcomes: Sequence[str]):
@@ -265,10 +403,12 @@ class RunStore:
         return df
 
     def read_timeseries(self):
-        """All stored parts as one long DataFrame, in run-id order."""
+        """All stored parts as one long DataFrame, in run-id order (parts cover disjoint
+        ranges of run ids, and their names sort as their ranges)."""
         import pandas as pd
 
-        parts = sorted((self.dir / PARTS).glob("run-*.parquet"))
+        parts = sorted(p for p in (self.dir / PARTS).glob("run*.parquet")
+                       if part_runs(p.name) is not None)
         if not parts:
             return pd.DataFrame()
         return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
@@ -388,15 +528,18 @@ def run_tasks(store: RunStore, tasks: Sequence[RunTask], executor: Executor, *,
                     failed=failed_before, quiet=quiet)
     try:
         if todo:
+            batches = store.batches(todo)
             with executor:
-                for i, out in _guarded(executor.imap_unordered(execute, todo), store):
-                    rec = store.record(todo[i], out, {"executor": executor.kind, **(meta or {})})
-                    if rec["status"] == "ok":
-                        for o in outcomes:
-                            extract(rec["summary"], o)  # a wrong path fails fast, run kept
-                    if on_record is not None:
-                        on_record(todo[i], rec)
-                    prog.advance(rec["status"] == "failed")
+                for i, res in _guarded(executor.imap_unordered(execute_batch, batches), store):
+                    recs = store.record_batch(batches[i], res,
+                                              {"executor": executor.kind, **(meta or {})})
+                    for task, rec in zip(batches[i].tasks, recs, strict=True):
+                        if rec["status"] == "ok":
+                            for o in outcomes:
+                                extract(rec["summary"], o)  # a wrong path fails fast, run kept
+                        if on_record is not None:
+                            on_record(task, rec)
+                        prog.advance(rec["status"] == "failed")
     finally:
         prog.close()
     return {t.run_id: store.records[t.run_id] for t in tasks if t.run_id in store.records}

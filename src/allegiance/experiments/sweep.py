@@ -48,7 +48,7 @@ from .design import (
 )
 from .executors import Executor, run_seed
 from .shards import Shard, parse_shard, shard_dir
-from .store import RunStore, RunTask, run_tasks
+from .store import RunStore, RunTask, batch_size, run_tasks
 
 
 class SensitivityOptions(Frozen):
@@ -86,6 +86,10 @@ class SweepSpec(ExperimentHeader):
         False, description="replicate r of every point uses the same seed")
     outcomes: list[str] = Field(default_factory=list)
     timeseries: bool = Field(True, description="keep each run's time series")
+    batch: int | None = Field(
+        None, ge=1, le=4096,
+        description="runs per batch of work and per part of the time-series dataset (default: "
+                    "1 up to 255 runs, then runs // 128, at most 64)")
     design: Design = Design()
     parameters: dict[str, list[Value] | Range] = Field(default_factory=dict)
     sensitivity: SensitivityOptions | None = None
@@ -192,8 +196,11 @@ class Plan:
                 self.tasks.append(RunTask(run_id=rid, point=p, replicate=k, seed=seed,
                                           scale=spec.scale, scenario=self.scenario_dict,
                                           params=params, keep_timeseries=spec.timeseries))
-        self.digest = digest(spec.model_dump(mode="json", exclude={"out", "description"}),
-                             self.scenario.digest())
+        #: runs per batch and per time-series part (:func:`.store.batch_size`)
+        self.batch = spec.batch or batch_size(len(self.tasks))
+        # a spec without ``batch`` digests as before the key existed
+        skip = {"out", "description"} | ({"batch"} if spec.batch is None else set())
+        self.digest = digest(spec.model_dump(mode="json", exclude=skip), self.scenario.digest())
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any], source: str) -> Plan:
@@ -227,6 +234,7 @@ class Plan:
         return {"kind": kind, "name": self.spec.name, "digest": self.digest,
                 "spec": self.spec.model_dump(mode="json"), "scenario": self.scenario_dict,
                 "scenario_sha256": self.scenario.digest(), "runs": len(self.tasks),
+                "batch": self.batch,
                 "points": len(self.points), "parameters": list(self.spec.parameters),
                 "allegiance_version": __version__}
 
