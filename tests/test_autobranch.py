@@ -138,3 +138,31 @@ def test_dashboard_runs_branch_from_earlier_runs_of_the_session(tmp_path):
         # the first run keeps its state each year; the second goes on from the last year
         # before the hold (1923-11: every 12 months from 1917-11)
         assert man["branched_at"] == (None if i == 0 else "1923-11")
+
+
+def test_ablate_runs_a_scenario_once_when_two_variants_are_the_same():
+    """A mechanism switched off already (``--set``) makes its variant the full model: ablate
+    runs it once and gives both variants its row (variants share no prefix: no branching)."""
+    from allegiance import ablation
+    from allegiance.scenario import load_scenario
+
+    class Counting(SerialExecutor):
+        def __init__(self):
+            self.ran: list[str] = []
+
+        def imap_unordered(self, fn, tasks):
+            self.ran.extend(t["variant"] for t in tasks)
+            yield from super().imap_unordered(fn, tasks)
+
+    off = ablation.mechanisms_of(load_scenario("cpsu"))[0]
+    ex = Counting()
+    runs = ablation.run_ensemble("cpsu", seeds=1, seed=5, scale=SCALE, executor=ex,
+                                 overrides=["run.end=1918-03",
+                                            f"mechanisms.{off}.enabled=false"])
+    assert f"no_{off}" not in ex.ran and ex.ran.count("full") == 1
+    assert len(runs) == len(ex.ran) + 1 and list(runs["variant"]).count(f"no_{off}") == 1
+    full = runs[runs["variant"] == "full"].iloc[0]
+    same = runs[runs["variant"] == f"no_{off}"].iloc[0]
+    assert same["mechanism_off"] == off and same["fit"] == full["fit"]
+    assert same["members_1989"] == full["members_1989"] or (
+        same.isna()["members_1989"] and full.isna()["members_1989"])
