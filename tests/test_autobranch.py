@@ -166,3 +166,21 @@ def test_ablate_runs_a_scenario_once_when_two_variants_are_the_same():
     assert same["mechanism_off"] == off and same["fit"] == full["fit"]
     assert same["members_1989"] == full["members_1989"] or (
         same.isna()["members_1989"] and full.isna()["members_1989"])
+
+
+def test_sweep_no_branch_on_the_command_line(unbranched, tmp_path):
+    """``allegiance sweep --no-branch`` runs every point from the start: the same files, no
+    ``branch`` in the index."""
+    from conftest import cli
+
+    lines = [f"{k} = {json.dumps(v)}" for k, v in SPEC.items() if not isinstance(v, dict)]
+    lines.append("set = { " + ", ".join(f'"{k}" = {json.dumps(v)}'
+                                        for k, v in SPEC["set"].items()) + " }")
+    lines += ["[parameters]", *(f'"{k}" = {json.dumps(v)}'
+                                for k, v in SPEC["parameters"].items())]
+    f = tmp_path / "branchy.toml"
+    f.write_text("\n".join(lines) + "\n")
+    r = cli("sweep", str(f), "--serial", "--no-branch", "--quiet", "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    assert _contents(tmp_path / "o") == _contents(unbranched)
+    assert all("branch" not in rec for rec in _index(tmp_path / "o"))
