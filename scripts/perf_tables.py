@@ -235,6 +235,27 @@ def m7_order() -> str:
             + "\n".join(lines) + "\n\n" + per + "\n")
 
 
+def sweep_branch() -> str:
+    """A sweep over a dated hold, branched against from the start (sweep_branch.json)."""
+    d = _load("sweep_branch.json")
+    t, m = d["times"], d["median"]
+    vals = d["values"]
+
+    def runs(k: str) -> str:
+        return ", ".join(f"{x:.2f}" for x in t[k])
+
+    return (f"A sweep of {d['runs']} values of privilege ({vals[0]:g} to {vals[-1]:g}) held "
+            f"from {d['hold_from']}, one seed for every point, at {_scale(d['scale'])} in one "
+            f"process (`--serial`), branching at {', '.join(d['branch_at'])}: a median "
+            f"**{m['from the start']:.2f} s** with every run from the start (`--no-branch`) and "
+            f"**{m['branched']:.2f} s** branched, a **{d['speedup']:.2f}×** speed-up "
+            f"({d['repeat']} sweeps each way, alternating; from the start {runs('from the start')}"
+            f" s; branched {runs('branched')} s; `runs.parquet` and every run's time series the "
+            f"same bytes either way). Load average {d['loadavg_before'][0]:.1f} before and "
+            f"{d['loadavg_after'][0]:.1f} after on {d['nproc']} cores: the machine was shared, "
+            f"so read the ratio. {_src('sweep_branch.json')}.\n")
+
+
 def convergence_table() -> str:
     conv, rows, about = _convergence()
     lines = [f"Raw results: `{about['command']}` → `benchmarks/results/convergence/runs.jsonl` "
@@ -693,6 +714,7 @@ PERFORMANCE = {
     "perf-intro": intro, "perf-status": status, "perf-memory-formula": memory_formula,
     "perf-memory": memory, "perf-1to1": one_to_one, "perf-target": target,
     "perf-limits": limits, "perf-floor-sentence": floor_sentence, "perf-m7-order": m7_order,
+    "perf-sweep-branch": sweep_branch,
     "perf-convergence-caption": convergence_caption, "perf-convergence": convergence_table,
     "perf-convergence-words": convergence_words, "perf-engines": engines,
     "perf-small-runs": small_runs, "perf-stream": bench_stream, "perf-throughput": throughput,

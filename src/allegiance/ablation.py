@@ -17,6 +17,17 @@ A mechanism whose removal leaves the fit intact but changes the forecast is one 
 1988 cannot test; one whose removal breaks the fit is one the data support. Measurement-only
 mechanisms (``commitment``) are not ablated. Seeds are ``seed, seed+1, ...``; each variant
 uses the same seeds (common random numbers across variants).
+
+A variant is run once per seed: one that is the same scenario as another (a mechanism the
+scenario or ``--set`` switched off already is the full model) takes that run's row, so the
+full model is never computed twice.
+
+Variants share no prefix with the full model, so unlike ``compare`` and sweeps over dated
+events and holds (:mod:`allegiance.experiments.branching`) an ablation does not branch: a
+mechanism's ``enabled`` switch acts from the first month, and the model has no dated switch
+(a lever held from a date, ``hold.<lever>``, changes what a mechanism is fed, not whether it
+runs). A question of the form "what if this stopped from 1956" is a ``compare`` or a sweep
+over a dated hold, and those branch automatically.
 """
 
 from __future__ import annotations
@@ -124,16 +135,27 @@ def run_ensemble(scenario="cpsu", *, seeds: int = 3, seed: int | None = None,
     check_runs(seeds * len(variants(sc)), f"--seeds {seeds} x {len(variants(sc))} variants")
     scale = float(sc.run.scale if scale is None else scale)
     raw = sc.to_dict()
+    # variants that are the same scenario (a mechanism already off is the full model) run once
+    same_as: dict[str, str] = {}
+    first: dict[str, str] = {}
+    for v, m in variants(sc):
+        off = [] if m is None else [f"mechanisms.{m}.enabled=false"]
+        same_as[v] = first.setdefault(load_scenario(raw, off).digest(), v)
     tasks = [{"scenario": raw, "overrides": overrides, "seed": run_seed(root, k),
               "scale": scale, "variant": v, "mechanism": m, "threads": 1}
-             for v, m in variants(sc) for k in range(seeds)]
-    done: dict[int, dict[str, Any]] = {}
+             for v, m in variants(sc) for k in range(seeds) if same_as[v] == v]
+    done: dict[tuple[str, int], dict[str, Any]] = {}
     with executor or SerialExecutor() as ex:
         for i, row in ex.imap_unordered(run_one, tasks):
-            done[i] = row
+            done[(tasks[i]["variant"], tasks[i]["seed"])] = row
             if progress:
                 progress(len(done), len(tasks), f"{tasks[i]['variant']} seed {tasks[i]['seed']}")
-    return pd.DataFrame([done[i] for i in range(len(tasks))])
+    rows = []
+    for v, m in variants(sc):
+        for k in range(seeds):
+            row = dict(done[(same_as[v], run_seed(root, k))])
+            rows.append({**row, "variant": v, "mechanism_off": m or ""})
+    return pd.DataFrame(rows)
 
 
 def hypothesis_table(runs, tolerance: float = 1.5):

@@ -178,6 +178,8 @@ def run(
     checkpoint_path: str | Path | Callable[[Any], None] | None = None,
     resume_from: str | Path | tuple | None = None,
     snapshots: Iterable[str] = (),
+    snapshot_cache: Any = None,
+    branch_points: Iterable[str] | int = (),
 ) -> Result:
     """Run a scenario and return its :class:`~allegiance.results.Result`.
 
@@ -200,6 +202,14 @@ def run(
             attributes are kept (``Result.snapshots``, one table with a ``date`` column;
             ``snapshots.parquet`` when saved); the same state the step's stocks are taken
             from, and the run's results do not change.
+        snapshot_cache: a :class:`~allegiance.checkpoint.SnapshotCache`: with
+            ``branch_points``, the run starts from the latest of those steps at which a run
+            kept in the cache is the same run (:func:`~allegiance.checkpoint.prefix_key`)
+            instead of from the start, and keeps its own state at the later ones. The
+            results are the same byte for byte; the manifest's ``snapshot_cache`` says where
+            the run branched (``branched_at``, ``None`` if from the start) and what it kept.
+        branch_points: steps (months) at which to look for and keep snapshots, or an int
+            ``n``: every ``n`` steps from the start.
 
     Raises:
         CheckpointError: a checkpoint that cannot be read, or a scenario that differs from the
@@ -243,12 +253,19 @@ def run(
     t0 = time.perf_counter()
     runner = Runner(model)
     resumed = None
+    cached: dict[str, Any] | None = None
+    cache_stops: list[tuple[int, str, str]] = []
+    if snapshot_cache is not None and ck is None and cls.checkpoint_derived is not None:
+        ck, cache_stops, cached = _from_cache(model, sc.to_dict(), snapshot_cache, branch_points)
+        if ck is not None:
+            resume_from = "(a snapshot in memory)"
     if ck is not None:
         resumed = _resume(runner, resume_from, *ck)
     written = None
     stops: list[tuple[int, str, str]] = [(s, "snapshot", label)
                                          for s, label in _snapshot_steps(model, snapshots,
                                                                          runner.step)]
+    stops += cache_stops
     if checkpoint_at is not None:
         at = _step_of(model, checkpoint_at, runner.step)
         if checkpoint_path is None:
@@ -259,6 +276,9 @@ def run(
         runner.advance(until=at, progress=progress)
         if what == "snapshot":
             frames.append(_agents_at(model, at, label))
+        elif what == "cache":  # label holds the snapshot's key here
+            if snapshot_cache.put(label, runner.snapshot()):
+                cached["kept"].append(model.step_label(at))
         elif callable(checkpoint_path):  # kept in memory, handed over
             checkpoint_path(runner.snapshot())
             written = {"at": label, "path": "(in memory)"}
@@ -296,6 +316,7 @@ def run(
         **_state_stats(model),
         **({"resumed_from": resumed} if resumed else {}),
         **({"checkpoint": written} if written else {}),
+        **({"snapshot_cache": cached} if cached is not None else {}),
         **({"snapshots": [f[1] for f in frames]} if frames else {}),
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -305,6 +326,29 @@ def run(
     snaps = pd.concat([f[0] for f in frames], ignore_index=True) if frames else None
     return Result(timeseries=ts, events=ev, summary=summary, manifest=manifest,
                   snapshots=snaps)
+
+
+def _from_cache(model, scenario: dict[str, Any], cache, points: Iterable[str] | int
+                ) -> tuple[tuple | None, list[tuple[int, str, str]], dict[str, Any]]:
+    """Where a run may start from ``cache`` and where it keeps its own state: ``(the snapshot
+    of the latest branch point a cached run shares with this one, or None; stops
+    ``(step, "cache", key)`` for the branch points after it not yet cached; what the
+    manifest records)``. Labels that are not steps of this run are ignored."""
+    from .checkpoint import prefix_key
+
+    n = model.n_steps()
+    if isinstance(points, int):
+        steps = list(range(points, n, points)) if points > 0 else []
+    else:
+        index = {model.step_label(k): k for k in range(1, n)}
+        steps = sorted({index[str(p)] for p in points if str(p) in index})
+    keys = {k: prefix_key(type(model), scenario, model.step_label(k)) for k in steps}
+    found = max((k for k in steps if keys[k] in cache), default=None)
+    snap = cache.get(keys[found]) if found is not None else None
+    stops = [(k, "cache", keys[k]) for k in steps
+             if (found is None or k > found) and keys[k] not in cache]
+    return snap, stops, {"branched_at": None if found is None else model.step_label(found),
+                         "kept": []}
 
 
 def _snapshot_steps(model, labels: Iterable[str], after: int) -> list[tuple[int, str]]:

@@ -234,3 +234,121 @@ def first_difference(a: Any, b: Any, where: str = "") -> tuple[str, Any, Any] | 
     same = a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a)
                       and math.isnan(b))
     return None if same else (where.rstrip(".") or "(the scenario)", a, b)
+
+
+# ---------------------------------------------------------------------------------------------
+# Branching from a shared prefix, in memory
+
+def prefix_key(cls: Any, scenario: Mapping[str, Any], label: str) -> str:
+    """What makes two runs the same run up to the start of step ``label``: a hash of the
+    model's name, the label and :meth:`~allegiance.engine.Model.branch_key` of the resolved
+    scenario (``to_dict()`` of the scenario as it runs, seed and scale in it). Two runs with
+    the same key have the same state at that step, so either may go on from the other's."""
+    import hashlib
+
+    blob = json.dumps([cls.name, label, cls.branch_key(dict(scenario), label)], sort_keys=True,
+                      default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def common_prefix(cls: Any, model: Any, scenarios: list[Mapping[str, Any]]) -> int:
+    """The latest step ``k`` of ``model`` (built for one of the scenarios) at whose start all
+    ``scenarios`` are the same run (their :meth:`~allegiance.engine.Model.branch_key` agree);
+    0 when they differ from the first step, or the model cannot checkpoint. Branch keys leave
+    out fewer events at a later step, so once the scenarios differ they differ after: a
+    binary search."""
+    if cls.checkpoint_derived is None or len(scenarios) < 2:
+        return 0
+
+    def same(k: int) -> bool:
+        label = model.step_label(k)
+        first = json.dumps(cls.branch_key(dict(scenarios[0]), label), sort_keys=True,
+                           default=str)
+        return all(json.dumps(cls.branch_key(dict(s), label), sort_keys=True, default=str)
+                   == first for s in scenarios[1:])
+
+    lo, hi = 0, model.n_steps() - 1
+    if hi < 1 or not same(1):
+        return 0
+    lo = 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if same(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+#: the memory a :class:`SnapshotCache` may hold by default (per process)
+CACHE_BYTES = 512 * 2**20
+
+
+def snapshot_bytes(snapshot: tuple[dict[str, Any], dict[str, np.ndarray]]) -> int:
+    """About the memory a snapshot (``Runner.snapshot``) holds: its arrays, its document, and
+    about 60 bytes a value of the rows and events it keeps as they are."""
+    meta, arrays = snapshot
+    rows, events = meta.get("recorded", ((), ()))
+    doc = {k: v for k, v in meta.items() if k != "recorded"}
+    return (sum(int(a.nbytes) for a in arrays.values())
+            + len(json.dumps(doc, separators=(",", ":"), default=str))
+            + 60 * sum(len(r) for r in (*rows, *events)))
+
+
+class SnapshotCache:
+    """Snapshots of runs (``Runner.snapshot``) kept in memory by :func:`prefix_key`, least
+    recently used dropped first once they hold more than ``max_bytes`` or ``max_items``.
+
+    ``allegiance.run(..., snapshot_cache=cache, branch_points=...)`` looks in it for the
+    latest of its branch points it shares with a run computed before and goes on from there;
+    it keeps its own state at the branch points after that one. A snapshot larger than the
+    whole budget is not kept (the run then simply runs from the start). Nothing in it is
+    changed by a run resuming from it, so one snapshot serves any number of branches.
+    """
+
+    def __init__(self, max_bytes: int = CACHE_BYTES, max_items: int = 64):
+        from collections import OrderedDict
+
+        self.max_bytes = int(max_bytes)
+        self.max_items = int(max_items)
+        self._items: OrderedDict[str, tuple[Any, int]] = OrderedDict()
+        self.nbytes = 0
+        self.hits = 0
+        self.stored = 0
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: str) -> Any:
+        """The snapshot under ``key`` (now the most recently used), or ``None``."""
+        item = self._items.get(key)
+        if item is None:
+            return None
+        self._items.move_to_end(key)
+        self.hits += 1
+        return item[0]
+
+    def put(self, key: str, snapshot: Any) -> bool:
+        """Keep ``snapshot`` under ``key`` (dropping the least recently used to make room);
+        ``False`` when it alone is larger than the budget."""
+        size = snapshot_bytes(snapshot)
+        if size > self.max_bytes or self.max_items < 1:
+            return False
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.nbytes -= old[1]
+        self._items[key] = (snapshot, size)
+        self.nbytes += size
+        self.stored += 1
+        while self.nbytes > self.max_bytes or len(self._items) > self.max_items:
+            _, (_, dropped) = self._items.popitem(last=False)
+            self.nbytes -= dropped
+        return True
+
+    def clear(self) -> None:
+        """Drop every snapshot."""
+        self._items.clear()
+        self.nbytes = 0

@@ -137,6 +137,11 @@ Resume = Annotated[bool, typer.Option(
 Force = Annotated[bool, typer.Option(help="Replace an existing output directory.")]
 Quiet = Annotated[bool, typer.Option(help="No progress bar.")]
 Out = Annotated[Path | None, typer.Option(help="Output directory.")]
+Branch = Annotated[bool, typer.Option(
+    "--branch/--no-branch",
+    help="Runs with the same seed that differ only in what acts from some month on (events "
+         "and holds dated then or later) go on from one run's state there instead of each "
+         "running from the start; the same results (--no-branch: all from the start).")]
 ShardOpt = Annotated[str | None, typer.Option(
     "--shard", metavar="I/N",
     help="Run only shard I of N (the runs whose id is I-1 modulo N), into OUT/shards/I-of-N; "

@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from .cli_common import (
+    Branch,
     Dask,
     Force,
     Out,
@@ -117,6 +118,7 @@ def sweep(
     out: Out = None, resume: Resume = False, retry_failed: RetryFailed = False,
     force: Force = False, workers: Workers = None, scheduler: Scheduler = None,
     dask: Dask = False, serial: Serial = False, quiet: Quiet = False, shard: ShardOpt = None,
+    branch: Branch = True,
 ) -> None:
     """Run a parameter sweep (factorial, Latin hypercube, Sobol or Morris design) from a TOML
     file, or with --assumed a Latin hypercube over a scenario's plausible ranges."""
@@ -143,7 +145,7 @@ def sweep(
                                   "states its own design)")
     outdir, runs = run_sweep(spec, executor(serial, workers, scheduler, dask), out=out,
                              resume=resume, force=force, retry_failed=retry_failed, quiet=quiet,
-                             shard=part)
+                             shard=part, branch=branch)
     if not quiet:
         what = f" shard {part}" if part is not None else ""
         label = file if assumed else Path(file).name
@@ -195,7 +197,7 @@ def sensitivity(
     force: Force = False, workers: Workers = None, scheduler: Scheduler = None,
     dask: Dask = False, serial: Serial = False, quiet: Quiet = False,
     figures: Annotated[bool, typer.Option(help="Draw the indices figure.")] = True,
-    shard: ShardOpt = None,
+    shard: ShardOpt = None, branch: Branch = True,
 ) -> None:
     """Sobol indices or Morris screening (SALib) of each outcome, with confidence intervals.
 
@@ -235,7 +237,7 @@ def sensitivity(
                                   "file states its own design)")
     outdir, table = run_sensitivity(spec, executor(serial, workers, scheduler, dask), out=out,
                                     resume=resume, force=force, retry_failed=retry_failed,
-                                    quiet=quiet, figures=figures, shard=part)
+                                    quiet=quiet, figures=figures, shard=part, branch=branch)
     if not quiet:
         label = file if assumed else Path(file).name
         echo(f"sensitivity {label}{f' shard {part}' if part else ''} -> {outdir}")

@@ -60,6 +60,7 @@ def shared_prefix(sa, sb, seed: int, scale: float) -> str | None:
     step label at which their :meth:`~allegiance.engine.Model.branch_key` agree (for ``cpsu``:
     the month of the first event or hold in which they differ). ``None`` when they differ
     from the start, or the model cannot checkpoint."""
+    from .checkpoint import common_prefix
     from .registry import model_class
     from .scenario import load_scenario
 
@@ -69,25 +70,11 @@ def shared_prefix(sa, sb, seed: int, scale: float) -> str | None:
     fixed = {"run.seed": seed, "run.scale": scale}  # as run() records them
     a, b = load_scenario(sa, fixed), load_scenario(sb, fixed)
     ma, mb = cls(a, seed=seed, scale=scale), cls(b, seed=seed, scale=scale)
-    da, db = a.to_dict(), b.to_dict()
-
-    def same(k: int) -> bool:
-        label = ma.step_label(k)
-        return (label == mb.step_label(k)
-                and cls.branch_key(da, label) == cls.branch_key(db, label))
-
-    # fewer events are left out at a later step: once they differ they differ after
-    lo, hi = 0, min(ma.n_steps(), mb.n_steps()) - 1
-    if hi < 1 or not same(1):
-        return None
-    lo = 1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if same(mid):
-            lo = mid
-        else:
-            hi = mid - 1
-    return ma.step_label(lo)
+    # the shorter run's steps (a branch may run longer); runs starting on different steps
+    # differ in run.start, which branch_key keeps
+    m = ma if ma.n_steps() <= mb.n_steps() else mb
+    k = common_prefix(cls, m, [a.to_dict(), b.to_dict()])
+    return m.step_label(k) if k else None
 
 
 def run_pair(a, b, *, seed: int | None = None, scale: float | None = None,

@@ -266,11 +266,17 @@ class Runner:
 
     def snapshot(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """What :meth:`checkpoint` writes, kept in memory (the arrays copied): ``(meta,
-        arrays)`` as :func:`allegiance.checkpoint.read` returns them."""
+        arrays)`` as :func:`allegiance.checkpoint.read` returns them, except that the rows and
+        events so far are kept as they are (``meta["recorded"]``, each row copied), not packed:
+        a run records them once and never changes them, and packing every month's row again
+        at each snapshot would cost more than the agents' arrays."""
         from .checkpoint import pack
 
         meta, state = self._checkpoint_parts()
-        return pack(meta, state, self.model.checkpoint_refs(), copy=True)
+        rows, events = state.pop("rows"), state.pop("events")
+        doc, arrays = pack(meta, state, self.model.checkpoint_refs(), copy=True)
+        doc["recorded"] = ([dict(r) for r in rows], [dict(e) for e in events])
+        return doc, arrays
 
     def restore(self, meta: dict[str, Any], arrays: dict[str, Any]) -> None:
         """Continue from a checkpoint read by :func:`allegiance.checkpoint.read` (the model
@@ -279,8 +285,13 @@ class Runner:
 
         state = Packer(resolve=self.model.resolve_ref, arrays=arrays).unpack(meta["state"])
         self.model.restore_state(state["model"])
-        self.rows = state["rows"]
-        self.events = state["events"]
+        if "recorded" in meta:  # a snapshot in memory (:meth:`snapshot`)
+            rows, events = meta["recorded"]
+            self.rows = [dict(r) for r in rows]
+            self.events = [dict(e) for e in events]
+        else:
+            self.rows = state["rows"]
+            self.events = state["events"]
         self.step = int(meta["step"])
 
     def output(self) -> dict[str, Any]:

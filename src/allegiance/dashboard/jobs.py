@@ -39,11 +39,24 @@ class RunRequest:
     sets: dict[str, Any] = field(default_factory=dict)
 
 
-def run_request(req: RunRequest, outdir: str | Path, progress=None) -> Path:
-    """Run one request and save its result under ``outdir/label``; returns the directory."""
+#: steps (months) between the states a dashboard run keeps for later runs to branch from
+BRANCH_EVERY = 36
+
+
+def run_request(req: RunRequest, outdir: str | Path, progress=None, cache=None,
+                every: int = BRANCH_EVERY) -> Path:
+    """Run one request and save its result under ``outdir/label``; returns the directory.
+
+    With ``cache`` (a :class:`~allegiance.checkpoint.SnapshotCache`: the worker keeps one for
+    the session), the run keeps its state every ``every`` steps, and starts from the latest
+    such state of an earlier run that is the same run up to there (a change of events or holds
+    dated later, of the end, or nothing) instead of from the start: the same results.
+    """
     from ..api import run
 
-    result = run(req.scenario, overrides=req.sets, threads=req.threads, progress=progress)
+    branch = {} if cache is None else {"snapshot_cache": cache, "branch_points": every}
+    result = run(req.scenario, overrides=req.sets, threads=req.threads, progress=progress,
+                 **branch)
     return result.save(Path(outdir) / req.label, force=True)
 
 
@@ -58,8 +71,11 @@ IDLE_EXIT = 600.0  # seconds: a closed tab's worker goes away; the next run star
 
 def _worker(inbox, outbox, cancel) -> None:  # pragma: no cover - runs in the child process
     """Serve run requests until told to stop, idle too long, or the parent goes away."""
+    from ..checkpoint import SnapshotCache
+
     parent = mp.parent_process()
     idle_since = time.monotonic()
+    cache = SnapshotCache()  # the session's runs' states, to branch later runs from
     while True:
         try:
             msg = inbox.get(timeout=1.0)
@@ -86,7 +102,7 @@ def _worker(inbox, outbox, cancel) -> None:  # pragma: no cover - runs in the ch
 
             try:
                 outbox.put(("started", job_id, req.label, 0, 0, ""))
-                path = run_request(req, outdir, progress)
+                path = run_request(req, outdir, progress, cache)
                 outbox.put(("done", job_id, req.label, str(path)))
             except RunCancelledError:
                 outbox.put(("cancelled", job_id))

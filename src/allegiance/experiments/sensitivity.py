@@ -141,9 +141,9 @@ def analyze_morris(spec: SweepSpec, runs, points: list[dict[str, Any]] | None) -
 def sensitivity(spec: SweepSpec | str | Path, executor: Executor, *,
                 out: str | Path | None = None, resume: bool = False, force: bool = False,
                 retry_failed: bool = False, quiet: bool = True, figures: bool = True,
-                shard: Shard | str | None = None) -> tuple[Path, Any]:
+                shard: Shard | str | None = None, branch: bool = True) -> tuple[Path, Any]:
     """Run a sensitivity analysis (Sobol or Morris); returns ``(output directory, indices
-    table)``.
+    table)``. ``branch``: as :func:`~allegiance.experiments.sweep.run_plan`.
 
     With ``shard`` (``"I/N"``), only that shard's runs and no analysis (``allegiance merge``
     makes it): returns ``(the shard's directory, None)``.
@@ -161,7 +161,8 @@ def sensitivity(spec: SweepSpec | str | Path, executor: Executor, *,
     outdir = default_out(spec, out)
     with claim_experiment(outdir, shard, resume=resume, force=force):
         store, runs = run_plan(plan, outdir, executor, kind="sensitivity", resume=resume,
-                               force=force, retry_failed=retry_failed, quiet=quiet, shard=shard)
+                               force=force, retry_failed=retry_failed, quiet=quiet, shard=shard,
+                               branch=branch)
         if shard is not None:
             return store.dir, None
         return outdir, write_indices(plan, runs, outdir, figures=figures)

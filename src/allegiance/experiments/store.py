@@ -29,6 +29,7 @@ through; timings and host names live in ``index.jsonl`` only.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -75,6 +76,19 @@ class RunTask:
     scenario: dict[str, Any]
     params: dict[str, Any] = field(default_factory=dict)
     keep_timeseries: bool = True
+    #: the step (month) up to which the runs of this task's group are one run
+    #: (:mod:`allegiance.experiments.branching`), and the group's number; ``None``, -1: none
+    branch_at: str | None = None
+    branch_group: int = -1
+
+
+@functools.lru_cache(maxsize=1)
+def _snapshot_cache():
+    """This worker process's snapshots of the prefixes its runs share (bounded: one cache a
+    process, made on the first run that branches)."""
+    from ..checkpoint import SnapshotCache
+
+    return SnapshotCache()
 
 
 def execute(task: RunTask) -> dict[str, Any]:
@@ -85,16 +99,22 @@ def execute(task: RunTask) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     out: dict[str, Any] = {"run_id": task.run_id, "host": platform.node(), "pid": os.getpid()}
+
+    def go():
+        branch = ({} if task.branch_at is None else
+                  {"snapshot_cache": _snapshot_cache(), "branch_points": [task.branch_at]})
+        return run(task.scenario, seed=task.seed, scale=task.scale, overrides=task.params,
+                   threads=1, **branch)
+
     try:
         if threading.current_thread() is threading.main_thread():
-            res = run(task.scenario, seed=task.seed, scale=task.scale, overrides=task.params,
-                      threads=1)
+            res = go()
         else:
             # threaded workers (a Dask LocalCluster with processes=False): numba's workqueue
-            # threading layer is not thread-safe, so runs in one process take turns
+            # threading layer is not thread-safe, so runs in one process take turns (and
+            # share the process's snapshots)
             with _RUN_LOCK:
-                res = run(task.scenario, seed=task.seed, scale=task.scale,
-                          overrides=task.params, threads=1)
+                res = go()
     except Exception as exc:  # recorded, not raised: one bad point must not stop the sweep
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         out.update(status="failed", error=f"{type(exc).__name__}: {msg}" if msg
@@ -102,6 +122,8 @@ def execute(task: RunTask) -> dict[str, Any]:
     else:
         out.update(status="ok", error="", summary=res.summary,
                    timeseries=res.timeseries if task.keep_timeseries else None)
+        if "snapshot_cache" in res.manifest:  # where it branched, what it kept for others
+            out["branch"] = res.manifest["snapshot_cache"]
     out["wall_seconds"] = round(time.perf_counter() - t0, 4)
     return out
 
@@ -161,6 +183,8 @@ def write_part(path: Path, frames: Sequence[Any], redone: set[int]) -> None:
         if not covered <= redone:  # other runs' rows are in it: keep them
             have = pd.read_parquet(path)
             old = [have[~have["run_id"].isin(redone)]]
+    # run-id order whatever order the batch ran in (a run's frame holds one run id)
+    frames = sorted(frames, key=lambda f: int(f["run_id"].iloc[0]) if len(f) else -1)
     df = pd.concat([*old, *frames], ignore_index=True)
     if old:
         df = df.sort_values("run_id", kind="stable", ignore_index=True)
@@ -348,7 +372,8 @@ class RunStore:
                  "seed": task.seed, "params": task.params, "status": out["status"],
                  "error": out["error"], "summary": out["summary"],
                  "wall_seconds": out.get("wall_seconds"), "host": out.get("host"),
-                 "pid": out.get("pid"), **meta}
+                 "pid": out.get("pid"), **meta,
+                 **({"branch": out["branch"]} if out.get("branch") is not None else {})}
                 for task, out in zip(batch.tasks, result["outs"], strict=True)]
         return self._append(*recs)
 

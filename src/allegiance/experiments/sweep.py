@@ -262,14 +262,19 @@ def default_out(spec: Any, out: str | Path | None) -> Path:
 
 def run_plan(plan: Plan, outdir: Path, executor: Executor, *, kind: str = "sweep",
              resume: bool = False, force: bool = False, retry_failed: bool = False,
-             quiet: bool = False, shard: Shard | None = None) -> tuple[RunStore, Any]:
+             quiet: bool = False, shard: Shard | None = None, branch: bool = True
+             ) -> tuple[RunStore, Any]:
     """Run (or continue) a plan into ``outdir``; returns the store and ``runs.parquet``.
 
     With ``shard``, only that shard's runs, into ``outdir/shards/I-of-N``
     (:mod:`allegiance.experiments.shards`; ``allegiance merge`` puts the shards together).
+    With ``branch`` (default), runs that are one run up to some month (the same seed, and
+    parameters that act only from then on) go on from a snapshot of the first one's state
+    there (:mod:`allegiance.experiments.branching`): the same results, sooner.
     """
     from ..results import write_parquet
     from ..scenario import scenario_to_toml
+    from .branching import execution_order, with_branches
 
     meta = plan.meta(kind)
     tasks = plan.tasks
@@ -286,18 +291,22 @@ def run_plan(plan: Plan, outdir: Path, executor: Executor, *, kind: str = "sweep
         if not (outdir / name).is_file():
             with atomic_file(outdir / name) as tmp:
                 write(tmp)
-    run_tasks(store, tasks, executor, outcomes=plan.spec.outcomes, title=title, quiet=quiet,
-              retry_failed=retry_failed)
+    if branch:
+        tasks = with_branches(tasks)
+    run_tasks(store, execution_order(tasks), executor, outcomes=plan.spec.outcomes,
+              title=title, quiet=quiet, retry_failed=retry_failed)
     runs = store.write_runs(tasks, plan.spec.outcomes)
     return store, runs
 
 
 def sweep(spec: SweepSpec | str | Path, executor: Executor, *, out: str | Path | None = None,
           resume: bool = False, force: bool = False, retry_failed: bool = False,
-          quiet: bool = True, shard: Shard | str | None = None) -> tuple[Path, Any]:
+          quiet: bool = True, shard: Shard | str | None = None, branch: bool = True
+          ) -> tuple[Path, Any]:
     """Run a sweep file (or spec); returns ``(output directory, runs table)``.
 
     With ``shard`` (``"I/N"``), only that shard's runs; the directory returned is the shard's.
+    ``branch=False``: every run from the start (see :func:`run_plan`).
     """
     shard = parse_shard(shard) if isinstance(shard, str) else shard
     base_dir = None
@@ -309,5 +318,6 @@ def sweep(spec: SweepSpec | str | Path, executor: Executor, *, out: str | Path |
     outdir = default_out(spec, out)
     with claim_experiment(outdir, shard, resume=resume, force=force):
         store, runs = run_plan(plan, outdir, executor, resume=resume, force=force,
-                               retry_failed=retry_failed, quiet=quiet, shard=shard)
+                               retry_failed=retry_failed, quiet=quiet, shard=shard,
+                               branch=branch)
     return store.dir, runs
