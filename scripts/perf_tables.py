@@ -33,6 +33,9 @@ CONVERGENCE = ("PYTHONPATH=src python benchmarks/convergence.py --out "
 #: what the result files kept from before 0.3.3 do not say of themselves (as the docs recorded
 #: it when they were measured): allegiance version, commit, the command
 KNOWN = {
+    "compare_branch.json": {"version": "0.3.3", "commit": "3d1ce77", "command": (
+        "PYTHONPATH=src python benchmarks/compare_branch.py --scale 1e-3 --repeat 3 "
+        "--set-b hold.privilege.from=1960-01 --set-b hold.privilege.value=0.9")},
     "cpsu_1to1_0.3.2.json": {"version": "0.3.2", "command": SCALE_RUN},
     "cpsu_1to1_0.3.1.json": {"version": "0.3.1", "command": SCALE_RUN},
     "cpsu_1to1_0.3.0.json": {"version": "0.3.0", "commit": "9fd5e23",
@@ -233,6 +236,23 @@ def m7_order() -> str:
     return ("Raw result: " + "; ".join(cmds) + " (one thread, median of 3 runs each in a fresh "
             "interpreter, variants rotating; ratios are medians of same-round ratios).\n\n"
             + "\n".join(lines) + "\n\n" + per + "\n")
+
+
+def compare_branch() -> str:
+    """``compare A B`` with B branched from A's state, against from the start
+    (compare_branch.json)."""
+    d = _load("compare_branch.json")
+    t, m = d["times"], d["median"]
+
+    def runs(k: str) -> str:
+        return ", ".join(f"{x:.2f}" for x in t[k])
+
+    return (f"For {' and '.join(f'`{x}`' for x in d['set_b'])} (B branches at "
+            f"{d['branch_at']}) at {_scale(d['scale'])} on one thread, the pair took a median "
+            f"**{m['from the start']:.2f} s** from the start and **{m['branched']:.2f} s** "
+            f"branched, a **{d['speedup']:.2f}×** speed-up ({len(t['branched'])} runs each way, "
+            f"alternating; from the start {runs('from the start')} s; branched "
+            f"{runs('branched')} s). {_src('compare_branch.json')}.\n")
 
 
 def sweep_branch() -> str:
@@ -714,7 +734,7 @@ PERFORMANCE = {
     "perf-intro": intro, "perf-status": status, "perf-memory-formula": memory_formula,
     "perf-memory": memory, "perf-1to1": one_to_one, "perf-target": target,
     "perf-limits": limits, "perf-floor-sentence": floor_sentence, "perf-m7-order": m7_order,
-    "perf-sweep-branch": sweep_branch,
+    "perf-compare-branch": compare_branch, "perf-sweep-branch": sweep_branch,
     "perf-convergence-caption": convergence_caption, "perf-convergence": convergence_table,
     "perf-convergence-words": convergence_words, "perf-engines": engines,
     "perf-small-runs": small_runs, "perf-stream": bench_stream, "perf-throughput": throughput,
