@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import allegiance
 
+    where = about(sys.argv)  # the tree as it is when the runs start
     allegiance.run("cpsu", scale=a.scale, seed=1, threads=1)  # load the kernels
     plain, kern, per_kernel, months, slot_means = [], [], defaultdict(list), [], []
     totals: dict[str, float] = defaultdict(float)
@@ -99,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         slot_means.append(statistics.fmean(slots) if slots else 0.0)
     med = statistics.median
     run_s, kern_s = med(plain), med(kern)
-    out = {**about(sys.argv), "scale": a.scale, "runs": a.runs, "seeds": [2, 1 + a.runs],
+    out = {**where, "loadavg": about(sys.argv)["loadavg"], "scale": a.scale, "runs": a.runs,
+           "seeds": [2, 1 + a.runs],
            "run_seconds": [round(x, 4) for x in plain],
            "median_run_s": round(run_s, 4), "median_kernels_s": round(kern_s, 4),
            "median_python_s": round(run_s - kern_s, 4),
