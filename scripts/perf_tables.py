@@ -355,6 +355,31 @@ def small_runs() -> str:
     return "\n".join(lines) + "\n"
 
 
+def small_run_profile() -> str:
+    """Where a small run's time goes: kernels against Python (small_run_profile.json)."""
+    d = _load("small_run_profile.json")
+    k = d["kernels"]
+    top = list(k.items())[:4]
+    rest = d["median_kernels_s"] - sum(v for _, v in top)
+    share = d["median_kernels_s"] / d["median_run_s"]
+    return (f"Where a {_scale(d['scale'])} run's time goes ({d['runs']} runs, seeds "
+            f"{d['seeds'][0]}–{d['seeds'][1]}, one thread, kernels loaded; load average "
+            f"{d['loadavg'][0]:.1f} on {d['nproc']} cores when it ended): a median run took "
+            f"**{d['median_run_s']:.2f} s**, of which the compiled kernels **"
+            f"{d['median_kernels_s']:.2f} s** ({100 * share:.0f} %: "
+            + ", ".join(f"`{n}` {v:.3f} s" for n, v in top)
+            + f", the other {len(k) - len(top)} {rest:.3f} s) and the Python between them "
+            f"**{d['median_python_s']:.2f} s**. `one_pass` visits {d['mean_slots']:,} slots a "
+            f"month on average over {d['months']} months: "
+            f"{d['one_pass_ns_per_slot_month']:.1f} ns a slot a month. "
+            + ("The kernels alone take more than the target's 0.3 s: whole years in one "
+               "compiled call would remove the Python, not the passes, so the target needs "
+               "faster passes as well. " if d["median_kernels_s"] > 0.3 else
+               "The kernels take less than the target's 0.3 s: removing the Python between "
+               "them (whole years in one compiled call) would reach it. ")
+            + f"{_src('small_run_profile.json')}.\n")
+
+
 def _bench():
     d = _load("bench.json")
     return d, {int(k): v for k, v in d["stream"].items()}
@@ -737,7 +762,8 @@ PERFORMANCE = {
     "perf-compare-branch": compare_branch, "perf-sweep-branch": sweep_branch,
     "perf-convergence-caption": convergence_caption, "perf-convergence": convergence_table,
     "perf-convergence-words": convergence_words, "perf-engines": engines,
-    "perf-small-runs": small_runs, "perf-stream": bench_stream, "perf-throughput": throughput,
+    "perf-small-runs": small_runs, "perf-small-run-profile": small_run_profile,
+    "perf-stream": bench_stream, "perf-throughput": throughput,
     "perf-parallel": parallel, "perf-roofline": roofline, "perf-startup": startup,
     "perf-sobol": sobol, "perf-morris": morris, "perf-mesa-equivalence": mesa_equivalence,
     "perf-mesa-speed": mesa_speed,
