@@ -307,14 +307,43 @@ def run(
                   snapshots=snaps)
 
 
+def snapshot_dates(scenario: str | Path | Mapping[str, Any] | ScenarioBase,
+                   dates: Iterable[str] | str, *, scale: float | None = None) -> list[str]:
+    """The ``--snapshot`` dates of a run of ``scenario``, checked before anything runs (as
+    :func:`run` checks them) and spelled as the run labels its steps (``1956-1`` ->
+    ``1956-01``); a string is split at commas. Experiments and the dashboard check their
+    dates with it before they start any run.
+
+    Raises:
+        AllegianceError: a date that is not a step of the run (one line naming it and the
+            steps allowed), or a model without agent attributes.
+    """
+    from .registry import model_class
+
+    if isinstance(dates, str):
+        dates = dates.split(",")
+    wanted = [str(d).strip() for d in dates if str(d).strip()]
+    if not wanted:
+        return []
+    sc = load_scenario(scenario)
+    scale = float(sc.run.scale if scale is None else scale)
+    model = model_class(sc.model)(sc, seed=sc.run.seed, scale=scale)
+    return list(dict.fromkeys(label for _, label in _snapshot_steps(model, wanted, 0)))
+
+
 def _snapshot_steps(model, labels: Iterable[str], after: int) -> list[tuple[int, str]]:
     """``(step, label)`` of each ``--snapshot`` date, checked before the run starts: a step of
     this run still to come (a month given as ``1956`` or ``1956-1`` is read as ``1956-01``)."""
     import contextlib
 
     from .calendar import month_label, parse_month
+    from .engine import Model
     from .errors import AllegianceError
 
+    labels = list(labels)
+    if labels and type(model).agent_table is Model.agent_table:
+        raise AllegianceError(f"--snapshot: model {model.name!r} has no agent attributes to "
+                              "write")
     out = []
     monthly = _is_month(model.step_label(0))
     for raw in labels:
@@ -329,11 +358,6 @@ def _snapshot_steps(model, labels: Iterable[str], after: int) -> list[tuple[int,
                 f"--snapshot {raw}: not a step of this run (allowed: {model.step_label(after)} "
                 f"to {model.step_label(n - 1)}{', as YYYY-MM' if monthly else ''})")
         out.append((k, label))
-    from .engine import Model
-
-    if out and type(model).agent_table is Model.agent_table:
-        raise AllegianceError(f"--snapshot: model {model.name!r} has no agent attributes to "
-                              "write")
     return out
 
 

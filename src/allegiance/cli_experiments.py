@@ -32,6 +32,12 @@ from .cli_common import (
 )
 from .limits import MAX_RUNS, SEED_MAX
 
+#: ``--snapshot`` of ``ensemble`` and ``sweep`` (``run --snapshot`` for every run)
+Snapshot = Annotated[str | None, typer.Option(
+    "--snapshot", metavar="DATES",
+    help="Keep every run's agents (tier, cohort, motive, belief, trust, stake, workplace, ...) "
+         "at the start of these months in snapshots/run-*.parquet: 1956-01,1985-03.")]
+
 
 def _failures(runs) -> str:
     if not len(runs):
@@ -58,7 +64,7 @@ def ensemble(
     workers: Workers = None, scheduler: Scheduler = None, dask: Dask = False,
     serial: Serial = False, resume: Resume = False, force: Force = False, quiet: Quiet = False,
     figures: Annotated[bool, typer.Option(help="Draw the bands figure.")] = True,
-    shard: ShardOpt = None,
+    shard: ShardOpt = None, snapshot: Snapshot = None,
 ) -> None:
     """Run N replicates of a scenario; write per-month bands and the band of each forecast."""
     import json
@@ -69,7 +75,8 @@ def ensemble(
     part = parse_shard(shard)
     outdir = run_ensemble(scenario, runs, executor(serial, workers, scheduler, dask),
                           scale=scale, seed=seed, overrides=set_ or [], out=out, resume=resume,
-                          force=force, quiet=quiet, figures=figures, shard=part)
+                          force=force, quiet=quiet, figures=figures, shard=part,
+                          snapshots=snapshot or ())
     if part is not None:
         if not quiet:
             echo(f"ensemble shard {part} -> {outdir}")
@@ -117,6 +124,7 @@ def sweep(
     out: Out = None, resume: Resume = False, retry_failed: RetryFailed = False,
     force: Force = False, workers: Workers = None, scheduler: Scheduler = None,
     dask: Dask = False, serial: Serial = False, quiet: Quiet = False, shard: ShardOpt = None,
+    snapshot: Snapshot = None,
 ) -> None:
     """Run a parameter sweep (factorial, Latin hypercube, Sobol or Morris design) from a TOML
     file, or with --assumed a Latin hypercube over a scenario's plausible ranges."""
@@ -143,7 +151,7 @@ def sweep(
                                   "states its own design)")
     outdir, runs = run_sweep(spec, executor(serial, workers, scheduler, dask), out=out,
                              resume=resume, force=force, retry_failed=retry_failed, quiet=quiet,
-                             shard=part)
+                             shard=part, snapshots=snapshot)
     if not quiet:
         what = f" shard {part}" if part is not None else ""
         label = file if assumed else Path(file).name

@@ -28,7 +28,7 @@ from typing import Any
 
 from ..errors import AllegianceError
 from ..outdir import atomic_file
-from .store import EXPERIMENT, INDEX, PARTS, RunStore, RunTask, read_index
+from .store import EXPERIMENT, INDEX, PARTS, SNAPSHOT_PARTS, RunStore, RunTask, read_index
 
 SHARDS = "shards"
 COPIED = ("design.parquet", "scenario.toml")
@@ -191,14 +191,17 @@ def check_complete(found: Sequence[Found], tasks: Sequence[RunTask], keep_timese
             raise AllegianceError(
                 f"merge: shard {f.shard} ({f.dir}) is incomplete: {len(done)} of {len(mine)} "
                 f"runs finished; finish it with --shard {f.shard} --resume{also}")
-        if keep_timeseries:
-            for t in mine:
-                rec = f.records[t.run_id]
-                part = f.dir / PARTS / f"run-{t.run_id:06d}.parquet"
-                if rec.get("status") == "ok" and not part.is_file():
+        folders = ([PARTS] if keep_timeseries else []) + (
+            [SNAPSHOT_PARTS] if any(t.snapshots for t in mine) else [])
+        for t in mine:
+            if f.records[t.run_id].get("status") != "ok":
+                continue
+            for folder in folders:
+                part = f.dir / folder / f"run-{t.run_id:06d}.parquet"
+                if not part.is_file():
                     raise AllegianceError(
                         f"merge: shard {f.shard} ({f.dir}): run {t.run_id} is finished but its "
-                        f"{PARTS}/{part.name} is missing; rerun that shard with --force")
+                        f"{folder}/{part.name} is missing; rerun that shard with --force")
 
 
 def default_merge_out(found: Sequence[Found]) -> Path:
@@ -219,9 +222,10 @@ def adopt_shards(found: Sequence[Found], meta: dict[str, Any], outdir: Path) -> 
     """Copy the shards' runs into the experiment directory ``outdir`` (created, or continued
     when a merge was cut short or repeated: a run already there is not copied again).
 
-    Each part is copied under a temporary name and renamed into place before its index line is
-    appended, as when a run finishes; ``design.parquet`` and ``scenario.toml`` are copied from
-    the first shard (every shard writes the same bytes).
+    Each part (time series, and snapshots where kept) is copied under a temporary name and
+    renamed into place before its index line is appended, as when a run finishes;
+    ``design.parquet`` and ``scenario.toml`` are copied from the first shard (every shard
+    writes the same bytes).
     """
     store = RunStore(outdir, meta, resume=True)
     first = min(found, key=lambda f: f.shard.index)
@@ -236,5 +240,7 @@ def adopt_shards(found: Sequence[Found], meta: dict[str, Any], outdir: Path) -> 
         if rid in store.records:
             continue
         part = f.dir / PARTS / f"run-{rid:06d}.parquet"
-        store.adopt({**rec, "shard": str(f.shard)}, part if part.is_file() else None)
+        snap = f.dir / SNAPSHOT_PARTS / f"run-{rid:06d}.parquet"
+        store.adopt({**rec, "shard": str(f.shard)}, part if part.is_file() else None,
+                    snap if snap.is_file() else None)
     return store

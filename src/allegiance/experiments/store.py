@@ -5,10 +5,12 @@ Layout of an experiment directory::
     experiment.json          what was asked (kind, spec, its digest, number of runs)
     index.jsonl              one line per finished run (ok or failed), appended and flushed
     timeseries/run-000042.parquet   the run's time series, long format, one file per run
+    snapshots/run-000042.parquet    the agents' attributes at the ``snapshots`` dates (only
+                             when asked for), the run's ids and parameters first
     runs.parquet             one row per run: ids, seed, status, error, parameters, outcomes
 
-A run counts as finished only once its line is in ``index.jsonl``; its Parquet part is written
-to a temporary name and renamed into place *before* that line is appended. A SIGKILL therefore
+A run counts as finished only once its line is in ``index.jsonl``; its Parquet parts are written
+to temporary names and renamed into place *before* that line is appended. A SIGKILL therefore
 leaves at worst a part without a line (redone on ``--resume``, overwriting the same bytes) or a
 truncated last line (dropped on ``--resume``), never a half-written run that looks complete,
 and no run appears twice. ``runs.parquet`` and every part hold only deterministic values, so an
@@ -36,6 +38,7 @@ from .executors import Executor
 EXPERIMENT = "experiment.json"
 INDEX = "index.jsonl"
 PARTS = "timeseries"
+SNAPSHOT_PARTS = "snapshots"
 RUNS = "runs.parquet"
 _RUN_LOCK = threading.Lock()
 
@@ -52,6 +55,8 @@ class RunTask:
     scenario: dict[str, Any]
     params: dict[str, Any] = field(default_factory=dict)
     keep_timeseries: bool = True
+    #: months at whose start the agents' attributes are kept (``run --snapshot``)
+    snapshots: tuple[str, ...] = ()
 
 
 def execute(task: RunTask) -> dict[str, Any]:
@@ -63,22 +68,24 @@ def execute(task: RunTask) -> dict[str, Any]:
     t0 = time.perf_counter()
     out: dict[str, Any] = {"run_id": task.run_id, "host": platform.node(), "pid": os.getpid()}
     try:
+        kw = {"snapshots": task.snapshots} if task.snapshots else {}
         if threading.current_thread() is threading.main_thread():
             res = run(task.scenario, seed=task.seed, scale=task.scale, overrides=task.params,
-                      threads=1)
+                      threads=1, **kw)
         else:
             # threaded workers (a Dask LocalCluster with processes=False): numba's workqueue
             # threading layer is not thread-safe, so runs in one process take turns
             with _RUN_LOCK:
                 res = run(task.scenario, seed=task.seed, scale=task.scale,
-                          overrides=task.params, threads=1)
+                          overrides=task.params, threads=1, **kw)
     except Exception as exc:  # recorded, not raised: one bad point must not stop the sweep
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         out.update(status="failed", error=f"{type(exc).__name__}: {msg}" if msg
-                   else type(exc).__name__, summary=None, timeseries=None)
+                   else type(exc).__name__, summary=None, timeseries=None, snapshots=None)
     else:
         out.update(status="ok", error="", summary=res.summary,
-                   timeseries=res.timeseries if task.keep_timeseries else None)
+                   timeseries=res.timeseries if task.keep_timeseries else None,
+                   snapshots=res.snapshots if task.snapshots else None)
     out["wall_seconds"] = round(time.perf_counter() - t0, 4)
     return out
 
@@ -136,13 +143,16 @@ class RunStore:
             self._check_same(json.loads((self.dir / EXPERIMENT).read_text()))
         else:
             other = sorted(p.name for p in self.dir.iterdir()
-                           if not p.name.startswith(".") and p.name not in ("shards", PARTS))
+                           if not p.name.startswith(".")
+                           and p.name not in ("shards", PARTS, SNAPSHOT_PARTS))
             if other:  # --resume into a run, a comparison...: never write over it
                 raise AllegianceError(
                     f"--resume {self.dir}: not an experiment directory (no {EXPERIMENT}; it "
                     f"holds {', '.join(other[:3])}{', ...' if len(other) > 3 else ''}); "
                     "choose another --out")
         (self.dir / PARTS).mkdir(parents=True, exist_ok=True)
+        if meta.get("snapshots"):
+            (self.dir / SNAPSHOT_PARTS).mkdir(exist_ok=True)
         if not exists:
             dump_json(meta, self.dir / EXPERIMENT)
         self.records = self._load_index()
@@ -173,44 +183,50 @@ class RunStore:
             with atomic_file(path) as tmp:
                 tmp.write_text("".join(g + "\n" for g in good))
         # parts without an index line are runs cut short: drop them, they will be redone
-        for p in (self.dir / PARTS).iterdir():
-            if p.name.startswith("."):
-                p.unlink(missing_ok=True)
+        for folder in (PARTS, SNAPSHOT_PARTS):
+            if not (self.dir / folder).is_dir():
                 continue
-            try:
-                rid = int(p.stem.split("-")[1])
-            except (IndexError, ValueError):
-                continue
-            if rid not in records:
-                p.unlink(missing_ok=True)
+            for p in (self.dir / folder).iterdir():
+                if p.name.startswith("."):
+                    p.unlink(missing_ok=True)
+                    continue
+                try:
+                    rid = int(p.stem.split("-")[1])
+                except (IndexError, ValueError):
+                    continue
+                if rid not in records:
+                    p.unlink(missing_ok=True)
         return records
 
     def part_path(self, run_id: int) -> Path:
         """Path of a run's time-series part."""
         return self.dir / PARTS / f"run-{run_id:06d}.parquet"
 
-    def adopt(self, rec: dict[str, Any], part: Path | None) -> dict[str, Any]:
-        """Store a run finished in another store (a shard): its part copied in atomically,
+    def snapshot_path(self, run_id: int) -> Path:
+        """Path of a run's snapshots part."""
+        return self.dir / SNAPSHOT_PARTS / f"run-{run_id:06d}.parquet"
+
+    def adopt(self, rec: dict[str, Any], part: Path | None,
+              snapshots: Path | None = None) -> dict[str, Any]:
+        """Store a run finished in another store (a shard): its parts copied in atomically,
         then its index line."""
         import shutil
 
-        if part is not None:
-            with atomic_file(self.part_path(int(rec["run_id"]))) as tmp:
-                shutil.copyfile(part, tmp)
+        rid = int(rec["run_id"])
+        for src, dst in ((part, self.part_path(rid)), (snapshots, self.snapshot_path(rid))):
+            if src is not None:
+                dst.parent.mkdir(exist_ok=True)
+                with atomic_file(dst) as tmp:
+                    shutil.copyfile(src, tmp)
         return self._append(rec)
 
     def record(self, task: RunTask, out: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
-        """Store a finished run: its part (atomically), then its index line."""
-        ts = out.get("timeseries")
-        if out["status"] == "ok" and ts is not None:
-            import pandas as pd
-
-            front = pd.DataFrame({"run_id": task.run_id, "point": task.point,
-                                  "replicate": task.replicate, "seed": task.seed,
-                                  **{k: [v] * len(ts) for k, v in task.params.items()}},
-                                 index=ts.index)
-            long = pd.concat([front, ts], axis=1)
-            write_parquet(long, self.part_path(task.run_id))  # atomic
+        """Store a finished run: its parts (atomically), then its index line."""
+        if out["status"] == "ok":
+            for table, path in ((out.get("timeseries"), self.part_path(task.run_id)),
+                                (out.get("snapshots"), self.snapshot_path(task.run_id))):
+                if table is not None:
+                    write_parquet(_with_ids(task, table), path)  # atomic
         rec = {"run_id": task.run_id, "point": task.point, "replicate": task.replicate,
                "seed": task.seed, "params": task.params, "status": out["status"],
                "error": out["error"], "summary": out["summary"],
@@ -266,12 +282,33 @@ class RunStore:
 
     def read_timeseries(self):
         """All stored parts as one long DataFrame, in run-id order."""
-        import pandas as pd
+        return read_parts(self.dir / PARTS)
 
-        parts = sorted((self.dir / PARTS).glob("run-*.parquet"))
-        if not parts:
-            return pd.DataFrame()
-        return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    def read_snapshots(self):
+        """All stored snapshots parts as one DataFrame, in run-id order."""
+        return read_parts(self.dir / SNAPSHOT_PARTS)
+
+
+def _with_ids(task: RunTask, table):
+    """A run's table with its ids and parameters as the first columns (a long-format part)."""
+    import pandas as pd
+
+    front = pd.DataFrame({"run_id": task.run_id, "point": task.point,
+                          "replicate": task.replicate, "seed": task.seed,
+                          **{k: [v] * len(table) for k, v in task.params.items()}},
+                         index=table.index)
+    return pd.concat([front, table], axis=1)
+
+
+def read_parts(folder: Path):
+    """The ``run-*.parquet`` parts of ``folder`` as one DataFrame, in run-id order (empty if
+    none)."""
+    import pandas as pd
+
+    parts = sorted(Path(folder).glob("run-*.parquet"))
+    if not parts:
+        return pd.DataFrame()
+    return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
 
 
 def read_index(path: Path) -> tuple[dict[int, dict[str, Any]], list[str], bool]:
