@@ -172,6 +172,138 @@ def test_snapshot_command_and_bad_date(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+# ---- agent snapshots of experiments (ensemble, sweep --snapshot) ------------------------------
+
+SNAP_SWEEP = """
+scenario = "cpsu"
+scale = 1e-4
+seed = 4
+outcomes = ["peak_members"]
+set = { "run.end" = "1918-06" }
+[parameters]
+"levers.selectivity" = [0.3, 0.9]
+"""
+
+
+def _parts(d) -> dict[str, tuple[bytes, int]]:
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted((d / "snapshots").glob("*.parquet"))}
+
+
+def test_ensemble_snapshots_are_one_dataset_and_a_resume_redoes_nothing(tmp_path):
+    """Each run's snapshots are a part of one Parquet dataset (run ids first) that DuckDB
+    and polars read, whose counts are the runs' own time series; a resume after a kill redoes
+    only the run without an index line, and another set of dates is another experiment."""
+    import duckdb
+    import polars as pl
+
+    from allegiance.errors import AllegianceError
+    from allegiance.experiments.ensemble import ensemble
+    from allegiance.experiments.executors import SerialExecutor
+
+    kw = {"scale": 1e-4, "seed": 2, "overrides": ["run.end=1919-06"], "figures": False}
+    out = ensemble("cpsu", 3, SerialExecutor(), out=tmp_path / "ens", snapshots="1918-1,1919-06",
+                   **kw)
+    meta = json.loads((out / "experiment.json").read_text())
+    assert meta["snapshots"] == ["1918-01", "1919-06"]  # spelled as the run labels months
+    parts = _parts(out)
+    assert sorted(parts) == [f"run-{i:06d}.parquet" for i in range(3)]
+    glob = f"{out}/snapshots/*.parquet"
+    by = duckdb.sql(f"""select run_id, date, count(*) as agents, sum(member::int) as members
+        from read_parquet('{glob}') group by all order by run_id, date""").df()
+    assert list(zip(by["run_id"], by["date"], strict=True)) == [
+        (r, d) for r in range(3) for d in ("1918-01", "1919-06")]
+    ts = pd.concat([pd.read_parquet(p) for p in sorted((out / "timeseries").glob("*"))])
+    stocks = ts.set_index(["run_id", "date"]).loc[list(zip(by["run_id"], by["date"],
+                                                           strict=True))]
+    assert np.allclose(by["members"] * 1e4, stocks["members"])
+    assert np.allclose(by["agents"] * 1e4, stocks["population"])
+    assert by.groupby("date")["members"].nunique().gt(1).all()  # the runs' own agents
+    snap = pl.read_parquet(glob)
+    assert snap.columns[:5] == ["run_id", "point", "replicate", "seed", "date"]
+    assert {"tier", "cohort", "motive", "belief", "trust", "stake", "workplace"} <= set(
+        snap.columns)
+    assert snap.height == int(by["agents"].sum())
+
+    # killed after run 2's parts were written, before its index line; a temporary file left
+    index = out / "index.jsonl"
+    lines = index.read_text().splitlines()
+    index.write_text("\n".join(lines[:2]) + "\n")
+    (out / "snapshots" / ".run-000002.parquet.deadbeef").write_bytes(b"PAR1 half")
+    ensemble("cpsu", 3, SerialExecutor(), out=out, resume=True, snapshots="1918-01,1919-6",
+             **kw)
+    again = _parts(out)
+    assert [json.loads(x)["run_id"] for x in index.read_text().splitlines()] == [0, 1, 2]
+    assert {k: v[0] for k, v in again.items()} == {k: v[0] for k, v in parts.items()}
+    assert all(again[k][1] == parts[k][1] for k in ("run-000000.parquet", "run-000001.parquet"))
+    assert not list((out / "snapshots").glob(".*"))
+    ensemble("cpsu", 3, SerialExecutor(), out=out, resume=True, snapshots="1918-01,1919-06",
+             **kw)  # finished: nothing is run again
+    assert _parts(out) == again
+    with pytest.raises(AllegianceError, match="different specification"):
+        ensemble("cpsu", 3, SerialExecutor(), out=out, resume=True, snapshots="1918-01", **kw)
+
+
+def test_sweep_snapshot_flag_and_shards_merge_to_the_same_snapshots(tmp_path):
+    """``sweep --snapshot`` keeps the parameters beside the agents; two shards merged give the
+    same snapshot parts, byte for byte, as the sweep run whole."""
+    from allegiance.experiments.executors import SerialExecutor
+    from allegiance.experiments.merge import merge
+    from allegiance.experiments.sweep import sweep
+
+    spec = tmp_path / "snap.toml"
+    spec.write_text(SNAP_SWEEP)
+    r = cli("sweep", str(spec), "--snapshot", "1918-03", "--out", str(tmp_path / "whole"),
+            "--serial", "--quiet")
+    assert r.returncode == 0, r.stderr
+    whole = tmp_path / "whole"
+    snap = pd.read_parquet(whole / "snapshots")  # the folder is one dataset
+    assert sorted(set(zip(snap["run_id"], snap["levers.selectivity"], strict=True))) == [
+        (0, 0.3), (1, 0.9)]
+    assert set(snap["date"]) == {"1918-03"}
+    spec.write_text(SNAP_SWEEP.replace("outcomes", 'snapshots = ["1918-03"]\noutcomes'))
+    for i in (1, 2):
+        sweep(spec, SerialExecutor(), out=tmp_path / "parts", shard=f"{i}/2")
+    merged, kind, _ = merge([tmp_path / "parts"], figures=False)
+    assert kind == "sweep" and _parts(merged).keys() == _parts(whole).keys()
+    assert all(_parts(merged)[k][0] == v[0] for k, v in _parts(whole).items())
+    # the flag and the file's key are the same experiment
+    assert (json.loads((merged / "experiment.json").read_text())["digest"]
+            == json.loads((whole / "experiment.json").read_text())["digest"])
+
+
+def test_experiment_snapshot_usage_errors(tmp_path):
+    """A month outside the run, a date that is no month, a model without agents, and dates
+    given twice: one line each, before anything is written."""
+    from allegiance.errors import AllegianceError
+    from allegiance.experiments.ensemble import ensemble
+    from allegiance.experiments.executors import SerialExecutor
+    from allegiance.experiments.sweep import sweep
+
+    base = ["--scale", "1e-4", "--set", "run.end=1919-06", "--serial", "--out"]
+    line = one_line_error(cli("ensemble", "cpsu", "--runs", "2", "--snapshot", "1956-01",
+                              *base, str(tmp_path / "a")))
+    assert "--snapshot 1956-01: not a step of this run (allowed: 1917-11 to 1919-06" in line
+    for bad in ("1918-13", "soon", "1917-10"):
+        with pytest.raises(AllegianceError, match=rf"^--snapshot {bad}: not a step of this "
+                                                  r"run \(allowed: 1917-11 to 1919-06"):
+            ensemble("cpsu", 2, SerialExecutor(), scale=1e-4, overrides=["run.end=1919-06"],
+                     out=tmp_path / "b", snapshots=["1918-01", bad])
+    with pytest.raises(AllegianceError, match="model 'ishigami' has no agent attributes"):
+        ensemble("ishigami", 2, SerialExecutor(), out=tmp_path / "c", snapshots="1")
+    spec = tmp_path / "s.toml"
+    spec.write_text(SNAP_SWEEP.replace("outcomes", 'snapshots = ["1956-01"]\noutcomes'))
+    line = one_line_error(cli("sweep", str(spec), "--serial", "--out", str(tmp_path / "d")))
+    assert "s.toml: snapshots: 1956-01: not a step of this run (allowed: 1917-11 to 1918-06" \
+        in line
+    line = one_line_error(cli("sweep", str(spec), "--snapshot", "1918-01", "--serial",
+                              "--out", str(tmp_path / "e")))
+    assert "--snapshot: s.toml sets snapshots already" in line
+    with pytest.raises(AllegianceError, match="snapshots: 1956-01: not a step"):
+        sweep(spec, SerialExecutor(), out=tmp_path / "f")
+    assert not [p for p in tmp_path.iterdir() if p.name != "s.toml"]
+
+
 # ---- scenario discovery -----------------------------------------------------------------------
 
 

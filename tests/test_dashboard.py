@@ -28,6 +28,8 @@ SEED = 7
 SCALE = 1e-5  # 1:100,000: the whole 1917-1991 run in about 1.5 s (the browser flow is tested)
 MEMORY = str(1 << 30)  # 1 GiB "available": 1:1,000 fits, 1:2 does not
 TIMEOUT = 180_000  # ms; generous for a busy 2-core machine
+SNAPS = ["1956-01", "1985-03"]  # the browser flow's snapshot months
+LAYOUT_END = "1921-06"  # the layout tests need a result, not a whole run
 
 
 # ---- the schema -> controls mapping, without a browser ---------------------------------------
@@ -125,7 +127,10 @@ def test_every_bundled_scenario_opens_and_runs_in_the_page(tmp_path):
     rc = _render_page()
     try:
         for name in bundled_names():
-            app.pick_bundled(name)
+            # the render context batches the page's updates into one render, as it does for
+            # an event of the page (a choice in the menu, a click)
+            with rc:
+                app.pick_bundled(name)
             sc = app.scenario_now()
             ws = _widgets(rc.find().widget)
             html = [getattr(w, "unsafe_innerHTML", None) or "" for w in ws]
@@ -134,16 +139,18 @@ def test_every_bundled_scenario_opens_and_runs_in_the_page(tmp_path):
             classes = {getattr(w, "class_", None) for w in ws}
             assert (f"run-{ls[0]}" in classes) if ls else not classes & {"run-end", "run-steps"}
             # open every closed section of settings: each control of the schema renders
-            for w in ws:
-                if "section-toggle" in (getattr(w, "class_", None) or "") and \
-                        w.children[0].startswith("▸"):
-                    w.fire_event("click", {})
+            with rc:
+                for w in ws:
+                    if "section-toggle" in (getattr(w, "class_", None) or "") and \
+                            w.children[0].startswith("▸"):
+                        w.fire_event("click", {})
             ws = _widgets(rc.find().widget)
             n_ctl = sum(1 for w in ws if (getattr(w, "class_", None) or "").startswith("ctl "))
             assert n_ctl == len(controls.all_controls(sc)), name
-            if ls:
-                app.length.set(SHORT[ls[0]])
-            app.scale.set(SCALE)
+            with rc:
+                if ls:
+                    app.length.set(SHORT[ls[0]])
+                app.scale.set(SCALE)
             current, unchanged, changed = app.plan_run()
             assert not changed and current.digest() == unchanged.digest()
             if ls:
@@ -260,6 +267,89 @@ def test_a_runs_warnings_show_in_the_page(tmp_path):
         rc.close()
 
 
+def _img(rc, key: str, cls: str = "fig") -> bytes | None:
+    """The PNG of the page's ``img.fig-KEY`` (``cls="zoomed"``: ``img.zoomed-KEY``), or None."""
+    for w in _widgets(rc.find().widget):
+        h = getattr(w, "unsafe_innerHTML", None) or ""
+        if f'class="{cls} {cls}-{key}"' in h:
+            return base64.b64decode(h.split("base64,", 1)[1].split('"', 1)[0])
+    return None
+
+
+def test_snapshots_are_asked_for_checked_and_drawn_as_histograms(tmp_path):
+    """Snapshot months typed in the page are checked as ``run --snapshot`` checks them, kept
+    by both runs (the worker's code path), and drawn as histograms of the chosen date and
+    group, the two runs on the same bins; what is drawn counts the runs' own stocks."""
+    from allegiance.dashboard import app, panels
+    from allegiance.dashboard.jobs import RunRequest, run_request
+
+    def classes() -> set:
+        return {c for w in _widgets(rc.find().widget)
+                for c in (getattr(w, "class_", None) or "").split()}
+
+    rc = _render_page()
+    try:
+        app.pick_bundled("cpsu")
+        assert "run-snapshots" in classes()
+        app.values.set({"levers.criticism": 1.0})
+        app.length.set("1919-06")
+        app.scale.set(SCALE)
+        app.snapshots.set("1918-13")
+        app.start_run(None, {}, str(tmp_path))  # refused before any worker is asked
+        assert any("--snapshot 1918-13: not a step of this run (allowed: 1917-11 to 1919-06"
+                   in x for x in app.run_errors.value), app.run_errors.value
+        app.snapshots.set("1918-1, 1919-06")
+        current, unchanged, changed = app.plan_run()
+        dates = app.plan_snapshots(current)
+        assert dates == ["1918-01", "1919-06"]
+        cur = allegiance.load(run_request(RunRequest("current", current.to_dict(), 1, changed,
+                                                     dates), tmp_path))
+        base = allegiance.load(run_request(RunRequest("baseline", unchanged.to_dict(), 1,
+                                                      snapshots=dates), tmp_path))
+        app.show_result(cur, base, changed, "cpsu", str(tmp_path))
+        names = ("your settings", "unchanged")
+        first = _img(rc, "snapshots")
+        assert first == views.snapshot_image(cur, "1918-01", base, "members", names)
+        html = [getattr(w, "unsafe_innerHTML", None) or "" for w in _widgets(rc.find().widget)]
+        cmd = next(h for h in html if h.startswith("Same run from the command line"))
+        assert "--snapshot 1918-01,1919-06" in cmd
+        panels.snapshot_date.set("1919-06")
+        panels.snapshot_who.set("everyone")
+        shown = _img(rc, "snapshots")
+        assert shown == views.snapshot_image(cur, "1919-06", base, "everyone", names)
+        assert shown != first
+        app.zoomed.set("snapshots")  # full size (200 dpi): wider than the figure in the page
+        big = _img(rc, "snapshots", "zoomed")
+        assert int.from_bytes(big[16:20], "big") > int.from_bytes(shown[16:20], "big")
+        app.zoomed.set(None)
+        # what is drawn is the runs' own agents: their counts are the time series' stocks
+        for who, total in (("members", "members"), ("everyone", "population")):
+            got = {p[0]: p for p in views.snapshot_panels([base, cur], "1919-06", who)}
+            assert set(got) == {"belief", "trust", "stake", "tier", "motive", "cohort"}
+            for res, i in ((base, 0), (cur, 1)):
+                row = res.timeseries.set_index("date").loc["1919-06"]
+                for key in ("belief", "trust", "stake", "tier", "cohort"):
+                    assert got[key][4][i].sum() == pytest.approx(row[total]), (who, key)
+                tiers = dict(zip(got["tier"][3], got["tier"][4][i], strict=True))
+                assert tiers.get("candidate", 0) == pytest.approx(row["candidates"])
+                motives = dict(zip(got["motive"][3], got["motive"][4][i], strict=True))
+                if who == "members":  # everyone: former members keep their motive at joining
+                    assert motives.get("ideal", 0) == pytest.approx(row["motive_ideal"])
+                assert ("nonmember" in tiers) == (who == "everyone")
+        app.show_result(base, base, {}, "cpsu", str(tmp_path))  # one run: nothing compared
+        assert _img(rc, "snapshots") == views.snapshot_image(base, "1919-06", None,
+                                                             "everyone", names)
+        app.pick_bundled("granovetter")  # a model without agents to keep: no field
+        assert "run-snapshots" not in classes()
+        assert app.plan_snapshots(app.plan_run()[0]) == []
+    finally:
+        app.snapshots.set("")
+        panels.snapshot_date.set("")
+        panels.snapshot_who.set("members")
+        app.pick_bundled("cpsu")
+        rc.close()
+
+
 # ---- the browser ------------------------------------------------------------------------------
 
 
@@ -346,15 +436,17 @@ def test_run_change_lever_cancel_compare_and_download(page, tmp_path):
     pg.locator(".cancel-button").click()
     pg.wait_for_selector(".run-cancelled", timeout=30_000)
     _set_input(pg, "run-scale", repr(SCALE))
+    _set_input(pg, "run-snapshots", ",".join(SNAPS))
 
     # run again; meanwhile the API runs the same settings here (2 cores: one each)
     sets = ["levers.criticism=1.0"]
     runs: dict = {}
 
     def api_runs():
-        runs["base"] = allegiance.run("cpsu", seed=SEED, scale=SCALE, threads=1)
+        runs["base"] = allegiance.run("cpsu", seed=SEED, scale=SCALE, threads=1,
+                                      snapshots=SNAPS)
         runs["api"] = allegiance.run("cpsu", seed=SEED, scale=SCALE, overrides=sets,
-                                      threads=1)
+                                      threads=1, snapshots=SNAPS)
 
     worker = threading.Thread(target=api_runs)
     pg.locator(".run-button").click()
@@ -375,6 +467,16 @@ def test_run_change_lever_cancel_compare_and_download(page, tmp_path):
     for key in ("members", "belief_trust", "difference"):
         assert _fig_png(pg, key) == drawn[key], key
     assert drawn["members"] != before["members"]
+    # the agents at each snapshot month, both runs on the same bins
+    names = ("your settings", "unchanged")
+    assert _fig_png(pg, "snapshots") == views.snapshot_image(api, SNAPS[0], base, "members",
+                                                             names)
+    pg.locator(".snapshot-date").click()
+    pg.get_by_role("option", name=SNAPS[1], exact=True).click()
+    want = views.snapshot_image(api, SNAPS[1], base, "members", names)
+    pg.wait_for_function("b => document.querySelector('img.fig-snapshots').src.endsWith(b)",
+                         arg=base64.b64encode(want).decode()[-400:], timeout=TIMEOUT)
+    assert _fig_png(pg, "snapshots") == want
 
     # downloads: exactly what was run, re-runnable from the CLI bit for bit
     with pg.expect_download() as dl:
@@ -601,11 +703,13 @@ def test_layout_on_a_phone_and_a_desktop(server, tmp_path, size):
             side.wait_for(state="visible")
             assert _in_view(pg, ".settings-close")
             _set_input(pg, "run-scale", repr(SCALE))
+            _set_input(pg, "run-end", LAYOUT_END)
             pg.locator(".settings-close").click()
             side.wait_for(state="hidden")
         else:  # a column beside the results, which can be hidden and shown
             assert side.is_visible()
             _set_input(pg, "run-scale", repr(SCALE))
+            _set_input(pg, "run-end", LAYOUT_END)
             pg.locator(".settings-toggle").click()
             side.wait_for(state="hidden")
             pg.locator(".settings-toggle").click()

@@ -256,7 +256,10 @@ def run(
     cached: dict[str, Any] | None = None
     cache_stops: list[tuple[int, str, str]] = []
     if snapshot_cache is not None and ck is None and cls.checkpoint_derived is not None:
-        ck, cache_stops, cached = _from_cache(model, sc.to_dict(), snapshot_cache, branch_points)
+        # a run that keeps its agents at some months branches no later than the first
+        first = min((k for k, _ in _snapshot_steps(model, snapshots, 0)), default=None)
+        ck, cache_stops, cached = _from_cache(model, sc.to_dict(), snapshot_cache, branch_points,
+                                              first)
         if ck is not None:
             resume_from = "(a snapshot in memory)"
     if ck is not None:
@@ -328,12 +331,14 @@ def run(
                   snapshots=snaps)
 
 
-def _from_cache(model, scenario: dict[str, Any], cache, points: Iterable[str] | int
+def _from_cache(model, scenario: dict[str, Any], cache, points: Iterable[str] | int,
+                limit: int | None = None
                 ) -> tuple[tuple | None, list[tuple[int, str, str]], dict[str, Any]]:
     """Where a run may start from ``cache`` and where it keeps its own state: ``(the snapshot
-    of the latest branch point a cached run shares with this one, or None; stops
-    ``(step, "cache", key)`` for the branch points after it not yet cached; what the
-    manifest records)``. Labels that are not steps of this run are ignored."""
+    of the latest branch point a cached run shares with this one, at or before step ``limit``
+    if given, or None; stops ``(step, "cache", key)`` for the branch points after it not yet
+    cached; what the manifest records)``. Labels that are not steps of this run are
+    ignored."""
     from .checkpoint import prefix_key
 
     n = model.n_steps()
@@ -343,12 +348,37 @@ def _from_cache(model, scenario: dict[str, Any], cache, points: Iterable[str] | 
         index = {model.step_label(k): k for k in range(1, n)}
         steps = sorted({index[str(p)] for p in points if str(p) in index})
     keys = {k: prefix_key(type(model), scenario, model.step_label(k)) for k in steps}
-    found = max((k for k in steps if keys[k] in cache), default=None)
+    found = max((k for k in steps if keys[k] in cache and (limit is None or k <= limit)),
+                default=None)
     snap = cache.get(keys[found]) if found is not None else None
     stops = [(k, "cache", keys[k]) for k in steps
              if (found is None or k > found) and keys[k] not in cache]
     return snap, stops, {"branched_at": None if found is None else model.step_label(found),
                          "kept": []}
+
+
+def snapshot_dates(scenario: str | Path | Mapping[str, Any] | ScenarioBase,
+                   dates: Iterable[str] | str, *, scale: float | None = None) -> list[str]:
+    """The ``--snapshot`` dates of a run of ``scenario``, checked before anything runs (as
+    :func:`run` checks them) and spelled as the run labels its steps (``1956-1`` ->
+    ``1956-01``); a string is split at commas. Experiments and the dashboard check their
+    dates with it before they start any run.
+
+    Raises:
+        AllegianceError: a date that is not a step of the run (one line naming it and the
+            steps allowed), or a model without agent attributes.
+    """
+    from .registry import model_class
+
+    if isinstance(dates, str):
+        dates = dates.split(",")
+    wanted = [str(d).strip() for d in dates if str(d).strip()]
+    if not wanted:
+        return []
+    sc = load_scenario(scenario)
+    scale = float(sc.run.scale if scale is None else scale)
+    model = model_class(sc.model)(sc, seed=sc.run.seed, scale=scale)
+    return list(dict.fromkeys(label for _, label in _snapshot_steps(model, wanted, 0)))
 
 
 def _snapshot_steps(model, labels: Iterable[str], after: int) -> list[tuple[int, str]]:
@@ -357,8 +387,13 @@ def _snapshot_steps(model, labels: Iterable[str], after: int) -> list[tuple[int,
     import contextlib
 
     from .calendar import month_label, parse_month
+    from .engine import Model
     from .errors import AllegianceError
 
+    labels = list(labels)
+    if labels and type(model).agent_table is Model.agent_table:
+        raise AllegianceError(f"--snapshot: model {model.name!r} has no agent attributes to "
+                              "write")
     out = []
     monthly = _is_month(model.step_label(0))
     for raw in labels:
@@ -373,11 +408,6 @@ def _snapshot_steps(model, labels: Iterable[str], after: int) -> list[tuple[int,
                 f"--snapshot {raw}: not a step of this run (allowed: {model.step_label(after)} "
                 f"to {model.step_label(n - 1)}{', as YYYY-MM' if monthly else ''})")
         out.append((k, label))
-    from .engine import Model
-
-    if out and type(model).agent_table is Model.agent_table:
-        raise AllegianceError(f"--snapshot: model {model.name!r} has no agent attributes to "
-                              "write")
     return out
 
 

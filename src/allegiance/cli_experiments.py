@@ -33,6 +33,12 @@ from .cli_common import (
 )
 from .limits import MAX_RUNS, SEED_MAX
 
+#: ``--snapshot`` of ``ensemble`` and ``sweep`` (``run --snapshot`` for every run)
+Snapshot = Annotated[str | None, typer.Option(
+    "--snapshot", metavar="DATES",
+    help="Keep every run's agents (tier, cohort, motive, belief, trust, stake, workplace, ...) "
+         "at the start of these months in snapshots/run-*.parquet: 1956-01,1985-03.")]
+
 
 def _failures(runs) -> str:
     if not len(runs):
@@ -59,7 +65,7 @@ def ensemble(
     workers: Workers = None, scheduler: Scheduler = None, dask: Dask = False,
     serial: Serial = False, resume: Resume = False, force: Force = False, quiet: Quiet = False,
     figures: Annotated[bool, typer.Option(help="Draw the bands figure.")] = True,
-    shard: ShardOpt = None,
+    shard: ShardOpt = None, snapshot: Snapshot = None,
 ) -> None:
     """Run N replicates of a scenario; write per-month bands and the band of each forecast."""
     import json
@@ -70,7 +76,8 @@ def ensemble(
     part = parse_shard(shard)
     outdir = run_ensemble(scenario, runs, executor(serial, workers, scheduler, dask),
                           scale=scale, seed=seed, overrides=set_ or [], out=out, resume=resume,
-                          force=force, quiet=quiet, figures=figures, shard=part)
+                          force=force, quiet=quiet, figures=figures, shard=part,
+                          snapshots=snapshot or ())
     if part is not None:
         if not quiet:
             echo(f"ensemble shard {part} -> {outdir}")
@@ -119,6 +126,7 @@ def sweep(
     force: Force = False, workers: Workers = None, scheduler: Scheduler = None,
     dask: Dask = False, serial: Serial = False, quiet: Quiet = False, shard: ShardOpt = None,
     branch: Branch = True,
+    snapshot: Snapshot = None,
 ) -> None:
     """Run a parameter sweep (factorial, Latin hypercube, Sobol or Morris design) from a TOML
     file, or with --assumed a Latin hypercube over a scenario's plausible ranges."""
@@ -145,7 +153,7 @@ def sweep(
                                   "states its own design)")
     outdir, runs = run_sweep(spec, executor(serial, workers, scheduler, dask), out=out,
                              resume=resume, force=force, retry_failed=retry_failed, quiet=quiet,
-                             shard=part, branch=branch)
+                             shard=part, branch=branch, snapshots=snapshot)
     if not quiet:
         what = f" shard {part}" if part is not None else ""
         label = file if assumed else Path(file).name

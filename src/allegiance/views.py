@@ -249,3 +249,140 @@ def observed_png(cls) -> bytes | None:
     ax.legend(loc="upper left")
     fig.tight_layout()
     return png(fig)
+
+
+# ---------------------------------------------------------------------------------------------
+# Snapshots: the agents at a date (``run --snapshot``), as histograms
+
+#: attributes drawn as histograms (0-1 unless ``None``: the range the runs shown span)
+SNAPSHOT_HISTOGRAMS = (("belief", "belief in the ideal", (0.0, 1.0)),
+                       ("trust", "trust in the party", (0.0, 1.0)),
+                       ("stake", "stake in office", None))
+#: attributes drawn as counts by category
+SNAPSHOT_COUNTS = (("tier", "tier"), ("motive", "motive at joining"), ("cohort", "birth cohort"))
+#: whom a snapshot figure counts: (key, words); ``members`` needs a ``member`` column
+SNAPSHOT_WHO = (("members", "members"), ("everyone", "everyone alive"))
+SNAPSHOT_BINS = 20
+
+
+def snapshot_dates(result) -> list[str]:
+    """The dates of a result's snapshots, in order (``[]`` without snapshots)."""
+    snap = getattr(result, "snapshots", None)
+    if snap is None or "date" not in snap:
+        return []
+    return list(dict.fromkeys(snap["date"].astype(str)))
+
+
+def snapshot_who(result) -> list[str]:
+    """The groups a result's snapshots can be counted over (keys of :data:`SNAPSHOT_WHO`)."""
+    snap = getattr(result, "snapshots", None)
+    if snap is None:
+        return []
+    return [k for k, _ in SNAPSHOT_WHO if k != "members" or "member" in snap]
+
+
+def snapshot_panels(results, date: str, who: str = "members", bins: int = SNAPSHOT_BINS):
+    """What a snapshot figure draws, computed from the results' ``snapshots`` at ``date``.
+
+    Returns ``[(attribute, words, kind, x, [persons per bin or category, one per result])]``:
+    ``kind`` is ``"hist"`` (``x`` the bin edges, shared by the results, so they compare bin
+    for bin) or ``"counts"`` (``x`` the categories any result has agents in). Agents are
+    counted in persons (one agent is ``1 / scale`` persons).
+    """
+    import numpy as np
+    import pandas as pd
+
+    tables = []
+    for r in results:
+        snap = r.snapshots
+        t = snap[snap["date"].astype(str) == date]
+        if who == "members":
+            t = t[t["member"].astype(bool)]
+        tables.append((t, 1.0 / float(r.manifest["scale"])))
+    out = []
+    for col, words, fixed in SNAPSHOT_HISTOGRAMS:
+        if not all(col in t for t, _ in tables):
+            continue
+        vals = [t[col].to_numpy(dtype=np.float64) for t, _ in tables]
+        hi = max((float(v.max()) for v in vals if v.size), default=0.0)
+        lo, hi = fixed if fixed is not None else (0.0, hi if hi > 0 else 1.0)
+        edges = np.linspace(lo, hi, bins + 1)
+        counts = [np.histogram(np.clip(v, lo, hi), edges)[0] * k
+                  for v, (_, k) in zip(vals, tables, strict=True)]
+        out.append((col, words, "hist", edges, counts))
+    for col, words in SNAPSHOT_COUNTS:
+        if not all(col in t for t, _ in tables):
+            continue
+        first = tables[0][0][col]
+        cats = (list(first.cat.categories) if isinstance(first.dtype, pd.CategoricalDtype)
+                else sorted({str(x) for t, _ in tables for x in t[col]}))
+        counts = [np.array([(t[col].astype(str) == str(c)).sum() * k for c in cats],
+                           dtype=np.float64) for t, k in tables]
+        keep = np.flatnonzero(np.sum(counts, axis=0) > 0)
+        out.append((col, words, "counts", [str(cats[i]) for i in keep],
+                    [c[keep] for c in counts]))
+    return out
+
+
+def snapshot_figure(result, date: str, baseline=None, who: str = "members",
+                    names: tuple[str, str] = ("your settings", "unchanged")):
+    """Histograms of belief, trust and stake and counts by tier, motive and cohort of the
+    agents at ``date`` (``who``: members or everyone alive), in persons; with ``baseline``,
+    both runs on the same bins (``names``: how the two are called). ``None`` when the result
+    has no snapshot at ``date``."""
+    if date not in snapshot_dates(result) or (
+            baseline is not None and date not in snapshot_dates(baseline)):
+        return None
+    from matplotlib.ticker import FuncFormatter
+
+    from .plotting import PALETTE, _short, color, plt
+
+    runs = [result] if baseline is None else [baseline, result]
+    labels = [names[0]] if baseline is None else [names[1], names[0]]
+    panels = snapshot_panels(runs, date, who)
+    if not panels:
+        return None
+    ncol = 3
+    nrow = -(-len(panels) // ncol)
+    fig, axes = plt().subplots(nrow, ncol, figsize=(9, 2.7 * nrow), squeeze=False)
+    two = baseline is not None
+    for ax, (col, words, kind, x, counts) in zip(axes.flat, panels, strict=False):
+        for i, (c, lab) in enumerate(zip(counts, labels, strict=True)):
+            tint = (PALETTE["a"], PALETTE["b"])[i] if two else color(col, "#4d4d4d")
+            if kind == "hist":
+                ax.stairs(c, x, color=tint, lw=1.4, ls="--" if two and i == 0 else "-",
+                          fill=not two, alpha=1.0 if two else 0.75, label=lab)
+            else:
+                import numpy as np
+
+                pos = np.arange(len(x))
+                w = 0.4 if two else 0.7
+                ax.bar(pos + (i - 0.5) * w if two else pos, c, width=w, color=tint,
+                       alpha=0.85, label=lab)
+                ax.set_xticks(pos, [s.replace("_", " ") for s in x], rotation=30,
+                              ha="right", fontsize=7)
+        ax.set_title(words, fontsize=9, loc="left")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _short(v)))
+        ax.set_ylim(bottom=0)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    axes.flat[0].set_ylabel("persons")
+    if two:
+        axes.flat[0].legend(loc="upper left")
+    group = dict(SNAPSHOT_WHO).get(who, who)
+    fig.suptitle(f"The agents at the start of {date}: {group}", fontsize=10, x=0.01,
+                 ha="left")
+    fig.tight_layout()
+    return fig
+
+
+def snapshot_image(result, date: str, baseline=None, who: str = "members",
+                   names: tuple[str, str] = ("your settings", "unchanged"), fmt: str = "png",
+                   dpi: int = 110) -> bytes:
+    """:func:`snapshot_figure` as PNG or SVG bytes, or ``b""`` when there is nothing to draw."""
+    fig = snapshot_figure(result, date, baseline, who, names)
+    if fig is None:
+        return b""
+    from .plotting import image
+
+    return image(fig, fmt, dpi)

@@ -19,12 +19,21 @@ import solara
 import solara.lab
 
 from .. import views
-from ..api import check_memory
+from ..api import check_memory, snapshot_dates
 from ..errors import AllegianceError, ScenarioError
 from ..scenario import ScenarioBase, bundled_names, load_scenario
 from . import controls, panels
 from .jobs import RunRequest, Worker, auto_threads
-from .panels import CSS, Downloads, FigureBox, Intro, Zoom, numbers_html, timeline_html
+from .panels import (
+    CSS,
+    Downloads,
+    FigureBox,
+    Intro,
+    Snapshots,
+    Zoom,
+    numbers_html,
+    timeline_html,
+)
 from .upload import ScenarioUpload
 
 DEFAULT_SCALE = 1e-4
@@ -43,6 +52,8 @@ values: solara.Reactive[dict[str, Any]] = solara.reactive({})
 seed = solara.reactive(1917)
 scale = solara.reactive(DEFAULT_SCALE)
 length = solara.reactive("")  # text of the run-length field (controls.length_setting)
+#: text of the snapshots field: months at which runs keep their agents ("1956-01,1985-03")
+snapshots = solara.reactive("")
 run_errors: solara.Reactive[list[str]] = solara.reactive([])
 progress: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)
 shown: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)
@@ -206,21 +217,36 @@ def plan_run() -> tuple[ScenarioBase, ScenarioBase, dict[str, Any]]:
     return current, unchanged, changed
 
 
+def plan_snapshots(current: ScenarioBase) -> list[str]:
+    """The months of the snapshots field as the run labels them (``[]`` when empty, or when
+    the model keeps no snapshots).
+
+    Raises:
+        AllegianceError: a month that is not one of the run (``allegiance run --snapshot``'s
+            line).
+    """
+    if not controls.has_snapshots(current):
+        return []
+    return snapshot_dates(current, snapshots.value)
+
+
 def start_run(worker: Worker, cache: dict, workdir: str) -> None:
     """Validate, check memory, and submit the run(s) of the current settings."""
     run_errors.set([])
     try:
         current, unchanged, changed = plan_run()
+        dates = plan_snapshots(current)
     except AllegianceError as exc:
         run_errors.set(_messages(exc))
         return
     threads = auto_threads(float(scale.value))
-    base_key = unchanged.digest()
+    # a run kept for other snapshot dates is run again (the scenario's results are the same)
+    base_key = unchanged.digest() + "|" + ",".join(dates)
     reqs = []
     if changed or versus.value:
-        reqs.append(RunRequest("current", current.to_dict(), threads, changed))
+        reqs.append(RunRequest("current", current.to_dict(), threads, changed, dates))
     if base_key not in cache:
-        reqs.append(RunRequest("baseline", unchanged.to_dict(), threads))
+        reqs.append(RunRequest("baseline", unchanged.to_dict(), threads, snapshots=dates))
     job_dir = tempfile.mkdtemp(prefix="run-", dir=workdir)
     meta = {"baseline_key": base_key, "changes": changed, "source": source.value,
             "versus": versus.value}
@@ -384,7 +410,9 @@ def Results(sc: ScenarioBase):  # noqa: N802 (Solara components are CamelCase)
                + f" --seed {m['seed']} --scale {m['scale']!r}"
                + (f" --set run.{ls}={run[ls]}" if ls else "")
                + "".join(f" --set{'-b' if vs else ''} '{x}'"
-                         for x in controls.format_set(s["changes"])))
+                         for x in controls.format_set(s["changes"]))
+               + (f" --snapshot {','.join(m['snapshots'])}"
+                  if m.get("snapshots") and not vs else ""))
         solara.HTML(tag="div", unsafe_innerHTML="Same run from the command line: <code>"
                     f"{escape(cmd)}</code>", classes=["cli-equivalent"],
                     style={"font-size": "12px", "margin": "4px 0", "overflow-wrap": "anywhere"})
@@ -415,6 +443,9 @@ def Results(sc: ScenarioBase):  # noqa: N802 (Solara components are CamelCase)
         for key in rest:
             with solara.Div():
                 figure(key)
+    if views.snapshot_dates(cur):
+        base = s["baseline"] if has_base else None
+        Snapshots(cur, base, ("your settings", s.get("versus") or "unchanged"), zoomed)
     Downloads(cur)
 
 
@@ -524,6 +555,11 @@ def Side(sc: ScenarioBase):  # noqa: N802 (Solara components are CamelCase)
     ls = controls.length_setting(sc)
     if ls is not None:
         solara.InputText(ls[1], value=length, classes=[f"run-{ls[0]}"])
+    if controls.has_snapshots(sc):
+        solara.InputText("snapshots: months, e.g. 1956-01,1985-03", value=snapshots,
+                         classes=["run-snapshots"])
+        solara.Text("The agents at the start of these months are kept, and drawn as "
+                    "histograms after the run.", style={"font-size": "11px", "color": "#666"})
     try:
         from ..registry import model_class
 

@@ -359,6 +359,16 @@ def length_setting(scenario: ScenarioBase) -> tuple[str, str] | None:
     return next(((k, lab) for k, lab in LENGTH_KEYS if k in fields), None)
 
 
+def has_snapshots(scenario: ScenarioBase) -> bool:
+    """Whether runs of the scenario's model can keep snapshots of their agents
+    (``Model.agent_table``, ``allegiance run --snapshot``)."""
+    from ..engine import Model
+    from ..registry import MODELS, model_class
+
+    return (scenario.model in MODELS
+            and model_class(scenario.model).agent_table is not Model.agent_table)
+
+
 def run_settings(seed: int, scale: float, length: str | int | None = None,
                  key: str = "end") -> dict[str, Any]:
     """``run.*`` overrides, so the resolved scenario (and its TOML) carries seed, scale and

@@ -29,14 +29,16 @@ class RunCancelledError(AllegianceError):
 
 @dataclass
 class RunRequest:
-    """One run: a resolved scenario table (seed and scale inside), its label and threads, and
-    the user's changes as ``--set`` pairs (already in the table; passed again so that the run's
-    summary warns about them as ``allegiance run --set`` does)."""
+    """One run: a resolved scenario table (seed and scale inside), its label and threads, the
+    user's changes as ``--set`` pairs (already in the table; passed again so that the run's
+    summary warns about them as ``allegiance run --set`` does), and the months at which to keep
+    snapshots of the agents (``--snapshot``, checked already)."""
 
     label: str
     scenario: dict[str, Any]
     threads: int | None = None
     sets: dict[str, Any] = field(default_factory=dict)
+    snapshots: list[str] = field(default_factory=list)
 
 
 #: steps (months) between the states a dashboard run keeps for later runs to branch from
@@ -56,7 +58,7 @@ def run_request(req: RunRequest, outdir: str | Path, progress=None, cache=None,
 
     branch = {} if cache is None else {"snapshot_cache": cache, "branch_points": every}
     result = run(req.scenario, overrides=req.sets, threads=req.threads, progress=progress,
-                 **branch)
+                 snapshots=req.snapshots, **branch)
     return result.save(Path(outdir) / req.label, force=True)
 
 

@@ -188,6 +188,46 @@ def Downloads(result):  # noqa: N802 (Solara components are CamelCase)
         solara.FileDownload(lambda: _download_bytes(rdir / "manifest.json"),
                             filename="manifest.json", label="manifest.json",
                             mime_type="application/json")
+        if (rdir / "snapshots.parquet").is_file():
+            solara.FileDownload(lambda: _download_bytes(rdir / "snapshots.parquet"),
+                                filename="snapshots.parquet", label="snapshots.parquet")
+
+
+#: the snapshot date and group shown (per tab); a date the result lacks shows its first
+snapshot_date = solara.reactive("")
+snapshot_who = solara.reactive("members")
+
+
+@solara.component
+def Snapshots(current, baseline, names: tuple[str, str], zoomed):  # noqa: N802
+    """The agents at one of the snapshot dates: histograms of belief, trust and stake and
+    counts by tier, motive and cohort, of members or of everyone, for the run and (``baseline``)
+    the run it is compared with, on the same bins; a figure that zooms and downloads."""
+    dates = views.snapshot_dates(current)
+    date = snapshot_date.value if snapshot_date.value in dates else dates[0]
+    groups = views.snapshot_who(current)
+    who = snapshot_who.value if snapshot_who.value in groups else groups[0]
+    deps = [id(current), id(baseline), date, who]
+    png = solara.use_memo(
+        lambda: views.snapshot_image(current, date, baseline, who, names), deps)
+    title = f"The agents at the start of {date}"
+    with solara.Div(classes=["snapshots"]):
+        solara.HTML(tag="h3", unsafe_innerHTML="The agents at a date")
+        with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
+            solara.Select("snapshot", value=date, values=dates, on_value=snapshot_date.set,
+                          classes=["snapshot-date"])
+            solara.Select("who", value=who, values=groups, on_value=snapshot_who.set,
+                          classes=["snapshot-who"])
+        if png:
+            FigureBox("snapshots", title, png,
+                      lambda: views.snapshot_image(current, date, baseline, who, names, "svg"),
+                      zoomed.set)
+        else:
+            solara.Text(f"No snapshot at {date} in the run compared with.")
+    if zoomed.value == "snapshots" and png:
+        Zoom("snapshots", title,
+             lambda: views.snapshot_image(current, date, baseline, who, names, dpi=200),
+             lambda: zoomed.set(None))
 
 
 def figure_files(current, baseline=None, workdir: str | None = None):

@@ -9,7 +9,9 @@ writes
 * ``summary.json`` — the same band for every number of the runs' summaries (for ``cpsu`` the
   forecast: ``forecast.exits_1990``, ``forecast.crisis.defenders_members``, ...);
 * ``figures/ensemble_bands.{png,svg}`` — members and committed members with bands for ``cpsu``,
-  the first metrics otherwise.
+  the first metrics otherwise;
+* with ``--snapshot DATES``, ``snapshots/run-*.parquet`` — each run's agents at those months
+  (:mod:`allegiance.experiments.store`).
 """
 
 from __future__ import annotations
@@ -100,13 +102,16 @@ def bands_table(ts):
 def ensemble(scenario: str | Path, runs: int, executor: Executor, *, scale: float | None = None,
              seed: int | None = None, overrides: Iterable[str] | Mapping[str, Any] = (),
              out: str | Path | None = None, resume: bool = False, force: bool = False,
-             quiet: bool = True, figures: bool = True, shard: Shard | str | None = None
-             ) -> Path:
+             quiet: bool = True, figures: bool = True, shard: Shard | str | None = None,
+             snapshots: Iterable[str] | str = ()) -> Path:
     """Run an ensemble and write its bands; returns the output directory.
 
     With ``shard`` (``"I/N"``), only that shard's runs, and no bands (``allegiance merge``
-    writes them); the directory returned is the shard's.
+    writes them); the directory returned is the shard's. With ``snapshots`` (months, or one
+    comma-separated string), each run also keeps the agents' attributes at the start of those
+    months, in ``snapshots/run-*.parquet``.
     """
+    from ..api import snapshot_dates
     from ..scenario import load_scenario
 
     shard = parse_shard(shard) if isinstance(shard, str) else shard
@@ -116,8 +121,9 @@ def ensemble(scenario: str | Path, runs: int, executor: Executor, *, scale: floa
     if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
         raise AllegianceError(f"runs = {runs!r}: allowed: 1 or more")
     check_runs(runs, "ensemble")
+    dates = snapshot_dates(sc, snapshots, scale=scale)  # the CLI's line, before any run
     spec = SweepSpec(name=f"{sc.name}-ensemble", scenario=str(scenario), scale=scale, seed=root,
-                     replicates=int(runs), set=sets)
+                     replicates=int(runs), set=sets, snapshots=dates)
     plan = Plan(spec, None, "ensemble")
     outdir = Path(out or Path("runs") / f"{sc.name}-ensemble")
     with claim_experiment(outdir, shard, resume=resume, force=force):

@@ -28,7 +28,17 @@ from typing import Any
 
 from ..errors import AllegianceError
 from ..outdir import atomic_file
-from .store import EXPERIMENT, INDEX, PARTS, RunStore, RunTask, part_name, read_index, write_part
+from .store import (
+    EXPERIMENT,
+    INDEX,
+    PARTS,
+    SNAPSHOT_PARTS,
+    RunStore,
+    RunTask,
+    part_name,
+    read_index,
+    write_part,
+)
 
 SHARDS = "shards"
 COPIED = ("design.parquet", "scenario.toml")
@@ -195,14 +205,17 @@ def check_complete(found: Sequence[Found], tasks: Sequence[RunTask], keep_timese
             raise AllegianceError(
                 f"merge: shard {f.shard} ({f.dir}) is incomplete: {len(done)} of {len(mine)} "
                 f"runs finished; finish it with --shard {f.shard} --resume{also}")
-        if keep_timeseries:
-            for t in mine:
-                rec = f.records[t.run_id]
-                part = f.dir / PARTS / f.part_name(t.run_id)
-                if rec.get("status") == "ok" and not part.is_file():
+        folders = ([PARTS] if keep_timeseries else []) + (
+            [SNAPSHOT_PARTS] if any(t.snapshots for t in mine) else [])
+        for t in mine:
+            if f.records[t.run_id].get("status") != "ok":
+                continue
+            for folder in folders:
+                part = f.dir / folder / f.part_name(t.run_id)
+                if not part.is_file():
                     raise AllegianceError(
                         f"merge: shard {f.shard} ({f.dir}): run {t.run_id} is finished but its "
-                        f"{PARTS}/{part.name} is missing; rerun that shard with --force")
+                        f"{folder}/{part.name} is missing; rerun that shard with --force")
 
 
 def default_merge_out(found: Sequence[Found]) -> Path:
@@ -223,9 +236,10 @@ def adopt_shards(found: Sequence[Found], meta: dict[str, Any], outdir: Path) -> 
     """Copy the shards' runs into the experiment directory ``outdir`` (created, or continued
     when a merge was cut short or repeated: a run already there is not copied again).
 
-    Each part is copied under a temporary name and renamed into place before its index line is
-    appended, as when a run finishes; ``design.parquet`` and ``scenario.toml`` are copied from
-    the first shard (every shard writes the same bytes).
+    Each part (time series, and snapshots where kept) is copied under a temporary name and
+    renamed into place before its index line is appended, as when a run finishes;
+    ``design.parquet`` and ``scenario.toml`` are copied from the first shard (every shard
+    writes the same bytes).
     """
     store = RunStore(outdir, meta, resume=True)
     first = min(found, key=lambda f: f.shard.index)
@@ -239,7 +253,9 @@ def adopt_shards(found: Sequence[Found], meta: dict[str, Any], outdir: Path) -> 
     if store.batch == 1:
         for rid, rec, f in rows:
             part = f.dir / PARTS / f.part_name(rid)
-            store.adopt({**rec, "shard": str(f.shard)}, part if part.is_file() else None)
+            snap = f.dir / SNAPSHOT_PARTS / f.part_name(rid)
+            store.adopt({**rec, "shard": str(f.shard)}, part if part.is_file() else None,
+                        snap if snap.is_file() else None)
         return store
     import pandas as pd
 
@@ -249,16 +265,19 @@ def adopt_shards(found: Sequence[Found], meta: dict[str, Any], outdir: Path) -> 
     for row in rows:
         groups.setdefault(store.part_name(row[0]), []).append(row)
     for name, group in groups.items():
-        frames = []
-        for f in sorted({id(f): f for _, _, f in group}.values(), key=lambda f: f.shard.index):
-            part = f.dir / PARTS / name
-            ids = [rid for rid, _, g in group if g is f]
-            if part.is_file():
-                have = pd.read_parquet(part)
-                frames.append(have[have["run_id"].isin(ids)])
-        if frames:
-            df = pd.concat(frames, ignore_index=True).sort_values("run_id", kind="stable",
-                                                                  ignore_index=True)
-            write_part(store.dir / PARTS / name, [df], {rid for rid, _, _ in group})
+        for folder in (PARTS, SNAPSHOT_PARTS):
+            frames = []
+            for f in sorted({id(f): f for _, _, f in group}.values(),
+                            key=lambda f: f.shard.index):
+                part = f.dir / folder / name
+                ids = [rid for rid, _, g in group if g is f]
+                if part.is_file():
+                    have = pd.read_parquet(part)
+                    frames.append(have[have["run_id"].isin(ids)])
+            if frames:
+                df = pd.concat(frames, ignore_index=True).sort_values(
+                    "run_id", kind="stable", ignore_index=True)
+                (store.dir / folder).mkdir(exist_ok=True)
+                write_part(store.dir / folder / name, [df], {rid for rid, _, _ in group})
         store._append(*({**rec, "shard": str(f.shard)} for _, rec, f in group))
     return store

@@ -6,16 +6,19 @@ Layout of an experiment directory::
     index.jsonl              one line per finished run (ok or failed), appended and flushed
     timeseries/run-000042.parquet           a run's time series, long format (batch 1)
     timeseries/runs-000064-000127.parquet   the time series of runs 64..127 (batch 64)
+    snapshots/run-000042.parquet            the agents' attributes at the ``snapshots`` dates
+                                            (only when asked for), ids and parameters first;
+                                            named and batched as the time series
     runs.parquet             one row per run: ids, seed, status, error, parameters, outcomes
 
 Runs are executed in **batches**: the runs whose ids fall in one range of ``batch`` ids
 (:func:`batch_size`: one run per part for experiments of up to 255 runs, up to
 :data:`BATCH_MAX` for large ones; a spec's ``batch`` sets it). A worker runs a batch, writes
-the batch's time series as one Parquet part itself (to a temporary name, renamed into place;
-the client writes it only when the worker cannot see the directory) and hands back the runs'
-summaries, which the client appends to ``index.jsonl`` in one write. An 11,000-run analysis
-thus writes some 180 parts instead of 11,000 files, and its time series never pass through
-the client.
+the batch's time series (and snapshots) as one Parquet part each itself (to a temporary name,
+renamed into place; the client writes them only when the worker cannot see the directory)
+and hands back the runs' summaries, which the client appends to ``index.jsonl`` in one write.
+An 11,000-run analysis thus writes some 180 parts instead of 11,000 files, and its time
+series never pass through the client.
 
 A run counts as finished only once its line is in ``index.jsonl``; the part holding it is
 renamed into place *before* its line is appended. A SIGKILL therefore leaves at worst a part
@@ -48,6 +51,7 @@ from .executors import Executor
 EXPERIMENT = "experiment.json"
 INDEX = "index.jsonl"
 PARTS = "timeseries"
+SNAPSHOT_PARTS = "snapshots"
 RUNS = "runs.parquet"
 _RUN_LOCK = threading.Lock()
 #: the most runs in one part of the time-series dataset (and one batch of work)
@@ -80,6 +84,8 @@ class RunTask:
     #: (:mod:`allegiance.experiments.branching`), and the group's number; ``None``, -1: none
     branch_at: str | None = None
     branch_group: int = -1
+    #: months at whose start the agents' attributes are kept (``run --snapshot``)
+    snapshots: tuple[str, ...] = ()
 
 
 @functools.lru_cache(maxsize=1)
@@ -103,6 +109,8 @@ def execute(task: RunTask) -> dict[str, Any]:
     def go():
         branch = ({} if task.branch_at is None else
                   {"snapshot_cache": _snapshot_cache(), "branch_points": [task.branch_at]})
+        if task.snapshots:
+            branch["snapshots"] = task.snapshots
         return run(task.scenario, seed=task.seed, scale=task.scale, overrides=task.params,
                    threads=1, **branch)
 
@@ -118,10 +126,11 @@ def execute(task: RunTask) -> dict[str, Any]:
     except Exception as exc:  # recorded, not raised: one bad point must not stop the sweep
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         out.update(status="failed", error=f"{type(exc).__name__}: {msg}" if msg
-                   else type(exc).__name__, summary=None, timeseries=None)
+                   else type(exc).__name__, summary=None, timeseries=None, snapshots=None)
     else:
         out.update(status="ok", error="", summary=res.summary,
-                   timeseries=res.timeseries if task.keep_timeseries else None)
+                   timeseries=res.timeseries if task.keep_timeseries else None,
+                   snapshots=res.snapshots if task.snapshots else None)
         if "snapshot_cache" in res.manifest:  # where it branched, what it kept for others
             out["branch"] = res.manifest["snapshot_cache"]
     out["wall_seconds"] = round(time.perf_counter() - t0, 4)
@@ -129,8 +138,8 @@ def execute(task: RunTask) -> dict[str, Any]:
 
 
 def long_frame(task: RunTask, ts: Any) -> Any:
-    """A run's time series in the dataset's long format: its ids, seed and parameters in
-    front of every row."""
+    """A run's table (time series, snapshots) in the dataset's long format: its ids, seed and
+    parameters in front of every row."""
     import pandas as pd
 
     front = pd.DataFrame({"run_id": task.run_id, "point": task.point,
@@ -200,21 +209,25 @@ class RunBatch:
 
 
 def execute_batch(batch: RunBatch) -> dict[str, Any]:
-    """Run a batch (in a worker): each task by :func:`execute`; the time series of the
-    runs that ended well are written as the batch's part here, where the worker sees the
-    experiment's directory (else handed back for the client to write). Returns
-    ``{"outs": [...], "frames": None or [...]}``, the outs without their time series."""
+    """Run a batch (in a worker): each task by :func:`execute`; the time series (and
+    snapshots) of the runs that ended well are written as the batch's parts here, where the
+    worker sees the experiment's directory (else handed back for the client to write).
+    Returns ``{"outs": [...], "frames": None or {folder: [...]}}``, the outs without their
+    tables."""
     outs = [execute(t) for t in batch.tasks]
-    frames = []
+    frames: dict[str, list[Any]] = {}
     for t, o in zip(batch.tasks, outs, strict=True):
-        ts = o.pop("timeseries", None)
-        o["timeseries"] = None
-        if o["status"] == "ok" and ts is not None:
-            frames.append(long_frame(t, ts))
-    part = Path(batch.part)
-    if frames and part.parent.is_dir():
-        write_part(part, frames, {t.run_id for t in batch.tasks})
-        frames = []
+        for folder, key in ((PARTS, "timeseries"), (SNAPSHOT_PARTS, "snapshots")):
+            table = o.pop(key, None)
+            o[key] = None
+            if o["status"] == "ok" and table is not None:
+                frames.setdefault(folder, []).append(long_frame(t, table))
+    part = Path(batch.part)  # .../timeseries/NAME: the snapshots' part is .../snapshots/NAME
+    root = part.parent.parent
+    redone = {t.run_id for t in batch.tasks}
+    for folder in list(frames):
+        if (root / folder).is_dir():
+            write_part(root / folder / part.name, frames.pop(folder), redone)
     return {"outs": outs, "frames": frames or None}
 
 
@@ -273,13 +286,16 @@ class RunStore:
             self._check_same(layout)
         else:
             other = sorted(p.name for p in self.dir.iterdir()
-                           if not p.name.startswith(".") and p.name not in ("shards", PARTS))
+                           if not p.name.startswith(".")
+                           and p.name not in ("shards", PARTS, SNAPSHOT_PARTS))
             if other:  # --resume into a run, a comparison...: never write over it
                 raise AllegianceError(
                     f"--resume {self.dir}: not an experiment directory (no {EXPERIMENT}; it "
                     f"holds {', '.join(other[:3])}{', ...' if len(other) > 3 else ''}); "
                     "choose another --out")
         (self.dir / PARTS).mkdir(parents=True, exist_ok=True)
+        if meta.get("snapshots"):
+            (self.dir / SNAPSHOT_PARTS).mkdir(exist_ok=True)
         if not exists:
             dump_json(meta, self.dir / EXPERIMENT)
         #: runs per batch and per time-series part (1: a part per run, as before 0.5)
@@ -316,15 +332,18 @@ class RunStore:
         # parts none of whose runs has an index line are runs cut short: drop them, they
         # will be redone (a part some of whose runs have lines is rewritten when the others
         # are redone: see the module docstring)
-        for p in (self.dir / PARTS).iterdir():
-            if p.name.startswith("."):
-                p.unlink(missing_ok=True)
+        for folder in (PARTS, SNAPSHOT_PARTS):
+            if not (self.dir / folder).is_dir():
                 continue
-            span = part_runs(p.name)
-            if span is None:
-                continue
-            if not any(rid in records for rid in range(span[0], span[1] + 1)):
-                p.unlink(missing_ok=True)
+            for p in (self.dir / folder).iterdir():
+                if p.name.startswith("."):
+                    p.unlink(missing_ok=True)
+                    continue
+                span = part_runs(p.name)
+                if span is None:
+                    continue
+                if not any(rid in records for rid in range(span[0], span[1] + 1)):
+                    p.unlink(missing_ok=True)
         return records
 
     def part_name(self, run_id: int) -> str:
@@ -352,22 +371,31 @@ class RunStore:
             groups.setdefault(self.part_name(t.run_id), []).append(t)
         return [RunBatch(tuple(ts), str(self.dir / PARTS / name)) for name, ts in groups.items()]
 
-    def adopt(self, rec: dict[str, Any], part: Path | None) -> dict[str, Any]:
-        """Store a run finished in another store (a shard): its part copied in atomically,
+    def snapshot_path(self, run_id: int) -> Path:
+        """Path of the part holding run ``run_id``'s snapshots."""
+        return self.dir / SNAPSHOT_PARTS / self.part_name(run_id)
+
+    def adopt(self, rec: dict[str, Any], part: Path | None,
+              snapshots: Path | None = None) -> dict[str, Any]:
+        """Store a run finished in another store (a shard): its parts copied in atomically,
         then its index line."""
         import shutil
 
-        if part is not None:
-            with atomic_file(self.part_path(int(rec["run_id"]))) as tmp:
-                shutil.copyfile(part, tmp)
+        rid = int(rec["run_id"])
+        for src, dst in ((part, self.part_path(rid)), (snapshots, self.snapshot_path(rid))):
+            if src is not None:
+                dst.parent.mkdir(exist_ok=True)
+                with atomic_file(dst) as tmp:
+                    shutil.copyfile(src, tmp)
         return self._append(rec)[0]
 
     def record_batch(self, batch: RunBatch, result: dict[str, Any], meta: dict[str, Any]
                      ) -> list[dict[str, Any]]:
-        """Store a finished batch: its part (written by the worker, or here with the frames
+        """Store a finished batch: its parts (written by the worker, or here with the frames
         it handed back), then its runs' index lines in one write."""
-        if result.get("frames"):
-            write_part(Path(batch.part), result["frames"], {t.run_id for t in batch.tasks})
+        for folder, frames in (result.get("frames") or {}).items():
+            write_part(self.dir / folder / Path(batch.part).name, frames,
+                       {t.run_id for t in batch.tasks})
         recs = [{"run_id": task.run_id, "point": task.point, "replicate": task.replicate,
                  "seed": task.seed, "params": task.params, "status": out["status"],
                  "error": out["error"], "summary": out["summary"],
@@ -428,15 +456,23 @@ class RunStore:
         return df
 
     def read_timeseries(self):
-        """All stored parts as one long DataFrame, in run-id order (parts cover disjoint
-        ranges of run ids, and their names sort as their ranges)."""
-        import pandas as pd
+        """All stored parts as one long DataFrame, in run-id order."""
+        return read_parts(self.dir / PARTS)
 
-        parts = sorted(p for p in (self.dir / PARTS).glob("run*.parquet")
-                       if part_runs(p.name) is not None)
-        if not parts:
-            return pd.DataFrame()
-        return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    def read_snapshots(self):
+        """All stored snapshots parts as one DataFrame, in run-id order."""
+        return read_parts(self.dir / SNAPSHOT_PARTS)
+
+
+def read_parts(folder: Path):
+    """The parts of ``folder`` as one DataFrame, in run-id order (parts cover disjoint ranges
+    of run ids, and their names sort as their ranges; empty if none)."""
+    import pandas as pd
+
+    parts = sorted(p for p in Path(folder).glob("run*.parquet") if part_runs(p.name) is not None)
+    if not parts:
+        return pd.DataFrame()
+    return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
 
 
 def read_index(path: Path) -> tuple[dict[int, dict[str, Any]], list[str], bool]:

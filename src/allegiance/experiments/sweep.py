@@ -20,7 +20,9 @@ the scalar outcomes to extract (dotted paths into each run's summary)::
 Results go to ``runs/<name>`` (or ``out``/``--out``) in the layout of
 :mod:`allegiance.experiments.store`: a long-format Parquet dataset ``timeseries/*.parquet``
 (run_id, point, replicate, seed, the parameter columns, step, date, metrics) and
-``runs.parquet`` (one row per run: status, error, parameters, outcomes).
+``runs.parquet`` (one row per run: status, error, parameters, outcomes). With ``snapshots =
+["1956-01", "1985-03"]`` each run also keeps the agents' attributes at those months in
+``snapshots/*.parquet`` (the same ids and parameter columns first).
 """
 
 from __future__ import annotations
@@ -90,6 +92,9 @@ class SweepSpec(ExperimentHeader):
         None, ge=1, le=4096,
         description="runs per batch of work and per part of the time-series dataset (default: "
                     "1 up to 255 runs, then runs // 128, at most 64)")
+    snapshots: list[str] = Field(
+        default_factory=list, description="months (YYYY-MM) at whose start every run keeps the "
+        "agents' attributes (snapshots/*.parquet), as `allegiance run --snapshot`")
     design: Design = Design()
     parameters: dict[str, list[Value] | Range] = Field(default_factory=dict)
     sensitivity: SensitivityOptions | None = None
@@ -183,6 +188,8 @@ class Plan:
             except ScenarioError as exc:
                 raise ScenarioError([f"{source}: scale: {m.removeprefix('after --set: ')}"
                                      for m in exc.messages]) from None
+        #: the snapshot dates as the runs label their steps, checked before any run
+        self.snapshots = tuple(_snapshot_dates(self.scenario, spec, source))
         points = design_size(spec.design, dict(spec.parameters))
         check_runs(points * spec.replicates,
                    f"{source}: design: {points:,} points x {spec.replicates:,} replicates")
@@ -195,12 +202,17 @@ class Plan:
                 seed = run_seed(spec.seed, k if spec.common_random_numbers else rid)
                 self.tasks.append(RunTask(run_id=rid, point=p, replicate=k, seed=seed,
                                           scale=spec.scale, scenario=self.scenario_dict,
-                                          params=params, keep_timeseries=spec.timeseries))
+                                          params=params, keep_timeseries=spec.timeseries,
+                                          snapshots=self.snapshots))
         #: runs per batch and per time-series part (:func:`.store.batch_size`)
         self.batch = spec.batch or batch_size(len(self.tasks))
-        # a spec without ``batch`` digests as before the key existed
-        skip = {"out", "description"} | ({"batch"} if spec.batch is None else set())
-        self.digest = digest(spec.model_dump(mode="json", exclude=skip), self.scenario.digest())
+        # what makes two experiments the same; an experiment without snapshots or ``batch``
+        # keeps the digest it had before the keys existed (so it still resumes and merges)
+        skip = {"out", "description", "snapshots"} | ({"batch"} if spec.batch is None else set())
+        what = spec.model_dump(mode="json", exclude=skip)
+        if self.snapshots:
+            what["snapshots"] = list(self.snapshots)
+        self.digest = digest(what, self.scenario.digest())
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any], source: str) -> Plan:
@@ -236,6 +248,7 @@ class Plan:
                 "scenario_sha256": self.scenario.digest(), "runs": len(self.tasks),
                 "batch": self.batch,
                 "points": len(self.points), "parameters": list(self.spec.parameters),
+                **({"snapshots": list(self.snapshots)} if self.snapshots else {}),
                 "allegiance_version": __version__}
 
     def design_table(self):
@@ -243,6 +256,22 @@ class Plan:
         import pandas as pd
 
         return pd.DataFrame([{"point": i, **pt} for i, pt in enumerate(self.points)])
+
+
+def _snapshot_dates(scenario: Any, spec: SweepSpec, source: str) -> list[str]:
+    """The spec's ``snapshots``, checked against the scenario at the spec's scale (a date
+    outside the run, or a model without agents, is one line naming the key)."""
+    if not spec.snapshots:
+        return []
+    from ..api import snapshot_dates
+
+    try:
+        return snapshot_dates(scenario, spec.snapshots, scale=spec.scale)
+    except ScenarioError:
+        raise
+    except AllegianceError as exc:
+        msg = re.sub(r"^--snapshot:? ", "", str(exc))
+        raise AllegianceError(f"{source}: snapshots: {msg}") from None
 
 
 def claim_experiment(outdir: Path, shard: Shard | None = None, *, resume: bool = False,
@@ -301,12 +330,14 @@ def run_plan(plan: Plan, outdir: Path, executor: Executor, *, kind: str = "sweep
 
 def sweep(spec: SweepSpec | str | Path, executor: Executor, *, out: str | Path | None = None,
           resume: bool = False, force: bool = False, retry_failed: bool = False,
-          quiet: bool = True, shard: Shard | str | None = None, branch: bool = True
-          ) -> tuple[Path, Any]:
+          quiet: bool = True, shard: Shard | str | None = None, branch: bool = True,
+          snapshots: list[str] | str | None = None) -> tuple[Path, Any]:
     """Run a sweep file (or spec); returns ``(output directory, runs table)``.
 
     With ``shard`` (``"I/N"``), only that shard's runs; the directory returned is the shard's.
-    ``branch=False``: every run from the start (see :func:`run_plan`).
+    ``branch=False``: every run from the start (see :func:`run_plan`). ``snapshots``
+    (``--snapshot``; months, or one comma-separated string) sets the spec's ``snapshots``
+    key; a file that sets it too is refused.
     """
     shard = parse_shard(shard) if isinstance(shard, str) else shard
     base_dir = None
@@ -314,6 +345,16 @@ def sweep(spec: SweepSpec | str | Path, executor: Executor, *, out: str | Path |
     if not isinstance(spec, SweepSpec):
         source = Path(spec).name
         spec, base_dir = load_spec(spec)
+    if snapshots:
+        from ..api import snapshot_dates
+
+        if spec.snapshots:
+            raise AllegianceError(f"--snapshot: {source} sets snapshots already; give the "
+                                  "dates in one place")
+        # checked here to name the flag; the plan checks them again (cheaply)
+        dates = snapshot_dates(resolve_scenario(spec, base_dir, source), snapshots,
+                               scale=spec.scale)
+        spec = spec.model_copy(update={"snapshots": dates})
     plan = Plan(spec, base_dir, source)
     outdir = default_out(spec, out)
     with claim_experiment(outdir, shard, resume=resume, force=force):
