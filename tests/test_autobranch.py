@@ -184,3 +184,22 @@ def test_sweep_no_branch_on_the_command_line(unbranched, tmp_path):
     assert r.returncode == 0, r.stderr
     assert _contents(tmp_path / "o") == _contents(unbranched)
     assert all("branch" not in rec for rec in _index(tmp_path / "o"))
+
+
+def test_snapshots_before_the_branch_point_keep_the_runs_from_branching_past_them(tmp_path):
+    """A sweep that keeps its agents at a month before the shared prefix ends branches at
+    most there: every run has its snapshot, and its rows are those of the unbranched sweep."""
+    from allegiance.experiments.store import SNAPSHOT_PARTS, _snapshot_cache
+
+    _snapshot_cache().clear()
+    spec = _spec(snapshots=["1920-01"])
+    plain, branched = tmp_path / "plain", tmp_path / "branched"
+    sweep(spec, SerialExecutor(), out=plain, branch=False)
+    sweep(spec, SerialExecutor(), out=branched)
+    for d in (plain, branched):
+        assert sorted(p.name for p in (d / SNAPSHOT_PARTS).iterdir()) == \
+            [f"run-{i:06d}.parquet" for i in range(4)]
+    assert {p.name: p.read_bytes() for p in (branched / SNAPSHOT_PARTS).iterdir()} == \
+        {p.name: p.read_bytes() for p in (plain / SNAPSHOT_PARTS).iterdir()}
+    assert _contents(branched) == _contents(plain)
+    assert all(r["branch"]["branched_at"] in (None, "1920-01") for r in _index(branched))
