@@ -238,40 +238,39 @@ def m7_order() -> str:
             + "\n".join(lines) + "\n\n" + per + "\n")
 
 
-def compare_branch() -> str:
-    """``compare A B`` with B branched from A's state, against from the start
-    (compare_branch.json)."""
-    d = _load("compare_branch.json")
+def _branched_vs_start(d: dict, each: str, start: str = "from the start") -> str:
+    """The medians, speed-up and every time of a branched-against-from-the-start benchmark
+    (compare_branch.json, sweep_branch.json), as the sentence's middle."""
     t, m = d["times"], d["median"]
 
     def runs(k: str) -> str:
         return ", ".join(f"{x:.2f}" for x in t[k])
 
+    return (f"**{m['from the start']:.2f} s** {start} and **{m['branched']:.2f} s** "
+            f"branched, a **{d['speedup']:.2f}×** speed-up ({len(t['branched'])} {each} each way, "
+            f"alternating; from the start {runs('from the start')} s; branched "
+            f"{runs('branched')} s")
+
+
+def compare_branch() -> str:
+    """``compare A B`` with B branched from A's state, against from the start
+    (compare_branch.json)."""
+    d = _load("compare_branch.json")
     return (f"For {' and '.join(f'`{x}`' for x in d['set_b'])} (B branches at "
             f"{d['branch_at']}) at {_scale(d['scale'])} on one thread, the pair took a median "
-            f"**{m['from the start']:.2f} s** from the start and **{m['branched']:.2f} s** "
-            f"branched, a **{d['speedup']:.2f}×** speed-up ({len(t['branched'])} runs each way, "
-            f"alternating; from the start {runs('from the start')} s; branched "
-            f"{runs('branched')} s). {_src('compare_branch.json')}.\n")
+            f"{_branched_vs_start(d, 'runs')}). {_src('compare_branch.json')}.\n")
 
 
 def sweep_branch() -> str:
     """A sweep over a dated hold, branched against from the start (sweep_branch.json)."""
     d = _load("sweep_branch.json")
-    t, m = d["times"], d["median"]
     vals = d["values"]
-
-    def runs(k: str) -> str:
-        return ", ".join(f"{x:.2f}" for x in t[k])
-
     return (f"A sweep of {d['runs']} values of privilege ({vals[0]:g} to {vals[-1]:g}) held "
             f"from {d['hold_from']}, one seed for every point, at {_scale(d['scale'])} in one "
             f"process (`--serial`), branching at {', '.join(d['branch_at'])}: a median "
-            f"**{m['from the start']:.2f} s** with every run from the start (`--no-branch`) and "
-            f"**{m['branched']:.2f} s** branched, a **{d['speedup']:.2f}×** speed-up "
-            f"({d['repeat']} sweeps each way, alternating; from the start {runs('from the start')}"
-            f" s; branched {runs('branched')} s; `runs.parquet` and every run's time series the "
-            f"same bytes either way). Load average {d['loadavg_before'][0]:.1f} before and "
+            f"{_branched_vs_start(d, 'sweeps', 'with every run from the start (`--no-branch`)')}"
+            f"; `runs.parquet` and every run's time series the same "
+            f"bytes either way). Load average {d['loadavg_before'][0]:.1f} before and "
             f"{d['loadavg_after'][0]:.1f} after on {d['nproc']} cores: the machine was shared, "
             f"so read the ratio. {_src('sweep_branch.json')}.\n")
 
