@@ -18,6 +18,17 @@ def call_times(fn: Callable, *args, repeat: int) -> list[float]:
     return ts
 
 
+def medians_printed(times: dict[str, list[float]]) -> tuple[dict[str, float], float]:
+    """The median of each way's times (``"from the start"``, ``"branched"``), each way's line
+    printed, and the speed-up: median from the start / median branched."""
+    import statistics
+
+    med = {k: statistics.median(v) for k, v in times.items()}
+    for k, v in times.items():
+        print(f"  {k}: median {med[k]:.2f} s of {len(v)} ({', '.join(f'{x:.2f}' for x in v)})")
+    return med, med["from the start"] / med["branched"]
+
+
 def about(argv: list[str]) -> dict:
     """What a result file needs to say where it came from: the command line, the allegiance
     version and commit, the machine and its load (``benchmarks/results/*.json``; the docs'

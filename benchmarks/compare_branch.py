@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 
@@ -28,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="B's change (default: privilege held at 0.9 from 1960-01)")
     ap.add_argument("--json", help="also write the times to this file")
     a = ap.parse_args(argv)
+    from _timing import medians_printed
+
     from allegiance.compare import run_pair, shared_prefix
     from allegiance.scenario import load_scenario
 
@@ -53,12 +54,9 @@ def main(argv: list[str] | None = None) -> int:
             and full.summary == br.summary):
         print("error: B differs when branched", file=sys.stderr)
         return 1
-    med = {k: statistics.median(v) for k, v in times.items()}
-    ratio = med["from the start"] / med["branched"]
     print(f"compare cpsu cpsu --set-b {' --set-b '.join(set_b)} at 1:{round(1 / a.scale):,}, "
           f"one thread; B branches at {at}")
-    for k, v in times.items():
-        print(f"  {k}: median {med[k]:.2f} s of {a.repeat} ({', '.join(f'{x:.2f}' for x in v)})")
+    med, ratio = medians_printed(times)
     print(f"  speed-up: {ratio:.2f}x (B's results identical)")
     if a.json:
         with open(a.json, "w") as fh:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", help="also write the times to this file")
     a = ap.parse_args(argv)
-    from _timing import about
+    from _timing import about, medians_printed
 
     from allegiance.experiments.branching import branch_points
     from allegiance.experiments.executors import SerialExecutor
@@ -75,12 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     if seen["from the start"] != seen["branched"]:
         print("error: the branched sweep's results differ", file=sys.stderr)
         return 1
-    med = {k: statistics.median(v) for k, v in times.items()}
-    ratio = med["from the start"] / med["branched"]
     print(f"sweep of {len(VALUES)} values of privilege held from {a.start} at "
           f"1:{round(1 / a.scale):,}, one process; branches at {', '.join(at) or 'nowhere'}")
-    for k, v in times.items():
-        print(f"  {k}: median {med[k]:.2f} s of {a.repeat} ({', '.join(f'{x:.2f}' for x in v)})")
+    med, ratio = medians_printed(times)
     print(f"  speed-up: {ratio:.2f}x (results identical); load average {load_before[0]} before, "
           f"{load_after[0]} after")
     if a.json:
