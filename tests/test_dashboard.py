@@ -831,3 +831,11 @@ def test_a_websocket_from_another_origin_is_refused():
     assert not same_origin({b"origin": b"http://h.example:81", b"host": b"h.example"})
     assert not same_origin({b"origin": b"http://h.example:x", b"host": b"h.example"})
     assert not same_origin({b"origin": b"http://h.example"})
+
+
+def test_snapshot_categories_are_written_as_words():
+    from allegiance import views
+
+    assert [views.category_label(c) for c in
+            ("pre1900", "1900_1919", "1960plus", "rank_and_file", "nonmember")] == \
+        ["before 1900", "1900–1919", "1960 on", "rank and file", "nonmember"]

@@ -265,6 +265,20 @@ SNAPSHOT_WHO = (("members", "members"), ("everyone", "everyone alive"))
 SNAPSHOT_BINS = 20
 
 
+def category_label(name: str) -> str:
+    """A snapshot category as a figure writes it: ``1900_1919`` -> ``1900–1919``,
+    ``pre1900`` -> ``before 1900``, ``1960plus`` -> ``1960 on``, ``rank_and_file`` ->
+    ``rank and file``."""
+    if name.startswith("pre") and name[3:].isdigit():
+        return f"before {name[3:]}"
+    if name.endswith("plus") and name[:-4].isdigit():
+        return f"{name[:-4]} on"
+    a, _, b = name.partition("_")
+    if a.isdigit() and b.isdigit():
+        return f"{a}–{b}"
+    return name.replace("_", " ")
+
+
 def snapshot_dates(result) -> list[str]:
     """The dates of a result's snapshots, in order (``[]`` without snapshots)."""
     snap = getattr(result, "snapshots", None)
@@ -359,7 +373,7 @@ def snapshot_figure(result, date: str, baseline=None, who: str = "members",
                 w = 0.4 if two else 0.7
                 ax.bar(pos + (i - 0.5) * w if two else pos, c, width=w, color=tint,
                        alpha=0.85, label=lab)
-                ax.set_xticks(pos, [s.replace("_", " ") for s in x], rotation=30,
+                ax.set_xticks(pos, [category_label(s) for s in x], rotation=30,
                               ha="right", fontsize=7)
         ax.set_title(words, fontsize=9, loc="left")
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _short(v)))
