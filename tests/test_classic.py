@@ -166,7 +166,11 @@ def test_emperor_long_ties_usually_stop_the_cascade():
     assert sum(f < 0.3 for f in final) >= 8
 
 
-def test_emperor_synchronous_threads_and_rewire():
+def test_emperor_synchronous_threads_and_rewire(monkeypatch):
+    from allegiance import engine
+
+    # no thread threshold: a 2-thread run really splits this small lattice (work_size)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_SLOTS", 1)
     one = allegiance.run("emperor", seed=9, threads=1, overrides={"activation": "synchronous"})
     two = allegiance.run("emperor", seed=9, threads=2, overrides={"activation": "synchronous"})
     assert one.timeseries.equals(two.timeseries)

@@ -79,7 +79,11 @@ def test_finite_jail_terms_release_citizens():
     assert ts["arrests"].sum() >= ts["releases"].sum()
 
 
-def test_same_seed_same_run_and_thread_count_irrelevant():
+def test_same_seed_same_run_and_thread_count_irrelevant(monkeypatch):
+    from allegiance import engine
+
+    # no thread threshold: a 2-thread run really splits this small population (work_size)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_SLOTS", 1)
     over = {"run.steps": 150}
     a = allegiance.run("epstein_run2", seed=4, overrides=over, threads=1)
     b = allegiance.run("epstein_run2", seed=4, overrides=over, threads=2)

@@ -175,3 +175,16 @@ def test_prefetching_changes_nothing(monkeypatch):
     other = _run(2e-4, 1)
     pd.testing.assert_frame_equal(base.timeseries, other.timeseries, check_exact=True)
     assert base.summary == other.summary
+
+
+def test_classic_models_run_small_populations_on_one_thread():
+    """Every model says how many agents a step loops over, so a small one runs on one thread
+    (two threads on a tiny lattice only wait on each other, worst on a busy machine)."""
+    from allegiance.registry import model_class
+
+    for name in ("emperor", "epstein_run1", "granovetter", "kuran", "epstein2_nasty"):
+        sc = allegiance.load_scenario(name)
+        m = model_class(sc.model)(sc, seed=1, scale=sc.run.scale)
+        m.setup()
+        assert 0 < m.work_size() < engine.PARALLEL_MIN_SLOTS, name
+        assert engine.threads_for(m.work_size(), 2) == 1

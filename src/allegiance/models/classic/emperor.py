@@ -261,6 +261,11 @@ class EmperorModel(Model):
     def n_steps(self) -> int:
         return self.scenario.run.steps
 
+    def work_size(self) -> int:
+        """Agents a step's kernels loop over: a small population runs on one thread (the
+        engine's ``threads_for``), where more threads only wait on each other."""
+        return int(self.n)
+
     def setup(self) -> None:
         sc = self.scenario
         net, ag = sc.network, sc.agents

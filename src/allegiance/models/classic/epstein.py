@@ -604,6 +604,11 @@ class EpsteinModel(Model):
         return int(cells * (8 + 3 * 8 + 40) + 50 * 2**20)
 
     # -- setup ---------------------------------------------------------------------------
+    def work_size(self) -> int:
+        """Agents a step's kernels loop over: a small population runs on one thread (the
+        engine's ``threads_for``), where more threads only wait on each other."""
+        return int(self.state.n)
+
     def setup(self) -> None:
         W, H = self.w.width, self.w.height
         ncell = W * H

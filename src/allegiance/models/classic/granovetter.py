@@ -278,6 +278,11 @@ class GranovetterModel(Model):
     def n_steps(self) -> int:
         return self.scenario.run.steps
 
+    def work_size(self) -> int:
+        """Agents a step's kernels loop over: a small population runs on one thread (the
+        engine's ``threads_for``), where more threads only wait on each other."""
+        return int(self.n)
+
     def setup(self) -> None:
         self.thresholds = draw_thresholds(self.scenario.thresholds, self.seed)
         self.n = int(self.thresholds.size)

@@ -215,6 +215,11 @@ class KuranModel(Model):
     def n_steps(self) -> int:
         return 2 * self.scenario.sweep.points - 1
 
+    def work_size(self) -> int:
+        """Agents a step's kernels loop over: a small population runs on one thread (the
+        engine's ``threads_for``), where more threads only wait on each other."""
+        return int(self.n)
+
     def setup(self) -> None:
         self.private, self.expressive = draw_population(self.scenario.population, self.seed)
         self.n = self.private.size
