@@ -36,15 +36,18 @@ def test_run_writes_results_and_refuses_overwrite(tmp_path):
             "--set", "run.end=1925-12")
     assert r.returncode == 0, r.stderr
     for f in ("manifest.json", "timeseries.parquet", "events.parquet", "summary.json",
-              "scenario.toml"):
+              "scenario.toml", "figures/members_vs_data.png"):
         assert (out / f).is_file()
     m = json.loads((out / "manifest.json").read_text())
     assert m["seed"] == 2 and m["scale"] == 0.0001 and m["scenario"]["run"]["end"] == "1925-12"
     line = _one_line_error(cli("run", "cpsu", "--scale", "0.0001", "--out", str(out), "--quiet"))
     assert "exists" in line and "--force" in line
+    # the saved scenario reruns to the same bytes (test_reproduce), so its figures would be
+    # the ones drawn above: --no-figures (each drawing took 7 of this test's 28 s)
     r = cli("run", str(out / "scenario.toml"), "--out", str(out), "--force", "--quiet",
-            "--scale", "0.0001", "--seed", "2")
+            "--scale", "0.0001", "--seed", "2", "--no-figures")
     assert r.returncode == 0, r.stderr
+    assert (out / "manifest.json").is_file() and not (out / "figures").exists()  # replaced
 
 
 def test_bad_inputs_give_one_line_and_exit_2(tmp_path):

@@ -7,7 +7,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import allegiance
 from allegiance import load_scenario, odd
 from allegiance.ablation import hypothesis_table, mechanisms_of
 from allegiance.compare import compare
@@ -44,16 +43,10 @@ def _leaves(d, prefix=""):
             yield f"{prefix}{k}", v
 
 
-@pytest.fixture(scope="module")
-def full_run():
-    """The whole 1917-1991 run (the crisis is in 1991) at 1:10,000, on one thread: on a shared
-    machine one thread is faster than contended threads, and results do not depend on it."""
-    return allegiance.run("cpsu", scale=SMALL, seed=7, threads=1)
-
-
-def test_run_writes_every_figure_png_and_svg(full_run, tmp_path):
-    """``allegiance run cpsu`` (Result.save with figures) writes all five figures, both formats."""
-    out = full_run.save(tmp_path / "r", figures=True)
+def test_run_writes_every_figure_png_and_svg(cpsu_small, tmp_path):
+    """``allegiance run cpsu`` (Result.save with figures) writes all five figures, both formats:
+    of the session's whole 1917-1991 run at 1:10,000 (the crisis is in 1991)."""
+    out = cpsu_small.save(tmp_path / "r", figures=True)
     for name in FIGURES:
         png, svg = out / "figures" / f"{name}.png", out / "figures" / f"{name}.svg"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name

@@ -409,7 +409,9 @@ def bad_scenario_files(draw) -> bytes:
         raise AssertionError("tomli_w cannot write the generated scenario") from None
 
 
-@settings(max_examples=150, deadline=None,
+# 100 examples (was 150): 5 kinds of defect x 6 scenarios, ~3 files each per session; every
+# kind is also checked by a named test above
+@settings(max_examples=100, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=bad_scenario_files())
 def test_fuzzed_bad_scenarios_are_one_line_with_exit_2(tmp_path, data):
@@ -435,7 +437,8 @@ BAD_OPTION = {
 }
 
 
-@settings(max_examples=100, deadline=None)
+# 60 examples (was 100): 5 options, ~12 bad values each per session
+@settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_fuzzed_bad_options_and_overrides_are_one_line_with_exit_2(data):
     """Every option value outside its rule is refused before anything runs."""
