@@ -136,10 +136,10 @@ def test_a_worker_that_cannot_see_the_directory_hands_the_series_back(tmp_path):
 
     task = RunTask(run_id=0, point=0, replicate=0, seed=1, scale=None,
                    scenario=load_scenario("ishigami").to_dict(), params={})
-    there = execute_batch(RunBatch((task,), str(tmp_path / "timeseries" / "run-000000.parquet")))
+    there = execute_batch(RunBatch((task,), str(tmp_path), "run-000000.parquet"))
     assert there["outs"][0]["status"] == "ok", there["outs"][0]["error"]
     assert there["frames"] is not None and len(there["frames"]) == 1  # no such directory here
     (tmp_path / "timeseries").mkdir()
-    here = execute_batch(RunBatch((task,), str(tmp_path / "timeseries" / "run-000000.parquet")))
+    here = execute_batch(RunBatch((task,), str(tmp_path), "run-000000.parquet"))
     assert here["frames"] is None and (tmp_path / "timeseries" / "run-000000.parquet").is_file()
     assert all(o["timeseries"] is None for o in here["outs"])  # nothing big goes back

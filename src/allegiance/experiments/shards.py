@@ -275,9 +275,7 @@ def adopt_shards(found: Sequence[Found], meta: dict[str, Any], outdir: Path) -> 
                     have = pd.read_parquet(part)
                     frames.append(have[have["run_id"].isin(ids)])
             if frames:
-                df = pd.concat(frames, ignore_index=True).sort_values(
-                    "run_id", kind="stable", ignore_index=True)
                 (store.dir / folder).mkdir(exist_ok=True)
-                write_part(store.dir / folder / name, [df], {rid for rid, _, _ in group})
+                write_part(store.dir / folder / name, frames, {rid for rid, _, _ in group})
         store._append(*({**rec, "shard": str(f.shard)} for _, rec, f in group))
     return store

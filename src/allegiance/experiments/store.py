@@ -180,8 +180,9 @@ def part_runs(name: str) -> tuple[int, int] | None:
 
 
 def write_part(path: Path, frames: Sequence[Any], redone: set[int]) -> None:
-    """Write a part holding ``frames`` (long time series of the runs ``redone``) and whatever
-    rows of other runs the part at ``path`` already holds, in run-id order (atomically).
+    """Write a part holding ``frames`` (long tables of the runs ``redone``, in any order) and
+    whatever rows of other runs the part at ``path`` already holds, in run-id order
+    (atomically).
     Rows of ``redone`` runs already there are replaced (a run redone gives the same rows)."""
     import pandas as pd
 
@@ -192,20 +193,20 @@ def write_part(path: Path, frames: Sequence[Any], redone: set[int]) -> None:
         if not covered <= redone:  # other runs' rows are in it: keep them
             have = pd.read_parquet(path)
             old = [have[~have["run_id"].isin(redone)]]
-    # run-id order whatever order the batch ran in (a run's frame holds one run id)
-    frames = sorted(frames, key=lambda f: int(f["run_id"].iloc[0]) if len(f) else -1)
-    df = pd.concat([*old, *frames], ignore_index=True)
-    if old:
-        df = df.sort_values("run_id", kind="stable", ignore_index=True)
+    # run-id order whatever order the runs came in (stable: each run's rows keep theirs)
+    df = pd.concat([*old, *frames], ignore_index=True).sort_values("run_id", kind="stable",
+                                                                    ignore_index=True)
     write_parquet(df, path)
 
 
 @dataclass(frozen=True)
 class RunBatch:
-    """Runs done by one worker in one go, and the part their time series go to."""
+    """Runs done by one worker in one go, the experiment's directory, and the name of the
+    part their time series (``timeseries/NAME``) and snapshots (``snapshots/NAME``) go to."""
 
     tasks: tuple[RunTask, ...]
-    part: str
+    root: str
+    name: str
 
 
 def execute_batch(batch: RunBatch) -> dict[str, Any]:
@@ -222,12 +223,11 @@ def execute_batch(batch: RunBatch) -> dict[str, Any]:
             o[key] = None
             if o["status"] == "ok" and table is not None:
                 frames.setdefault(folder, []).append(long_frame(t, table))
-    part = Path(batch.part)  # .../timeseries/NAME: the snapshots' part is .../snapshots/NAME
-    root = part.parent.parent
+    root = Path(batch.root)
     redone = {t.run_id for t in batch.tasks}
     for folder in list(frames):
         if (root / folder).is_dir():
-            write_part(root / folder / part.name, frames.pop(folder), redone)
+            write_part(root / folder / batch.name, frames.pop(folder), redone)
     return {"outs": outs, "frames": frames or None}
 
 
@@ -354,22 +354,12 @@ class RunStore:
         """Path of the part holding run ``run_id``'s time series."""
         return self.dir / PARTS / self.part_name(run_id)
 
-    def read_run(self, run_id: int, columns: Sequence[str] | None = None):
-        """One run's time series (its rows of its part)."""
-        import pandas as pd
-
-        cols = None if columns is None else ["run_id", *[c for c in columns if c != "run_id"]]
-        df = pd.read_parquet(self.part_path(run_id), columns=cols,
-                             filters=[("run_id", "==", int(run_id))])
-        df = df.reset_index(drop=True)
-        return df if columns is None or "run_id" in columns else df.drop(columns="run_id")
-
     def batches(self, tasks: Sequence[RunTask]) -> list[RunBatch]:
         """``tasks`` grouped by the part they write, in the order of their first task."""
         groups: dict[str, list[RunTask]] = {}
         for t in tasks:
             groups.setdefault(self.part_name(t.run_id), []).append(t)
-        return [RunBatch(tuple(ts), str(self.dir / PARTS / name)) for name, ts in groups.items()]
+        return [RunBatch(tuple(ts), str(self.dir), name) for name, ts in groups.items()]
 
     def snapshot_path(self, run_id: int) -> Path:
         """Path of the part holding run ``run_id``'s snapshots."""
@@ -394,7 +384,7 @@ class RunStore:
         """Store a finished batch: its parts (written by the worker, or here with the frames
         it handed back), then its runs' index lines in one write."""
         for folder, frames in (result.get("frames") or {}).items():
-            write_part(self.dir / folder / Path(batch.part).name, frames,
+            write_part(self.dir / folder / batch.name, frames,
                        {t.run_id for t in batch.tasks})
         recs = [{"run_id": task.run_id, "point": task.point, "replicate": task.replicate,
                  "seed": task.seed, "params": task.params, "status": out["status"],
