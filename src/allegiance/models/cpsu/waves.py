@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from ...calendar import parse_month
 from ...mechanisms._common import ADULT_MONTHS
@@ -37,6 +38,9 @@ WAVES: dict[str, tuple[str, str]] = {
 #: age bands of adults, in years: [lo, hi)
 AGE_BANDS: tuple[tuple[str, int, int], ...] = (("18-34", 18, 35), ("35-54", 35, 55),
                                                ("55+", 55, 200))
+#: numpy's block size in its pairwise summation (``PW_BLOCKSIZE`` in numpy's loops_utils.h)
+PW_BLOCKSIZE = 128
+_NO_AGE_LIMIT = 1_000
 #: the directions the surveys report (data/attitudes_pre1989.csv): (wave, group A, group B,
 #: the sign of mean trust A − B in the data, verification code, what the row says)
 PATTERNS: tuple[tuple[str, str, str, int, str, str], ...] = (
@@ -57,29 +61,149 @@ def months() -> dict[int, str]:
 def tabulate(month: int, alive, birth, status, belief, trust, cuts, scale: float
              ) -> dict[str, dict[str, float]]:
     """Adults by age band and by membership: persons, mean belief, mean trust and the shares
-    answering firm / partial / against on private trust (``cuts`` = [firm, against])."""
-    age = month - birth.astype(np.int64)
-    adult = alive & (age >= ADULT_MONTHS)
-    age_y = age // 12
-    member = status > 0
-    groups = {name: adult & (age_y >= lo) & (age_y < hi) for name, lo, hi in AGE_BANDS}
-    groups["members"] = adult & member
-    groups["nonmembers"] = adult & ~member
-    groups["adults"] = adult
+    answering firm / partial / against on private trust (``cuts`` = [firm, against]).
+
+    Compiled passes over the columns as they are, with no whole-population temporary (at 1:1
+    masks and float64 copies of ~290 million slots would cost several GB at the survey
+    dates): one pass counts every group, then one pass per group sums belief and trust. The
+    means are numpy's own: the selected values in slot order, added by numpy's pairwise
+    summation (:func:`_pairwise`), so they are bit-identical to ``x[sel].astype(float64)
+    .mean()`` (``tests/test_waves.py``).
+    """
+    cuts = np.asarray(cuts, dtype=np.float64)
+    counts = _count(month, alive, birth, status, trust, cuts[0], cuts[1])
+    buf = np.empty((2, PW_BLOCKSIZE))
     out: dict[str, dict[str, float]] = {}
-    for name, sel in groups.items():
-        n = int(sel.sum())
+    for g, (name, lo, hi, member) in enumerate(_GROUPS):
+        n, firm, against = (int(c) for c in counts[g])
         if n == 0:
             out[name] = {"persons": 0.0}
             continue
-        t = trust[sel].astype(np.float64)
-        firm = float(np.count_nonzero(t >= cuts[0])) / n
-        against = float(np.count_nonzero(t < cuts[1])) / n
-        out[name] = {"persons": n / scale,
-                     "belief": float(belief[sel].astype(np.float64).mean()),
-                     "trust": float(t.mean()),
-                     "firm": firm, "partial": 1.0 - firm - against, "against": against}
+        sb, st = _pairwise(n, np.zeros(1, np.int64), month, alive, birth, status, belief,
+                           trust, lo, hi, member, buf[0], buf[1])
+        f, a = float(firm) / n, float(against) / n
+        out[name] = {"persons": n / scale, "belief": sb / n, "trust": st / n,
+                     "firm": f, "partial": 1.0 - f - a, "against": a}
     return out
+
+
+#: the groups tabulated, in this order: (name, lowest age in years, age it stops below,
+#: membership: 1 members, 0 non-members, -1 either)
+_GROUPS: tuple[tuple[str, int, int, int], ...] = (
+    *((name, lo, hi, -1) for name, lo, hi in AGE_BANDS),
+    ("members", 0, _NO_AGE_LIMIT, 1), ("nonmembers", 0, _NO_AGE_LIMIT, 0),
+    ("adults", 0, _NO_AGE_LIMIT, -1))
+_N_GROUPS = len(_GROUPS)
+_BANDS = np.array([(lo, hi) for _, lo, hi in AGE_BANDS], dtype=np.int64)
+
+
+@njit(cache=True)
+def _count(month, alive, birth, status, trust, firm_cut, against_cut):
+    """Per group of :data:`_GROUPS`: adults, those at or above the firm cut, those below the
+    against cut (one pass)."""
+    out = np.zeros((_N_GROUPS, 3), dtype=np.int64)
+    for i in range(alive.shape[0]):
+        if not alive[i]:
+            continue
+        age = month - np.int64(birth[i])
+        if age < ADULT_MONTHS:
+            continue
+        ay = age // 12
+        t = np.float64(trust[i])
+        firm = 1 if t >= firm_cut else 0
+        against = 1 if t < against_cut else 0
+        member = 3 if status[i] > 0 else 4
+        for g in (0, 1, 2):
+            if ay >= _BANDS[g, 0] and ay < _BANDS[g, 1]:
+                _tally(out, g, firm, against)
+        _tally(out, member, firm, against)
+        _tally(out, 5, firm, against)
+    return out
+
+
+@njit(cache=True, inline="always")
+def _tally(out, g, firm, against):
+    out[g, 0] += 1
+    out[g, 1] += firm
+    out[g, 2] += against
+
+
+@njit(cache=True)
+def _selected(i, month, alive, birth, status, lo, hi, member):
+    """Is slot ``i`` an adult of the group (ages [lo, hi) in years, membership ``member``)?"""
+    if not alive[i]:
+        return False
+    age = month - np.int64(birth[i])
+    if age < ADULT_MONTHS:
+        return False
+    ay = age // 12
+    if ay < lo or ay >= hi:
+        return False
+    if member < 0:
+        return True
+    return (status[i] > 0) == (member == 1)
+
+
+@njit(cache=True)
+def _fill(n, cursor, month, alive, birth, status, belief, trust, lo, hi, member, ba, bb):
+    """The group's next ``n`` values of belief and trust from slot ``cursor[0]`` on, as
+    float64, into ``ba`` and ``bb``; the cursor moves past the last one taken."""
+    i = cursor[0]
+    k = 0
+    while k < n:
+        if _selected(i, month, alive, birth, status, lo, hi, member):
+            ba[k] = np.float64(belief[i])
+            bb[k] = np.float64(trust[i])
+            k += 1
+        i += 1
+    cursor[0] = i
+
+
+@njit(cache=True)
+def _block(n, v):
+    """numpy's sum of a block of at most :data:`PW_BLOCKSIZE` values: eight accumulators,
+    combined pairwise, then the rest one by one (numpy's ``pairwise_sum``)."""
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res += v[i]
+        return res
+    r0, r1, r2, r3 = v[0], v[1], v[2], v[3]
+    r4, r5, r6, r7 = v[4], v[5], v[6], v[7]
+    m = n - (n % 8)
+    i = 8
+    while i < m:
+        r0 += v[i]
+        r1 += v[i + 1]
+        r2 += v[i + 2]
+        r3 += v[i + 3]
+        r4 += v[i + 4]
+        r5 += v[i + 5]
+        r6 += v[i + 6]
+        r7 += v[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += v[i]
+        i += 1
+    return res
+
+
+@njit(cache=True)
+def _pairwise(n, cursor, month, alive, birth, status, belief, trust, lo, hi, member, ba, bb):
+    """The sums of belief and of trust over the group's next ``n`` adults in slot order, in
+    numpy's pairwise order: halves (the first a multiple of 8) until a block fits
+    :data:`PW_BLOCKSIZE`. Blocks are read left to right, so one cursor walks the slots once."""
+    if n <= PW_BLOCKSIZE:
+        _fill(n, cursor, month, alive, birth, status, belief, trust, lo, hi, member, ba, bb)
+        return _block(n, ba), _block(n, bb)
+    n2 = n // 2
+    n2 -= n2 % 8
+    a1, b1 = _pairwise(n2, cursor, month, alive, birth, status, belief, trust, lo, hi,
+                       member, ba, bb)
+    a2, b2 = _pairwise(n - n2, cursor, month, alive, birth, status, belief, trust, lo, hi,
+                       member, ba, bb)
+    return a1 + a2, b1 + b2
 
 
 def check(tables: dict[str, dict[str, dict[str, float]]]) -> dict[str, Any]:
