@@ -71,7 +71,7 @@ def test_ci_runs_the_readme_quickstart_in_a_fresh_clone():
     cmds = quick.commands((ROOT / "README.md").read_text(encoding="utf-8"))
     assert len(cmds) == 2
     assert cmds[0].endswith("allegiance run cpsu") and "pip install -e ." in cmds[0]
-    assert cmds[1].endswith("python -m pytest -q") and '".[dev]"' in cmds[1]
+    assert "python -m pytest -q -n auto" in cmds[1] and '".[dev]"' in cmds[1]
     ci = (ROOT / ".ci" / "run").read_text()
     assert "python3 .ci/quickstart.py README.md" in ci
     assert 'git clone -q --no-hardlinks . "$tmp/allegiance"' in ci
