@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --end: allocate the state at the size of the whole 1917-1991 run "
                          "(as a full run does from its first month), to measure its memory")
     a = ap.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _timing import about
+
+    start = about([f"benchmarks/{Path(__file__).name}", *(sys.argv[1:] if argv is None else argv)])
     import allegiance
     from allegiance.errors import AllegianceError
     from allegiance.models.cpsu import CpsuModel
@@ -51,10 +57,17 @@ def main(argv: list[str] | None = None) -> int:
                        "months": len(r.timeseries), "end": a.end,
                        **{k: m[k] for k in m if k.startswith("state_") or k in keep}})
     print(line)
+    outputs = {k: v for k, v in r.summary.get("headline", {}).items()
+               if isinstance(v, (int, float))}
+    print(json.dumps(outputs))
     if a.json:
-        with open(a.json, "w") as f:
-            f.write(line + "\n")
-    print(json.dumps(r.summary.get("headline", {})))
+        # the run's numbers, its headline outputs and where it came from (the load at the start
+        # and at the end: a run this long on a shared machine says what ran beside it)
+        rec = {**json.loads(line), **outputs, **start,
+               "loadavg_end": [round(x, 2) for x in os.getloadavg()]}
+        tmp = Path(a.json).with_suffix(".tmp")
+        tmp.write_text(json.dumps(rec, indent=1) + "\n")
+        os.replace(tmp, a.json)
     return 0
 
 
