@@ -12,7 +12,7 @@ import pytest
 
 import allegiance
 from allegiance.checkpoint import Packer
-from allegiance.errors import CheckpointError
+from allegiance.errors import AllegianceError, CheckpointError
 from conftest import SMALL, cli
 
 AT = "1956-01"
@@ -182,3 +182,42 @@ def test_compare_runs_b_from_the_shared_prefix_with_the_same_results():
         assert x.timeseries.equals(y.timeseries) and x.events.equals(y.events)
         assert x.summary == y.summary
     assert not b1.timeseries.equals(a1.timeseries)
+
+
+def test_compare_with_snapshots_branches_no_later_than_the_first(tmp_path):
+    """compare --snapshot keeps both runs' agents; B branches from A's state no later than the
+    first snapshot month, so B's snapshots are B's own (the same as run from the start)."""
+    from allegiance.compare import run_pair, shared_prefix
+    from allegiance.scenario import load_scenario
+
+    both = {"run.end": "1962-12"}
+    hold = {"hold.privilege.from": "1960-01", "hold.privilege.value": 0.9}
+    base, held = load_scenario("cpsu", both), load_scenario("cpsu", {**both, **hold})
+    assert shared_prefix(base, held, 7, SMALL, ["1961-01"]) == "1960-01"
+    assert shared_prefix(base, held, 7, SMALL, ["1962-06", "1959-03"]) == "1959-03"
+    with pytest.raises(AllegianceError, match="--snapshot 1970-01: not a step"):
+        shared_prefix(base, held, 7, SMALL, ["1970-01"])
+    snaps = ["1959-03", "1962-06"]
+    a, b = run_pair("cpsu", "cpsu", seed=7, scale=SMALL, overrides=both, overrides_b=hold,
+                    threads=1, snapshots=snaps)
+    assert b.manifest["resumed_from"]["at"] == "1959-03"
+    b0 = allegiance.run(held, seed=7, scale=SMALL, threads=1, snapshots=snaps)
+    assert b.snapshots.equals(b0.snapshots) and b.timeseries.equals(b0.timeseries)
+    assert a.snapshots["date"].unique().tolist() == snaps
+    def at(r, date):
+        return r.snapshots[r.snapshots["date"] == date].reset_index(drop=True)
+
+    assert at(a, "1959-03").equals(at(b, "1959-03"))  # the same run until the hold
+    assert not at(a, "1962-06").equals(at(b, "1962-06"))  # which acted by 1962
+    # the command writes each side's snapshots; a bad date is one line, exit 2
+    r = cli("compare", "cpsu", "cpsu", "--scale", str(SMALL), "--set", "run.end=1962-12",
+            "--set-b", "hold.privilege.from=1960-01", "--set-b", "hold.privilege.value=0.9",
+            "--snapshot", "1959-03", "--out", str(tmp_path / "c"), "--quiet", "--threads", "1")
+    assert r.returncode == 0, r.stderr
+    got = [p.relative_to(tmp_path / "c").as_posix()
+           for p in sorted((tmp_path / "c").glob("*/snapshots.parquet"))]
+    assert len(got) == 2
+    r = cli("compare", "cpsu", "cpsu", "--scale", str(SMALL), "--set", "run.end=1962-12",
+            "--snapshot", "1999-01", "--out", str(tmp_path / "d"), "--quiet")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "--snapshot 1999-01" in r.stderr and not (tmp_path / "d").exists()

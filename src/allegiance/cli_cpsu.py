@@ -51,13 +51,18 @@ def compare(
     branch: Annotated[bool, typer.Option(
         help="When A and B differ only in events from some month on, run B from A's state "
              "at that month (the same results, sooner).")] = True,
+    snapshot: Annotated[str | None, typer.Option(
+        "--snapshot", metavar="DATES",
+        help="Keep both runs' agents (tier, cohort, motive, belief, trust, stake, workplace, "
+             "...) at the start of these months: a/snapshots.parquet and b/snapshots.parquet "
+             "(1956-01,1985-03).")] = None,
 ) -> None:
     """Run A and B with the same seed (common random numbers) and draw their difference.
 
     By default A then B run in this process (with a progress bar each); --workers 2, --dask
     or --scheduler run both at once on an experiments executor. Run one after another, B
     starts from A's state at the first month in which their events differ (--no-branch:
-    from the start).
+    from the start), or at the first --snapshot month if that is earlier.
 
     --set changes both scenarios; --set-a and --set-b change one side only, so
     'compare cpsu cpsu --set-b levers.criticism=0.5' shows what that one change does.
@@ -78,6 +83,7 @@ def compare(
         res = do_compare(a, b, outdir, seed=seed, scale=scale, overrides=set_ or [],
                          overrides_a=set_a or [], overrides_b=set_b or [], threads=threads,
                          force=force, figures=figures, executor=ex, branch=branch,
+                         snapshots=[d for d in (snapshot or "").split(",") if d.strip()],
                          progress=lambda w, d, t, lab: bars[w](d, t, lab))
     finally:
         for p in bars.values():

@@ -52,14 +52,20 @@ def _run_side(task: dict[str, Any]):
     from .api import run
 
     return run(task["scenario"], seed=task["seed"], scale=task["scale"],
-               threads=task["threads"])
+               threads=task["threads"], snapshots=task.get("snapshots", ()))
 
 
-def shared_prefix(sa, sb, seed: int, scale: float) -> str | None:
+def shared_prefix(sa, sb, seed: int, scale: float, snapshots: Iterable[str] = ()
+                  ) -> str | None:
     """The last step up to which A and B are the same run, if after the first: the latest
     step label at which their :meth:`~allegiance.engine.Model.branch_key` agree (for ``cpsu``:
     the month of the first event or hold in which they differ). ``None`` when they differ
-    from the start, or the model cannot checkpoint."""
+    from the start, or the model cannot checkpoint.
+
+    With ``snapshots`` (dates at whose start both runs keep their agents, checked against
+    both runs here, before either starts), no later than the first of them: B takes its own
+    snapshots."""
+    from .api import _snapshot_steps
     from .checkpoint import common_prefix
     from .registry import model_class
     from .scenario import load_scenario
@@ -74,13 +80,17 @@ def shared_prefix(sa, sb, seed: int, scale: float) -> str | None:
     # differ in run.start, which branch_key keeps
     m = ma if ma.n_steps() <= mb.n_steps() else mb
     k = common_prefix(cls, m, [a.to_dict(), b.to_dict()])
+    snapshots = list(snapshots)
+    if snapshots:
+        _snapshot_steps(ma, snapshots, 0)
+        k = min(k, *(step for step, _ in _snapshot_steps(mb, snapshots, 0)))
     return m.step_label(k) if k else None
 
 
 def run_pair(a, b, *, seed: int | None = None, scale: float | None = None,
              overrides: Overrides = (), overrides_a: Overrides = (), overrides_b: Overrides = (),
              threads: int | None = None, progress=None, executor=None,
-             branch: bool = True):
+             branch: bool = True, snapshots: Iterable[str] = ()):
     """Run scenarios ``a`` and ``b`` with the same seed and scale (common random numbers).
 
     Args:
@@ -99,6 +109,8 @@ def run_pair(a, b, *, seed: int | None = None, scale: float | None = None,
             differ only in events dated later: :func:`shared_prefix`), run B from A's state
             at that step (kept in memory) instead of from the start. The results are the same
             byte for byte (:mod:`allegiance.checkpoint`); B's manifest says where it branched.
+        snapshots: months at whose start both runs keep their agents (``Result.snapshots``;
+            see :func:`allegiance.api.run`); B then branches no later than the first.
 
     Returns:
         (result A, result B).
@@ -120,20 +132,23 @@ def run_pair(a, b, *, seed: int | None = None, scale: float | None = None,
     def _prog(which):
         return None if progress is None else (lambda d, t, lab: progress(which, d, t, lab))
 
+    snapshots = [str(d) for d in snapshots]
     if executor is None:
-        at = shared_prefix(sa, sb, seed, scale) if branch else None
+        at = shared_prefix(sa, sb, seed, scale, snapshots) if branch else None
         if at is None:
-            ra = run(sa, seed=seed, scale=scale, threads=threads, progress=_prog("A"))
-            rb = run(sb, seed=seed, scale=scale, threads=threads, progress=_prog("B"))
+            ra = run(sa, seed=seed, scale=scale, threads=threads, progress=_prog("A"),
+                     snapshots=snapshots)
+            rb = run(sb, seed=seed, scale=scale, threads=threads, progress=_prog("B"),
+                     snapshots=snapshots)
             return ra, rb
         held: list[Any] = []
         ra = run(sa, seed=seed, scale=scale, threads=threads, progress=_prog("A"),
-                 checkpoint_at=at, checkpoint_path=held.append)
+                 checkpoint_at=at, checkpoint_path=held.append, snapshots=snapshots)
         rb = run(sb, seed=seed, scale=scale, threads=threads, progress=_prog("B"),
-                 resume_from=held.pop())
+                 resume_from=held.pop(), snapshots=snapshots)
         return ra, rb
-    tasks = [{"scenario": s.to_dict(), "seed": seed, "scale": scale, "threads": 1}
-             for s in (sa, sb)]
+    tasks = [{"scenario": s.to_dict(), "seed": seed, "scale": scale, "threads": 1,
+              "snapshots": snapshots} for s in (sa, sb)]
     out: dict[int, Any] = {}
     with executor as ex:
         for i, r in ex.imap_unordered(_run_side, tasks):
@@ -286,7 +301,8 @@ def _dirname(prefix: str, name: str) -> str:
 def compare(a, b, out: str | Path, *, seed: int | None = None, scale: float | None = None,
             overrides: Overrides = (), overrides_a: Overrides = (), overrides_b: Overrides = (),
             threads: int | None = None, force: bool = False, figures: bool = True,
-            progress=None, executor=None, branch: bool = True) -> dict[str, Any]:
+            progress=None, executor=None, branch: bool = True,
+            snapshots: Iterable[str] = ()) -> dict[str, Any]:
     """Run A and B with common random numbers and write the comparison directory atomically.
 
     ``overrides`` apply to both scenarios, ``overrides_a`` / ``overrides_b`` to one side only
@@ -303,16 +319,17 @@ def compare(a, b, out: str | Path, *, seed: int | None = None, scale: float | No
         return _compare(a, b, out, seed=seed, scale=scale, overrides=overrides,
                         overrides_a=overrides_a, overrides_b=overrides_b, threads=threads,
                         force=force, figures=figures, progress=progress, executor=executor,
-                        branch=branch)
+                        branch=branch, snapshots=snapshots)
 
 
 def _compare(a, b, out: Path, *, seed, scale, overrides, overrides_a, overrides_b, threads,
-             force, figures, progress, executor, branch) -> dict[str, Any]:
+             force, figures, progress, executor, branch, snapshots) -> dict[str, Any]:
     from .results import atomic_directory, dump_json, write_parquet
 
     ra, rb = run_pair(a, b, seed=seed, scale=scale, overrides=overrides,
                       overrides_a=overrides_a, overrides_b=overrides_b, threads=threads,
-                      progress=progress, executor=executor, branch=branch)
+                      progress=progress, executor=executor, branch=branch,
+                      snapshots=snapshots)
     table = comparison_table(ra, rb)
     diffs = summary_differences(ra, rb)
     div = first_divergence(table)
