@@ -3,6 +3,7 @@ first; for a run and for what compare, ensemble, sweep and ablate write."""
 
 from __future__ import annotations
 
+import base64
 import re
 import tomllib
 
@@ -95,7 +96,7 @@ def test_report_of_compare_ensemble_sweep_and_ablation(tmp_path):
     small = ["--scale", "1e-5", "--set", "run.end=1957-06"]
     made = {
         "compare": cli("compare", "cpsu", "cpsu_no_secret_speech", *small, "--threads", "1",
-                       "--out", str(tmp_path / "compare"), "--quiet"),
+                       "--snapshot", "1957-01", "--out", str(tmp_path / "compare"), "--quiet"),
         "ensemble": cli("ensemble", "granovetter", "--runs", "3", "--serial", "--quiet",
                         "--out", str(tmp_path / "ensemble")),
         "sweep": cli("sweep", str(ROOT / "docs" / "examples" / "granovetter_sd_sweep.toml"),
@@ -127,3 +128,20 @@ def test_report_of_compare_ensemble_sweep_and_ablation(tmp_path):
     import pandas as pd
 
     assert counts["sweep"] == 1 + len(pd.read_parquet(tmp_path / "sweep" / "design.parquet"))
+    # the comparison's snapshots: A and B on the same bins, as the views draw them
+    import allegiance
+
+    a, b = (allegiance.load(p) for p in sorted((tmp_path / "compare").glob("[ab]_*")))
+    html = (tmp_path / "compare.html").read_text()
+    for who in ("members", "everyone"):
+        want = views.snapshot_image(b, "1957-01", a, who, ("B cpsu_no_secret_speech", "A cpsu"))
+        m = re.search(rf"<figure id='fig-snapshot-1957-01-{who}'><img [^>]*base64,([^\"]+)",
+                      html)
+        assert m and base64.b64decode(m.group(1)) == want, who
+    # ... and a run's report shows its own
+    side = sorted((tmp_path / "compare").glob("b_*"))[0]
+    assert cli("report", str(side), "-o", str(tmp_path / "b.html")).returncode == 0
+    html = (tmp_path / "b.html").read_text()
+    m = re.search(r"<figure id='fig-snapshot-1957-01-members'><img [^>]*base64,([^\"]+)", html)
+    assert m and base64.b64decode(m.group(1)) == views.snapshot_image(b, "1957-01", None,
+                                                                      "members", ("", ""))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import AllegianceError
-from .results import read_json, read_parquet, reading
+from .results import SNAPSHOTS, read_json, read_parquet, reading
 
 CSS = """
 *{box-sizing:border-box}
@@ -140,6 +140,35 @@ def _crisis_table(crisis: dict[str, Any]) -> str:
     return _table(["", "defenders", "passive", "opponents"], rows, "crisis")
 
 
+def _snapshots(result, baseline=None, names: tuple[str, str] = ("", "")) -> str:
+    """The section "The agents at a date": a figure per snapshot month and group (members,
+    everyone alive) of :func:`allegiance.views.snapshot_image`, the two runs of a comparison
+    on the same bins; ``""`` without snapshots."""
+    from . import views
+
+    dates = views.snapshot_dates(result)
+    if baseline is not None:
+        dates = [d for d in dates if d in views.snapshot_dates(baseline)]
+    if not dates:
+        return ""
+    who = [w for w in views.snapshot_who(result)
+           if baseline is None or w in views.snapshot_who(baseline)]
+    out = ["<h2 id='snapshots'>The agents at a date</h2><p class='muted'>Histograms of "
+           "belief, trust and stake and counts by tier, motive and cohort, in persons, at the "
+           "start of each snapshot month (<code>snapshots.parquet</code>)"
+           + (f": {escape(names[0])} against {escape(names[1])}, on the same bins"
+              if baseline is not None else "") + ".</p>"]
+    for date in dates:
+        for w in who:
+            png = views.snapshot_image(result, date, baseline, w, names)
+            if png:
+                group = dict(views.SNAPSHOT_WHO)[w]
+                out.append(_figure(png, f"{date}, {group}",
+                                   f"The agents at the start of {date}: {group}.",
+                                   f"snapshot-{date}-{w}"))
+    return "".join(out)
+
+
 def build_run(run_dir: str | Path) -> str:
     """The HTML report of a run directory: findings, figures, then the settings."""
     from . import views
@@ -193,6 +222,8 @@ def build_run(run_dir: str | Path) -> str:
     for key, ftitle, png in views.overview_pngs(result):
         parts.append(_figure(png, ftitle, f"{ftitle}; {note}.", key))
     parts.append(_saved_figures(run_dir / "figures", "More figures (saved with the run)", True))
+    if _inside(run_dir / SNAPSHOTS, run_dir):
+        parts.append(_snapshots(result))
 
     parts.append("<h2 id='details'>Fit and other numbers</h2>")
     parts.append(_fit_section(s.get("fit")))
@@ -284,7 +315,13 @@ def _compare(path: Path) -> tuple[str, list[str]]:
         parts.append("<h2 id='figures'>Figures</h2>" + _figure(
             (path / "comparison.png").read_bytes(), "comparison", "A vs B, and B − A.",
             "comparison"))
-    for side in sorted(p for p in path.iterdir() if p.is_dir() and (p / "manifest.json").is_file()):
+    sides = sorted(p for p in path.iterdir() if p.is_dir() and (p / "manifest.json").is_file())
+    if len(sides) == 2 and all(_inside(p / SNAPSHOTS, path) for p in sides):
+        from .results import load
+
+        a, b = (load(p) for p in sides)
+        parts.append(_snapshots(b, a, (f"B {cj['b']}", f"A {cj['a']}")))
+    for side in sides:
         parts.append(f"<p class='muted'>{escape(side.name)}: the run's own report is "
                      f"<code>allegiance report {escape(str(side))}</code>.</p>")
     parts.append(_details("comparison.json", f"<pre>{escape(json.dumps(cj, indent=2))}</pre>"))
