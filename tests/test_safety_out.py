@@ -180,13 +180,16 @@ def test_stale_partials_are_removed_and_said(tmp_path):
 # -- 5: workers die with the command ------------------------------------------------------------
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process tree via /proc")
-@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
-def test_pool_workers_die_when_the_command_is_killed(tmp_path, sig):
+@pytest.mark.parametrize(("sig", "dask"), [("SIGKILL", False), ("SIGTERM", False),
+                                         ("SIGKILL", True)])
+def test_pool_workers_die_when_the_command_is_killed(tmp_path, sig, dask):
+    """... the process pool's workers watch the command; a Dask LocalCluster's workers end
+    with their nannies in the command (distributed's own pipe to the parent)."""
     import psutil
 
     (tmp_path / "many.toml").write_text(SWEEP.replace("seed = 1", "seed = 1\nreplicates = 5000"))
     proc = subprocess.Popen([sys.executable, "-m", "allegiance", "sweep", "many.toml", "--out",
-                             "o", "--workers", "2", "--quiet"],
+                             "o", "--workers", "2", "--quiet", *(["--dask"] if dask else [])],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     index = tmp_path / "o" / "index.jsonl"
     try:
