@@ -328,8 +328,15 @@ def test_snapshots_are_asked_for_checked_and_drawn_as_histograms(tmp_path):
             assert set(got) == {"belief", "trust", "stake", "tier", "motive", "cohort"}
             for res, i in ((base, 0), (cur, 1)):
                 row = res.timeseries.set_index("date").loc["1919-06"]
-                for key in ("belief", "trust", "stake", "tier", "cohort"):
+                for key in ("belief", "trust", "tier", "cohort"):
                     assert got[key][4][i].sum() == pytest.approx(row[total]), (who, key)
+                # the stake histogram: those with any stake, and it says what share they are
+                snap = res.snapshots[res.snapshots["date"] == "1919-06"]
+                if who == "members":
+                    snap = snap[snap["member"].astype(bool)]
+                held = (snap["stake"] > 0).to_numpy()
+                assert got["stake"][4][i].sum() == pytest.approx(held.sum() / res.manifest["scale"])
+                assert f"{100 * held.mean():.1f} %" in got["stake"][1].split("(")[1].split(" / ")[i]
                 tiers = dict(zip(got["tier"][3], got["tier"][4][i], strict=True))
                 assert tiers.get("candidate", 0) == pytest.approx(row["candidates"])
                 motives = dict(zip(got["motive"][3], got["motive"][4][i], strict=True))

@@ -255,9 +255,11 @@ def observed_png(cls) -> bytes | None:
 # Snapshots: the agents at a date (``run --snapshot``), as histograms
 
 #: attributes drawn as histograms (0-1 unless ``None``: the range the runs shown span)
-SNAPSHOT_HISTOGRAMS = (("belief", "belief in the ideal", (0.0, 1.0)),
-                       ("trust", "trust in the party", (0.0, 1.0)),
-                       ("stake", "stake in office", None))
+SNAPSHOT_HISTOGRAMS = (("belief", "belief in the ideal", (0.0, 1.0), False),
+                       ("trust", "trust in the party", (0.0, 1.0), False),
+                       # most agents hold no office (over 80 % of members, 99 % of everyone):
+                       # a zero bin would flatten the rest, so those with any are drawn
+                       ("stake", "stake in office", None, True))
 #: attributes drawn as counts by category
 SNAPSHOT_COUNTS = (("tier", "tier"), ("motive", "motive at joining"), ("cohort", "birth cohort"))
 #: whom a snapshot figure counts: (key, words); ``members`` needs a ``member`` column
@@ -301,7 +303,9 @@ def snapshot_panels(results, date: str, who: str = "members", bins: int = SNAPSH
     Returns ``[(attribute, words, kind, x, [persons per bin or category, one per result])]``:
     ``kind`` is ``"hist"`` (``x`` the bin edges, shared by the results, so they compare bin
     for bin) or ``"counts"`` (``x`` the categories any result has agents in). Agents are
-    counted in persons (one agent is ``1 / scale`` persons).
+    counted in persons (one agent is ``1 / scale`` persons). The stake histogram counts those
+    with a stake above zero only; its words say what share of the group that is (in the
+    order of ``results``).
     """
     import numpy as np
     import pandas as pd
@@ -314,10 +318,15 @@ def snapshot_panels(results, date: str, who: str = "members", bins: int = SNAPSH
             t = t[t["member"].astype(bool)]
         tables.append((t, 1.0 / float(r.manifest["scale"])))
     out = []
-    for col, words, fixed in SNAPSHOT_HISTOGRAMS:
+    for col, name, fixed, positive in SNAPSHOT_HISTOGRAMS:
         if not all(col in t for t, _ in tables):
             continue
         vals = [t[col].to_numpy(dtype=np.float64) for t, _ in tables]
+        words = name
+        if positive:  # only those with any, and how many they are
+            shares = [f"{100 * np.mean(v > 0):.1f} %" if v.size else "none" for v in vals]
+            vals = [v[v > 0] for v in vals]
+            words = f"{name} ({' / '.join(shares)} hold any)"
         hi = max((float(v.max()) for v in vals if v.size), default=0.0)
         lo, hi = fixed if fixed is not None else (0.0, hi if hi > 0 else 1.0)
         edges = np.linspace(lo, hi, bins + 1)
