@@ -40,6 +40,29 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(SRC), *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]])
 
 
+def pytest_xdist_auto_num_workers(config) -> int:
+    """``-n auto`` (the README's test command): one worker per core this process may use (its
+    CPU affinity and a cgroup's CPU quota) and per 2 GB of available memory. pytest-xdist's
+    own count is the host's physical cores (psutil), which a container's limits do not
+    change: on a 2-core share of a large host it would start dozens of workers."""
+    import math
+
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:  # cgroup v2: "max 100000" or "200000 100000" (quota, period)
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            n = min(n, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass
+    try:
+        import psutil
+
+        n = min(n, int(psutil.virtual_memory().available // 2e9))
+    except ImportError:
+        pass
+    return max(1, n or 1)
+
+
 def _tree(root: Path) -> set[str]:
     """What a test writing to a relative path would add to ``root``: its top-level entries
     and everything under ``runs/`` (hidden names, tool caches and the venv left out).
