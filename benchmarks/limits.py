@@ -165,7 +165,8 @@ def main(argv: list[str] | None = None) -> None:
         run = json.loads(a.run.read_text())
         t = run["threads"] if run["threads"] in res["threads"] else max(res["threads"])
         r = res["threads"][t]
-        res["run"] = {"file": str(a.run), "commit": run.get("commit"), "threads": t}
+        res["run"] = {"file": str(a.run), "commit": run.get("git_commit") or run.get("commit"),
+                      "threads": t}
         order = "sequential" if "learning" in run["phase_seconds"] else "synchronous"
         res["run"]["m7_order"] = order
         rows = ["", f"{a.run.name} ({run['threads']} threads, M7 {order}; floors on {t}):", "",
