@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 from pathlib import Path
@@ -33,6 +34,9 @@ CONVERGENCE = ("PYTHONPATH=src python benchmarks/convergence.py --out "
 #: what the result files kept from before 0.3.3 do not say of themselves (as the docs recorded
 #: it when they were measured): allegiance version, commit, the command
 KNOWN = {
+    # measured after 0.4.0 (the files say 0.4.0, the version number then): the one-pass month
+    "cpsu_1to1_unreleased.json": {"version": "unreleased"},
+    "cpsu_1to1_onepass_unreleased.json": {"version": "unreleased"},
     "compare_branch.json": {"version": "0.3.3", "commit": "3d1ce77", "command": (
         "PYTHONPATH=src python benchmarks/compare_branch.py --scale 1e-3 --repeat 3 "
         "--set-b hold.privilege.from=1960-01 --set-b hold.privilege.value=0.9")},
@@ -63,6 +67,15 @@ KNOWN = {
 
 def _load(name: str):
     return json.loads((RES / name).read_text())
+
+
+def _version(name: str) -> str:
+    """The allegiance a result file ran: KNOWN's word where the file does not say it right."""
+    return KNOWN.get(name, {}).get("version") or _load(name)["allegiance_version"]
+
+
+def _commit(r: dict) -> str:
+    return r.get("git_commit") or r["commit"]
 
 
 def _minus(x: float, fmt: str) -> str:
@@ -121,16 +134,20 @@ def memory() -> str:
         out.append(f"| {label} | {v} | {_mb(est)} | {got} | "
                    f"{_minus(100 * (est / statistics.mean(rss) - 1), '+.1f')} % | "
                    "`convergence/runs.jsonl` |")
-    for name in ("cpsu_1to1_0.3.1.json", "cpsu_1to1_0.3.2.json"):
+    for name in ("cpsu_1to1_0.3.1.json", "cpsu_1to1_0.3.2.json", *MEMORY_1TO1):
         r = _load(name)
         est, rss = r["memory_estimate_bytes"], r["peak_rss_bytes"]
-        out.append(f"| 1:1, whole run | {KNOWN[name]['version']} at {r['commit']} | {_mb(est)} | "
+        out.append(f"| 1:1, whole run | {_version(name)} at {_commit(r)} | {_mb(est)} | "
                    f"{_mb(rss)} | {_minus(100 * (est / rss - 1), '+.1f')} % | `{name}` |")
     return "\n".join(out) + "\n"
 
 
-ONE_TO_ONE = ("cpsu_1to1_0.3.2.json", "cpsu_1to1_0.3.1.json", "cpsu_1to1_0.3.0.json",
-              "cpsu_1to1.json")
+#: the whole 1:1 runs, newest first
+ONE_TO_ONE = ("cpsu_1to1_unreleased.json", "cpsu_1to1_0.3.2.json", "cpsu_1to1_0.3.1.json",
+              "cpsu_1to1_0.3.0.json", "cpsu_1to1.json")
+#: 1:1 runs of the one-pass month in the memory table: before the survey waves lost their
+#: whole-population temporaries (2827327), and after
+MEMORY_1TO1 = ("cpsu_1to1_onepass_unreleased.json", "cpsu_1to1_unreleased.json")
 OUTPUTS = (("members_1989_01_01", "members 1 Jan 1989"),
            ("committed_members_1989_01_01", "committed members"),
            ("exits_1990", "exits in 1990"), ("crisis_defenders_members",
@@ -139,7 +156,8 @@ OUTPUTS = (("members_1989_01_01", "members 1 Jan 1989"),
 
 def one_to_one() -> str:
     runs = [_load(n) for n in ONE_TO_ONE]
-    names = [KNOWN[n]["version"] for n in ONE_TO_ONE]
+    names = [f"{_version(n)} ({_commit(r)})" if _version(n) == "unreleased" else _version(n)
+             for n, r in zip(ONE_TO_ONE, runs, strict=True)]
     steps = runs[0]["agent_steps"]
 
     def bold(i, text):
@@ -551,7 +569,9 @@ def _estimate_now(scale: float = 1.0) -> tuple[str, int]:
 
 def _latest_1to1():
     name = ONE_TO_ONE[0]
-    return name, KNOWN[name]["version"], _load(name)
+    r = _load(name)
+    v = _version(name)
+    return name, (f"unreleased at {_commit(r)}" if v == "unreleased" else v), r
 
 
 def _floor():
@@ -590,7 +610,7 @@ def status() -> str:
         est <= TARGET_BYTES else "exceeded"
     mem = (f"**{'met' if mem_ok else 'not met'} by {v}, measured over the whole run**: "
            f"{gb / 1e9:.2f} GB peak RSS ({gb / 2**30:.2f} GiB), the August 1991 crisis included "
-           f"(`{name}`)." + ("" if now == v else
+           f"(`{name}`)." + ("" if v == now or v.startswith("unreleased") else
                              f" **{now} not yet measured at 1:1**: its estimate is "
                              f"**{est / 1e9:.2f} GB** (`CpsuModel.memory_estimate("
                              f"load_scenario(\"cpsu\"), 1.0)` on 2 cores), so the target is "
@@ -604,8 +624,7 @@ def status() -> str:
             "one scattered read-modify-write into the table of workplace sums; the sequential "
             f"month's two passes: {fl['floor_sequential_ns']:.2f} ns), which leaves "
             f"{need - fl['floor_ns']:.1f} ns per agent-step for all the rest ({rest:.1f} in that "
-            f"{d['run'].get('m7_order', 'sequential')} run). 1:1 has not been rerun with the "
-            "one-pass month (\"### The one-pass month\", below).")
+            f"{d['run'].get('m7_order', 'sequential')} run)." + _load_words(r))
     runs = [x for x in _load("bench.json")["runs"] if x["scale"] == 0.01]
     eng = _load("engines.json").get("0.01")
     hundred = [f"{x['wall_s']:.1f} s ({KNOWN['bench.json']['version']}, {x['threads']} threads, "
@@ -653,15 +672,8 @@ def status() -> str:
         ("1 vs 2 threads bit-identical", "done, and also independent of when dead slots are "
          "compacted and of prefetching (`tests/test_scale.py`); each blocked pass equals the "
          "one-agent loop (`tests/test_kernels.py`)."),
-        ("roofline: main kernels ≥ 25 % of measured bandwidth",
-         f"{KNOWN['bench.json']['version']} (`bench.json`): `adults` {a100:.0f} % at 1:100 and "
-         f"{a1:.0f} % at 1:1, `learning` {l100:.0f} % and {l1:.0f} % "
-         f"({'met' if max(a100, a1) >= 25 else 'not met'} by `adults`, "
-         f"{'met' if max(l100, l1) >= 25 else 'not met'} by `learning`); why, below "
-         "(\"## Roofline\"). Counting the scattered accesses to the workplace sums as well as "
-         f"the bytes (the floor of `limits.py`), the {v} 1:1 run's `adults` reaches {ra:.0f} % of "
-         f"its floor and `learning` {rl:.0f} % (with the decisions to apply, which the floor "
-         "leaves out)."),
+        ("roofline: main kernels ≥ 25 % of measured bandwidth", _roofline_words(
+            a100, l100, a1, l1, v, ra, rl)),
         ("convergence figure 1:10,000 … 1:1",
          f"**done** with allegiance {', '.join(conv.versions(crow, about))} runs from "
          + ", ".join(f"{_scale(k)} ({len(v_)})" for k, v_ in sorted(dfn.items()))
@@ -669,6 +681,29 @@ def status() -> str:
          + ", ".join(f"{_scale(k)} {max(v_):.0f}" for k, v_ in sorted(dfn.items())) + "."),
     ]
     return "| target | status |\n|---|---|\n" + "".join(f"| {a} | {b_} |\n" for a, b_ in rows)
+
+
+def _load_words(r: dict) -> str:
+    """What ran beside a 1:1 run, as far as its file says (the load at its start and end)."""
+    if "loadavg" not in r:
+        return ""
+    cpu = 100 * r["cpu"] / r["wall_total"]
+    return (f" The run's process used {cpu:.0f} % CPU on its {r['threads']} threads (load "
+            f"average {r['loadavg'][0]:.1f} at the start, {r['loadavg_end'][0]:.1f} at the end).")
+
+
+def _roofline_words(a100, l100, a1, l1, v, ra, rl) -> str:
+    text = (f"{KNOWN['bench.json']['version']} (`bench.json`): `adults` {a100:.0f} % at 1:100 and "
+            f"{a1:.0f} % at 1:1, `learning` {l100:.0f} % and {l1:.0f} % "
+            f"({'met' if max(a100, a1) >= 25 else 'not met'} by `adults`, "
+            f"{'met' if max(l100, l1) >= 25 else 'not met'} by `learning`); why, below "
+            "(\"## Roofline\"). Counting the scattered accesses to the workplace sums as well as "
+            "the bytes (the floor of `limits.py`), ")
+    if not math.isnan(rl):  # a sequential run: two passes
+        return text + (f"the 1:1 run of {v}: `adults` reaches {ra:.0f} % of its floor and "
+                       f"`learning` {rl:.0f} % (with the decisions to apply, which the floor "
+                       "leaves out).")
+    return text + f"the 1:1 run of {v}: its one pass (`adults`) reaches {ra:.0f} % of its floor."
 
 
 def memory_formula() -> str:
@@ -698,9 +733,46 @@ def target() -> str:
     return (f"A 1:1 run in 15 minutes needs **{need:.1f} ns of wall time per agent-step** "
             f"({r['agent_steps']:.4e} agent-steps); {v} took "
             f"{1e9 * r['wall_seconds'] / r['agent_steps']:.1f} ns over the whole 1:1 run "
-            f"({KNOWN[ONE_TO_ONE[1]]['version']}: "
+            f"({_version(ONE_TO_ONE[1])}: "
             f"{1e9 * prev['wall_seconds'] / prev['agent_steps']:.1f}; \"### 1:1\").\n"
             ).replace("e+11 agent", " × 10¹¹ agent")
+
+
+def onepass_1to1() -> str:
+    """The latest 1:1 run (the one-pass month) against the last sequential one (0.3.2), pass
+    by pass, and what is left against the floor (``limits.json``'s ``run``)."""
+    name, v, r = _latest_1to1()
+    prev_name = ONE_TO_ONE[1]
+    prev = _load(prev_name)
+    steps = r["agent_steps"]
+
+    def ns(x, k=None):
+        return 1e9 * (x["wall_seconds"] if k is None else x["phase_seconds"].get(k, 0.0)) / steps
+
+    need = 1e9 * TARGET_S / steps
+    d, t, fl = _floor()
+    run = d.get("run", {})
+    mine = run.get("file", "").endswith(name)
+    phases = sorted(r["phase_seconds"].items(), key=lambda kv: -kv[1])
+    rest = ns(r) - ns(r, "adults")
+    text = (f"**1:1 with the one-pass month** ({v}, `{name}`, {r['threads']} threads): "
+            f"**{r['wall_seconds'] / 60:.1f} minutes**, {ns(r):.1f} ns per agent-step, against "
+            f"{_version(prev_name)}'s {prev['wall_seconds'] / 60:.1f} minutes ({ns(prev):.1f} ns) "
+            "with the sequential month." + _load_words(r) + " Per phase, ns per agent-step "
+            f"({_version(prev_name)} in brackets where it had the phase): "
+            + ", ".join(f"`{k}` {ns(r, k):.2f}"
+                        + (f" ({ns(prev, k):.2f})" if k in prev["phase_seconds"] else "")
+                        for k, _ in phases if ns(r, k) >= 0.05) + ". ")
+    if mine:
+        a = run["adults"]
+        text += (f"The one pass (`adults`) took {a['ns']:.2f} ns against its floor of "
+                 f"{a['floor_ns']:.2f} on {t} threads ({100 * a['floor_ns'] / a['ns']:.0f} %; "
+                 "`limits.json`, measured the same day with `--run` this file); ")
+    else:
+        text += f"The one pass (`adults`) took {ns(r, 'adults'):.2f} ns; "
+    text += (f"the rest of the month took {rest:.1f} ns against the "
+             f"{need - fl['floor_ns']:.1f} ns that 15 minutes leaves beside the pass's floor.\n")
+    return text
 
 
 def floor_sentence() -> str:
@@ -715,8 +787,8 @@ def floor_sentence() -> str:
             f"({(TARGET_S - fl['floor_1to1_s']) / 60:.1f} minutes) for everything else: the "
             "members' phases (promotions, confirmations, purges, the M8/M9/M11 decisions, their "
             "stocks), the decisions to apply and admissions, births and deaths, compaction and "
-            f"bookkeeping, which took {rest:.1f} ns per agent-step in the {v} 1:1 run (its whole "
-            f"{ns:.1f} ns less its passes over everyone).\n")
+            f"bookkeeping, which took {rest:.1f} ns per agent-step in the 1:1 run of {v} (its "
+            f"whole {ns:.1f} ns less its passes over everyone).\n")
 
 
 def convergence_words() -> str:
@@ -747,7 +819,7 @@ def convergence_words() -> str:
                   for k in ("members_1989_01_01", "exits_1990"))
         text += (f" The 1:1 run is within {100 * dev:.1f} % of " +
                  " and ".join(_scale(sc) for sc in near) + " on members and exits.")
-        same = [KNOWN[n]["version"] for n in ONE_TO_ONE[:2]
+        same = [_version(n) for n in ONE_TO_ONE[:2]
                 if all(_load(n)[k] == one[k] for k, _ in OUTPUTS)]
         if same:
             text += (f" The 1:1 runs of {' and '.join(same)} gave its four outputs to the "
@@ -760,6 +832,7 @@ PERFORMANCE = {
     "perf-intro": intro, "perf-status": status, "perf-memory-formula": memory_formula,
     "perf-memory": memory, "perf-1to1": one_to_one, "perf-target": target,
     "perf-limits": limits, "perf-floor-sentence": floor_sentence, "perf-m7-order": m7_order,
+    "perf-onepass-1to1": onepass_1to1,
     "perf-compare-branch": compare_branch, "perf-sweep-branch": sweep_branch,
     "perf-convergence-caption": convergence_caption, "perf-convergence": convergence_table,
     "perf-convergence-words": convergence_words, "perf-engines": engines,
