@@ -34,8 +34,9 @@ CONVERGENCE = ("PYTHONPATH=src python benchmarks/convergence.py --out "
 #: what the result files kept from before 0.3.3 do not say of themselves (as the docs recorded
 #: it when they were measured): allegiance version, commit, the command
 KNOWN = {
-    # measured after 0.4.0 (the files say 0.4.0, the version number then): the one-pass month
-    "cpsu_1to1_unreleased.json": {"version": "unreleased"},
+    # measured before 0.5.0 was numbered (the files say 0.4.0): the one-pass month; 02dfc49
+    # runs what 0.5.0 runs, 2827327 still had the survey waves' temporaries
+    "cpsu_1to1_unreleased.json": {"version": "0.5.0"},
     "cpsu_1to1_onepass_unreleased.json": {"version": "unreleased"},
     "compare_branch.json": {"version": "0.3.3", "commit": "3d1ce77", "command": (
         "PYTHONPATH=src python benchmarks/compare_branch.py --scale 1e-3 --repeat 3 "
