@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .cli_common import RunProgress, console, fail_line, note_threads
+from .cli_common import RunProgress, console, fail_line, note_threads, split_list
 from .errors import AllegianceError
 from .limits import SEED_MAX
 from .version import __version__
@@ -99,7 +99,7 @@ def run(
             result = api_run(sc, seed=seed, scale=scale, threads=threads, progress=prog,
                              checkpoint_at=checkpoint_at, checkpoint_path=checkpoint,
                              resume_from=from_,
-                             snapshots=[d for d in (snapshot or "").split(",") if d.strip()])
+                             snapshots=split_list(snapshot) or [])
         finally:
             prog.close()
         path = result.save(outdir, force=force, figures=figures)

@@ -15,6 +15,14 @@ from typing import Annotated
 import typer
 
 
+def split_list(text: str | None) -> list[str] | None:
+    """A comma-separated option (``--snapshot``, ``--params``): ``"a,b, c"`` -> ``["a", "b",
+    "c"]`` (``None`` stays ``None``)."""
+    if text is None:
+        return None
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
 def stderr_console():
     """A rich console on standard error (progress, errors)."""
     from rich.console import Console

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from .cli_common import Dask, Scheduler, Serial, Workers, executor
+from .cli_common import Dask, Scheduler, Serial, Workers, executor, split_list
 from .limits import MAX_RUNS, SEED_MAX
 
 
@@ -83,7 +83,7 @@ def compare(
         res = do_compare(a, b, outdir, seed=seed, scale=scale, overrides=set_ or [],
                          overrides_a=set_a or [], overrides_b=set_b or [], threads=threads,
                          force=force, figures=figures, executor=ex, branch=branch,
-                         snapshots=[d for d in (snapshot or "").split(",") if d.strip()],
+                         snapshots=split_list(snapshot) or [],
                          progress=lambda w, d, t, lab: bars[w](d, t, lab))
     finally:
         for p in bars.values():

@@ -30,6 +30,7 @@ from .cli_common import (
     Workers,
     echo,
     executor,
+    split_list,
 )
 from .limits import MAX_RUNS, SEED_MAX
 
@@ -137,7 +138,7 @@ def sweep(
     part = parse_shard(shard)
     spec: object = Path(file)
     if assumed:
-        from .experiments.assumed import assumed_spec, split_list
+        from .experiments.assumed import assumed_spec
 
         spec = assumed_spec(file, method="lhs", params=split_list(params), samples=samples,
                             scale=scale, seed=seed, outcomes=split_list(outputs),
@@ -220,7 +221,7 @@ def sensitivity(
     part = parse_shard(shard)
     spec: object = Path(file)
     if assumed:
-        from .experiments.assumed import assumed_spec, screened, split_list
+        from .experiments.assumed import assumed_spec, screened
 
         names = split_list(params)
         if screening is not None or top is not None:

@@ -39,13 +39,6 @@ DEFAULT_OUTCOMES: dict[str, list[str]] = {
 DEFAULT_SAMPLES = {"morris": 10, "sobol": 64, "lhs": 200}
 
 
-def split_list(text: str | None) -> list[str] | None:
-    """``"a,b, c"`` -> ``["a", "b", "c"]`` (``None`` stays ``None``)."""
-    if text is None:
-        return None
-    return [t.strip() for t in text.split(",") if t.strip()]
-
-
 def screened(directory: str | Path, top: int) -> list[str]:
     """The ``top`` parameters of a finished screening (a sensitivity directory), the most
     influential first."""
