@@ -68,10 +68,10 @@ def tabulate(month: int, alive, birth, status, belief, trust, cuts, scale: float
     dates): one pass counts every group, then one pass per group sums belief and trust. The
     means are numpy's own: the selected values in slot order, added by numpy's pairwise
     summation (:func:`_pairwise`), so they are bit-identical to ``x[sel].astype(float64)
-    .mean()`` (``tests/test_waves.py``).
+    .mean()`` (``tests/test_attitudes.py``).
     """
     cuts = np.asarray(cuts, dtype=np.float64)
-    counts = _count(month, alive, birth, status, trust, cuts[0], cuts[1])
+    counts = _count(month, alive, birth, status, trust, cuts[0], cuts[1], _GROUP_COLUMNS)
     buf = np.empty((2, PW_BLOCKSIZE))
     out: dict[str, dict[str, float]] = {}
     for g, (name, lo, hi, member) in enumerate(_GROUPS):
@@ -93,55 +93,50 @@ _GROUPS: tuple[tuple[str, int, int, int], ...] = (
     *((name, lo, hi, -1) for name, lo, hi in AGE_BANDS),
     ("members", 0, _NO_AGE_LIMIT, 1), ("nonmembers", 0, _NO_AGE_LIMIT, 0),
     ("adults", 0, _NO_AGE_LIMIT, -1))
-_N_GROUPS = len(_GROUPS)
-_BANDS = np.array([(lo, hi) for _, lo, hi in AGE_BANDS], dtype=np.int64)
-
-
-@njit(cache=True)
-def _count(month, alive, birth, status, trust, firm_cut, against_cut):
-    """Per group of :data:`_GROUPS`: adults, those at or above the firm cut, those below the
-    against cut (one pass)."""
-    out = np.zeros((_N_GROUPS, 3), dtype=np.int64)
-    for i in range(alive.shape[0]):
-        if not alive[i]:
-            continue
-        age = month - np.int64(birth[i])
-        if age < ADULT_MONTHS:
-            continue
-        ay = age // 12
-        t = np.float64(trust[i])
-        firm = 1 if t >= firm_cut else 0
-        against = 1 if t < against_cut else 0
-        member = 3 if status[i] > 0 else 4
-        for g in (0, 1, 2):
-            if ay >= _BANDS[g, 0] and ay < _BANDS[g, 1]:
-                _tally(out, g, firm, against)
-        _tally(out, member, firm, against)
-        _tally(out, 5, firm, against)
-    return out
+#: :data:`_GROUPS` as columns for the compiled passes: lowest age, age it stops below, membership
+_GROUP_COLUMNS = np.array([g[1:] for g in _GROUPS], dtype=np.int64)
 
 
 @njit(cache=True, inline="always")
-def _tally(out, g, firm, against):
-    out[g, 0] += 1
-    out[g, 1] += firm
-    out[g, 2] += against
+def _adult_years(i, month, alive, birth):
+    """Slot ``i``'s age in whole years if it is a living adult, else -1."""
+    if not alive[i]:
+        return -1
+    age = month - np.int64(birth[i])
+    return age // 12 if age >= ADULT_MONTHS else -1
+
+
+@njit(cache=True, inline="always")
+def _in_group(years, is_member, lo, hi, member):
+    """Is an adult of that age and membership in the group (ages [lo, hi) in years;
+    ``member`` 1 members, 0 non-members, -1 either)?"""
+    return lo <= years < hi and (member < 0 or is_member == (member == 1))
+
+
+@njit(cache=True)
+def _count(month, alive, birth, status, trust, firm_cut, against_cut, groups):
+    """Per group (rows of ``groups``: :data:`_GROUP_COLUMNS`): adults, those at or above the
+    firm cut, those below the against cut (one pass)."""
+    out = np.zeros((groups.shape[0], 3), dtype=np.int64)
+    for i in range(alive.shape[0]):
+        years = _adult_years(i, month, alive, birth)
+        if years < 0:
+            continue
+        is_member = status[i] > 0
+        t = np.float64(trust[i])
+        for g in range(groups.shape[0]):
+            if _in_group(years, is_member, groups[g, 0], groups[g, 1], groups[g, 2]):
+                out[g, 0] += 1
+                out[g, 1] += t >= firm_cut
+                out[g, 2] += t < against_cut
+    return out
 
 
 @njit(cache=True)
 def _selected(i, month, alive, birth, status, lo, hi, member):
-    """Is slot ``i`` an adult of the group (ages [lo, hi) in years, membership ``member``)?"""
-    if not alive[i]:
-        return False
-    age = month - np.int64(birth[i])
-    if age < ADULT_MONTHS:
-        return False
-    ay = age // 12
-    if ay < lo or ay >= hi:
-        return False
-    if member < 0:
-        return True
-    return (status[i] > 0) == (member == 1)
+    """Is slot ``i`` an adult of the group (:func:`_in_group`)?"""
+    years = _adult_years(i, month, alive, birth)
+    return years >= 0 and _in_group(years, status[i] > 0, lo, hi, member)
 
 
 @njit(cache=True)
