@@ -157,8 +157,7 @@ OUTPUTS = (("members_1989_01_01", "members 1 Jan 1989"),
 
 def one_to_one() -> str:
     runs = [_load(n) for n in ONE_TO_ONE]
-    names = [f"{_version(n)} ({_commit(r)})" if _version(n) == "unreleased" else _version(n)
-             for n, r in zip(ONE_TO_ONE, runs, strict=True)]
+    names = [_version(n) for n in ONE_TO_ONE]
     steps = runs[0]["agent_steps"]
 
     def bold(i, text):
@@ -570,9 +569,7 @@ def _estimate_now(scale: float = 1.0) -> tuple[str, int]:
 
 def _latest_1to1():
     name = ONE_TO_ONE[0]
-    r = _load(name)
-    v = _version(name)
-    return name, (f"unreleased at {_commit(r)}" if v == "unreleased" else v), r
+    return name, _version(name), _load(name)
 
 
 def _floor():
@@ -611,7 +608,7 @@ def status() -> str:
         est <= TARGET_BYTES else "exceeded"
     mem = (f"**{'met' if mem_ok else 'not met'} by {v}, measured over the whole run**: "
            f"{gb / 1e9:.2f} GB peak RSS ({gb / 2**30:.2f} GiB), the August 1991 crisis included "
-           f"(`{name}`)." + ("" if v == now or v.startswith("unreleased") else
+           f"(`{name}`)." + ("" if now == v else
                              f" **{now} not yet measured at 1:1**: its estimate is "
                              f"**{est / 1e9:.2f} GB** (`CpsuModel.memory_estimate("
                              f"load_scenario(\"cpsu\"), 1.0)` on 2 cores), so the target is "
