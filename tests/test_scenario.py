@@ -212,3 +212,26 @@ def test_a_value_set_outside_its_range_drops_the_range(tmp_path):
     f.write_text('base = "cpsu"\nname = "cf"\n[levers]\nexit_cost = 2.0\n')
     assert "levers.exit_cost" not in load_scenario(f).ranges
     assert "levers.exit_cost" in load_scenario("cpsu").ranges
+
+
+def test_a_file_edited_between_loads_is_read_again(tmp_path):
+    """Parsed files are kept by their contents: an edit is seen even within the file
+    system's time resolution, and a caller changing the table it got does not change what
+    the next caller gets."""
+    import os
+
+    from allegiance.scenario import read_toml
+
+    f = tmp_path / "s.toml"
+    f.write_text('base = "cpsu"\nname = "x"\n[mechanisms.ritual]\ndecay = 0.02\n')
+    first = read_toml(f)
+    first["mechanisms"]["ritual"]["decay"] = 99.0
+    assert read_toml(f)["mechanisms"]["ritual"]["decay"] == 0.02
+    assert load_scenario(f).mechanisms.ritual.decay == 0.02
+    st = f.stat()
+    f.write_text('base = "cpsu"\nname = "x"\n[mechanisms.ritual]\ndecay = 0.03\n')
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))  # same time and size: still seen
+    assert load_scenario(f).mechanisms.ritual.decay == 0.03
+    f.write_text('base = "cpsu"\nname = "x"\n[mechanisms.ritual]\ndecay = 0.02\n')
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))  # back to the first contents
+    assert load_scenario(f).mechanisms.ritual.decay == 0.02

@@ -46,3 +46,23 @@ def test_compaction_keeps_living_agents_in_order(alive_flags):
     assert np.array_equal(s.view("uid"), before)
     assert np.array_equal(s.view("x"), before * 10)
     assert s.n_alive == s.n
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 5000), max_size=300, unique=True),
+       st.lists(st.integers(0, 6000), min_size=1, max_size=12))
+def test_member_index_positions_are_searchsorted(slots, edges):
+    """The member index's chunk positions (compiled bisection) and chunk offsets (Python)
+    are numpy's searchsorted and cumsum."""
+    from allegiance.models.cpsu.member_index import _positions, offsets
+
+    idx = np.array([*sorted(slots), 7, 7, 7], dtype=np.uint32)  # spare room past n
+    n = len(slots)
+    bounds = np.array(sorted(edges), dtype=np.uint64)
+    want = np.searchsorted(idx[:n], bounds.astype(np.uint32)).astype(np.uint64)
+    got = _positions(idx, n, bounds)
+    assert got.dtype == np.uint64
+    np.testing.assert_array_equal(got, want)
+    counts = [e % 17 for e in edges]
+    np.testing.assert_array_equal(offsets(counts), np.concatenate([[0], np.cumsum(counts)]))
+    assert offsets(counts).dtype == np.int64

@@ -12,6 +12,7 @@ Every problem is reported with its key path, the offending value and what is all
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import json
@@ -392,13 +393,28 @@ def parse_toml(text: str | bytes, where: str) -> dict[str, Any]:
     return raw
 
 
+#: parsed TOML files by their name and contents: a sweep's runs read the same scenario file,
+#: and parsing it costs more than reading and hashing it (kept small; each entry a few dozen
+#: kB). Keyed by the bytes, not the file's time: an edit is always seen
+_PARSED: dict[tuple[str, bytes], dict[str, Any]] = {}
+_PARSED_MAX = 64
+
+
 def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file, turning every way it can be unreadable into a one-line message."""
+    """Parse a TOML file, turning every way it can be unreadable into a one-line message.
+    The table is the caller's to change (a copy of the one kept for these contents)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ScenarioError(f"cannot read scenario file '{path}': {exc.strerror}") from None
-    return parse_toml(data, path.name)
+    key = (path.name, hashlib.blake2b(data, digest_size=16).digest())
+    raw = _PARSED.get(key)
+    if raw is None:
+        raw = parse_toml(data, path.name)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = raw
+    return copy.deepcopy(raw)
 
 
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

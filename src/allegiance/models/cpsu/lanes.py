@@ -6,6 +6,8 @@ accumulated per thread ("lane") and added: the same for any number of threads.
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 from numba import njit, prange
@@ -28,13 +30,20 @@ def threads_in_use() -> int:
     return numba.get_num_threads()
 
 
+@functools.lru_cache(maxsize=64)
+def _one_lane(nchunk: int) -> np.ndarray:
+    """The lanes of one thread over ``nchunk`` chunks (shared by every caller; the kernels
+    only read it. Writable: a read-only array would be another type to compile for)."""
+    return np.array([0, nchunk], dtype=np.int64)
+
+
 def lane_chunks(bounds: np.ndarray) -> np.ndarray:
     """Chunk ranges of the lanes (one lane per thread in use): ``[l[k], l[k+1])``, cut so
     that each lane has about as many slots (old uid chunks are sparse, new ones full)."""
     nchunk = bounds.shape[0] - 1
     t = max(1, min(threads_in_use(), nchunk))
     if t == 1:  # one lane: every chunk (the common case of small runs and pool workers)
-        return np.array([0, nchunk], dtype=np.int64)
+        return _one_lane(nchunk)
     cuts = np.searchsorted(bounds.astype(np.int64), np.linspace(0, bounds[-1], t + 1)[1:-1])
     return np.concatenate([[0], np.clip(cuts, 0, nchunk), [nchunk]]).astype(np.int64)
 

@@ -9,6 +9,8 @@ admissions. Reductions over it are cut at the same uid chunks as over all slots
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from numba import njit, prange
 
@@ -68,6 +70,32 @@ def _merge(idx, ib, adm, adm_off, adm_counts, alive, status, offsets, out):
             k += 1
 
 
+def offsets(counts: list[int]) -> np.ndarray:
+    """``[0, c0, c0 + c1, ...]``: where each chunk's entries start (``counts`` per chunk, a
+    few numbers: summed in Python, cheaper than numpy's cumsum on them)."""
+    return np.array([0, *itertools.accumulate(counts)], dtype=np.int64)
+
+
+@njit(cache=True)
+def _positions(idx, n, bounds):
+    """``searchsorted(idx[:n], bounds)`` (left) as uint64, in one compiled call: every month
+    asks for it after the slots or the index changed, and the numpy calls (with the casts
+    they need) cost more than the search."""
+    out = np.empty(bounds.shape[0], dtype=np.uint64)
+    for k in range(bounds.shape[0]):
+        b = bounds[k]
+        lo = 0
+        hi = n
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if np.uint64(idx[mid]) < b:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[k] = lo
+    return out
+
+
 class MemberIndex:
     """Slots of the members, in slot order (see the module docstring)."""
 
@@ -90,11 +118,10 @@ class MemberIndex:
         counts = np.zeros(nchunk, dtype=np.int64)
         alive, status = st.view("alive"), st.view("status")
         _count_members(alive, status, bounds, counts)
-        offsets = np.zeros(nchunk + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        self.n = int(offsets[-1])
+        starts = offsets(counts.tolist())
+        self.n = int(starts[-1])
         self.idx = self._room(self.idx, self.n)
-        _write_members(alive, status, bounds, offsets, self.idx)
+        _write_members(alive, status, bounds, starts, self.idx)
         self.key = (st.compactions,)
         self.version += 1
 
@@ -110,9 +137,8 @@ class MemberIndex:
         self.version += 1
 
     def bounds(self, bounds: np.ndarray) -> np.ndarray:
-        """Positions in the index of the chunk boundaries ``bounds`` (slots)."""
-        # in the index's dtype, or numpy would first copy the index to uint64
-        return np.searchsorted(self.idx[: self.n], bounds.astype(self.idx.dtype)).astype(np.uint64)
+        """Positions in the index of the chunk boundaries ``bounds`` (slots, uint64)."""
+        return _positions(self.idx, self.n, bounds)
 
     def merge(self, st, bounds: np.ndarray, adm: np.ndarray, adm_off: np.ndarray,
               adm_counts: np.ndarray) -> None:
@@ -122,10 +148,9 @@ class MemberIndex:
         alive, status = st.view("alive"), st.view("status")
         counts = np.zeros(nchunk, dtype=np.int64)
         _count_kept(self.idx, ib, alive, status, adm_counts, counts)
-        offsets = np.zeros(nchunk + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        n = int(offsets[-1])
+        starts = offsets(counts.tolist())
+        n = int(starts[-1])
         out = self._room(self._spare, n)
-        _merge(self.idx, ib, adm, adm_off, adm_counts, alive, status, offsets, out)
+        _merge(self.idx, ib, adm, adm_off, adm_counts, alive, status, starts, out)
         self._spare, self.idx, self.n = self.idx, out, n
         self.version += 1

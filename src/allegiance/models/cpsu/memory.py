@@ -7,6 +7,7 @@ the estimate). Compared with measured peak RSS in docs/PERFORMANCE.md.
 
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
@@ -20,6 +21,27 @@ from .stocks import DEATH_LIST_MIN, DEATH_LIST_SHARE
 
 #: :meth:`Sizing._population_range` by (first, last month): the census series is fixed data
 _POPULATION_RANGE: dict[tuple[int, int], tuple[float, float]] = {}
+
+
+@functools.cache
+def _census() -> tuple[np.ndarray, np.ndarray]:
+    """(month numbers, log persons) of the census series."""
+    pop = data.population_series()
+    return (np.array([p[0] for p in pop], dtype=np.float64),
+            np.log(np.array([p[1] for p in pop], dtype=np.float64)))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def population_target(month: int) -> float:
+    """Persons at ``month`` on the census series (log-linear; ends extrapolated). Kept for
+    the process: every run asks for each of its months, and runs of a sweep share them."""
+    x, y = _census()
+    if month <= x[0]:
+        return float(np.exp(y[0]))
+    if month >= x[-1]:
+        slope = (y[-1] - y[-2]) / (x[-1] - x[-2])
+        return float(np.exp(y[-1] + slope * (month - x[-1])))
+    return float(np.exp(np.interp(month, x, y)))
 
 
 class Sizing:
@@ -59,13 +81,8 @@ class Sizing:
         m0, m1 = parse_month(scenario.run.start), parse_month(scenario.run.end) + 1
         got = _POPULATION_RANGE.get((m0, m1))
         if got is None:
-            probe = cls.__new__(cls)
-            pop = data.population_series()
-            probe._pop_m = np.array([p[0] for p in pop], dtype=np.float64)
-            probe._pop_v = np.log(np.array([p[1] for p in pop], dtype=np.float64))
-            probe._pop_at = {}
-            peak = max(probe.population_target(x) for x in range(m0, m1 + 1))
-            got = _POPULATION_RANGE[(m0, m1)] = (probe.population_target(m0), peak)
+            peak = max(population_target(x) for x in range(m0, m1 + 1))
+            got = _POPULATION_RANGE[(m0, m1)] = (population_target(m0), peak)
         return got
 
     @classmethod

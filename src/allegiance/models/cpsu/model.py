@@ -30,7 +30,7 @@ from ...mechanisms.context import Context
 from ...state import AgentState
 from . import waves
 from .members import dissolve
-from .memory import Sizing
+from .memory import Sizing, population_target
 from .month import Month
 from .phases import phase_table, phases_of
 from .reference import ReferenceMonth
@@ -119,10 +119,6 @@ class CpsuModel(Sizing, Model):
         self.agg: dict[str, float] = {}
         self._bounds_key: tuple | None = None
         self._bounds = np.zeros(1, dtype=np.int64)
-        pop = data.population_series()
-        self._pop_m = np.array([p[0] for p in pop], dtype=np.float64)
-        self._pop_v = np.log(np.array([p[1] for p in pop], dtype=np.float64))
-        self._pop_at: dict[int, float] = {}  # population_target by month (a cache)
         #: the steps with an event that reads or changes agents before the phases
         self._state_steps = frozenset(step for step, evs in self._timeline.items()
                                       if any(ev.type in STATE_EVENTS for _, ev in evs))
@@ -139,20 +135,8 @@ class CpsuModel(Sizing, Model):
         return month_label(self.start + step)
 
     def population_target(self, month: int) -> float:
-        """Persons at ``month`` on the census series (log-linear; ends extrapolated)."""
-        v = self._pop_at.get(month)
-        if v is None:
-            v = self._pop_at[month] = self._population_target(month)
-        return v
-
-    def _population_target(self, month: int) -> float:
-        x, y = self._pop_m, self._pop_v
-        if month <= x[0]:
-            return float(np.exp(y[0]))
-        if month >= x[-1]:
-            slope = (y[-1] - y[-2]) / (x[-1] - x[-2])
-            return float(np.exp(y[-1] + slope * (month - x[-1])))
-        return float(np.exp(np.interp(month, x, y)))
+        """Persons at ``month`` on the census series (:func:`.memory.population_target`)."""
+        return population_target(month)
 
     def lever(self, name: str) -> float:
         """Current value of a lever (a hold in effect wins over the events)."""
@@ -499,8 +483,7 @@ class CpsuModel(Sizing, Model):
     #: apart (``state``, ``passes``) or caches; every other attribute is the run's state
     checkpoint_derived = ("scenario", "seed", "scale", "rng", "params", "survey_cuts", "start",
                           "end", "holds", "_overridden", "_timeline", "addons", "flow_names",
-                          "_pop_m", "_pop_v", "_pop_at", "_state_steps", "_bounds_key",
-                          "_bounds", "state", "passes")
+                          "_state_steps", "_bounds_key", "_bounds", "state", "passes")
 
     def checkpoint_state(self) -> dict[str, Any]:
         """The model's counters, levers, ongoing events and recorded outcomes, every agent

@@ -42,7 +42,7 @@ from ...mechanisms._common import PREFETCH_MIN_BYTES
 from .adults import adults_pass, learning_pass, one_pass, sum_lanes, trust_sums_pass
 from .carry import Applicants, Carry, NextStocks, TrustSums
 from .lanes import lane_chunks, reduce_lanes, threads_in_use, totals, weight_totals
-from .member_index import MemberIndex
+from .member_index import MemberIndex, offsets
 from .members import (
     confirm_pass,
     member_deaths,
@@ -484,7 +484,7 @@ class Month:
                    ctx.month, rt, wsum, napp, self._listed)
         c.applicants = Applicants(rt, wsum, napp, self._listed)
         # next month's lists: room for twice this month's most applicants in a chunk
-        most = int(napp.max()) if nchunk else 0
+        most = max(napp.tolist(), default=0)  # a few chunks: no numpy call
         self._listed_cap = int(min(APPLICANTS_MAX, max(APPLICANTS_MIN, 2 * most)))
 
     def admissions(self, step: int) -> None:
@@ -498,12 +498,12 @@ class Month:
         bounds = m.bounds()
         nchunk = bounds.shape[0] - 1
         napp = ap.napp
-        m.flows["applicants"] += int(napp.sum())
+        per_chunk = napp.tolist()  # a few numbers: Python, not numpy calls
+        m.flows["applicants"] += sum(per_chunk)
         total = 0.0
-        for k in range(nchunk):  # chunk order is fixed: deterministic
-            total += ap.wsum[k]
-        adm_off = np.zeros(nchunk + 1, dtype=np.int64)
-        np.cumsum(napp, out=adm_off[1:])
+        for w in ap.wsum.tolist():  # chunk order is fixed: deterministic
+            total += w
+        adm_off = offsets(per_chunk)
         adm = np.empty(int(adm_off[-1]), dtype=np.uint32)
         counts = np.zeros((nchunk, 4), dtype=np.int64)
         admissions_pass(bounds, *st.columns(_ADMISSIONS_PASS_COLS), c.ctx.month, rt.quota, total,
