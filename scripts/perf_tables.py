@@ -397,6 +397,24 @@ def small_run_profile() -> str:
             + f"{_src('small_run_profile.json')}.\n")
 
 
+def one_pass_parts() -> str:
+    """Where the one pass's time goes, per part and slot (one_pass_parts.json)."""
+    d = _load("one_pass_parts.json")
+    parts = list(next(iter(d["scales"].values()))["part_ns_per_slot"])
+    lines = [f"Raw result: {_src('one_pass_parts.json')}; the pass of {d['at']} on "
+             f"{d['threads']} thread{'s' if d['threads'] > 1 else ''}, each way the median of "
+             f"{d['repeat']} batches taking turns; load average {d['loadavg'][0]:.1f} on "
+             f"{d['nproc']} cores when it ended. Nanoseconds per slot:", "",
+             "| scale | slots | the pass | " + " | ".join(parts) + " | the rest |",
+             "|---|---:|---:|" + "---:|" * len(parts) + "---:|"]
+    for s, r in sorted(d["scales"].items(), key=lambda kv: -float(kv[0])):
+        ns, part = r["ns_per_slot"], r["part_ns_per_slot"]
+        lines.append(f"| {_scale(float(s))} | {r['slots']:,} | **{ns['all parts']:.2f}** | "
+                     + " | ".join(f"{part[p]:.2f}" for p in parts)
+                     + f" | {ns['no part']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
 def _bench():
     d = _load("bench.json")
     return d, {int(k): v for k, v in d["stream"].items()}
@@ -482,17 +500,21 @@ def startup() -> str:
 def sobol() -> str:
     d = _load("sobol_cpsu.json")
     ms = d["measurements"]
-    timed = ("the whole design timed (its analysis included)"
-             if ms[0]["runs"] == d["design_runs"] else f"the first {ms[0]['runs']} runs timed")
-    lines = [f"Raw result: {_src('sobol_cpsu.json')}; {d['design_runs']}-run design, {timed}, "
+    whole = ms[0]["runs"] == d["design_runs"]
+    timed = ("the whole design timed (its analysis included)" if whole
+             else f"the first {ms[0]['runs']} runs timed")
+    full = d["design_runs"] == d["full_design_runs_512"] and whole
+    lines = [f"Raw result: {_src('sobol_cpsu.json')}; {d['design_runs']:,}-run design, {timed}, "
              "a fresh pool and run store per measurement.", "",
              "| workers (process pool) | runs | wall (s) | runs / s | 1-min load average after "
-             f"| extrapolated time for {d['full_design_runs_512']:,} runs |",
+             f"| time for {d['full_design_runs_512']:,} runs |",
              "| --- | --- | --- | --- | --- | --- |"]
     for m in ms:
-        lines.append(f"| {m['workers']} | {m['runs']} | {m['wall_seconds']:.1f} | "
+        span = (f"**{m['wall_seconds'] / 60:.0f} min**, measured" if full else
+                f"{m['extrapolated_hours_for_512_base_samples']:.1f} h, extrapolated")
+        lines.append(f"| {m['workers']} | {m['runs']:,} | {m['wall_seconds']:.1f} | "
                      f"{m['runs_per_second']:.3f} | {m['load_average_1min_after']:.1f} | "
-                     f"{m['extrapolated_hours_for_512_base_samples']:.1f} h |")
+                     f"{span} |")
     return "\n".join(lines) + "\n"
 
 
@@ -835,6 +857,7 @@ PERFORMANCE = {
     "perf-convergence-caption": convergence_caption, "perf-convergence": convergence_table,
     "perf-convergence-words": convergence_words, "perf-engines": engines,
     "perf-small-runs": small_runs, "perf-small-run-profile": small_run_profile,
+    "perf-one-pass-parts": one_pass_parts,
     "perf-stream": bench_stream, "perf-throughput": throughput,
     "perf-parallel": parallel, "perf-roofline": roofline, "perf-startup": startup,
     "perf-sobol": sobol, "perf-morris": morris, "perf-mesa-equivalence": mesa_equivalence,

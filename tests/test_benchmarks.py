@@ -53,3 +53,41 @@ def test_limits_one_pass_run(limits, tmp_path):
     r = res["threads"]["1"]
     assert res["run"]["m7_order"] == "synchronous" and "learning" not in res["run"]
     assert res["run"]["adults"]["floor_ns"] == pytest.approx(r["floor_ns"])
+
+
+@pytest.fixture()
+def parts(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import one_pass_parts as mod
+
+    yield mod
+    sys.modules.pop("one_pass_parts", None)
+    sys.modules.pop("_timing", None)
+
+
+def test_one_pass_parts_switch_off_what_they_name(parts):
+    """Switching a part off skips that part's work on the captured month: without M7
+    learning nobody's trust moves towards the workplace mean, and without the sums of trust
+    they stay as they were."""
+    import numpy as np
+
+    from allegiance.models.cpsu.adults import one_pass
+
+    assert set(parts.PARTS.values()) <= set(parts.ARGS)
+    args = parts.capture(1e-5, "1950-01", 1)
+    pos = {n: k for k, n in enumerate(parts.ARGS)}
+    assert args[pos["month"]] == 1950 * 12 and args[pos["learn_on"]] and args[pos["sums_on"]]
+
+    def after(**off):
+        a = [x.copy() if isinstance(x, np.ndarray) else x for x in args]
+        for flag in off:
+            a[pos[flag]] = False
+        one_pass(*a)
+        return a
+
+    full, quiet = after(), after(learn_on=False)
+    assert not np.array_equal(full[pos["trust"]], quiet[pos["trust"]])
+    np.testing.assert_array_equal(full[pos["belief"]], quiet[pos["belief"]])
+    nosums = after(sums_on=False)
+    np.testing.assert_array_equal(nosums[pos["tsum"]], args[pos["tsum"]])
+    assert not np.array_equal(full[pos["tsum"]], args[pos["tsum"]])
