@@ -1,5 +1,7 @@
-"""The floor that docs/PERFORMANCE.md quotes (benchmarks/limits.py) is computed as documented."""
+"""Benchmarks whose results docs/PERFORMANCE.md quotes compute what they say: the floor
+(benchmarks/limits.py), the parts of the one pass (benchmarks/one_pass_parts.py)."""
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -9,14 +11,17 @@ import pytest
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
+def _benchmark(monkeypatch, name: str):
+    """Import ``benchmarks/NAME.py`` (and its ``_timing``) for one test, then forget them."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    yield importlib.import_module(name)
+    sys.modules.pop(name, None)
+    sys.modules.pop("_timing", None)
+
+
 @pytest.fixture()
 def limits(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import limits as mod
-
-    yield mod
-    sys.modules.pop("limits", None)
-    sys.modules.pop("_timing", None)
+    yield from _benchmark(monkeypatch, "limits")
 
 
 def _limits_against(limits, tmp_path, phases: dict, wall: float, agents: int) -> dict:
@@ -57,12 +62,7 @@ def test_limits_one_pass_run(limits, tmp_path):
 
 @pytest.fixture()
 def parts(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import one_pass_parts as mod
-
-    yield mod
-    sys.modules.pop("one_pass_parts", None)
-    sys.modules.pop("_timing", None)
+    yield from _benchmark(monkeypatch, "one_pass_parts")
 
 
 def test_one_pass_parts_switch_off_what_they_name(parts):
