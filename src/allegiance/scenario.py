@@ -393,10 +393,11 @@ def parse_toml(text: str | bytes, where: str) -> dict[str, Any]:
     return raw
 
 
-#: parsed TOML files by their name and contents: a sweep's runs read the same scenario file,
+#: parsed TOML files by a hash of their contents: a sweep's runs read the same scenario file,
 #: and parsing it costs more than reading and hashing it (kept small; each entry a few dozen
-#: kB). Keyed by the bytes, not the file's time: an edit is always seen
-_PARSED: dict[tuple[str, bytes], dict[str, Any]] = {}
+#: kB). Keyed by the bytes, not the file's time: an edit is always seen (a file that does not
+#: parse is not kept, so its error names the file it came from)
+_PARSED: dict[bytes, dict[str, Any]] = {}
 _PARSED_MAX = 64
 
 
@@ -407,7 +408,7 @@ def read_toml(path: Path) -> dict[str, Any]:
         data = path.read_bytes()
     except OSError as exc:
         raise ScenarioError(f"cannot read scenario file '{path}': {exc.strerror}") from None
-    key = (path.name, hashlib.blake2b(data, digest_size=16).digest())
+    key = hashlib.blake2b(data, digest_size=16).digest()
     raw = _PARSED.get(key)
     if raw is None:
         raw = parse_toml(data, path.name)

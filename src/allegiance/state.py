@@ -39,24 +39,28 @@ def _squeeze(arr, alive, n):
             j += 1
 
 
+@njit(cache=True, inline="always")
+def bisect_left(a, n, x):
+    """``searchsorted(a[:n], x)`` (left) for one value (``a[:n]`` ascending)."""
+    lo = 0
+    hi = n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 @njit(cache=True)
 def _chunk_bounds(uid, next_uid, chunk, top):
     """``searchsorted(uid, min(edges, top))`` (left) of the edges ``arange(0, next_uid +
     chunk, chunk)``, as uint64 (``uid`` ascending)."""
     m = (next_uid + chunk - 1) // chunk + 1
     out = np.empty(m, dtype=np.uint64)
-    n = uid.shape[0]
     for k in range(m):
-        e = min(k * chunk, top)
-        lo = 0
-        hi = n
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if uid[mid] < e:
-                lo = mid + 1
-            else:
-                hi = mid
-        out[k] = lo
+        out[k] = bisect_left(uid, uid.shape[0], min(k * chunk, top))
     return out
 
 

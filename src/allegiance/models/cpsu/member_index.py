@@ -14,6 +14,7 @@ import itertools
 import numpy as np
 from numba import njit, prange
 
+from ...state import bisect_left
 from .options import KERNEL
 
 
@@ -83,16 +84,7 @@ def _positions(idx, n, bounds):
     they need) cost more than the search."""
     out = np.empty(bounds.shape[0], dtype=np.uint64)
     for k in range(bounds.shape[0]):
-        b = bounds[k]
-        lo = 0
-        hi = n
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if np.uint64(idx[mid]) < b:
-                lo = mid + 1
-            else:
-                hi = mid
-        out[k] = lo
+        out[k] = bisect_left(idx, n, bounds[k])
     return out
 
 
