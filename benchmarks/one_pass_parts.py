@@ -4,8 +4,9 @@ slot, on a real state.
     PYTHONPATH=src python benchmarks/one_pass_parts.py --scale 1e-4 --scale 1e-2 \
         --json benchmarks/results/one_pass_parts.json
 
-For each scale, a cpsu run (one thread) is stopped in the month ``--at`` and the arguments
-of that month's ``one_pass`` are kept (the agents' arrays copied). The pass is then timed on
+For each scale, a cpsu run (one thread, its member phases called one at a time) is stopped in
+the month ``--at`` and the arguments of that month's ``one_pass`` are kept (the agents' arrays
+copied, from the arguments of ``adults_phase``, which calls it). The pass is then timed on
 them as the month runs it (every part on), with each part switched off in turn (its flag
 argument false: the compiled code is the same, the part's loops are skipped) and with every
 part off (what is left: the loop over blocks, the members' loop and the lanes). A part's
@@ -34,11 +35,13 @@ import time
 from pathlib import Path
 
 from allegiance.models.cpsu.adults import one_pass
+from allegiance.models.cpsu.fused import adults_phase
 
 HERE = Path(__file__).resolve().parent
 
-#: one_pass's arguments, by position
+#: one_pass's arguments, by position, and those of adults_phase (which calls it)
 ARGS = list(inspect.signature(one_pass.py_func).parameters)
+PHASE_ARGS = list(inspect.signature(adults_phase.py_func).parameters)
 #: the parts, by name: the flag argument that switches each off
 PARTS = {"socialization": "soc_on", "ritual": "ritual_on", "legitimacy": "legit_on",
          "learning": "learn_on", "trust sums": "sums_on", "stocks": "stocks_on"}
@@ -53,20 +56,23 @@ def capture(scale: float, at: str, threads: int) -> tuple:
     from allegiance.calendar import parse_month
 
     want = parse_month(at)
-    orig = month_mod.one_pass
+    orig, one_call = month_mod.adults_phase, month_mod.ONE_CALL_MAX_SLOTS
     kept: list[tuple] = []
 
     def keep(*args):
-        if args[ARGS.index("month")] == want and not kept:
-            kept.append(tuple(x.copy() if isinstance(x, np.ndarray) else x for x in args))
+        if args[PHASE_ARGS.index("month")] == want and not kept:
+            if args[PHASE_ARGS.index("fresh")]:
+                raise SystemExit(f"{at}: last month's sums are taken again (choose another)")
+            named = [args[PHASE_ARGS.index(name)] for name in ARGS]
+            kept.append(tuple(x.copy() if isinstance(x, np.ndarray) else x for x in named))
         return orig(*args)
 
-    month_mod.one_pass = keep
+    month_mod.adults_phase, month_mod.ONE_CALL_MAX_SLOTS = keep, 0
     try:
         allegiance.run("cpsu", scale=scale, seed=1, threads=threads,
                        overrides={"run.end": at})
     finally:
-        month_mod.one_pass = orig
+        month_mod.adults_phase, month_mod.ONE_CALL_MAX_SLOTS = orig, one_call
     if not kept:
         raise SystemExit(f"no one_pass in {at}")
     return kept[0]

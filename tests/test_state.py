@@ -54,13 +54,13 @@ def test_compaction_keeps_living_agents_in_order(alive_flags):
 def test_member_index_positions_are_searchsorted(slots, edges):
     """The member index's chunk positions (compiled bisection) and chunk offsets (Python)
     are numpy's searchsorted and cumsum."""
-    from allegiance.models.cpsu.member_index import _positions, offsets
+    from allegiance.models.cpsu.member_index import offsets, positions
 
     idx = np.array([*sorted(slots), 7, 7, 7], dtype=np.uint32)  # spare room past n
     n = len(slots)
     bounds = np.array(sorted(edges), dtype=np.uint64)
     want = np.searchsorted(idx[:n], bounds.astype(np.uint32)).astype(np.uint64)
-    got = _positions(idx, n, bounds)
+    got = positions(idx, n, bounds)
     assert got.dtype == np.uint64
     np.testing.assert_array_equal(got, want)
     counts = [e % 17 for e in edges]

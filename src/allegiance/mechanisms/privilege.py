@@ -128,6 +128,10 @@ class PrivilegeTerms(NamedTuple):
 #: the interface's name for it (the class names differ between mechanisms: numba's parallel
 #: loops tell records apart by class name)
 Terms = PrivilegeTerms
+#: the terms passed to compiled code when M5 is off (never read then)
+OFF = Terms(*(0.0,) * 8, np.uint64(0), np.uint64(0))
+
+
 def terms(ctx) -> Terms | None:
     """This month's promotion and rent :class:`Terms` (``None`` when M5 is off)."""
     from . import remedies

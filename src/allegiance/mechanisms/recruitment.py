@@ -161,6 +161,10 @@ class RecruitmentTerms(NamedTuple):
 #: the interface's name for it (the class names differ between mechanisms: numba's parallel
 #: loops tell records apart by class name)
 Terms = RecruitmentTerms
+#: the terms passed to compiled code when nobody is admitted (never read then)
+OFF = Terms(0, 0, *(0.0,) * 12, *(np.uint64(0),) * 4)
+
+
 @njit(cache=True, inline="always")
 def decide(alive, status, left, age, belief, uid, t):
     """An agent whose monthly trial succeeded: its motive if it is :func:`eligible` and

@@ -67,7 +67,8 @@ def totals(part: np.ndarray) -> np.ndarray:
     return part.sum(axis=0)
 
 
-def weight_totals(wsum: np.ndarray) -> tuple[float, float]:
+@njit(cache=True)
+def weight_totals(wsum):
     """M5 weight totals of members and cadres, chunk by chunk (a fixed order: deterministic)."""
     tm = tc = 0.0
     for c in range(wsum.shape[0]):

@@ -71,6 +71,32 @@ def _merge(idx, ib, adm, adm_off, adm_counts, alive, status, offsets, out):
             k += 1
 
 
+@njit(cache=True)
+def _room(buf, n):
+    """``buf`` if it holds ``n`` slots, else a new array with room for 1/8 more."""
+    if buf.shape[0] >= n:
+        return buf
+    return np.empty(max(n, int(buf.shape[0] * 1.125), 1024), dtype=np.uint32)
+
+
+@njit(cache=True)
+def merge_index(idx, ib, adm, adm_off, adm_counts, alive, status, spare):
+    """The member index ``idx`` (chunk positions ``ib``) with the admitted slots ``adm`` (per
+    chunk from ``adm_off``, ``adm_counts`` of them) added and former members dropped, in slot
+    order; written into ``spare`` if it holds it, else into a new array (room for 1/8 more).
+    Returns (index, length)."""
+    nchunk = ib.shape[0] - 1
+    counts = np.zeros(nchunk, dtype=np.int64)
+    _count_kept(idx, ib, alive, status, adm_counts, counts)
+    starts = np.zeros(nchunk + 1, dtype=np.int64)
+    for c in range(nchunk):
+        starts[c + 1] = starts[c] + counts[c]
+    n = starts[nchunk]
+    out = _room(spare, n)
+    _merge(idx, ib, adm, adm_off, adm_counts, alive, status, starts, out)
+    return out, n
+
+
 def offsets(counts: list[int]) -> np.ndarray:
     """``[0, c0, c0 + c1, ...]``: where each chunk's entries start (``counts`` per chunk, a
     few numbers: summed in Python, cheaper than numpy's cumsum on them)."""
@@ -78,7 +104,7 @@ def offsets(counts: list[int]) -> np.ndarray:
 
 
 @njit(cache=True)
-def _positions(idx, n, bounds):
+def positions(idx, n, bounds):
     """``searchsorted(idx[:n], bounds)`` (left) as uint64, in one compiled call: every month
     asks for it after the slots or the index changed, and the numpy calls (with the casts
     they need) cost more than the search."""
@@ -93,16 +119,11 @@ class MemberIndex:
 
     def __init__(self) -> None:
         self.idx = np.empty(0, dtype=np.uint32)  # unsigned: see AgentState.chunk_bounds
-        self._spare = np.empty(0, dtype=np.uint32)
+        self.spare = np.empty(0, dtype=np.uint32)
         self.n = 0
         self.key: tuple | None = None
         #: incremented whenever the index changes (its chunk bounds are cached against it)
         self.version = 0
-
-    def _room(self, buf: np.ndarray, n: int) -> np.ndarray:
-        if buf.shape[0] >= n:
-            return buf
-        return np.empty(max(n, int(buf.shape[0] * 1.125), 1024), dtype=np.uint32)
 
     def build(self, st, bounds: np.ndarray) -> None:
         """Index every living member (after setup and after compaction)."""
@@ -112,7 +133,7 @@ class MemberIndex:
         _count_members(alive, status, bounds, counts)
         starts = offsets(counts.tolist())
         self.n = int(starts[-1])
-        self.idx = self._room(self.idx, self.n)
+        self.idx = _room(self.idx, self.n)
         _write_members(alive, status, bounds, starts, self.idx)
         self.key = (st.compactions,)
         self.version += 1
@@ -130,19 +151,17 @@ class MemberIndex:
 
     def bounds(self, bounds: np.ndarray) -> np.ndarray:
         """Positions in the index of the chunk boundaries ``bounds`` (slots, uint64)."""
-        return _positions(self.idx, self.n, bounds)
+        return positions(self.idx, self.n, bounds)
 
     def merge(self, st, bounds: np.ndarray, adm: np.ndarray, adm_off: np.ndarray,
               adm_counts: np.ndarray) -> None:
         """Add the month's admissions (per-chunk lists) and drop former members."""
-        nchunk = bounds.shape[0] - 1
-        ib = self.bounds(bounds)
-        alive, status = st.view("alive"), st.view("status")
-        counts = np.zeros(nchunk, dtype=np.int64)
-        _count_kept(self.idx, ib, alive, status, adm_counts, counts)
-        starts = offsets(counts.tolist())
-        n = int(starts[-1])
-        out = self._room(self._spare, n)
-        _merge(self.idx, ib, adm, adm_off, adm_counts, alive, status, starts, out)
-        self._spare, self.idx, self.n = self.idx, out, n
+        out, n = merge_index(self.idx, self.bounds(bounds), adm, adm_off, adm_counts,
+                             st.view("alive"), st.view("status"), self.spare)
+        self.merged(out, n)
+
+    def merged(self, out: np.ndarray, n: int) -> None:
+        """Take the index that :func:`merge_index` made (``out``, in the spare buffer if it
+        held it): the old one becomes the spare."""
+        self.spare, self.idx, self.n = self.idx, out, int(n)
         self.version += 1

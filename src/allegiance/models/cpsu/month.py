@@ -39,19 +39,23 @@ from ...mechanisms import recruitment as m1
 from ...mechanisms import remedies as m11
 from ...mechanisms import ritual as m4
 from ...mechanisms._common import PREFETCH_MIN_BYTES
-from .adults import adults_pass, learning_pass, one_pass, sum_lanes, trust_sums_pass
+from .adults import adults_pass, learning_pass
 from .carry import Applicants, Carry, NextStocks, TrustSums
-from .lanes import lane_chunks, reduce_lanes, threads_in_use, totals, weight_totals
-from .member_index import MemberIndex, offsets
-from .members import (
-    confirm_pass,
-    member_deaths,
-    members_end_pass,
-    members_sums,
-    promote_pass,
-    purge_pass,
+from .fused import (
+    COLUMNS,
+    FLOWS,
+    ONE_CALL_MAX_SLOTS,
+    add_flows,
+    admissions_phase,
+    adults_phase,
+    member_phases,
+    members_end_phase,
+    members_phase,
 )
-from .recruits import APPLICANTS_MAX, APPLICANTS_MIN, admissions_pass, apply_pass
+from .lanes import lane_chunks, reduce_lanes, threads_in_use, totals, weight_totals
+from .member_index import MemberIndex
+from .members import member_deaths, purge_pass
+from .recruits import APPLICANTS_MAX, APPLICANTS_MIN, apply_pass
 from .stocks import (
     AGG,
     AGG_SCALE,
@@ -72,35 +76,20 @@ _STOCKS_COLS = ("alive", "birth", "death", "status", "motive", "belief", "trust"
 _KILL_LISTED_COLS = ("alive", "status")
 _NATURAL_DEATHS_COLS = ("alive", "death", "status")
 _DEATHS_COLS = ("alive", "status", "uid")
-_MEMBERS_SUMS_COLS = ("alive", "status", "cell", "belief", "motive", "join")
-_PROMOTE_PASS_COLS = ("alive", "status", "stake", "motive", "join", "uid")
+_MEMBERS_PHASE_COLS = ("alive", "status", "cell", "belief", "motive", "join", "stake", "uid")
 _ADULTS_PASS_COLS = ("alive", "birth", "status", "cell", "uid", "belief", "trust",
                      "disposition")
-_TRUST_SUMS_PASS_COLS = ("alive", "cell", "trust")
 _ONE_PASS_COLS = ("alive", "birth", "death", "status", "cell", "uid", "belief", "trust",
                   "disposition")
 _LEARNING_PASS_COLS = ("alive", "birth", "death", "cell", "belief", "trust")
 _APPLY_PASS_COLS = ("alive", "birth", "status", "left", "uid", "belief", "motive")
-_ADMISSIONS_PASS_COLS = ("status", "join", "motive", "uid", "belief")
-_CONFIRM_PASS_COLS = ("alive", "status", "join", "left", "uid")
+_ADMISSIONS_COLS = ("alive", "status", "join", "left", "uid", "motive", "belief")
 _PURGE_PASS_COLS = ("alive", "status", "join", "motive", "left", "uid", "belief")
 _MEMBERS_END_PASS_COLS = ("alive", "status", "left", "belief", "trust", "stake", "converted",
                           "uid")
 
 #: the ids of the month's three rounding draws of M2's census flows
 _ROUND_IDS = np.arange(3)
-
-#: the flows of the ``members_end`` phase, in the order its kernels count them
-END_FLOWS = ("expelled", "conversions", "exits", "exits_lapsed", "disengaged", "reengaged")
-
-
-def count_end_flows(flows: dict[str, int], tot: np.ndarray) -> None:
-    """Add the counts of the ``members_end`` phase (in :data:`END_FLOWS` order) to ``flows``
-    (expulsions there are for corruption, M11)."""
-    for name, n in zip(END_FLOWS, tot.tolist(), strict=True):
-        flows[name] += int(n)
-    flows["expelled_corruption"] += int(tot[0])
-
 
 class Month:
     """The phases of one month, the :class:`Carry` between them, and the buffers they reuse
@@ -110,7 +99,7 @@ class Month:
     #: its parameters): not in a checkpoint. Every other attribute is saved by name; the carry
     #: and the member index save themselves.
     SCRATCH = ("m", "survival", "_lane_bufs", "_lanes_cut", "_weights", "_wfull", "_ib",
-               "_dying", "_listed")
+               "_dying", "_listed", "_done")
 
     def __init__(self, model) -> None:
         self.m = model
@@ -128,6 +117,8 @@ class Month:
         #: M7 learns from last month's workplace means (one pass a month), or this month's
         self.synchronous = model.scenario.run.m7_order == "synchronous"
         self._tlast = np.zeros(0, dtype=np.int64)  # synchronous M7: the sums handed on
+        #: the step whose member phases ran in one compiled call (its later phases skip)
+        self._done = -1
 
     def checkpoint_state(self) -> dict:
         """What the next months depend on: the carry (next month's stocks taken ahead), the
@@ -333,41 +324,70 @@ class Month:
         m.n_alive = n_alive
 
     def members(self, step: int) -> None:
-        """M4 member sums and M5 weights; then M5 promotions, rotations and rents."""
-        m, st, c = self.m, self.m.state, self.carry
-        month = c.ctx.month
-        bounds, idx, ib = self._index()
-        nchunk = bounds.shape[0] - 1
-        pt = m5.terms(c.ctx)
-        promote_on = pt is not None
-        taken, c.member_sums = c.member_sums, None
-        if taken is not None:
-            tm, tc = taken
-        else:
-            lanes, msum, _ = self._lanes(bounds)
-            ritual_on = m.params.ritual.enabled
-            cb, sb = (pt.career_bias, pt.seniority_bias) if promote_on else (0.0, 0.0)
-            wsum = np.zeros((nchunk, 2))
-            members_sums(idx, ib, lanes, *st.columns(_MEMBERS_SUMS_COLS), month,
-                         ritual_on, promote_on, cb, sb, self.weights(step, cb, sb), msum, wsum,
-                         self._far())
-            if ritual_on:
-                reduce_lanes(msum[: lanes.shape[0] - 1])
-            tm, tc = weight_totals(wsum)
-        if not promote_on:
+        """M4 member sums and M5 weights; then M5 promotions, rotations and rents
+        (:func:`.fused.members_phase`). In a quiet month of a small run, every member phase
+        in one compiled call (:meth:`_member_phases`)."""
+        if self._one_call():
+            self._member_phases(step)
             return
-        part = np.zeros((nchunk, 2), dtype=np.int64)
-        promote_pass(idx, ib, *st.columns(_PROMOTE_PASS_COLS), month, pt.need_cadre,
-                     pt.need_elite, tm, tc, pt.career_bias, pt.seniority_bias, pt.rent_elite,
-                     pt.rent_cadre, pt.decay, pt.p_rotate, pt.key_promote, pt.key_rotate,
-                     self.weights(step, pt.career_bias, pt.seniority_bias), part)
-        promotions, rotations = totals(part).tolist()
-        m.flows["promotions"] += promotions
-        m.flows["rotations"] += rotations
+        m, st = self.m, self.m.state
+        bounds, idx, ib = self._index()
+        lanes, msum, _ = self._lanes(bounds)
+        flows = np.zeros(len(FLOWS), dtype=np.int64)
+        members_phase(idx, ib, lanes, *st.columns(_MEMBERS_PHASE_COLS), self.carry.ctx.month,
+                      *self._members_args(step, msum), self._far(), flows)
+        add_flows(m.flows, flows)
+
+    def _one_call(self) -> bool:
+        """Whether this month's member phases run in one compiled call: synchronous M7, fewer
+        than ``ONE_CALL_MAX_SLOTS`` slots, no purge or war losses going on (``purges`` would
+        come between them) and no added mechanism switched on (it may come between them)."""
+        m = self.m
+        return (self.synchronous and m.state.n < ONE_CALL_MAX_SLOTS and not m.ongoing
+                and not m.addons_on())
+
+    def _member_phases(self, step: int) -> None:
+        """Every member phase in one compiled call (:func:`.fused.member_phases`), with the
+        arguments each phase method would pass; the later phase methods of the month then do
+        nothing."""
+        m, st, c = self.m, self.m.state, self.carry
+        bounds, idx, ib = self._index()
+        lanes, msum, tsum = self._lanes(bounds)
+        mem = self._members_args(step, msum)
+        adl = self._adults_args(step, lanes, tsum)
+        app = self._apply_args(bounds)
+        end = self._end_args()
+        flows = np.zeros(len(FLOWS), dtype=np.int64)
+        out, n, ib2, merged = member_phases(
+            bounds, lanes, idx, self.index.n, self.index.spare, ib, st.columns(COLUMNS),
+            c.ctx.month, self._far(), mem, adl, app, m1.confirm_terms(c.ctx),
+            end or (False, m11.OFF, False, m8.OFF, False, m9.OFF), flows)
+        self._adults_done(step, lanes, adl)
+        self._apply_done(app)
+        if merged:
+            self._merged(bounds, out, n, ib2)
+        add_flows(m.flows, flows)
+        self._done = step
+
+    def _members_args(self, step: int, msum: np.ndarray) -> tuple:
+        """The arguments of :func:`.fused.members_phase` after the month (``members`` from
+        ``taken`` on): the members' sums that ``record`` took are consumed."""
+        c = self.carry
+        p5 = self.m.params.privilege
+        pt = m5.terms(c.ctx)
+        taken, c.member_sums = c.member_sums, None
+        tm, tc = taken if taken is not None else (0.0, 0.0)
+        # the weights are read only when M5 promotes: off, the table ``record`` used is kept
+        on = pt if pt is not None else p5
+        table = self.weights(step, on.career_bias, on.seniority_bias)
+        return (taken is not None, tm, tc, self.m.params.ritual.enabled, pt is not None,
+                pt or m5.OFF, table, msum)
 
     def adults(self, step: int) -> None:
         """M2 socialization, M4 ritual, M6 legitimacy, and M7's workplace sums of trust; with
         synchronous M7 also M7 learning and next month's stocks (:meth:`_one_pass`)."""
+        if self._done == step:
+            return
         if self.synchronous:
             self._one_pass(step)
             return
@@ -388,51 +408,53 @@ class Month:
         added mechanism switched on (it may change belief or trust after the pass)."""
         return self.m.TAKE_STOCKS and not self.m.addons_on()
 
-    def _trust_sums(self, step: int, learn_on: bool, bounds, lanes, tsum):
-        """Synchronous M7: the workplace sums of trust this month's learning reads (consumed
-        from the carry). Last month's pass handed them on; in the first month, after an
-        event that changed trust (a shock), or with an added mechanism switched on (which
-        may change trust), they are taken here instead, over the living as they stand (every
-        one of them is then in the sums). ``None`` when nobody learns this month."""
-        c, st = self.carry, self.m.state
-        last, c.trust_sums = c.trust_sums, None
-        if not learn_on:
-            return None
-        if last is None or last.key != step or self.m.addons_on():
-            trust_sums_pass(bounds, lanes, *st.columns(_TRUST_SUMS_PASS_COLS),
-                            tsum)
-            sum_lanes(tsum, lanes.shape[0] - 1, self._tlast)
-            last = TrustSums(step, st.next_uid, self._tlast)
-        return last
-
     def _one_pass(self, step: int) -> None:
-        """The synchronous month's pass (:func:`.adults.one_pass`): M2 socialization, M4, M6,
-        M7 learning from last month's workplace sums and this month's sums for the next,
+        """The synchronous month's pass (:func:`.fused.adults_phase`): M2 socialization, M4,
+        M6, M7 learning from last month's workplace sums and this month's sums for the next,
         next month's stocks and natural deaths."""
-        m, st, c = self.m, self.m.state, self.carry
-        ctx = c.ctx
+        st = self.m.state
         bounds, idx, ib = self._index()
         lanes, msum, tsum = self._lanes(bounds)
-        nl = lanes.shape[0] - 1
+        adl = self._adults_args(step, lanes, tsum)
+        adults_phase(bounds, lanes, idx, ib, *st.columns(_ONE_PASS_COLS), self.carry.ctx.month,
+                     *adl[:2], adl[2], msum, *adl[3:], self._far())
+        self._adults_done(step, lanes, adl)
+
+    def _adults_args(self, step: int, lanes: np.ndarray, tsum: np.ndarray) -> tuple:
+        """The arguments of :func:`.fused.adults_phase` after the month, but for the M4 sums
+        (``ritual_on``, then ``rr`` on): the terms, M7's workplace sums to learn from
+        (consumed from the carry; last month's pass handed them on, but in the first month,
+        after an event that changed trust (a shock), or with an added mechanism switched on
+        (which may change trust) they are taken again, over the living as they stand, and
+        every one of them is then in the sums), and the buffers of next month's stocks."""
+        m, st, c = self.m, self.m.state, self.carry
+        ctx = c.ctx
         soc, rr, lb, lt = m2.terms(ctx), m4.terms(ctx), m6.terms(ctx), m7.terms(ctx)
         p7 = m.params.openness
         learn_on = lt is not None and lt.rate > 0
-        sums_on = p7.enabled
         if self._tlast.shape[0] != m.n_cells:
             self._tlast = np.zeros(m.n_cells, dtype=np.int64)
-        last = self._trust_sums(step, learn_on, bounds, lanes, tsum)
+        last, c.trust_sums = c.trust_sums, None
+        fresh = learn_on and (last is None or last.key != step or m.addons_on())
+        if fresh:
+            sums, mark = self._tlast, st.next_uid
+        elif learn_on:
+            sums, mark = last.sums, last.mark
+        else:
+            sums, mark = self._tlast, 0
+        nl = lanes.shape[0] - 1
         nxt = np.zeros((nl, len(NEXT)), dtype=np.int64)
         dying, ndying = self._death_list(nl)
-        take = self._take()
-        one_pass(bounds, lanes, idx, ib, *st.columns(_ONE_PASS_COLS), ctx.month, soc is not None,
-                 soc or m2.OFF, rr is not None, msum, rr or m4.OFF, lb is not None,
-                 lb or m6.OFF, learn_on, lt.rate if learn_on else 0.0,
-                 last.sums if learn_on else self._tlast, last.mark if learn_on else 0,
-                 sums_on, tsum, take, m.params.commitment.threshold, p7.norm,
-                 m.openness_at(step + 1), p7.enabled, m.survey_cuts, nxt, dying, ndying,
-                 self._far())
+        return (soc is not None, soc or m2.OFF, rr is not None, rr or m4.OFF, lb is not None,
+                lb or m6.OFF, learn_on, lt.rate if learn_on else 0.0, fresh, sums, mark,
+                p7.enabled, tsum, self._tlast, self._take(), m.params.commitment.threshold,
+                p7.norm, m.openness_at(step + 1), p7.enabled, m.survey_cuts, nxt, dying, ndying)
+
+    def _adults_done(self, step: int, lanes: np.ndarray, adl: tuple) -> None:
+        """After the pass: M7's sums and next month's stocks handed on in the carry."""
+        st, c = self.m.state, self.carry
+        sums_on, take, nxt, dying, ndying = adl[11], adl[14], *adl[20:]
         if sums_on:
-            sum_lanes(tsum, nl, self._tlast)
             c.trust_sums = TrustSums(step + 1, st.next_uid, self._tlast)
         c.next_stocks = (NextStocks((step + 1, st.compactions, st.n), lanes, nxt, dying, ndying)
                          if take else None)
@@ -468,66 +490,61 @@ class Month:
 
     def applications(self, step: int) -> None:
         """M1: the agents whose monthly trial to apply succeeds decide whether to apply."""
-        m, st, c = self.m, self.m.state, self.carry
-        ctx = c.ctx
-        bounds = m.bounds()
-        nchunk = bounds.shape[0] - 1
-        rt = m1.terms(ctx)
-        c.applicants = None
-        if rt is None:
+        if self._done == step:
             return
-        wsum = np.zeros(nchunk)
-        napp = np.zeros(nchunk, dtype=np.int64)
+        m, st, c = self.m, self.m.state, self.carry
+        app = self._apply_args(m.bounds())
+        apply_on, rt, span, wsum, napp, listed = app
+        c.applicants = None
+        if not apply_on:
+            return
+        apply_pass(m.bounds(), span, *st.columns(_APPLY_PASS_COLS), c.ctx.month, rt, wsum,
+                   napp, listed)
+        c.applicants = Applicants(rt, wsum, napp, listed)
+        self._apply_done(app)
+
+    def _apply_args(self, bounds: np.ndarray) -> tuple:
+        """The arguments of :func:`.recruits.apply_pass` after the columns and the month:
+        ``(applying, terms, span, wsum, napp, listed)`` (M1's terms; per chunk the weight sums,
+        the applicants and the lists of their slots, zeroed)."""
+        nchunk = bounds.shape[0] - 1
+        rt = m1.terms(self.carry.ctx)
         if self._listed.shape != (nchunk, self._listed_cap):
             self._listed = np.zeros((nchunk, self._listed_cap), dtype=np.uint32)
-        apply_pass(bounds, engine.CHUNK, *st.columns(_APPLY_PASS_COLS),
-                   ctx.month, rt, wsum, napp, self._listed)
-        c.applicants = Applicants(rt, wsum, napp, self._listed)
-        # next month's lists: room for twice this month's most applicants in a chunk
-        most = max(napp.tolist(), default=0)  # a few chunks: no numpy call
-        self._listed_cap = int(min(APPLICANTS_MAX, max(APPLICANTS_MIN, 2 * most)))
+        return (rt is not None, rt or m1.OFF, engine.CHUNK, np.zeros(nchunk),
+                np.zeros(nchunk, dtype=np.int64), self._listed)
+
+    def _apply_done(self, app: tuple) -> None:
+        """Next month's lists: room for twice this month's most applicants in a chunk."""
+        if app[0]:
+            most = max(app[4].tolist(), default=0)  # a few chunks: no numpy call
+            self._listed_cap = int(min(APPLICANTS_MAX, max(APPLICANTS_MIN, 2 * most)))
 
     def admissions(self, step: int) -> None:
-        """M1 confirmations; admissions under the quota, and the member index update."""
-        self.confirm(step)
+        """M1 confirmations; admissions under the quota, and the member index update
+        (:func:`.fused.admissions_phase`)."""
+        if self._done == step:
+            return
         m, st, c = self.m, self.m.state, self.carry
         ap, c.applicants = c.applicants, None
-        if ap is None:
-            return
-        rt = ap.terms
-        bounds = m.bounds()
+        bounds, idx, ib = self._index()
+        flows = np.zeros(len(FLOWS), dtype=np.int64)
         nchunk = bounds.shape[0] - 1
-        napp = ap.napp
-        per_chunk = napp.tolist()  # a few numbers: Python, not numpy calls
-        m.flows["applicants"] += sum(per_chunk)
-        total = 0.0
-        for w in ap.wsum.tolist():  # chunk order is fixed: deterministic
-            total += w
-        adm_off = offsets(per_chunk)
-        adm = np.empty(int(adm_off[-1]), dtype=np.uint32)
-        counts = np.zeros((nchunk, 4), dtype=np.int64)
-        admissions_pass(bounds, *st.columns(_ADMISSIONS_PASS_COLS), c.ctx.month, rt.quota, total,
-                        rt.selectivity_k, rt.key_admit, napp, ap.listed, adm, adm_off, counts)
-        joins, ideal, career, conformist = totals(counts).tolist()
-        m.flows["joins"] += joins
-        m.flows["joins_ideal"] += ideal
-        m.flows["joins_career"] += career
-        m.flows["joins_conformist"] += conformist
-        if joins:
-            self._index()  # valid for the current slots before merging
-            self.index.merge(st, bounds, adm, adm_off, np.ascontiguousarray(counts[:, 0]))
+        rt, wsum, napp, listed = (ap.terms, ap.wsum, ap.napp, ap.listed) if ap is not None else (
+            m1.OFF, np.zeros(nchunk), np.zeros(nchunk, dtype=np.int64), self._listed)
+        out, n, ib2, merged = admissions_phase(
+            bounds, idx, self.index.n, self.index.spare, ib, *st.columns(_ADMISSIONS_COLS),
+            c.ctx.month, m1.confirm_terms(c.ctx), ap is not None, rt, wsum, napp, listed,
+            flows)
+        if merged:
+            self._merged(bounds, out, n, ib2)
+        add_flows(m.flows, flows)
 
-    def confirm(self, step: int) -> None:
-        """M1: candidates past their candidacy are confirmed or dropped (even when M1 is off)."""
-        m, st, ctx = self.m, self.m.state, self.carry.ctx
-        _, idx, ib = self._index()
-        part = np.zeros((ib.shape[0] - 1, 2), dtype=np.int64)
-        ct = m1.confirm_terms(ctx)
-        confirm_pass(idx, ib, *st.columns(_CONFIRM_PASS_COLS), ctx.month, ct.candidacy, ct.drop,
-                     ct.key, part)
-        confirmed, dropped = totals(part).tolist()
-        m.flows["confirmed"] += confirmed
-        m.flows["dropped_candidates"] += dropped
+    def _merged(self, bounds: np.ndarray, out: np.ndarray, n: int, ib: np.ndarray) -> None:
+        """The member index merged with the month's admissions (``out``, ``n`` long), and
+        its positions ``ib`` of the chunk bounds ``bounds`` (kept: the next phases ask)."""
+        self.index.merged(out, n)
+        self._ib = (bounds, self.index.version, ib)
 
     def purges(self, step: int) -> None:
         """Multi-month purge and wartime-loss events take this month's share."""
@@ -581,15 +598,23 @@ class Month:
 
     def members_end(self, step: int) -> None:
         """M11 expulsions for corruption, M8 conversions, M9 exits and disengagement."""
-        m, st, ctx = self.m, self.m.state, self.carry.ctx
-        rem = m11.terms(ctx)
-        el = m8.terms(ctx)
-        ex = m9.terms(ctx)
-        if rem is None and el is None and ex is None:
+        if self._done == step:
             return
+        end = self._end_args()
+        if end is None:
+            return
+        st = self.m.state
         _, idx, ib = self._index()
-        part = np.zeros((ib.shape[0] - 1, len(END_FLOWS)), dtype=np.int64)
-        members_end_pass(idx, ib, *st.columns(_MEMBERS_END_PASS_COLS),
-                         rem is not None, rem or m11.OFF, el is not None, el or m8.OFF,
-                         ex is not None, ex or m9.OFF, part)
-        count_end_flows(m.flows, totals(part))
+        flows = np.zeros(len(FLOWS), dtype=np.int64)
+        members_end_phase(idx, ib, *st.columns(_MEMBERS_END_PASS_COLS), *end, flows)
+        add_flows(self.m.flows, flows)
+
+    def _end_args(self) -> tuple | None:
+        """The terms of :func:`.fused.members_end_phase`, or ``None`` when M11, M8 and M9 are
+        all off."""
+        ctx = self.carry.ctx
+        rem, el, ex = m11.terms(ctx), m8.terms(ctx), m9.terms(ctx)
+        if rem is None and el is None and ex is None:
+            return None
+        return (rem is not None, rem or m11.OFF, el is not None, el or m8.OFF, ex is not None,
+                ex or m9.OFF)

@@ -52,8 +52,9 @@ from ...mechanisms._common import (
 )
 from ...rng import log_q, skip, uniform
 from .carry import Applicants, TrustSums
+from .fused import END_FLOWS, FLOWS, add_flows
 from .members import end_one
-from .month import END_FLOWS, Month, count_end_flows
+from .month import Month
 from .stocks import (
     AGG,
     AGG_SCALE,
@@ -375,7 +376,7 @@ def members_end_loop(alive, status, left, belief, trust, stake, converted, uid, 
                      elite_on, el, exit_on, ex, out):
     """Each member in turn: M11 expulsion for corruption, M8 conversion, M9 exit or
     disengagement (:func:`.members.end_one`); ``out`` = [expelled, converted, exits, exits of
-    lapsed members, disengaged, reengaged] (:data:`.month.END_FLOWS`)."""
+    lapsed members, disengaged, reengaged] (:data:`.fused.END_FLOWS`)."""
     for i in range(alive.shape[0]):
         if not alive[i] or status[i] == NONMEMBER:
             continue
@@ -546,10 +547,10 @@ class ReferenceMonth(Month):
         m, st, ctx = self.m, self.m.state, self.carry.ctx
         rem, el, ex = m11.terms(ctx), m8.terms(ctx), m9.terms(ctx)
         v = st.view
-        out = np.zeros(len(END_FLOWS), dtype=np.int64)
+        flows = np.zeros(len(FLOWS), dtype=np.int64)
         members_end_loop(v("alive"), v("status"), v("left"), v("belief"), v("trust"),
                          v("stake"), v("converted"), v("uid"), rem is not None,
                          rem or m11.OFF, el is not None, el or m8.OFF, ex is not None,
-                         ex or m9.OFF, out)
-        count_end_flows(m.flows, out)
+                         ex or m9.OFF, flows[len(FLOWS) - len(END_FLOWS):])
+        add_flows(m.flows, flows)
 
