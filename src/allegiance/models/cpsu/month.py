@@ -22,6 +22,12 @@ same uid chunks as over all slots, so every sum is the same as a scan of all slo
 
 What one phase hands to a later one is in one :class:`.carry.Carry`; each of its fields has
 one writer and one reader.
+
+The member phases (``members`` to ``members_end``) are compiled functions (:mod:`.fused`): the
+phase methods here compute the month's terms and call them. In a quiet month of a small run
+(:meth:`Month._one_call`) ``members`` calls them all in one compiled call, and the later member
+phases' methods do nothing that month: the same functions in the same order, without the
+Python between them.
 """
 
 from __future__ import annotations
