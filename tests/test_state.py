@@ -21,6 +21,24 @@ def test_growth_is_amortized_and_keeps_values():
     assert s.x[299] == 99
 
 
+def test_reserved_slots_filled_by_hand_are_those_add_makes():
+    # the month's one compiled call appends newcomers itself: room first, then counted
+    a, b = AgentState(capacity=4), AgentState(capacity=4)
+    for s in (a, b):
+        s.declare("x", np.float32, 0.5, owner="test")
+        s.add(3)
+    a.add(5)
+    b.reserve(5)
+    assert b.n == 3 and b.capacity >= 8
+    b.uid[3:8] = np.arange(b.next_uid, b.next_uid + 5)
+    b.alive[3:8] = True
+    b.added(5)
+    assert (a.n, a.next_uid, a.peak_n) == (b.n, b.next_uid, b.peak_n) == (8, 8, 8)
+    for name in a.arrays:
+        assert np.array_equal(a.view(name), b.view(name)), name
+    assert np.array_equal(a.chunk_bounds(4), b.chunk_bounds(4))
+
+
 def test_declare_twice_is_an_error():
     s = AgentState()
     s.declare("x", np.int8, 0, owner="a")

@@ -54,7 +54,7 @@ def bisect_left(a, n, x):
 
 
 @njit(cache=True)
-def _chunk_bounds(uid, next_uid, chunk, top):
+def chunk_edges(uid, next_uid, chunk, top):
     """``searchsorted(uid, min(edges, top))`` (left) of the edges ``arange(0, next_uid +
     chunk, chunk)``, as uint64 (``uid`` ascending)."""
     m = (next_uid + chunk - 1) // chunk + 1
@@ -170,16 +170,33 @@ class AgentState:
         self.capacity = new_cap
         self.peak_capacity = max(self.peak_capacity, new_cap)
 
-    def add(self, count: int) -> slice:
-        """Append ``count`` living agents with fresh uids; returns their slots.
+    def reserve(self, count: int) -> None:
+        """Make room for ``count`` more agents (the arrays grow if they must; nothing else
+        changes): for compiled code that appends them itself, then calls :meth:`added`.
 
-        Their other attributes hold the declared fill values until the caller sets them.
+        Raises:
+            OverflowError: the run would create more than ``MAX_UIDS`` agents.
         """
         count = int(count)
         if self.next_uid + count > MAX_UIDS:
             raise OverflowError(f"more than {MAX_UIDS} agents in one run (uids are int32)")
         if self.n + count > self.capacity:
             self._grow(self.n + count)
+
+    def added(self, count: int) -> None:
+        """Count ``count`` agents appended after the used slots (uids ``next_uid`` on, alive),
+        as :meth:`add` appends them."""
+        self.next_uid += count
+        self.n += count
+        self.peak_n = max(self.peak_n, self.n)
+
+    def add(self, count: int) -> slice:
+        """Append ``count`` living agents with fresh uids; returns their slots.
+
+        Their other attributes hold the declared fill values until the caller sets them.
+        """
+        count = int(count)
+        self.reserve(count)
         s = slice(self.n, self.n + count)
         uid = self.arrays["uid"]
         for lo in range(0, count, 1 << 22):  # in blocks: no count-sized temporary
@@ -187,9 +204,7 @@ class AgentState:
             uid[s.start + lo : s.start + hi] = np.arange(self.next_uid + lo, self.next_uid + hi,
                                                          dtype=uid.dtype)
         self.arrays["alive"][s] = True
-        self.next_uid += count
-        self.n += count
-        self.peak_n = max(self.peak_n, self.n)
+        self.added(count)
         return s
 
     def compact(self, force: bool = False, dead_share: float | None = None) -> bool:
@@ -259,6 +274,9 @@ class AgentState:
         # bisection (as numpy's ``searchsorted``, in one compiled call: it runs every month).
         # Unsigned: a kernel's ``for i in range(bounds[c], bounds[c + 1])`` then indexes with
         # an unsigned i, and numba drops its negative-index wraparound code (~25 % faster)
-        uid = self.arrays["uid"][: self.n]
-        top = _INT32_MAX if uid.dtype == np.int32 else np.iinfo(uid.dtype).max
-        return _chunk_bounds(uid, self.next_uid, chunk, top)
+        return chunk_edges(self.arrays["uid"][: self.n], self.next_uid, chunk, self.uid_top())
+
+    def uid_top(self) -> int:
+        """The largest uid the uid array's type holds (the chunk edges are clipped to it)."""
+        dt = self.arrays["uid"].dtype
+        return _INT32_MAX if dt == np.int32 else int(np.iinfo(dt).max)

@@ -1,16 +1,17 @@
-"""The member phases of the month (``members`` to ``members_end``) as compiled functions.
+"""The month's phases from ``demography`` to ``members_end`` as compiled functions.
 
 Each phase's kernels and the bookkeeping between them (the sums over lanes and chunks, the
-admissions' lists, the member index's merge) are one compiled function per phase:
-:func:`members_phase`, :func:`adults_phase`, :func:`admissions_phase` and
-:func:`members_end_phase` (``applications`` is :func:`.recruits.apply_pass` alone).
-:class:`~.month.Month`'s phase methods compute the month's terms in Python and call them one
-phase at a time. In a quiet month of a small run (synchronous M7, no purge or war losses
-going on, no added mechanism switched on, fewer than :data:`ONE_CALL_MAX_SLOTS` slots)
-:func:`member_phases` calls them all in one compiled call instead: the same functions with the
-same arguments in the same order, so the same results, without the Python between the phases
-and without a dispatch for each of their ~10 kernels. The counts of the month's flows go into
-one integer array (:data:`FLOWS`).
+admissions' lists, the member index's merge, the newcomers' slots) are one compiled function
+per phase: :func:`demography_phase` (once the census flows are known), :func:`members_phase`,
+:func:`adults_phase`, :func:`admissions_phase` and :func:`members_end_phase` (``applications``
+is :func:`.recruits.apply_pass` alone). :class:`~.month.Month`'s phase methods compute the
+month's terms (and the census flows) in Python and call them one phase at a time. In a quiet
+month of a small run (synchronous M7, no purge or war losses going on, no added mechanism
+switched on, the month's natural deaths drawn by ``record``, fewer than
+:data:`ONE_CALL_MAX_SLOTS` slots) :func:`month_phases` calls them all in one compiled call
+instead: the same functions with the same arguments in the same order, so the same results,
+without the Python between the phases and without a dispatch for each of their ~15 kernels.
+The counts of the member phases' flows go into one integer array (:data:`FLOWS`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ...mechanisms.demography import excess_deaths, init_newcomers, lifespans, nth_alive
+from ...mechanisms.legitimacy import draw_dispositions
+from ...state import chunk_edges
 from .adults import one_pass, sum_lanes, trust_sums_pass
-from .lanes import reduce_lanes, weight_totals
+from .lanes import lane_cut, reduce_lanes, weight_totals
 from .member_index import merge_index, positions
 from .members import confirm_pass, members_end_pass, members_sums, promote_pass
 from .recruits import admissions_pass, apply_pass
@@ -32,11 +36,11 @@ FLOWS = ("promotions", "rotations", "confirmed", "dropped_candidates", "applican
 END_FLOWS = FLOWS[9:]
 _END = 9  # where END_FLOWS start in FLOWS
 
-#: below this many slots a quiet month runs its member phases in one compiled call
-#: (:func:`member_phases`). Above it the Python between phases is a small share of the month,
-#: and the phases are called one at a time so that each keeps its own time in
-#: ``manifest.json``'s ``phase_seconds`` (in a month run in one call, ``members`` holds the
-#: time of all the member phases). Results are the same either way (tested).
+#: below this many slots a quiet month runs its phases from ``demography`` on in one compiled
+#: call (:func:`month_phases`). Above it the Python between phases is a small share of the
+#: month, and the phases are called one at a time so that each keeps its own time in
+#: ``manifest.json``'s ``phase_seconds`` (in a month run in one call, ``demography`` holds the
+#: time of all these phases). Results are the same either way (tested).
 ONE_CALL_MAX_SLOTS = 1 << 20
 
 
@@ -153,25 +157,99 @@ def members_end_phase(idx, ib, alive, status, left, belief, trust, stake, conver
     _add_columns(part, flows, _END)
 
 
-#: the agent columns :func:`member_phases` takes, in order (one tuple)
+@njit(cache=True)
+def demography_phase(bounds, n, next_uid, chunk, alive, status, uid, birth, cell, belief, trust,
+                     death, disposition, month, n_cells, prob, key_excess, births, arrivals,
+                     pick, soc, key_cell, key_b, key_t, key_life, survival, key_disp):
+    """``demography`` once the month's census flows are known (M2): excess deaths with
+    probability ``prob`` (none when negative) over the ``n`` used slots (chunk bounds
+    ``bounds``, uid chunks of ``chunk``); then ``births`` and ``arrivals`` appended after them
+    (the arrays have room: :meth:`AgentState.reserve`) with uids from ``next_uid``: their
+    ages (arrivals copy those of the residents that ``pick``, uniforms, chose), workplace,
+    belief and trust (``soc``: M2's terms), months of death and dispositions. Returns the
+    excess deaths and those of members; the caller counts the new agents
+    (:meth:`AgentState.added`)."""
+    nchunk = bounds.shape[0] - 1
+    d = 0
+    dm = 0
+    if prob >= 0.0:
+        part = np.zeros((nchunk, 2), dtype=np.int64)
+        excess_deaths(alive[:n], status[:n], uid[:n], key_excess, prob, bounds, chunk, part)
+        for c in range(nchunk):
+            d += part[c, 0]
+            dm += part[c, 1]
+    count = births + arrivals
+    if count == 0:
+        return d, dm
+    ages = np.zeros(count, dtype=np.int32)
+    if arrivals > 0:
+        # arrivals copy the ages of randomly chosen residents (same age pyramid)
+        n_living = 0
+        for i in range(n):
+            if alive[i]:
+                n_living += 1
+        k = np.minimum((pick * n_living).astype(np.int64), n_living - 1)
+        order = np.argsort(k, kind="mergesort")  # stable
+        found = nth_alive(alive[:n], k[order])
+        src = np.empty(arrivals, dtype=np.int64)
+        for j in range(arrivals):
+            src[order[j]] = found[j]
+        for j in range(arrivals):
+            ages[births + j] = month - np.int64(birth[src[j]])
+    for j in range(count):  # as AgentState.add appends them
+        uid[n + j] = next_uid + j
+        alive[n + j] = True
+    hi = n + count
+    init_newcomers(n, hi, uid, birth, cell, belief, trust, month, ages, n_cells, soc.climate,
+                   soc.trust_mean, soc.sd, key_cell, key_b, key_t)
+    lifespans(n, hi, birth, ages.astype(np.int64) + 1, uid, death, key_life, survival)
+    draw_dispositions(n, hi, uid, disposition, key_disp)
+    return d, dm
+
+
+#: the agent arrays :func:`month_phases` takes, in order (one tuple of the whole arrays)
 COLUMNS = ("alive", "birth", "death", "status", "cell", "uid", "belief", "trust", "disposition",
            "stake", "motive", "join", "left", "converted")
 
 
 @njit(cache=True)
-def member_phases(bounds, lanes, idx, n_idx, spare, ib, cols, month, far, mem, adl, app, ct,
-                  end, flows):
-    """The member phases in one compiled call: :func:`members_phase`, :func:`adults_phase`,
-    :func:`.recruits.apply_pass` (when M1 admits anyone), :func:`admissions_phase` and
-    :func:`members_end_phase`, in that order, each with the arguments its phase method would
-    pass (``mem``, ``adl``, ``app``, ``ct``, ``end``: the tuples of them that the month
-    prepared; ``cols``: the agent columns :data:`COLUMNS`). Returns what
+def month_phases(bounds, lanes, idx, n_idx, spare, ib, arrays, n, next_uid, chunk, top, threads,
+                 month, far, dem_on, dem, mem, adl, app, ct, end, flows):
+    """The month's phases from ``demography`` to ``members_end`` in one compiled call:
+    :func:`demography_phase` (when ``dem_on``), then :func:`members_phase`,
+    :func:`adults_phase`, :func:`.recruits.apply_pass` (when M1 admits anyone),
+    :func:`admissions_phase` and :func:`members_end_phase`, in that order, each with the
+    arguments its phase method would pass (``dem``, ``mem``, ``adl``, ``app``, ``ct``,
+    ``end``: the tuples of them that the month prepared). ``arrays``: the whole agent arrays
+    :data:`COLUMNS`, of which ``n`` slots are used. When births or arrivals add slots the
+    chunk bounds, the lanes (for ``threads``) and the member index's positions are found
+    again, as the phase methods would find them; the members' sums taken by ``record`` are
+    dropped if excess deaths struck members. Returns the excess deaths, those of members, the
+    chunk bounds, lanes and index positions after ``demography``, and what
     :func:`admissions_phase` returns."""
     (alive, birth, death, status, cell, uid, belief, trust, disposition, stake, motive, join,
-     left, converted) = cols
+     left, converted) = arrays
+    d = 0
+    dm = 0
+    if dem_on:
+        births, arrivals = dem[3], dem[4]
+        d, dm = demography_phase(bounds, n, next_uid, chunk, alive, status, uid, birth, cell,
+                                 belief, trust, death, disposition, month, *dem)
+        if births + arrivals > 0:
+            n += births + arrivals
+            next_uid += births + arrivals
+            bounds = chunk_edges(uid[:n], next_uid, chunk, top)
+            lanes = lane_cut(bounds, threads)
+            ib = positions(idx, n_idx, bounds)
+    alive, birth, death, status, cell, uid = (alive[:n], birth[:n], death[:n], status[:n],
+                                              cell[:n], uid[:n])
+    belief, trust, disposition, stake, motive, join, left, converted = (
+        belief[:n], trust[:n], disposition[:n], stake[:n], motive[:n], join[:n], left[:n],
+        converted[:n])
     taken, tm, tc, ritual_on, promote_on, pt, table, msum = mem
     members_phase(idx, ib, lanes, alive, status, cell, belief, motive, join, stake, uid, month,
-                  taken, tm, tc, ritual_on, promote_on, pt, table, msum, far, flows)
+                  taken and dm == 0, tm, tc, ritual_on, promote_on, pt, table, msum, far,
+                  flows)
     (soc_on, soc, rr_on, rr, legit_on, lb, learn_on, rate, fresh, last, mark, sums_on, tsum,
      tlast, stocks_on, commit_thr, norm, openness, falsify, cuts, nxt, dying, ndying) = adl
     adults_phase(bounds, lanes, idx, ib, alive, birth, death, status, cell, uid, belief, trust,
@@ -187,4 +265,4 @@ def member_phases(bounds, lanes, idx, n_idx, spare, ib, cols, month, far, mem, a
     rem_on, rem, elite_on, el, exit_on, ex = end
     members_end_phase(out[0], out[2], alive, status, left, belief, trust, stake, converted, uid,
                       rem_on, rem, elite_on, el, exit_on, ex, flows)
-    return out
+    return d, dm, bounds, lanes, ib, out[0], out[1], out[2], out[3]

@@ -44,8 +44,23 @@ def lane_chunks(bounds: np.ndarray) -> np.ndarray:
     t = max(1, min(threads_in_use(), nchunk))
     if t == 1:  # one lane: every chunk (the common case of small runs and pool workers)
         return _one_lane(nchunk)
-    cuts = np.searchsorted(bounds.astype(np.int64), np.linspace(0, bounds[-1], t + 1)[1:-1])
-    return np.concatenate([[0], np.clip(cuts, 0, nchunk), [nchunk]]).astype(np.int64)
+    return lane_cut(bounds, t)
+
+
+@njit(cache=True)
+def lane_cut(bounds, threads):
+    """The lanes of :func:`lane_chunks` for ``threads`` threads (compiled: the month's one
+    call cuts them after births and arrivals added slots)."""
+    nchunk = bounds.shape[0] - 1
+    t = max(1, min(threads, nchunk))
+    out = np.empty(t + 1, dtype=np.int64)
+    out[0] = 0
+    out[t] = nchunk
+    edges = bounds.astype(np.float64)
+    top = edges[nchunk]
+    for k in range(1, t):
+        out[k] = min(max(np.searchsorted(edges, top * k / t), 0), nchunk)
+    return out
 
 
 @njit(**KERNEL)

@@ -202,6 +202,13 @@ class CpsuModel(Sizing, Model):
             self._bounds_key = key
         return self._bounds
 
+    def adopt_bounds(self, bounds: np.ndarray) -> None:
+        """Keep ``bounds``, found by compiled code for the slots as they now are, as
+        :meth:`bounds` would find them."""
+        st = self.state
+        self._bounds = bounds
+        self._bounds_key = (st.n, st.next_uid, st.compactions, engine.CHUNK)
+
     def context(self, step: int) -> Context:
         """What the mechanisms may read of the model at ``step``, as things stand now."""
         return Context(step=step, month=self.month(step), params=self.params,

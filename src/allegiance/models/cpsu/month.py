@@ -23,11 +23,12 @@ same uid chunks as over all slots, so every sum is the same as a scan of all slo
 What one phase hands to a later one is in one :class:`.carry.Carry`; each of its fields has
 one writer and one reader.
 
-The member phases (``members`` to ``members_end``) are compiled functions (:mod:`.fused`): the
-phase methods here compute the month's terms and call them. In a quiet month of a small run
-(:meth:`Month._one_call`) ``members`` calls them all in one compiled call, and the later member
-phases' methods do nothing that month: the same functions in the same order, without the
-Python between them.
+The phases from ``demography`` to ``members_end`` are compiled functions (:mod:`.fused`): the
+phase methods here compute the month's terms (and M2's census flows) and call them. In a quiet
+month of a small run (:meth:`Month._one_call`, with the month's natural deaths drawn by
+``record``) ``demography`` calls them all in one compiled call, and the later phases' methods
+do nothing that month: the same functions in the same order, without the Python between
+them.
 """
 
 from __future__ import annotations
@@ -54,9 +55,10 @@ from .fused import (
     add_flows,
     admissions_phase,
     adults_phase,
-    member_phases,
+    demography_phase,
     members_end_phase,
     members_phase,
+    month_phases,
 )
 from .lanes import lane_chunks, reduce_lanes, threads_in_use, totals, weight_totals
 from .member_index import MemberIndex
@@ -81,6 +83,8 @@ _STOCKS_COLS = ("alive", "birth", "death", "status", "motive", "belief", "trust"
                 "converted", "left", "cell", "join")
 _KILL_LISTED_COLS = ("alive", "status")
 _NATURAL_DEATHS_COLS = ("alive", "death", "status")
+_DEMOGRAPHY_COLS = ("alive", "status", "uid", "birth", "cell", "belief", "trust", "death",
+                    "disposition")  # whole arrays: the newcomers are written after the used slots
 _DEATHS_COLS = ("alive", "status", "uid")
 _MEMBERS_PHASE_COLS = ("alive", "status", "cell", "belief", "motive", "join", "stake", "uid")
 _ADULTS_PASS_COLS = ("alive", "birth", "status", "cell", "uid", "belief", "trust",
@@ -96,6 +100,8 @@ _MEMBERS_END_PASS_COLS = ("alive", "status", "left", "belief", "trust", "stake",
 
 #: the ids of the month's three rounding draws of M2's census flows
 _ROUND_IDS = np.arange(3)
+#: no arrivals: no uniforms to pick their ages
+_NONE = np.zeros(0)
 
 class Month:
     """The phases of one month, the :class:`Carry` between them, and the buffers they reuse
@@ -154,11 +160,20 @@ class Month:
         else:
             lanes = lane_chunks(bounds)
             self._lanes_cut = (bounds, threads, lanes)
-        t = lanes.shape[0] - 1
-        nc = self.m.n_cells
-        if self._lane_bufs is None or self._lane_bufs[0].shape[0] < t:
-            self._lane_bufs = tuple(np.zeros((t, nc), dtype=np.int64) for _ in range(2))
-        return (lanes, *self._lane_bufs)
+        return (lanes, *self._lane_buffers(lanes.shape[0] - 1))
+
+    def _lane_buffers(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """The M4 and M7 workplace sums of ``t`` lanes (reused; grown with their contents
+        kept: lane 0 may hold the M4 sums that ``record`` took)."""
+        bufs = self._lane_bufs
+        if bufs is None or bufs[0].shape[0] < t:
+            nc = self.m.n_cells
+            new = tuple(np.zeros((t, nc), dtype=np.int64) for _ in range(2))
+            if bufs is not None:
+                for old, grown in zip(bufs, new, strict=True):
+                    grown[: old.shape[0]] = old
+            bufs = self._lane_bufs = new
+        return bufs
 
     def _far(self) -> bool:
         """Whether one workplace array exceeds ``PREFETCH_MIN_BYTES`` (then the passes
@@ -268,73 +283,73 @@ class Month:
 
     def demography(self, step: int) -> None:
         """M2: deaths, census matching, births and arrivals (the cohort turning 16 is
-        socialized in the ``adults`` pass, after the newcomers are added)."""
+        socialized in the ``adults`` pass, after the newcomers are added). In a quiet month
+        of a small run, this phase and every later one to ``members_end`` in one compiled
+        call (:meth:`_month_phases`)."""
+        c = self.carry
+        if self._one_call() and (c.deaths is not None or not self.m.params.demography.enabled):
+            self._month_phases(step)
+            return
+        plan = self._demography_plan(step)
+        if plan is None:
+            return
+        st = self.m.state
+        d, dm = demography_phase(self.m.bounds(), st.n, st.next_uid, engine.CHUNK,
+                                 *[st.arrays[k] for k in _DEMOGRAPHY_COLS], c.ctx.month,
+                                 *plan[1])
+        if dm:
+            c.member_sums = None  # members died after the stocks pass: take them again
+        self._demography_done(plan, d, dm)
+
+    def _demography_plan(self, step: int) -> tuple | None:
+        """The month's census flows (M2), with natural deaths first if ``record`` did not draw
+        them, and room made for the newcomers: ``((deaths, of members, births, arrivals),
+        the arguments of :func:`.fused.demography_phase` after the month)``; ``None`` when M2
+        is off. Consumes the deaths that ``record`` drew."""
         m, st, c = self.m, self.m.state, self.carry
         ctx = c.ctx
         drawn, c.deaths = c.deaths, None
         p = m.params.demography
         if not p.enabled:
-            return
+            return None
         month = ctx.month
-        bounds = m.bounds()
-        part = np.zeros((bounds.shape[0] - 1, 2), dtype=np.int64)
         if drawn is not None:  # drawn in the stocks pass (record)
             deaths, deaths_members = drawn
         else:
-            m2.natural_deaths(*st.columns(_NATURAL_DEATHS_COLS), month,
-                              bounds, part)
+            bounds = m.bounds()
+            part = np.zeros((bounds.shape[0] - 1, 2), dtype=np.int64)
+            m2.natural_deaths(*st.columns(_NATURAL_DEATHS_COLS), month, bounds, part)
             deaths, deaths_members = totals(part).tolist()
-        n_alive = m.n_alive - deaths
         target = m.population_target(month + 1) * m.scale
         u = ctx.rng.uniforms("demography.round", step, _ROUND_IDS)
-        births, arrivals, prob = m2.census_flows(p, n_alive, target, u)
-        if prob is not None:
-            part[:] = 0
-            m2.excess_deaths(*st.columns(_DEATHS_COLS),
-                             ctx.key("demography.excess"), prob, bounds, engine.CHUNK, part)
-            d, dm = totals(part).tolist()
-            deaths += d
-            deaths_members += dm
-            n_alive -= d
-            if dm:
-                c.member_sums = None  # members died after the stocks pass: take them again
-        n_alive += births + arrivals
-        if births + arrivals:
-            soc = m2.terms(ctx)
-            ages = np.zeros(births + arrivals, dtype=np.int32)
-            if arrivals:
-                # arrivals copy the ages of randomly chosen residents (same age pyramid)
-                alive = st.view("alive")
-                n_living = int(np.count_nonzero(alive))
-                pick = ctx.rng.uniforms("demography.arrival_age", step,
-                                        np.arange(arrivals, dtype=np.int64))
-                k = np.minimum((pick * n_living).astype(np.int64), n_living - 1)
-                order = np.argsort(k, kind="stable")
-                src = np.empty(arrivals, dtype=np.int64)
-                src[order] = m2.nth_alive(alive, k[order])
-                ages[births:] = month - st.view("birth")[src].astype(np.int64)
-            s = st.add(births + arrivals)
-            a = st.arrays
-            m2.init_newcomers(s.start, s.stop, a["uid"], a["birth"], a["cell"], a["belief"],
-                              a["trust"], month, ages, m.n_cells, soc.climate, soc.trust_mean,
-                              soc.sd,
-                              ctx.key("demography.cell", 0), ctx.key("demography.belief"),
-                              ctx.key("demography.trust"))
-            self.draw_lifespans(s, ages.astype(np.int64) + 1)  # first draw: next month's
-            m6.draw_dispositions(s.start, s.stop, a["uid"], a["disposition"],
-                                 ctx.key("legitimacy.disposition", 0))
+        births, arrivals, prob = m2.census_flows(p, m.n_alive - deaths, target, u)
+        count = births + arrivals
+        st.reserve(count)
+        pick = (ctx.rng.uniforms("demography.arrival_age", step,
+                                 np.arange(arrivals, dtype=np.int64)) if arrivals else _NONE)
+        return ((deaths, deaths_members, births, arrivals),
+                (m.n_cells, -1.0 if prob is None else prob, ctx.key("demography.excess"),
+                 births, arrivals, pick, (m2.terms(ctx) if count else None) or m2.OFF,
+                 ctx.key("demography.cell", 0), ctx.key("demography.belief"),
+                 ctx.key("demography.trust"), m.rng.key("demography.lifespan", 0),
+                 self.survival, ctx.key("legitimacy.disposition", 0)))
+
+    def _demography_done(self, plan: tuple, d: int, dm: int) -> None:
+        """After :func:`.fused.demography_phase`: the newcomers counted in the state, the
+        month's flows and the living counted."""
+        m = self.m
+        deaths, deaths_members, births, arrivals = plan[0]
+        m.state.added(births + arrivals)
         m.flows["births"] += births
         m.flows["arrivals"] += arrivals
-        m.flows["deaths"] += deaths
-        m.flows["deaths_members"] += deaths_members
-        m.n_alive = n_alive
+        m.flows["deaths"] += deaths + d
+        m.flows["deaths_members"] += deaths_members + dm
+        m.n_alive = m.n_alive - deaths - d + births + arrivals
 
     def members(self, step: int) -> None:
         """M4 member sums and M5 weights; then M5 promotions, rotations and rents
-        (:func:`.fused.members_phase`). In a quiet month of a small run, every member phase
-        in one compiled call (:meth:`_member_phases`)."""
-        if self._one_call():
-            self._member_phases(step)
+        (:func:`.fused.members_phase`)."""
+        if self._done == step:
             return
         m, st = self.m, self.m.state
         bounds, idx, ib = self._index()
@@ -345,33 +360,52 @@ class Month:
         add_flows(m.flows, flows)
 
     def _one_call(self) -> bool:
-        """Whether this month's member phases run in one compiled call: synchronous M7, fewer
-        than ``ONE_CALL_MAX_SLOTS`` slots, no purge or war losses going on (``purges`` would
-        come between them) and no added mechanism switched on (it may come between them)."""
+        """Whether this month's phases from ``demography`` to ``members_end`` may run in one
+        compiled call: synchronous M7, fewer than ``ONE_CALL_MAX_SLOTS`` slots, no purge or
+        war losses going on (``purges`` would come between them) and no added mechanism
+        switched on (it may come between them)."""
         m = self.m
         return (self.synchronous and m.state.n < ONE_CALL_MAX_SLOTS and not m.ongoing
                 and not m.addons_on())
 
-    def _member_phases(self, step: int) -> None:
-        """Every member phase in one compiled call (:func:`.fused.member_phases`), with the
-        arguments each phase method would pass; the later phase methods of the month then do
+    def _month_phases(self, step: int) -> None:
+        """The phases from ``demography`` to ``members_end`` in one compiled call
+        (:func:`.fused.month_phases`), with the arguments each phase method would pass, sized
+        for the slots after births and arrivals; the later phase methods of the month then do
         nothing."""
         m, st, c = self.m, self.m.state, self.carry
+        plan = self._demography_plan(step)  # before the arrays are read: they may grow
+        count = sum(plan[0][2:]) if plan is not None else 0
+        n, next_uid = st.n + count, st.next_uid + count
         bounds, idx, ib = self._index()
-        lanes, msum, tsum = self._lanes(bounds)
+        threads = threads_in_use()
+        # as the chunk bounds and the lanes will be after births and arrivals
+        nchunk = -(-next_uid // engine.CHUNK)
+        nl = max(1, min(threads, nchunk))
+        lanes = self._lanes(bounds)[0]
+        msum, tsum = self._lane_buffers(nl)
         mem = self._members_args(step, msum)
-        adl = self._adults_args(step, lanes, tsum)
-        app = self._apply_args(bounds)
+        adl = self._adults_args(step, nl, n, next_uid, tsum)
+        app = self._apply_args(nchunk)
         end = self._end_args()
         flows = np.zeros(len(FLOWS), dtype=np.int64)
-        out, n, ib2, merged = member_phases(
-            bounds, lanes, idx, self.index.n, self.index.spare, ib, st.columns(COLUMNS),
-            c.ctx.month, self._far(), mem, adl, app, m1.confirm_terms(c.ctx),
-            end or (False, m11.OFF, False, m8.OFF, False, m9.OFF), flows)
-        self._adults_done(step, lanes, adl)
+        d, dm, bounds2, lanes2, ib2, out, n_idx, ib3, merged = month_phases(
+            bounds, lanes, idx, self.index.n, self.index.spare, ib,
+            tuple([st.arrays[k] for k in COLUMNS]), st.n, st.next_uid, engine.CHUNK,
+            st.uid_top(), threads, c.ctx.month, self._far(), plan is not None,
+            plan[1] if plan is not None else self._no_demography(), mem, adl, app,
+            m1.confirm_terms(c.ctx), end or (False, m11.OFF, False, m8.OFF, False, m9.OFF),
+            flows)
+        if plan is not None:
+            self._demography_done(plan, d, dm)
+        if count:  # the bounds, lanes and positions the call found, as the methods would
+            m.adopt_bounds(bounds2)
+            self._lanes_cut = (bounds2, threads, lanes2)
+            self._ib = (bounds2, self.index.version, ib2)
+        self._adults_done(step, lanes2, adl)
         self._apply_done(app)
         if merged:
-            self._merged(bounds, out, n, ib2)
+            self._merged(bounds2, out, n_idx, ib3)
         add_flows(m.flows, flows)
         self._done = step
 
@@ -421,19 +455,21 @@ class Month:
         st = self.m.state
         bounds, idx, ib = self._index()
         lanes, msum, tsum = self._lanes(bounds)
-        adl = self._adults_args(step, lanes, tsum)
+        adl = self._adults_args(step, lanes.shape[0] - 1, st.n, st.next_uid, tsum)
         adults_phase(bounds, lanes, idx, ib, *st.columns(_ONE_PASS_COLS), self.carry.ctx.month,
                      *adl[:2], adl[2], msum, *adl[3:], self._far())
         self._adults_done(step, lanes, adl)
 
-    def _adults_args(self, step: int, lanes: np.ndarray, tsum: np.ndarray) -> tuple:
+    def _adults_args(self, step: int, nl: int, n: int, next_uid: int, tsum: np.ndarray
+                     ) -> tuple:
         """The arguments of :func:`.fused.adults_phase` after the month, but for the M4 sums
         (``ritual_on``, then ``rr`` on): the terms, M7's workplace sums to learn from
         (consumed from the carry; last month's pass handed them on, but in the first month,
         after an event that changed trust (a shock), or with an added mechanism switched on
         (which may change trust) they are taken again, over the living as they stand, and
-        every one of them is then in the sums), and the buffers of next month's stocks."""
-        m, st, c = self.m, self.m.state, self.carry
+        every one of them is then in the sums), and the buffers of next month's stocks, for
+        ``nl`` lanes over ``n`` slots (agents' uids below ``next_uid``)."""
+        m, c = self.m, self.carry
         ctx = c.ctx
         soc, rr, lb, lt = m2.terms(ctx), m4.terms(ctx), m6.terms(ctx), m7.terms(ctx)
         p7 = m.params.openness
@@ -443,14 +479,13 @@ class Month:
         last, c.trust_sums = c.trust_sums, None
         fresh = learn_on and (last is None or last.key != step or m.addons_on())
         if fresh:
-            sums, mark = self._tlast, st.next_uid
+            sums, mark = self._tlast, next_uid
         elif learn_on:
             sums, mark = last.sums, last.mark
         else:
             sums, mark = self._tlast, 0
-        nl = lanes.shape[0] - 1
         nxt = np.zeros((nl, len(NEXT)), dtype=np.int64)
-        dying, ndying = self._death_list(nl)
+        dying, ndying = self._death_list(nl, n)
         return (soc is not None, soc or m2.OFF, rr is not None, rr or m4.OFF, lb is not None,
                 lb or m6.OFF, learn_on, lt.rate if learn_on else 0.0, fresh, sums, mark,
                 p7.enabled, tsum, self._tlast, self._take(), m.params.commitment.threshold,
@@ -465,9 +500,10 @@ class Month:
         c.next_stocks = (NextStocks((step + 1, st.compactions, st.n), lanes, nxt, dying, ndying)
                          if take else None)
 
-    def _death_list(self, nl: int) -> tuple[np.ndarray, np.ndarray]:
-        """The lanes' lists of next month's natural deaths (reused) and their counts."""
-        cap = int(self.m.state.n * DEATH_LIST_SHARE / nl) + DEATH_LIST_MIN
+    def _death_list(self, nl: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The lanes' lists of next month's natural deaths over ``n`` slots (reused) and their
+        counts."""
+        cap = int(n * DEATH_LIST_SHARE / nl) + DEATH_LIST_MIN
         if self._dying.shape[0] < nl or self._dying.shape[1] < cap:
             self._dying = np.zeros((nl, cap), dtype=np.uint32)
         return self._dying[:nl], np.zeros(nl, dtype=np.int64)
@@ -483,7 +519,7 @@ class Month:
         lanes, _, tsum = self._lanes(bounds)
         nl = lanes.shape[0] - 1
         nxt = np.zeros((nl, len(NEXT)), dtype=np.int64)
-        dying, ndying = self._death_list(nl)
+        dying, ndying = self._death_list(nl, st.n)
         p7 = m.params.openness
         take = self._take()
         learning_pass(bounds, lanes, *st.columns(_LEARNING_PASS_COLS), ctx.month,
@@ -499,7 +535,7 @@ class Month:
         if self._done == step:
             return
         m, st, c = self.m, self.m.state, self.carry
-        app = self._apply_args(m.bounds())
+        app = self._apply_args(m.bounds().shape[0] - 1)
         apply_on, rt, span, wsum, napp, listed = app
         c.applicants = None
         if not apply_on:
@@ -509,11 +545,10 @@ class Month:
         c.applicants = Applicants(rt, wsum, napp, listed)
         self._apply_done(app)
 
-    def _apply_args(self, bounds: np.ndarray) -> tuple:
+    def _apply_args(self, nchunk: int) -> tuple:
         """The arguments of :func:`.recruits.apply_pass` after the columns and the month:
         ``(applying, terms, span, wsum, napp, listed)`` (M1's terms; per chunk the weight sums,
-        the applicants and the lists of their slots, zeroed)."""
-        nchunk = bounds.shape[0] - 1
+        the applicants and the lists of their slots, zeroed), for ``nchunk`` chunks."""
         rt = m1.terms(self.carry.ctx)
         if self._listed.shape != (nchunk, self._listed_cap):
             self._listed = np.zeros((nchunk, self._listed_cap), dtype=np.uint32)
@@ -545,6 +580,11 @@ class Month:
         if merged:
             self._merged(bounds, out, n, ib2)
         add_flows(m.flows, flows)
+
+    def _no_demography(self) -> tuple:
+        """Arguments of :func:`.fused.demography_phase` for a month without M2 (not read)."""
+        z = np.uint64(0)
+        return (0, -1.0, z, 0, 0, _NONE, m2.OFF, z, z, z, z, self.survival, z)
 
     def _merged(self, bounds: np.ndarray, out: np.ndarray, n: int, ib: np.ndarray) -> None:
         """The member index merged with the month's admissions (``out``, ``n`` long), and
