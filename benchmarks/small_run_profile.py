@@ -10,11 +10,12 @@ modules hold is replaced by a function that adds the call's wall time to its ker
 calls from one kernel to another are compiled and not counted twice). The kernels' share is
 their summed wall time in the timed run, dispatch included; the rest of the plain run is Python
 (the month's bookkeeping, numpy calls on a few numbers, the summary). In a quiet month the
-member phases (the one pass over every agent among them) are one compiled call,
-``member_phases``, timed as one kernel; in the other months they are called one at a time
-(``members_phase``, ``adults_phase``, ...). The months' slots (the agent arrays' used length,
-dead agents included, which the passes visit) are averaged from the arguments of
-``member_phases`` and ``adults_phase``. Medians over the runs.
+phases from ``demography`` to ``members_end`` (the one pass over every agent among them) are
+one compiled call, ``month_phases``, timed as one kernel; in the other months they are called
+one at a time (``demography_phase``, ``members_phase``, ``adults_phase``, ...). The months'
+slots (the agent arrays' used length, dead agents included, which the passes visit) are
+averaged from the arguments of ``month_phases`` and ``adults_phase``: the slots before the
+month's births and arrivals. Medians over the runs.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 
 #: the compiled calls made once a month (one or the other), whose first argument is the
 #: slots' chunk bounds
-_MONTHLY = ("member_phases", "adults_phase")
+_MONTHLY = ("month_phases", "adults_phase")
 
 
 def _wrap_kernels(totals: dict[str, float], calls: dict[str, int], slots: list[int]
@@ -62,7 +63,7 @@ def _wrap_kernels(totals: dict[str, float], calls: dict[str, int], slots: list[i
                     totals[_n] += time.perf_counter() - t
                     calls[_n] += 1
                     if _n in _MONTHLY:
-                        slots.append(int(args[0][-1]))
+                        slots.append(int(args[0][-1]))  # the slots' chunk bounds
                     return r
 
                 wrapped[id(obj)] = timed
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         for k, v in totals.items():
             per_kernel[k].append(v)
         months.append(sum(calls.get(k, 0) for k in _MONTHLY))
-        one_call.append(calls.get("member_phases", 0))
+        one_call.append(calls.get("month_phases", 0))
         slot_means.append(statistics.fmean(slots) if slots else 0.0)
     med = statistics.median
     run_s, kern_s = med(plain), med(kern)
@@ -119,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
            "mean_slots": round(med(slot_means)),
            "kernels": {k: round(med(v), 4) for k, v in
                        sorted(per_kernel.items(), key=lambda kv: -med(kv[1]))}}
-    one = out["kernels"].get("member_phases", 0.0)
-    out["member_phases_ns_per_slot_month"] = round(
+    one = out["kernels"].get("month_phases", 0.0)
+    out["one_call_ns_per_slot_month"] = round(
         one / max(out["one_call_months"], 1) / out["mean_slots"] * 1e9, 2)
     text = json.dumps(out, indent=1)
     print(text)

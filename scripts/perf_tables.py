@@ -387,9 +387,9 @@ def small_run_profile() -> str:
             + ", ".join(f"`{n}` {v:.3f} s" for n, v in top)
             + f", the other {len(k) - len(top)} {rest:.3f} s) and the Python between them "
             f"**{d['median_python_s']:.2f} s**. In {d['one_call_months']} of its "
-            f"{d['months']} months the member phases ran in one compiled call "
-            f"(`member_phases`, the one pass over every agent among them): "
-            f"{d['member_phases_ns_per_slot_month']:.1f} ns a slot a month, over "
+            f"{d['months']} months the phases from `demography` to `members_end` ran in one "
+            f"compiled call (`month_phases`, the one pass over every agent among them): "
+            f"{d['one_call_ns_per_slot_month']:.1f} ns a slot a month, over "
             f"{d['mean_slots']:,} slots a month on average. "
             + ("The kernels alone take more than the target's 0.3 s: whole years in one "
                "compiled call would remove the Python, not the passes, so the target needs "
