@@ -23,10 +23,11 @@ from ...mechanisms.demography import excess_deaths, init_newcomers, lifespans, n
 from ...mechanisms.legitimacy import draw_dispositions
 from ...state import chunk_edges
 from .adults import one_pass, sum_lanes, trust_sums_pass
-from .lanes import lane_cut, reduce_lanes, weight_totals
+from .lanes import lane_cut, reduce_lanes, totals, weight_totals
 from .member_index import merge_index, positions
 from .members import confirm_pass, members_end_pass, members_sums, promote_pass
 from .recruits import admissions_pass, apply_pass
+from .stocks import combine_stocks, kill_listed, member_stocks, stocks_pass
 
 #: the flows the member phases count, in the order of their ``flows`` array (the last six are
 #: ``members_end``'s, in the order its kernel counts them: :data:`END_FLOWS`)
@@ -60,6 +61,45 @@ def _add_columns(part, flows, at):
     for c in range(part.shape[0]):
         for j in range(part.shape[1]):
             flows[at + j] += part[c, j]
+
+
+@njit(cache=True)
+def stocks_phase(bounds, lanes, idx, ib, alive, birth, death, status, motive, belief, trust,
+                 stake, converted, left, cell, join, month, commit_thr, norm, openness,
+                 falsify, edges, cuts, with_deaths, ritual_on, promote_on, career_bias,
+                 seniority_bias, table, msum, far, taken, whole, dying, ndying, scale):
+    """``record``'s stocks on the 1st of the month: with ``taken`` (the whole population's
+    columns ``whole`` and the list of natural deaths that last month's pass took), the
+    members' from the member index (:func:`.stocks.member_stocks`) and the listed deaths
+    killed; else everyone's in one pass over the slots (:func:`.stocks.stocks_pass`), which
+    draws the deaths. With ``with_deaths`` the pass also takes the members' sums of
+    ``members`` (M4's in lane 0 of ``msum``). Returns the :data:`.stocks.AGG` columns in
+    agents (times ``scale``), the deaths, those of members, and M5's weight totals."""
+    nchunk = bounds.shape[0] - 1
+    part = np.zeros((nchunk, len(scale)), dtype=np.int64)
+    deaths = np.zeros((nchunk, 2), dtype=np.int64)
+    wsum = np.zeros((nchunk, 2))
+    if taken:
+        member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, trust,
+                      stake, converted, left, cell, join, month, commit_thr, norm, openness,
+                      falsify, edges, cuts, part, with_deaths, with_deaths, ritual_on,
+                      promote_on, career_bias, seniority_bias, table, msum, wsum, far)
+        tot = combine_stocks(totals(part), totals(whole))
+        if with_deaths:
+            kill_listed(dying, ndying, alive, status, deaths)
+    else:
+        stocks_pass(bounds, lanes, alive, birth, death, status, motive, belief, trust, stake,
+                    converted, left, cell, join, month, commit_thr, norm, openness, falsify,
+                    edges, cuts, part, with_deaths, deaths, with_deaths, ritual_on, promote_on,
+                    career_bias, seniority_bias, table, msum, wsum, far)
+        tot = totals(part)
+    d = totals(deaths)
+    tm, tc = 0.0, 0.0
+    if with_deaths:
+        if ritual_on:
+            reduce_lanes(msum[: lanes.shape[0] - 1])
+        tm, tc = weight_totals(wsum)
+    return tot * scale, d[0], d[1], tm, tc
 
 
 @njit(cache=True)

@@ -74,12 +74,15 @@ def reduce_lanes(sums):
         sums[0, j] = s
 
 
-def totals(part: np.ndarray) -> np.ndarray:
+@njit(cache=True)
+def totals(part):
     """The column totals of integer counts or fixed-point sums per chunk or lane (``part``,
-    one row each): exact in any order; a lone row is its own total (a view of it)."""
-    if part.shape[0] == 1:
-        return part[0]
-    return part.sum(axis=0)
+    one row each): exact in any order."""
+    out = np.zeros(part.shape[1], dtype=np.int64)
+    for c in range(part.shape[0]):
+        for j in range(part.shape[1]):
+            out[j] += part[c, j]
+    return out
 
 
 @njit(cache=True)

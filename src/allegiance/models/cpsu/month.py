@@ -59,8 +59,9 @@ from .fused import (
     members_end_phase,
     members_phase,
     month_phases,
+    stocks_phase,
 )
-from .lanes import lane_chunks, reduce_lanes, threads_in_use, totals, weight_totals
+from .lanes import lane_chunks, reduce_lanes, threads_in_use, totals
 from .member_index import MemberIndex
 from .members import member_deaths, purge_pass
 from .recruits import APPLICANTS_MAX, APPLICANTS_MIN, apply_pass
@@ -71,17 +72,12 @@ from .stocks import (
     DEATH_LIST_MIN,
     DEATH_LIST_SHARE,
     NEXT,
-    combine_stocks,
-    kill_listed,
-    member_stocks,
-    stocks_pass,
     with_means,
 )
 
 #: the agent columns each kernel takes, in its order of arguments (:meth:`AgentState.columns`)
 _STOCKS_COLS = ("alive", "birth", "death", "status", "motive", "belief", "trust", "stake",
                 "converted", "left", "cell", "join")
-_KILL_LISTED_COLS = ("alive", "status")
 _NATURAL_DEATHS_COLS = ("alive", "death", "status")
 _DEMOGRAPHY_COLS = ("alive", "status", "uid", "birth", "cell", "belief", "trust", "death",
                     "disposition")  # whole arrays: the newcomers are written after the used slots
@@ -102,6 +98,9 @@ _MEMBERS_END_PASS_COLS = ("alive", "status", "left", "belief", "trust", "stake",
 _ROUND_IDS = np.arange(3)
 #: no arrivals: no uniforms to pick their ages
 _NONE = np.zeros(0)
+#: what ``record`` passes for next month's stocks when none were taken (not read)
+_NOT_TAKEN = (np.zeros((1, len(NEXT)), dtype=np.int64), np.zeros((0, 0), dtype=np.uint32),
+              np.zeros(0, dtype=np.int64))
 
 class Month:
     """The phases of one month, the :class:`Carry` between them, and the buffers they reuse
@@ -237,43 +236,24 @@ class Month:
                 taken = nx
         bounds = m.bounds()
         lanes, msum, _ = self._lanes(bounds)
-        nchunk = bounds.shape[0] - 1
-        part = np.zeros((nchunk, len(AGG)), dtype=np.int64)
-        deaths = np.zeros((nchunk, 2), dtype=np.int64)
-        wsum = np.zeros((nchunk, 2))
         p5, p7 = m.params.privilege, m.params.openness
-        month = m.month(step)
         table = self.weights(step, p5.career_bias, p5.seniority_bias)
         if taken is not None and with_deaths and min(taken.ndying.tolist()) < 0:
             taken = None  # the list of deaths overflowed: the stocks pass draws them
-        if taken is None:
-            # with the deaths, the pass also takes the members' sums of the ``members`` phase
-            stocks_pass(bounds, lanes, *st.columns(_STOCKS_COLS), month,
-                        m.params.commitment.threshold, p7.norm, m.openness(),
-                        p7.enabled, COHORT_EDGES, m.survey_cuts, part, with_deaths, deaths,
-                        with_deaths,
-                        m.params.ritual.enabled, p5.enabled, p5.career_bias,
-                        p5.seniority_bias, table, msum, wsum, self._far())
-            tot = totals(part)
-        else:
+        if taken is not None:
             _, idx, ib = self._index()
-            member_stocks(idx, ib, lanes, *st.columns(_STOCKS_COLS), month,
-                          m.params.commitment.threshold, p7.norm, m.openness(),
-                          p7.enabled, COHORT_EDGES, m.survey_cuts, part, with_deaths,
-                          with_deaths,
-                          m.params.ritual.enabled, p5.enabled, p5.career_bias,
-                          p5.seniority_bias, table, msum, wsum, self._far())
-            tot = combine_stocks(totals(part), totals(taken.whole))
-            if with_deaths:
-                kill_listed(taken.dying, taken.ndying, *st.columns(_KILL_LISTED_COLS),
-                            deaths)
+            whole, dying, ndying = taken.whole, taken.dying, taken.ndying
+        else:  # (the index is not read)
+            idx, ib, whole, dying, ndying = self.index.idx, bounds, *_NOT_TAKEN
+        tot, d, dm, tm, tc = stocks_phase(
+            bounds, lanes, idx, ib, *st.columns(_STOCKS_COLS), m.month(step),
+            m.params.commitment.threshold, p7.norm, m.openness(), p7.enabled, COHORT_EDGES,
+            m.survey_cuts, with_deaths, m.params.ritual.enabled, p5.enabled, p5.career_bias,
+            p5.seniority_bias, table, msum, self._far(), taken is not None, whole, dying,
+            ndying, AGG_SCALE)
         if with_deaths:
-            d = totals(deaths).tolist()
-            c.deaths = (d[0], d[1])
-            if m.params.ritual.enabled:
-                reduce_lanes(msum[: lanes.shape[0] - 1])
-            c.member_sums = weight_totals(wsum)
-        tot = tot * AGG_SCALE  # integers: exact in any order
+            c.deaths = (int(d), int(dm))
+            c.member_sums = (tm, tc)
         return with_means(dict(zip(AGG, tot.tolist(), strict=True)))
 
     # -- phases --------------------------------------------------------------------------
