@@ -19,9 +19,6 @@ from .recruits import APPLICANTS_MAX
 from .schema import CpsuScenario
 from .stocks import DEATH_LIST_MIN, DEATH_LIST_SHARE
 
-#: :meth:`Sizing._population_range` by (first, last month): the census series is fixed data
-_POPULATION_RANGE: dict[tuple[int, int], tuple[float, float]] = {}
-
 
 @functools.cache
 def _census() -> tuple[np.ndarray, np.ndarray]:
@@ -42,6 +39,13 @@ def population_target(month: int) -> float:
         slope = (y[-1] - y[-2]) / (x[-1] - x[-2])
         return float(np.exp(y[-1] + slope * (month - x[-1])))
     return float(np.exp(np.interp(month, x, y)))
+
+
+@functools.cache
+def population_range(first: int, last: int) -> tuple[float, float]:
+    """Persons at month ``first`` and at the peak of months ``first`` to ``last`` on the census
+    series (fixed data: kept for the process, every run asks twice)."""
+    return population_target(first), max(population_target(x) for x in range(first, last + 1))
 
 
 class Sizing:
@@ -76,14 +80,9 @@ class Sizing:
 
     @classmethod
     def _population_range(cls, scenario: CpsuScenario) -> tuple[float, float]:
-        """Persons at the start and at the peak of the run (census series; the same months
-        give the same numbers, kept: every run asks twice)."""
-        m0, m1 = parse_month(scenario.run.start), parse_month(scenario.run.end) + 1
-        got = _POPULATION_RANGE.get((m0, m1))
-        if got is None:
-            peak = max(population_target(x) for x in range(m0, m1 + 1))
-            got = _POPULATION_RANGE[(m0, m1)] = (population_target(m0), peak)
-        return got
+        """Persons at the start and at the peak of the run (:func:`population_range`)."""
+        return population_range(parse_month(scenario.run.start),
+                                parse_month(scenario.run.end) + 1)
 
     @classmethod
     def peak_slots(cls, scenario: CpsuScenario, scale: float) -> int:
