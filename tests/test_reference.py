@@ -72,6 +72,15 @@ def test_mechanisms_off_equal(order):
     assert fused.timeseries["promotions"].sum() == 0
 
 
+def test_demography_off_equal():
+    # without M2 no deaths are drawn by record: the fused month may still run its phases in
+    # one compiled call, the reference month never does
+    off = {"mechanisms.demography.enabled": False, "run.end": "1930-12"}
+    fused, ref = _run("fused", **off), _run("reference", **off)
+    _assert_same(fused, ref)
+    assert fused.timeseries["births"].sum() == 0 and fused.timeseries["joins"].sum() > 0
+
+
 def test_engine_is_a_scenario_setting():
     with pytest.raises(allegiance.ScenarioError, match=r"run\.engine"):
         allegiance.load_scenario("cpsu", {"run.engine": "turbo"})

@@ -404,6 +404,10 @@ class ReferenceMonth(Month):
         self._msum = np.zeros(0, dtype=np.int64)  # M4 workplace sums of members' belief
         self._tsum = np.zeros(0, dtype=np.int64)  # M7 workplace sums of trust
 
+    def _one_call(self) -> bool:
+        """Never: each phase here is its own loop (``demography``, shared, asks)."""
+        return False
+
     def _sums(self) -> None:
         if self._msum.shape[0] != self.m.n_cells:
             self._msum = np.zeros(self.m.n_cells, dtype=np.int64)
