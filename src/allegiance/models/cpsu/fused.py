@@ -3,11 +3,11 @@
 Each phase's kernels and the bookkeeping between them (the sums over lanes and chunks, the
 admissions' lists, the member index's merge, the newcomers' slots) are one compiled function
 per phase: :func:`demography_phase` (once the census flows are known), :func:`members_phase`,
-:func:`adults_phase`, :func:`admissions_phase` and :func:`members_end_phase` (``applications``
-is :func:`.recruits.apply_pass` alone). :class:`~.month.Month`'s phase methods compute the
-month's terms (and the census flows) in Python and call them one phase at a time. In a quiet
-month of a small run (synchronous M7, no purge or war losses going on, no added mechanism
-switched on, the month's natural deaths drawn by ``record``, fewer than
+:func:`adults_phase`, :func:`admissions_phase`, :func:`purges_phase` and
+:func:`members_end_phase` (``applications`` is :func:`.recruits.apply_pass` alone).
+:class:`~.month.Month`'s phase methods compute the month's terms (and the census flows) in
+Python and call them one phase at a time. In a quiet month of a small run (synchronous M7, no
+added mechanism switched on, the month's natural deaths drawn by ``record``, fewer than
 :data:`ONE_CALL_MAX_SLOTS` slots) :func:`month_phases` calls them all in one compiled call
 instead: the same functions with the same arguments in the same order, so the same results,
 without the Python between the phases and without a dispatch for each of their ~15 kernels.
@@ -25,7 +25,14 @@ from ...state import chunk_edges
 from .adults import one_pass, sum_lanes, trust_sums_pass
 from .lanes import lane_cut, reduce_lanes, totals, weight_totals
 from .member_index import merge_index, positions
-from .members import confirm_pass, members_end_pass, members_sums, promote_pass
+from .members import (
+    confirm_pass,
+    member_deaths,
+    members_end_pass,
+    members_sums,
+    promote_pass,
+    purge_pass,
+)
 from .recruits import admissions_pass, apply_pass
 from .stocks import combine_stocks, kill_listed, member_stocks, stocks_pass
 
@@ -247,6 +254,34 @@ def demography_phase(bounds, n, next_uid, chunk, alive, status, uid, birth, cell
     return d, dm
 
 
+#: the kinds of :func:`purges_phase`'s operations
+PURGE, WAR = 0, 1
+
+
+@njit(cache=True)
+def purges_phase(idx, ib, alive, status, join, motive, left, uid, belief, month, kinds, shares,
+                 counts, targets, key_purge, key_war, out):
+    """``purges``: each operation in turn, a purge (:data:`PURGE`: expel ``shares[k]`` of the
+    members, or ``counts[k]`` agents when not negative, weighted towards ``targets[k]``;
+    :func:`.members.purge_pass`) or war losses among members (:data:`WAR`: ``shares[k]`` of
+    them; :func:`.members.member_deaths`). ``out[k]``: the members it expelled or killed."""
+    nchunk = ib.shape[0] - 1
+    for k in range(kinds.shape[0]):
+        n = 0
+        if kinds[k] == PURGE:
+            part = np.zeros((nchunk, 2), dtype=np.int64)
+            purge_pass(idx, ib, alive, status, join, motive, left, uid, belief, month,
+                       shares[k], counts[k], targets[k], key_purge, np.zeros(nchunk), part)
+            for c in range(nchunk):
+                n += part[c, 0]
+        else:
+            lost = np.zeros((nchunk, 1), dtype=np.int64)
+            member_deaths(idx, ib, alive, status, uid, shares[k], key_war, lost)
+            for c in range(nchunk):
+                n += lost[c, 0]
+        out[k] = n
+
+
 #: the agent arrays :func:`month_phases` takes, in order (one tuple of the whole arrays)
 COLUMNS = ("alive", "birth", "death", "status", "cell", "uid", "belief", "trust", "disposition",
            "stake", "motive", "join", "left", "converted")
@@ -254,19 +289,19 @@ COLUMNS = ("alive", "birth", "death", "status", "cell", "uid", "belief", "trust"
 
 @njit(cache=True)
 def month_phases(bounds, lanes, idx, n_idx, spare, ib, arrays, n, next_uid, chunk, top, threads,
-                 month, far, dem_on, dem, mem, adl, app, ct, end, flows):
+                 month, far, dem_on, dem, mem, adl, app, ct, pur, end, flows):
     """The month's phases from ``demography`` to ``members_end`` in one compiled call:
     :func:`demography_phase` (when ``dem_on``), then :func:`members_phase`,
     :func:`adults_phase`, :func:`.recruits.apply_pass` (when M1 admits anyone),
-    :func:`admissions_phase` and :func:`members_end_phase`, in that order, each with the
-    arguments its phase method would pass (``dem``, ``mem``, ``adl``, ``app``, ``ct``,
-    ``end``: the tuples of them that the month prepared). ``arrays``: the whole agent arrays
-    :data:`COLUMNS`, of which ``n`` slots are used. When births or arrivals add slots the
-    chunk bounds, the lanes (for ``threads``) and the member index's positions are found
-    again, as the phase methods would find them; the members' sums taken by ``record`` are
-    dropped if excess deaths struck members. Returns the excess deaths, those of members, the
-    chunk bounds, lanes and index positions after ``demography``, and what
-    :func:`admissions_phase` returns."""
+    :func:`admissions_phase`, :func:`purges_phase` and :func:`members_end_phase`, in that
+    order, each with the arguments its phase method would pass (``dem``, ``mem``, ``adl``,
+    ``app``, ``ct``, ``pur``, ``end``: the tuples of them that the month prepared).
+    ``arrays``: the whole agent arrays :data:`COLUMNS`, of which ``n`` slots are used. When
+    births or arrivals add slots the chunk bounds, the lanes (for ``threads``) and the member
+    index's positions are found again, as the phase methods would find them; the members'
+    sums taken by ``record`` are dropped if excess deaths struck members. Returns the excess
+    deaths, those of members, the chunk bounds, lanes and index positions after
+    ``demography``, and what :func:`admissions_phase` returns."""
     (alive, birth, death, status, cell, uid, belief, trust, disposition, stake, motive, join,
      left, converted) = arrays
     d = 0
@@ -302,6 +337,7 @@ def month_phases(bounds, lanes, idx, n_idx, spare, ib, arrays, n, next_uid, chun
                    wsum, napp, listed)
     out = admissions_phase(bounds, idx, n_idx, spare, ib, alive, status, join, left, uid,
                            motive, belief, month, ct, apply_on, rt, wsum, napp, listed, flows)
+    purges_phase(out[0], out[2], alive, status, join, motive, left, uid, belief, month, *pur)
     rem_on, rem, elite_on, el, exit_on, ex = end
     members_end_phase(out[0], out[2], alive, status, left, belief, trust, stake, converted, uid,
                       rem_on, rem, elite_on, el, exit_on, ex, flows)

@@ -52,6 +52,8 @@ from .fused import (
     COLUMNS,
     FLOWS,
     ONE_CALL_MAX_SLOTS,
+    PURGE,
+    WAR,
     add_flows,
     admissions_phase,
     adults_phase,
@@ -341,12 +343,10 @@ class Month:
 
     def _one_call(self) -> bool:
         """Whether this month's phases from ``demography`` to ``members_end`` may run in one
-        compiled call: synchronous M7, fewer than ``ONE_CALL_MAX_SLOTS`` slots, no purge or
-        war losses going on (``purges`` would come between them) and no added mechanism
-        switched on (it may come between them)."""
+        compiled call: synchronous M7, fewer than ``ONE_CALL_MAX_SLOTS`` slots and no added
+        mechanism switched on (it may come between them)."""
         m = self.m
-        return (self.synchronous and m.state.n < ONE_CALL_MAX_SLOTS and not m.ongoing
-                and not m.addons_on())
+        return self.synchronous and m.state.n < ONE_CALL_MAX_SLOTS and not m.addons_on()
 
     def _month_phases(self, step: int) -> None:
         """The phases from ``demography`` to ``members_end`` in one compiled call
@@ -368,13 +368,21 @@ class Month:
         adl = self._adults_args(step, nl, n, next_uid, tsum)
         app = self._apply_args(nchunk)
         end = self._end_args()
+        ops, keep = self._purge_ops()
+        kinds = np.array([o[0] for o in ops], dtype=np.int64)
+        pur = (kinds, np.array([o[1] for o in ops], dtype=np.float64),
+               np.array([o[2] for o in ops], dtype=np.float64),
+               np.array([m1.PURGE_TARGETS.index(o[3]) if o[0] == PURGE else 0 for o in ops],
+                        dtype=np.int64),
+               c.ctx.key("recruitment.purge"), c.ctx.key("purges.war"),
+               np.zeros(len(ops), dtype=np.int64))
         flows = np.zeros(len(FLOWS), dtype=np.int64)
         d, dm, bounds2, lanes2, ib2, out, n_idx, ib3, merged = month_phases(
             bounds, lanes, idx, self.index.n, self.index.spare, ib,
             tuple([st.arrays[k] for k in COLUMNS]), st.n, st.next_uid, engine.CHUNK,
             st.uid_top(), threads, c.ctx.month, self._far(), plan is not None,
             plan[1] if plan is not None else self._no_demography(), mem, adl, app,
-            m1.confirm_terms(c.ctx), end or (False, m11.OFF, False, m8.OFF, False, m9.OFF),
+            m1.confirm_terms(c.ctx), pur, end or (False, m11.OFF, False, m8.OFF, False, m9.OFF),
             flows)
         if plan is not None:
             self._demography_done(plan, d, dm)
@@ -387,6 +395,14 @@ class Month:
         if merged:
             self._merged(bounds2, out, n_idx, ib3)
         add_flows(m.flows, flows)
+        for kind, n in zip(kinds.tolist(), pur[-1].tolist(), strict=True):
+            if kind == PURGE:
+                m.flows["expelled"] += n
+            else:
+                self._war_losses(n)
+                if n:
+                    c.next_stocks = None  # the pass counted the dead as alive
+        m.ongoing = keep
         self._done = step
 
     def _members_args(self, step: int, msum: np.ndarray) -> tuple:
@@ -574,8 +590,22 @@ class Month:
 
     def purges(self, step: int) -> None:
         """Multi-month purge and wartime-loss events take this month's share."""
+        if self._done == step:
+            return
+        ops, keep = self._purge_ops()
+        for kind, share, count, target in ops:
+            if kind == PURGE:
+                self.purge(step, share, count, target)
+            else:
+                self._war_losses(self.war_deaths(step, share))
+        self.m.ongoing = keep
+
+    def _purge_ops(self) -> tuple[list[tuple[int, float, float, str]], list]:
+        """This month's share of each purge (:data:`PURGE`) and war loss (:data:`WAR`) going
+        on, in order, as ``(kind, share, count, target)`` (see :meth:`purge`), and the events
+        still going on next month."""
         m = self.m
-        keep = []
+        ops, keep = [], []
         for kind, ev, left in m.ongoing:
             if kind == "purge":
                 if m.params.recruitment.enabled:
@@ -584,17 +614,20 @@ class Month:
                         share, count = 1.0 - (1.0 - ev.share) ** (1.0 / ev.months), -1.0
                     else:  # a number of persons, the same number each month
                         share, count = 0.0, persons * m.scale / ev.months
-                    self.purge(step, share, count, ev.target)
+                    ops.append((PURGE, share, count, ev.target))
             else:
-                share = 1.0 - (1.0 - ev.share) ** (1.0 / ev.months)
-                n = self.war_deaths(step, share)
-                m.n_alive -= n
-                m.flows["war_deaths_members"] += n
-                m.flows["deaths"] += n
-                m.flows["deaths_members"] += n
+                ops.append((WAR, 1.0 - (1.0 - ev.share) ** (1.0 / ev.months), 0.0, ""))
             if left > 1:
                 keep.append((kind, ev, left - 1))
-        m.ongoing = keep
+        return ops, keep
+
+    def _war_losses(self, n: int) -> None:
+        """Count ``n`` members killed by war losses."""
+        m = self.m
+        m.n_alive -= n
+        m.flows["war_deaths_members"] += n
+        m.flows["deaths"] += n
+        m.flows["deaths_members"] += n
 
     def purge(self, step: int, share: float, count: float, target: str) -> int:
         """Expel ``share`` of members this month, or ``count`` agents (expected) when ``count``
