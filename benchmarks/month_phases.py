@@ -172,6 +172,11 @@ def main(argv: list[str] | None = None) -> None:
         path.write_bytes(pickle.dumps(r, protocol=5))
         print(f"saved {path}: step {r.step}, {m.state.n_alive:,} living agents")
         return
+    import allegiance.models.cpsu.month as month_mod
+
+    # each phase timed on its own: below ONE_CALL_MAX_SLOTS a quiet month would otherwise run
+    # its phases from demography on in one compiled call (timed as demography's)
+    month_mod.ONE_CALL_MAX_SLOTS = 0
     r = pickle.loads(path.read_bytes())
     if a.tile > 1:
         tile(r, a.tile)
