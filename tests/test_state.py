@@ -70,8 +70,8 @@ def test_compaction_keeps_living_agents_in_order(alive_flags):
 @given(st.lists(st.integers(0, 5000), max_size=300, unique=True),
        st.lists(st.integers(0, 6000), min_size=1, max_size=12))
 def test_member_index_positions_are_searchsorted(slots, edges):
-    """The member index's chunk positions (compiled bisection) and chunk offsets (Python)
-    are numpy's searchsorted and cumsum."""
+    """The member index's chunk positions and chunk offsets (compiled) are numpy's
+    searchsorted and cumsum."""
     from allegiance.models.cpsu.member_index import offsets, positions
 
     idx = np.array([*sorted(slots), 7, 7, 7], dtype=np.uint32)  # spare room past n
@@ -81,6 +81,6 @@ def test_member_index_positions_are_searchsorted(slots, edges):
     got = positions(idx, n, bounds)
     assert got.dtype == np.uint64
     np.testing.assert_array_equal(got, want)
-    counts = [e % 17 for e in edges]
+    counts = np.array([e % 17 for e in edges], dtype=np.int64)
     np.testing.assert_array_equal(offsets(counts), np.concatenate([[0], np.cumsum(counts)]))
     assert offsets(counts).dtype == np.int64

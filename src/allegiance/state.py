@@ -54,6 +54,15 @@ def bisect_left(a, n, x):
 
 
 @njit(cache=True)
+def append_agents(uid, alive, n, next_uid, count):
+    """Slots ``[n, n + count)`` become living agents with the uids ``next_uid`` on (the arrays
+    have room; :meth:`AgentState.add`, and compiled code that appends agents itself)."""
+    for j in range(count):
+        uid[n + j] = next_uid + j
+        alive[n + j] = True
+
+
+@njit(cache=True)
 def chunk_edges(uid, next_uid, chunk, top):
     """``searchsorted(uid, min(edges, top))`` (left) of the edges ``arange(0, next_uid +
     chunk, chunk)``, as uint64 (``uid`` ascending)."""
@@ -198,12 +207,7 @@ class AgentState:
         count = int(count)
         self.reserve(count)
         s = slice(self.n, self.n + count)
-        uid = self.arrays["uid"]
-        for lo in range(0, count, 1 << 22):  # in blocks: no count-sized temporary
-            hi = min(count, lo + (1 << 22))
-            uid[s.start + lo : s.start + hi] = np.arange(self.next_uid + lo, self.next_uid + hi,
-                                                         dtype=uid.dtype)
-        self.arrays["alive"][s] = True
+        append_agents(self.arrays["uid"], self.arrays["alive"], self.n, self.next_uid, count)
         self.added(count)
         return s
 

@@ -21,10 +21,10 @@ from numba import njit
 
 from ...mechanisms.demography import excess_deaths, init_newcomers, lifespans, nth_alive
 from ...mechanisms.legitimacy import draw_dispositions
-from ...state import chunk_edges
+from ...state import append_agents, chunk_edges
 from .adults import one_pass, sum_lanes, trust_sums_pass
 from .lanes import lane_cut, reduce_lanes, totals, weight_totals
-from .member_index import merge_index, positions
+from .member_index import merge_index, offsets, positions
 from .members import (
     confirm_pass,
     member_deaths,
@@ -172,20 +172,16 @@ def admissions_phase(bounds, idx, n_idx, spare, ib, alive, status, join, left, u
     if not apply_on:
         return idx, n_idx, ib, False
     total = 0.0
-    adm_off = np.zeros(nchunk + 1, dtype=np.int64)
     for c in range(nchunk):  # chunk order is fixed: deterministic
         total += wsum[c]
-        adm_off[c + 1] = adm_off[c] + napp[c]
+    adm_off = offsets(napp)
     flows[4] += adm_off[nchunk]
     adm = np.empty(adm_off[nchunk], dtype=np.uint32)
     counts = np.zeros((nchunk, 4), dtype=np.int64)
     admissions_pass(bounds, status, join, motive, uid, belief, month, rt.quota, total,
                     rt.selectivity_k, rt.key_admit, napp, listed, adm, adm_off, counts)
     _add_columns(counts, flows, 5)
-    joins = 0
-    for c in range(nchunk):
-        joins += counts[c, 0]
-    if joins == 0:
+    if totals(counts)[0] == 0:  # nobody joined
         return idx, n_idx, ib, False
     out, n = merge_index(idx, ib, adm, adm_off, counts[:, 0].copy(), alive, status, spare)
     return out, n, positions(out, n, bounds), True
@@ -222,9 +218,7 @@ def demography_phase(bounds, n, next_uid, chunk, alive, status, uid, birth, cell
     if prob >= 0.0:
         part = np.zeros((nchunk, 2), dtype=np.int64)
         excess_deaths(alive[:n], status[:n], uid[:n], key_excess, prob, bounds, chunk, part)
-        for c in range(nchunk):
-            d += part[c, 0]
-            dm += part[c, 1]
+        d, dm = totals(part)
     count = births + arrivals
     if count == 0:
         return d, dm
@@ -243,9 +237,7 @@ def demography_phase(bounds, n, next_uid, chunk, alive, status, uid, birth, cell
             src[order[j]] = found[j]
         for j in range(arrivals):
             ages[births + j] = month - np.int64(birth[src[j]])
-    for j in range(count):  # as AgentState.add appends them
-        uid[n + j] = next_uid + j
-        alive[n + j] = True
+    append_agents(uid, alive, n, next_uid, count)
     hi = n + count
     init_newcomers(n, hi, uid, birth, cell, belief, trust, month, ages, n_cells, soc.climate,
                    soc.trust_mean, soc.sd, key_cell, key_b, key_t)
@@ -267,19 +259,14 @@ def purges_phase(idx, ib, alive, status, join, motive, left, uid, belief, month,
     them; :func:`.members.member_deaths`). ``out[k]``: the members it expelled or killed."""
     nchunk = ib.shape[0] - 1
     for k in range(kinds.shape[0]):
-        n = 0
         if kinds[k] == PURGE:
             part = np.zeros((nchunk, 2), dtype=np.int64)
             purge_pass(idx, ib, alive, status, join, motive, left, uid, belief, month,
                        shares[k], counts[k], targets[k], key_purge, np.zeros(nchunk), part)
-            for c in range(nchunk):
-                n += part[c, 0]
         else:
-            lost = np.zeros((nchunk, 1), dtype=np.int64)
-            member_deaths(idx, ib, alive, status, uid, shares[k], key_war, lost)
-            for c in range(nchunk):
-                n += lost[c, 0]
-        out[k] = n
+            part = np.zeros((nchunk, 1), dtype=np.int64)
+            member_deaths(idx, ib, alive, status, uid, shares[k], key_war, part)
+        out[k] = totals(part)[0]
 
 
 #: the agent arrays :func:`month_phases` takes, in order (one tuple of the whole arrays)

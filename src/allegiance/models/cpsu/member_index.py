@@ -9,8 +9,6 @@ admissions. Reductions over it are cut at the same uid chunks as over all slots
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 from numba import njit, prange
 
@@ -72,6 +70,16 @@ def _merge(idx, ib, adm, adm_off, adm_counts, alive, status, offsets, out):
 
 
 @njit(cache=True)
+def offsets(counts):
+    """``[0, c0, c0 + c1, ...]``: where each chunk's entries start (``counts`` per chunk;
+    compiled: numpy's cumsum and concatenation on a few numbers cost more)."""
+    out = np.zeros(counts.shape[0] + 1, dtype=np.int64)
+    for c in range(counts.shape[0]):
+        out[c + 1] = out[c] + counts[c]
+    return out
+
+
+@njit(cache=True)
 def _room(buf, n):
     """``buf`` if it holds ``n`` slots, else a new array with room for 1/8 more."""
     if buf.shape[0] >= n:
@@ -88,19 +96,11 @@ def merge_index(idx, ib, adm, adm_off, adm_counts, alive, status, spare):
     nchunk = ib.shape[0] - 1
     counts = np.zeros(nchunk, dtype=np.int64)
     _count_kept(idx, ib, alive, status, adm_counts, counts)
-    starts = np.zeros(nchunk + 1, dtype=np.int64)
-    for c in range(nchunk):
-        starts[c + 1] = starts[c] + counts[c]
+    starts = offsets(counts)
     n = starts[nchunk]
     out = _room(spare, n)
     _merge(idx, ib, adm, adm_off, adm_counts, alive, status, starts, out)
     return out, n
-
-
-def offsets(counts: list[int]) -> np.ndarray:
-    """``[0, c0, c0 + c1, ...]``: where each chunk's entries start (``counts`` per chunk, a
-    few numbers: summed in Python, cheaper than numpy's cumsum on them)."""
-    return np.array([0, *itertools.accumulate(counts)], dtype=np.int64)
 
 
 @njit(cache=True)
@@ -131,7 +131,7 @@ class MemberIndex:
         counts = np.zeros(nchunk, dtype=np.int64)
         alive, status = st.view("alive"), st.view("status")
         _count_members(alive, status, bounds, counts)
-        starts = offsets(counts.tolist())
+        starts = offsets(counts)
         self.n = int(starts[-1])
         self.idx = _room(self.idx, self.n)
         _write_members(alive, status, bounds, starts, self.idx)

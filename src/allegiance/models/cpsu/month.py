@@ -382,8 +382,7 @@ class Month:
             tuple([st.arrays[k] for k in COLUMNS]), st.n, st.next_uid, engine.CHUNK,
             st.uid_top(), threads, c.ctx.month, self._far(), plan is not None,
             plan[1] if plan is not None else self._no_demography(), mem, adl, app,
-            m1.confirm_terms(c.ctx), pur, end or (False, m11.OFF, False, m8.OFF, False, m9.OFF),
-            flows)
+            m1.confirm_terms(c.ctx), pur, end, flows)
         if plan is not None:
             self._demography_done(plan, d, dm)
         if count:  # the bounds, lanes and positions the call found, as the methods would
@@ -400,8 +399,6 @@ class Month:
                 m.flows["expelled"] += n
             else:
                 self._war_losses(n)
-                if n:
-                    c.next_stocks = None  # the pass counted the dead as alive
         m.ongoing = keep
         self._done = step
 
@@ -622,12 +619,15 @@ class Month:
         return ops, keep
 
     def _war_losses(self, n: int) -> None:
-        """Count ``n`` members killed by war losses."""
+        """Count ``n`` members killed by war losses (next month's stocks, taken by this
+        month's pass, counted them as alive: dropped)."""
         m = self.m
         m.n_alive -= n
         m.flows["war_deaths_members"] += n
         m.flows["deaths"] += n
         m.flows["deaths_members"] += n
+        if n:
+            self.carry.next_stocks = None
 
     def purge(self, step: int, share: float, count: float, target: str) -> int:
         """Expel ``share`` of members this month, or ``count`` agents (expected) when ``count``
@@ -650,17 +650,14 @@ class Month:
         part = np.zeros((ib.shape[0] - 1, 1), dtype=np.int64)
         member_deaths(idx, ib, *st.columns(_DEATHS_COLS), share,
                       ctx.key("purges.war"), part)
-        n = int(part.sum())
-        if n:
-            self.carry.next_stocks = None  # learning_pass counted the dead as alive
-        return n
+        return int(part.sum())
 
     def members_end(self, step: int) -> None:
         """M11 expulsions for corruption, M8 conversions, M9 exits and disengagement."""
         if self._done == step:
             return
         end = self._end_args()
-        if end is None:
+        if not any(end[::2]):  # M11, M8 and M9 all off
             return
         st = self.m.state
         _, idx, ib = self._index()
@@ -668,12 +665,9 @@ class Month:
         members_end_phase(idx, ib, *st.columns(_MEMBERS_END_PASS_COLS), *end, flows)
         add_flows(self.m.flows, flows)
 
-    def _end_args(self) -> tuple | None:
-        """The terms of :func:`.fused.members_end_phase`, or ``None`` when M11, M8 and M9 are
-        all off."""
+    def _end_args(self) -> tuple:
+        """The terms of :func:`.fused.members_end_phase`: ``(M11 on, its terms, M8 on, ...)``."""
         ctx = self.carry.ctx
         rem, el, ex = m11.terms(ctx), m8.terms(ctx), m9.terms(ctx)
-        if rem is None and el is None and ex is None:
-            return None
         return (rem is not None, rem or m11.OFF, el is not None, el or m8.OFF, ex is not None,
                 ex or m9.OFF)
