@@ -244,6 +244,16 @@ def test_values_that_would_crash_a_run_do_not_validate(scenario, item, said):
     assert said in line_of("run", scenario, "--set", item)
 
 
+def test_a_table_where_a_union_value_belongs_is_one_line(tmp_path):
+    # max_jail_term is an integer or "inf": both alternatives refuse a table, on one line
+    # that names the key (found by the fuzzing test below)
+    f = tmp_path / "t.toml"
+    f.write_text('base = "epstein_run1"\n[params.max_jail_term]\nzz = 1\n')
+    line = line_of("validate", str(f))
+    assert "params.max_jail_term = a table: " in line and "inf" in line
+    assert "max_jail_term.int" not in line
+
+
 def test_a_scenario_file_with_model_a_list_is_one_line(tmp_path):
     f = tmp_path / "m.toml"
     f.write_text('model = []\nname = "m"\n')

@@ -544,8 +544,11 @@ def _allowed_keys(cls: type[BaseModel], raw: Any, loc: tuple) -> list[str]:
     return []
 
 
-def _clean_loc(raw: Any, loc: tuple) -> list[str]:
-    """Drop the parts of a pydantic error location that are not keys of the input."""
+def _clean_loc(raw: Any, loc: tuple, tag_of: Any = None) -> list[str]:
+    """Drop the parts of a pydantic error location that are not keys of the input.
+    ``tag_of``: the value the error refuses, when it is not about a key: a last part that a
+    table given as that value lacks is then a union member's tag (int, literal['inf']), not a
+    key of the table."""
     out: list[str] = []
     node = raw
     for i, part in enumerate(loc):
@@ -556,8 +559,9 @@ def _clean_loc(raw: Any, loc: tuple) -> list[str]:
         ):
             node = node[part]
             out.append(str(part))
-        elif i == len(loc) - 1 and (i == 0 or isinstance(node, Mapping)
-                                    or (isinstance(node, list) and isinstance(part, int))):
+        elif i == len(loc) - 1 and not (isinstance(tag_of, Mapping) and tag_of == node) and (
+                i == 0 or isinstance(node, Mapping)
+                or (isinstance(node, list) and isinstance(part, int))):
             out.append(str(part))  # a missing or unknown key; past a plain value, a union
             # member's tag (int, literal['inf']) that is no key of the input
     return out
@@ -568,8 +572,9 @@ def format_errors(cls: type[BaseModel], raw: Mapping[str, Any], exc: ValidationE
     lines = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
-        path = ".".join(_clean_loc(raw, loc)) or "(top level)"
         kind = err["type"]
+        tag_of = None if kind in ("missing", "extra_forbidden") else err.get("input")
+        path = ".".join(_clean_loc(raw, loc, tag_of)) or "(top level)"
         if kind == "extra_forbidden":
             allowed = _allowed_keys(cls, raw, loc[:-1])
             hint = suggest(str(loc[-1]), allowed)
