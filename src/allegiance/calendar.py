@@ -7,6 +7,7 @@ dates compare and subtract as integers inside compiled kernels.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
@@ -40,8 +41,10 @@ def month_to_date(mnum: int) -> _dt.date:
     return _dt.date(mnum // 12, mnum % 12 + 1, 1)
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def month_label(mnum: int) -> str:
-    """``YYYY-MM`` label of a month number."""
+    """``YYYY-MM`` label of a month number (cached: a run labels every month several
+    times)."""
     return f"{mnum // 12:04d}-{mnum % 12 + 1:02d}"
 
 

@@ -314,14 +314,15 @@ def simulate(model: Model, progress: ProgressFn | None = None) -> dict[str, Any]
 def _one_step(model, step, n, phases, timing, rows, events, progress) -> None:
     """One step: record stocks, apply events, run the phases (each timed), record flows."""
     t = time.perf_counter()
-    row: dict[str, Any] = {"step": step, "date": model.step_label(step)}
+    label = model.step_label(step)
+    row: dict[str, Any] = {"step": step, "date": label}
     row.update(model.record_stocks(step))
     timing["record"] += time.perf_counter() - t
     t = time.perf_counter()
     for ev_id, ev in model.events_at(step):
         effect = model.apply_event(step, ev_id, ev)
         events.append(
-            {"step": step, "date": model.step_label(step), "event": ev_id,
+            {"step": step, "date": label, "event": ev_id,
              "type": getattr(ev, "type", ""), **effect}
         )
     timing["events"] += time.perf_counter() - t
@@ -334,7 +335,7 @@ def _one_step(model, step, n, phases, timing, rows, events, progress) -> None:
     rows.append(row)
     timing["record"] += time.perf_counter() - t
     if progress is not None:
-        progress(step + 1, n, model.step_label(step))
+        progress(step + 1, n, label)
 
 
 #: uids per chunk of the deterministic reductions (``AgentState.chunk_bounds``: a chunk is a

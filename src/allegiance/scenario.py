@@ -639,8 +639,10 @@ def load_scenario(
     Raises:
         ScenarioError: with one line per problem.
     """
+    scenario = None
     if isinstance(spec, ScenarioBase):
         raw: dict[str, Any] = spec.to_dict()
+        scenario = spec  # validated already
     elif isinstance(spec, Mapping):
         if nesting_depth(spec) > MAX_DEPTH:
             raise ScenarioError(f"the scenario's tables or arrays nest too deep (allowed: at "
@@ -656,7 +658,8 @@ def load_scenario(
         items = [(k.split("."), v, f"{k}={v}") for k, v in overrides.items()]
     else:
         items = [(*parse_set(s), s) for s in overrides]
-    scenario = validate_raw(raw)
+    if scenario is None:
+        scenario = validate_raw(raw)
     if not items:
         return scenario
     dump = scenario.to_dict()

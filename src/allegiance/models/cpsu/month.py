@@ -100,6 +100,9 @@ _MEMBERS_END_PASS_COLS = ("alive", "status", "left", "belief", "trust", "stake",
 _ROUND_IDS = np.arange(3)
 #: no arrivals: no uniforms to pick their ages
 _NONE = np.zeros(0)
+#: :func:`.fused.purges_phase`'s arguments in a month without purges or war losses
+_NO_PURGES = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64),
+              np.uint64(0), np.uint64(0), np.zeros(0, dtype=np.int64))
 #: what ``record`` passes for next month's stocks when none were taken (not read)
 _NOT_TAKEN = (np.zeros((1, len(NEXT)), dtype=np.int64), np.zeros((0, 0), dtype=np.uint32),
               np.zeros(0, dtype=np.int64))
@@ -369,13 +372,16 @@ class Month:
         app = self._apply_args(nchunk)
         end = self._end_args()
         ops, keep = self._purge_ops()
-        kinds = np.array([o[0] for o in ops], dtype=np.int64)
-        pur = (kinds, np.array([o[1] for o in ops], dtype=np.float64),
-               np.array([o[2] for o in ops], dtype=np.float64),
-               np.array([m1.PURGE_TARGETS.index(o[3]) if o[0] == PURGE else 0 for o in ops],
-                        dtype=np.int64),
-               c.ctx.key("recruitment.purge"), c.ctx.key("purges.war"),
-               np.zeros(len(ops), dtype=np.int64))
+        if ops:
+            kinds = np.array([o[0] for o in ops], dtype=np.int64)
+            pur = (kinds, np.array([o[1] for o in ops], dtype=np.float64),
+                   np.array([o[2] for o in ops], dtype=np.float64),
+                   np.array([m1.PURGE_TARGETS.index(o[3]) if o[0] == PURGE else 0
+                             for o in ops], dtype=np.int64),
+                   c.ctx.key("recruitment.purge"), c.ctx.key("purges.war"),
+                   np.zeros(len(ops), dtype=np.int64))
+        else:  # most months: nothing to take (the arrays are empty, never written)
+            kinds, pur = _NO_PURGES[0], _NO_PURGES
         flows = np.zeros(len(FLOWS), dtype=np.int64)
         d, dm, bounds2, lanes2, ib2, out, n_idx, ib3, merged = month_phases(
             bounds, lanes, idx, self.index.n, self.index.spare, ib,
