@@ -19,6 +19,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ...mechanisms import demography as m2
+from ...mechanisms import elite as m8
+from ...mechanisms import exit as m9
+from ...mechanisms import legitimacy as m6
+from ...mechanisms import privilege as m5
+from ...mechanisms import recruitment as m1
+from ...mechanisms import remedies as m11
+from ...mechanisms import ritual as m4
 from ...mechanisms.demography import excess_deaths, init_newcomers, lifespans, nth_alive
 from ...mechanisms.legitimacy import draw_dispositions
 from ...state import append_agents, chunk_edges
@@ -282,7 +290,9 @@ def month_phases(bounds, lanes, idx, n_idx, spare, ib, arrays, n, next_uid, chun
     :func:`adults_phase`, :func:`.recruits.apply_pass` (when M1 admits anyone),
     :func:`admissions_phase`, :func:`purges_phase` and :func:`members_end_phase`, in that
     order, each with the arguments its phase method would pass (``dem``, ``mem``, ``adl``,
-    ``app``, ``ct``, ``pur``, ``end``: the tuples of them that the month prepared).
+    ``app``, ``ct``, ``pur``, ``end``: the tuples of them that the month prepared, with the
+    mechanisms' terms in them as plain tuples, made records again here: numba's dispatch takes
+    ~2 µs to type a record argument and ~0.5 µs a plain tuple, and this call is made monthly).
     ``arrays``: the whole agent arrays :data:`COLUMNS`, of which ``n`` slots are used. When
     births or arrivals add slots the chunk bounds, the lanes (for ``threads``) and the member
     index's positions are found again, as the phase methods would find them; the members'
@@ -296,7 +306,9 @@ def month_phases(bounds, lanes, idx, n_idx, spare, ib, arrays, n, next_uid, chun
     if dem_on:
         births, arrivals = dem[3], dem[4]
         d, dm = demography_phase(bounds, n, next_uid, chunk, alive, status, uid, birth, cell,
-                                 belief, trust, death, disposition, month, *dem)
+                                 belief, trust, death, disposition, month, dem[0], dem[1],
+                                 dem[2], births, arrivals, dem[5], m2.Terms(*dem[6]), dem[7],
+                                 dem[8], dem[9], dem[10], dem[11], dem[12])
         if births + arrivals > 0:
             n += births + arrivals
             next_uid += births + arrivals
@@ -310,22 +322,26 @@ def month_phases(bounds, lanes, idx, n_idx, spare, ib, arrays, n, next_uid, chun
         converted[:n])
     taken, tm, tc, ritual_on, promote_on, pt, table, msum = mem
     members_phase(idx, ib, lanes, alive, status, cell, belief, motive, join, stake, uid, month,
-                  taken and dm == 0, tm, tc, ritual_on, promote_on, pt, table, msum, far,
-                  flows)
+                  taken and dm == 0, tm, tc, ritual_on, promote_on, m5.Terms(*pt), table, msum,
+                  far, flows)
     (soc_on, soc, rr_on, rr, legit_on, lb, learn_on, rate, fresh, last, mark, sums_on, tsum,
      tlast, stocks_on, commit_thr, norm, openness, falsify, cuts, nxt, dying, ndying) = adl
     adults_phase(bounds, lanes, idx, ib, alive, birth, death, status, cell, uid, belief, trust,
-                 disposition, month, soc_on, soc, rr_on, msum, rr, legit_on, lb, learn_on, rate,
-                 fresh, last, mark, sums_on, tsum, tlast, stocks_on, commit_thr, norm, openness,
-                 falsify, cuts, nxt, dying, ndying, far)
-    apply_on, rt, span, wsum, napp, listed = app
+                 disposition, month, soc_on, m2.Terms(*soc), rr_on, msum, m4.Terms(*rr),
+                 legit_on, m6.Terms(*lb), learn_on, rate, fresh, last, mark, sums_on, tsum,
+                 tlast, stocks_on, commit_thr, norm, openness, falsify, cuts, nxt, dying,
+                 ndying, far)
+    apply_on, rt_plain, span, wsum, napp, listed = app
+    rt = m1.Terms(*rt_plain)
     if apply_on:
         apply_pass(bounds, span, alive, birth, status, left, uid, belief, motive, month, rt,
                    wsum, napp, listed)
     out = admissions_phase(bounds, idx, n_idx, spare, ib, alive, status, join, left, uid,
-                           motive, belief, month, ct, apply_on, rt, wsum, napp, listed, flows)
+                           motive, belief, month, m1.ConfirmTerms(*ct), apply_on, rt, wsum,
+                           napp, listed, flows)
     purges_phase(out[0], out[2], alive, status, join, motive, left, uid, belief, month, *pur)
     rem_on, rem, elite_on, el, exit_on, ex = end
     members_end_phase(out[0], out[2], alive, status, left, belief, trust, stake, converted, uid,
-                      rem_on, rem, elite_on, el, exit_on, ex, flows)
+                      rem_on, m11.Terms(*rem), elite_on, m8.Terms(*el), exit_on, m9.Terms(*ex),
+                      flows)
     return d, dm, bounds, lanes, ib, out[0], out[1], out[2], out[3]

@@ -107,6 +107,15 @@ _NO_PURGES = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0,
 _NOT_TAKEN = (np.zeros((1, len(NEXT)), dtype=np.int64), np.zeros((0, 0), dtype=np.uint32),
               np.zeros(0, dtype=np.int64))
 
+def _plain(args: tuple, *at: int) -> tuple:
+    """``args`` with the records (the mechanisms' terms) at positions ``at`` as plain tuples,
+    as :func:`.fused.month_phases` takes them."""
+    out = list(args)
+    for k in at:
+        out[k] = tuple(out[k])
+    return tuple(out)
+
+
 class Month:
     """The phases of one month, the :class:`Carry` between them, and the buffers they reuse
     from month to month (reused memory only: no result depends on what a buffer held)."""
@@ -387,8 +396,9 @@ class Month:
             bounds, lanes, idx, self.index.n, self.index.spare, ib,
             tuple([st.arrays[k] for k in COLUMNS]), st.n, st.next_uid, engine.CHUNK,
             st.uid_top(), threads, c.ctx.month, self._far(), plan is not None,
-            plan[1] if plan is not None else self._no_demography(), mem, adl, app,
-            m1.confirm_terms(c.ctx), pur, end, flows)
+            _plain(plan[1] if plan is not None else self._no_demography(), 6),
+            _plain(mem, 5), _plain(adl, 1, 3, 5), _plain(app, 1),
+            tuple(m1.confirm_terms(c.ctx)), pur, _plain(end, 1, 3, 5), flows)
         if plan is not None:
             self._demography_done(plan, d, dm)
         if count:  # the bounds, lanes and positions the call found, as the methods would
