@@ -100,9 +100,11 @@ def cpsu_small():
     return allegiance.run("cpsu", scale=SMALL, seed=7)
 
 
-def cli(*args: str, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
-    """Run ``python -m allegiance ARGS`` and capture its output."""
+def cli(*args: str, env: dict | None = None, cwd=None,
+        input: str | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m allegiance ARGS`` and capture its output (``input``: its standard
+    input, through a pipe)."""
     e = dict(os.environ)
     e.update(env or {})
     return subprocess.run([sys.executable, "-m", "allegiance", *args], capture_output=True,
-                          text=True, env=e, cwd=cwd, timeout=600, check=False)
+                          text=True, env=e, cwd=cwd, timeout=600, check=False, input=input)

@@ -1,6 +1,9 @@
 """The command line: help, version, runs, and one-line errors with exit code 2."""
 
+import contextlib
 import json
+import os
+import threading
 
 import pytest
 
@@ -67,6 +70,103 @@ def test_bad_inputs_give_one_line_and_exit_2(tmp_path):
         cli("run", "cpsu", "--set", "levers.openness=7"))
     line = _one_line_error(cli("run", "cpsu", "--set", "mechanisms.exitt.hazard=1"))
     assert "mechanisms.exitt.hazard" in line and "did you mean 'exit'" in line
+
+
+# ---- a scenario read from a pipe (`cat s.toml | allegiance validate /dev/stdin`, <(...)) ----
+
+needs_pipes = pytest.mark.skipif(not hasattr(os, "mkfifo") or not os.path.exists("/dev/stdin"),
+                                 reason="named pipes and /dev/stdin are POSIX")
+
+
+def _bundled_text(name: str) -> str:
+    from allegiance.scenario import bundled_path
+
+    return bundled_path(name).read_text(encoding="utf-8")
+
+
+def _digest(name: str) -> str:
+    import allegiance
+
+    return allegiance.load_scenario(name).digest()[:12]
+
+
+@needs_pipes
+def test_a_scenario_piped_to_dev_stdin_validates_and_runs(tmp_path):
+    text = _bundled_text("granovetter")
+    r = cli("validate", "/dev/stdin", input=text)
+    assert r.returncode == 0, r.stderr
+    # the text came through whole: the same scenario as the bundled file
+    assert (f"/dev/stdin: valid granovetter scenario 'granovetter' "
+            f"(sha256 {_digest('granovetter')})") in r.stdout
+    out = tmp_path / "r"
+    r = cli("run", "/dev/stdin", "--out", str(out), "--quiet", "--no-figures", input=text)
+    assert r.returncode == 0, r.stderr
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["scenario_name"] == "granovetter"
+
+
+@needs_pipes
+@pytest.mark.parametrize(("text", "said"), [
+    ('base = "granovetter"\n[run]\nseed = -1\n',
+     "/dev/stdin: run.seed = -1: Input should be greater than or equal to 0"),
+    ('model = "nope"\n', "/dev/stdin: model = 'nope': allowed: cpsu, granovetter"),
+    ("name = [\n", "malformed TOML"),
+    ("", "/dev/stdin: model: required key is missing"),
+])
+def test_a_bad_scenario_piped_to_dev_stdin_is_one_line(text, said):
+    line = _one_line_error(cli("validate", "/dev/stdin", input=text))
+    assert said in line, line
+
+
+def _named_pipe(path, text: str) -> threading.Thread:
+    """A FIFO at ``path`` that a thread fills with ``text`` once a reader opens it."""
+    os.mkfifo(path)
+
+    def write():
+        with contextlib.suppress(OSError), open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    return writer
+
+
+def _unblock(path, writer: threading.Thread) -> None:
+    """Let a writer that no reader came for go (its open returns, its write fails)."""
+    if writer.is_alive():
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        os.close(fd)
+    writer.join(5)
+
+
+@needs_pipes
+def test_a_scenario_from_a_named_pipe_is_read_as_a_file(tmp_path):
+    from allegiance.errors import ScenarioError
+    from allegiance.scenario import load_scenario
+
+    folder = tmp_path / "in"  # not the current directory: a base is found beside the pipe
+    folder.mkdir()
+    (folder / "mine.toml").write_text(_bundled_text("granovetter"))
+    fifo = folder / "piped.toml"
+    writer = _named_pipe(fifo, 'base = "mine.toml"\nname = "piped"\n[run]\nseed = 5\n')
+    try:
+        sc = load_scenario(str(fifo))
+    finally:
+        _unblock(fifo, writer)
+    assert (sc.name, sc.model, sc.run.seed) == ("piped", "granovetter", 5)
+    fifo.unlink()
+    writer = _named_pipe(fifo, 'base = "mine.toml"\n[run]\nseed = -1\n')
+    try:
+        with pytest.raises(ScenarioError) as exc:
+            load_scenario(str(fifo))
+    finally:
+        _unblock(fifo, writer)
+    assert exc.value.messages == ["run.seed = -1: Input should be greater than or equal to 0"]
+
+
+def test_a_directory_is_still_not_a_scenario_file(tmp_path):
+    line = _one_line_error(cli("validate", str(tmp_path)))
+    assert f"scenario file '{tmp_path}' not found" in line
 
 
 def test_impossible_size_is_refused():

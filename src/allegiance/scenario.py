@@ -326,14 +326,24 @@ def bundled_path(name: str) -> Path:
     return Path(str(resources.files("allegiance") / "scenarios" / f"{name}.toml"))
 
 
+def _readable_path(path: Path) -> bool:
+    """Whether ``path`` is something to read a scenario from: a file, or anything else that
+    exists and is no directory (a pipe, ``/dev/stdin``, ``<(...)``; ``is_file`` is False for
+    those). Whether it can be read is :func:`read_toml`'s to say."""
+    try:
+        return path.exists() and not path.is_dir()
+    except OSError:  # a name too long, a loop of links: no such file
+        return False
+
+
 def locate(spec: str | Path, relative_to: Path | None = None) -> Path:
-    """Resolve a scenario argument: an existing file, else a bundled name."""
+    """Resolve a scenario argument: an existing file (or pipe), else a bundled name."""
     spec_s = str(spec)
     candidates = [Path(spec_s)]
     if relative_to is not None and not Path(spec_s).is_absolute():
         candidates.insert(0, relative_to / spec_s)
     for c in candidates:
-        if c.is_file():
+        if _readable_path(c):
             return c
     names = bundled_names()
     name = spec_s[:-5] if spec_s.endswith(".toml") else spec_s
@@ -431,7 +441,9 @@ def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, An
 
 def load_raw(spec: str | Path, relative_to: Path | None = None, _seen=None) -> dict[str, Any]:
     """Read a scenario file and everything it derives from, merged into one table."""
-    path = locate(spec, relative_to).resolve()
+    found = locate(spec, relative_to)
+    # a pipe is kept as named: /dev/stdin and /dev/fd/63 resolve to 'pipe:[1234]', no path
+    path = found.resolve() if found.is_file() else found.absolute()
     seen = _seen or []
     if path in seen:
         chain = " -> ".join(p.name for p in [*seen, path])
