@@ -105,7 +105,7 @@ def run_ensemble(scenario="cpsu", *, seeds: int = 3, seed: int | None = None,
     """Run every variant over ``seeds`` seeds; returns one row per run (a DataFrame).
 
     Args:
-        scenario: bundled name or TOML path.
+        scenario: bundled name, TOML path, or a scenario (loaded already).
         seeds: ensemble size per variant.
         seed: root seed (default: the scenario's ``run.seed``); seed ``k`` of every variant is
             :func:`~allegiance.experiments.executors.run_seed` ``(root, k)`` — the seed scheme

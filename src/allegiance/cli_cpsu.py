@@ -154,7 +154,8 @@ def ablate(
     with claim_output(outdir, force=force):  # checked and locked before the runs
         prog = RunProgress(f"ablate {sc.name}", quiet)
         try:
-            runs = ablation.run_ensemble(scenario, seeds=seeds, seed=seed, scale=scale,
+            # the scenario as loaded above: its file is read once (it may be a pipe)
+            runs = ablation.run_ensemble(sc, seeds=seeds, seed=seed, scale=scale,
                                          overrides=set_ or [], executor=ex, progress=prog)
         finally:
             prog.close()

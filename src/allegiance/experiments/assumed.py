@@ -119,4 +119,6 @@ def assumed_spec(scenario: str, *, method: str = "morris", params: list[str] | N
     }
     if scale is not None:
         raw["scale"] = scale
-    return parse_spec(raw, "--assumed")
+    spec = parse_spec(raw, "--assumed")
+    spec._loaded = ((spec.scenario, spec.set), sc)  # the runs use it: the file is read once
+    return spec

@@ -124,7 +124,7 @@ def ensemble(scenario: str | Path, runs: int, executor: Executor, *, scale: floa
     dates = snapshot_dates(sc, snapshots, scale=scale)  # the CLI's line, before any run
     spec = SweepSpec(name=f"{sc.name}-ensemble", scenario=str(scenario), scale=scale, seed=root,
                      replicates=int(runs), set=sets, snapshots=dates)
-    plan = Plan(spec, None, "ensemble")
+    plan = Plan(spec, None, "ensemble", scenario=sc)  # the file is read once (it may be a pipe)
     outdir = Path(out or Path("runs") / f"{sc.name}-ensemble")
     with claim_experiment(outdir, shard, resume=resume, force=force):
         store, table = run_plan(plan, outdir, executor, kind="ensemble", resume=resume,

@@ -33,7 +33,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator
 
 from ..errors import AllegianceError, ScenarioError
 from ..limits import check_runs
@@ -71,6 +71,10 @@ class ExperimentHeader(Frozen):
     seed: int = Field(0, ge=0, le=2**63 - 1)
     set: dict[str, Any] = Field(default_factory=dict)
     out: str | None = None
+    #: ``((scenario, set), the scenario loaded with them)`` when the spec is made from a
+    #: scenario loaded already (``--assumed``): :func:`resolve_scenario` gives it, so that a
+    #: scenario file is read once (it may be a pipe, read only once)
+    _loaded: Any = PrivateAttr(default=None)
 
     @field_validator("name")
     @classmethod
@@ -143,6 +147,9 @@ def load_spec(path: str | Path, cls: type[Frozen] = SweepSpec,
 
 def resolve_scenario(spec: Any, base_dir: Path | None, source: str = "scenario"):
     """The scenario with the spec's fixed overrides applied (a validated scenario)."""
+    loaded = getattr(spec, "_loaded", None)
+    if loaded is not None and loaded[0] == (spec.scenario, spec.set):
+        return loaded[1]
     name = spec.scenario
     if base_dir is not None and not Path(name).is_absolute() and (base_dir / name).is_file():
         name = str(base_dir / name)
