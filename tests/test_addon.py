@@ -11,6 +11,8 @@ import pytest
 
 import allegiance
 from allegiance.examples import nostalgia
+from cli_errors import one_line_error
+from conftest import cli
 
 MODULE = "allegiance.examples.nostalgia"
 
@@ -68,15 +70,62 @@ def test_a_module_file_works(tmp_path: Path):
 
 
 @pytest.mark.parametrize(("table", "message"), [
-    ({"rate": 0.5}, "not a mechanism"),
-    ({"module": "allegiance.no_such_module"}, "cannot import"),
-    ({"module": "allegiance.calendar"}, "lacks"),
-    ({"module": MODULE, "rate": -1.0}, "rate"),
-    ({"module": MODULE, "speed": 1.0}, "speed"),
+    ({"rate": 0.5}, "mechanisms.nostalgia: not a mechanism (built in: recruitment, "),
+    ({"module": "allegiance.no_such_module"},
+     "mechanisms.nostalgia.module = 'allegiance.no_such_module': cannot import it"),
+    ({"module": "allegiance.calendar"},
+     "mechanisms.nostalgia.module = 'allegiance.calendar': not a mechanism (it lacks"),
+    # the module's parameters: named under the mechanism, with what is allowed, as for the
+    # built-in mechanisms' (these were at mechanisms.rate, mechanisms.speed, ...)
+    ({"module": MODULE, "rate": -1.0},
+     "mechanisms.nostalgia.rate = -1.0: Input should be greater than or equal to 0"),
+    ({"module": MODULE, "rate": "fast"},
+     "mechanisms.nostalgia.rate = 'fast': Input should be a valid number"),
+    ({"module": MODULE, "min_age": 101},
+     "mechanisms.nostalgia.min_age = 101: Input should be less than or equal to 100"),
+    ({"module": MODULE, "speed": 1.0},
+     "mechanisms.nostalgia.speed: unknown key (allowed: enabled, rate, min_age, module)"),
+    ({"module": MODULE, "min_ag": 70},
+     "mechanisms.nostalgia.min_ag: unknown key (did you mean 'min_age'? allowed: enabled, "
+     "rate, min_age, module)"),
 ])
 def test_bad_tables_are_clear_errors(table, message):
-    with pytest.raises(allegiance.ScenarioError, match=message):
+    with pytest.raises(allegiance.ScenarioError) as exc:
         allegiance.load_scenario(_scenario(**table))
+    assert len(exc.value.messages) == 1, exc.value.messages
+    assert exc.value.messages[0].startswith(message), exc.value.messages
+
+
+def test_every_bad_parameter_of_an_added_mechanism_is_named(tmp_path):
+    with pytest.raises(allegiance.ScenarioError) as exc:
+        allegiance.load_scenario(_scenario(module=MODULE, rate=-1.0, enabled="maybe",
+                                           speed=1.0))
+    assert sorted(m.split(" ")[0].rstrip(":") for m in exc.value.messages) == [
+        "mechanisms.nostalgia.enabled", "mechanisms.nostalgia.rate",
+        "mechanisms.nostalgia.speed"]
+    # and through --set on a scenario that has the mechanism
+    sc = tmp_path / "mine.toml"
+    sc.write_text(f'base = "cpsu"\nname = "mine"\n[mechanisms.nostalgia]\nmodule = "{MODULE}"\n')
+    with pytest.raises(allegiance.ScenarioError) as exc:
+        allegiance.load_scenario(str(sc), ["mechanisms.nostalgia.rate=-0.5"])
+    assert exc.value.messages == ["after --set: mechanisms.nostalgia.rate = -0.5: Input should "
+                                  "be greater than or equal to 0"]
+
+
+@pytest.mark.parametrize(("line", "said"), [
+    ("rate = -1.0", "mechanisms.nostalgia.rate = -1.0: Input should be greater than or equal "
+                    "to 0"),
+    ('rate = "fast"', "mechanisms.nostalgia.rate = 'fast': Input should be a valid number"),
+    ("speed = 1.0", "mechanisms.nostalgia.speed: unknown key (allowed: enabled, rate, min_age, "
+                    "module)"),
+])
+def test_a_bad_parameter_of_an_added_mechanism_is_one_line_on_the_command_line(tmp_path, line,
+                                                                               said):
+    sc = tmp_path / "mine.toml"
+    sc.write_text(f'base = "cpsu"\nname = "mine"\n[mechanisms.nostalgia]\nmodule = "{MODULE}"\n'
+                  f"{line}\n")
+    got = one_line_error(cli("validate", str(sc)))
+    assert got.startswith(f"error: {sc}: {said}"), got
 
 
 def test_state_is_owned_and_declared():

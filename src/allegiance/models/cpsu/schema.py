@@ -7,7 +7,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from ...calendar import month_label, parse_month
 from ...mechanisms import commitment as m12
@@ -29,6 +36,7 @@ from ...scenario import (
     Month,
     ScenarioBase,
     check_month,
+    format_errors,
     suggest,
 )
 
@@ -338,8 +346,8 @@ class Mechanisms(Frozen):
                 continue
             built_in = ", ".join(cls.model_fields)
             if not isinstance(table, dict) or "module" not in table:
-                raise ValueError(f"mechanisms.{name}: not a mechanism (built in: {built_in}; "
-                                 "an added one needs module = 'package.module')")
+                raise KeyPathError(f"mechanisms.{name}: not a mechanism (built in: "
+                                   f"{built_in}; an added one needs module = 'package.module')")
             out[name] = addon_params(name, table)
         return out
 
@@ -349,10 +357,18 @@ class Mechanisms(Frozen):
 
 
 def addon_params(name: str, table: dict[str, Any]):
-    """An added mechanism's parameters: its module's ``Params`` plus ``module``."""
+    """An added mechanism's parameters: its module's ``Params`` plus ``module``.
+
+    Raises:
+        KeyPathError: one line per problem, each naming its key under ``mechanisms.<name>``
+            (the module's own ``Params`` knows nothing of the table it is given as).
+    """
     from ...mechanisms import load_addon
 
-    mod = load_addon(str(table["module"]), name)
+    try:
+        mod = load_addon(str(table["module"]), name)
+    except ValueError as exc:  # its message names mechanisms.<name>.module
+        raise KeyPathError(str(exc)) from None
     cls = _addon_classes.get(mod.__name__)
     if cls is None:
         cls = _addon_classes[mod.__name__] = create_model(
@@ -360,7 +376,16 @@ def addon_params(name: str, table: dict[str, Any]):
             module=(str, Field(description="the module that implements the mechanism")))
     if isinstance(table, cls):
         return table
-    return cls(**table)
+    try:
+        return cls.model_validate(table)
+    except ValidationError as exc:
+        # raised as it is, pydantic would place its errors at mechanisms.<key> (the location
+        # of this validator), and an unknown key's allowed keys would be the built-in
+        # mechanisms: the lines are the addon's own, under its name
+        where = f"mechanisms.{name}"
+        raise KeyPathError([
+            where + line.removeprefix("(top level)") if line.startswith("(top level)")
+            else f"{where}.{line}" for line in format_errors(cls, table, exc)]) from None
 
 
 _addon_classes: dict[str, type] = {}
