@@ -107,6 +107,7 @@ _NO_PURGES = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0,
 _NOT_TAKEN = (np.zeros((1, len(NEXT)), dtype=np.int64), np.zeros((0, 0), dtype=np.uint32),
               np.zeros(0, dtype=np.int64))
 
+
 def _plain(args: tuple, *at: int) -> tuple:
     """``args`` with the records (the mechanisms' terms) at positions ``at`` as plain tuples,
     as :func:`.fused.month_phases` takes them."""
