@@ -154,7 +154,7 @@ def summarize(model, ts, events) -> dict[str, Any]:
         headline["crisis_defenders_members"] = crisis["defenders_members"]
         headline["crisis_opponents_nonmembers"] = crisis["opponents_nonmembers"]
     # belief and trust on the eve of the forecast and of the crisis (sensitivity outcomes)
-    attitudes = {f"{col}_{d.replace('-', '_')}_01": stock_at(ts, d, col)
+    attitudes = {f"{col}_{d.replace('-', '_')}_01": stock_at(rows, d, col)
                  for d in ("1989-01", "1991-07")
                  for col in ("mean_belief_members", "mean_trust_members", "mean_belief_adults",
                              "mean_trust_adults")}
