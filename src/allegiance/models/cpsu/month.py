@@ -124,7 +124,7 @@ class Month:
     #: attributes that hold only reused memory or caches (or the model, or what is made from
     #: its parameters): not in a checkpoint. Every other attribute is saved by name; the carry
     #: and the member index save themselves.
-    SCRATCH = ("m", "survival", "_lane_bufs", "_lanes_cut", "_weights", "_wfull", "_ib",
+    SCRATCH = ("m", "survival", "_lane_bufs", "_lanes_cut", "_wfull", "_ib",
                "_dying", "_listed", "_done")
 
     def __init__(self, model) -> None:
@@ -134,7 +134,6 @@ class Month:
         self.survival = m2.log_survival_table(model.params.demography)
         self._lane_bufs: tuple[np.ndarray, ...] | None = None
         self._lanes_cut: tuple | None = None
-        self._weights: tuple | None = None
         self._wfull: tuple | None = None
         self._ib: tuple | None = None
         self._dying = np.zeros((0, 0), dtype=np.uint32)
@@ -208,21 +207,17 @@ class Month:
         return bounds, self.index.idx, cached[2]
 
     def weights(self, step: int, career_bias: float, seniority_bias: float) -> np.ndarray:
-        """This month's M5 promotion weights by seniority (:func:`privilege.weight_table`,
-        seniorities up to 20 years before the start of the run; others are computed)."""
-        month = self.m.month(step)
-        key = (month, career_bias, seniority_bias)
-        wt = self._weights
-        if wt is None or wt[0] != key:
-            # a weight depends on the seniority, not on the month (``month - join`` is an
-            # integer): the run's table is computed once, and each month takes its first n
-            n = max(1, month - self.m.start + 241)
-            full = self._wfull
-            if full is None or full[0] != key[1:] or full[1].shape[1] < n:
-                full = self._wfull = (key[1:], m5.weight_table(
-                    month, career_bias, seniority_bias, max(n, self.m.n_steps() + 241)))
-            wt = self._weights = (key, np.ascontiguousarray(full[1][:, :n]))
-        return wt[1]
+        """The run's M5 promotion weights by seniority (:func:`privilege.weight_table`, for
+        seniorities up to 20 years before the start of the run; others are computed). A
+        weight depends on the seniority, not on the month (``month - join`` is an integer),
+        so one table serves every month of the run: computed once, when first asked."""
+        key = (career_bias, seniority_bias)
+        full = self._wfull
+        if full is None or full[0] != key:
+            n = self.m.n_steps() + 241
+            full = self._wfull = (key, m5.weight_table(self.m.month(step), career_bias,
+                                                       seniority_bias, n))
+        return full[1]
 
     def draw_lifespans(self, s: slice, first_age: np.ndarray) -> None:
         """Months of natural death of the agents in slots ``s`` (M2)."""
