@@ -13,13 +13,12 @@ from numba import njit, prange
 
 from ...mechanisms import recruitment as m1
 from ...mechanisms._common import CANDIDATE, CAREER, CONFORMIST, IDEAL, prefetch_read
-from ...rng import log_q, next_success, uniform
+from ...rng import log_q, successes, uniform
 from .options import GROUP, KERNEL
 
-#: trial successes ``apply_pass`` locates before deciding them; slots of ``uid`` prefetched
-#: ahead of the search, and successes ahead of the decision whose attributes are prefetched
+#: trial successes ``apply_pass`` locates at once before deciding them, and successes ahead
+#: of the decision whose attributes are prefetched
 TRIALS = 256
-TRIAL_AHEAD = 512
 APPLY_AHEAD = 8
 
 #: applicants ``apply_pass`` lists per chunk for ``admissions_pass``: twice the last month's
@@ -36,19 +35,19 @@ def apply_pass(bounds, span, alive, birth, status, left, uid, belief, motive, mo
     order, in ``listed[c]`` (as many as it holds: ``admissions_pass`` scans a chunk with more).
 
     ``rt``: M1's :class:`~allegiance.mechanisms.recruitment.Terms`. Each uid has a trial at
-    ``rt.apply_rate`` a month; the successes are found by skipping from
-    one to the next over the chunk's ``span`` uids (:func:`rng.next_success`, ~2 % of uids),
-    and an eligible agent whose trial succeeds applies with probability ``logistic(·)``
-    (:func:`recruitment.decide`). Chunk by chunk in slot order: the weight sum adds in a
-    fixed order.
+    ``rt.apply_rate`` a month; the successes are found by skipping from one to the next over
+    the chunk's ``span`` uids (~2 % of uids), and an eligible agent whose trial succeeds
+    applies with probability ``logistic(·)`` (:func:`recruitment.decide`). Chunk by chunk in
+    slot order: the weight sum adds in a fixed order.
 
-    The successes are located ``TRIALS`` at a time (the search reads only ``uid``, prefetched
-    ahead), then decided in slot order with the next ones' attributes prefetched, so that
-    their cache misses overlap instead of each stalling the chain of draws and searches: the
-    same agents decided in the same order as one at a time."""
+    The successes are located ``TRIALS`` at a time (:func:`rng.successes`: their draws in a
+    row, then their slots by a merge with ``uid`` whose branches the data do not steer), then
+    decided in slot order with the next ones' attributes prefetched, so that their cache
+    misses overlap: the same agents decided in the same order as one at a time with
+    :func:`rng.next_success`."""
     lq = log_q(rt.apply_rate)
-    one = np.uint64(1)
     for c in prange(bounds.shape[0] - 1):
+        targets = np.empty(TRIALS, dtype=uid.dtype)
         found = np.empty(TRIALS, dtype=np.uint64)
         s = 0.0
         k = 0
@@ -56,21 +55,11 @@ def apply_pass(bounds, span, alive, birth, status, left, uid, belief, motive, mo
         hi = bounds[c + 1]
         j = 0
         pos = 0.0
-        done = rt.apply_rate <= 0.0 or hi <= i
-        while not done:
-            n = 0  # (1) the next successes' slots
-            while n < TRIALS:
-                j, pos, i, hit = next_success(uid, rt.key_trial, c, j, pos, i, hi, span, lq)
-                prefetch_read(uid, min(i + np.uint64(TRIAL_AHEAD), hi - one))
-                if hit:
-                    found[n] = i
-                    n += 1
-                if pos >= span or i >= hi:
-                    # past the chunk, or past its last uid (later trials fall on uids that
-                    # no agent holds: of the last chunk, mostly uids not issued yet)
-                    done = True
-                    break
-            for q in range(n):  # (2) their decisions
+        more = rt.apply_rate > 0.0 and i < hi
+        while more:
+            j, pos, i, n, more = successes(uid, rt.key_trial, c, j, pos, i, hi, span, lq,
+                                           targets, found)
+            for q in range(n):
                 if q + APPLY_AHEAD < n:
                     a = found[q + APPLY_AHEAD]
                     prefetch_read(alive, a)
