@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import allegiance
@@ -38,6 +39,23 @@ x2 = [0.5, 2.0]
 SRC = Path(allegiance.__file__).resolve().parents[1]
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(SRC), *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]])
+
+
+def chunked_uids(seed: int, span: int, nchunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """Ascending uids over ``nchunk`` chunks of ``span`` uids, and the chunks' slot bounds:
+    chunks full, half full and sparse, an empty one, one whose uids start mid-chunk, one
+    whose only uid is its last, and a last one whose uids stop far below its end (uids not
+    issued yet)."""
+    rng = np.random.default_rng(seed)
+    keep = rng.random(span * nchunk) < np.repeat(rng.choice([1.0, 0.5, 0.02], nchunk), span)
+    keep[2 * span: 3 * span] = False
+    keep[4 * span: 4 * span + span // 2] = False
+    keep[6 * span: 7 * span - 1] = False
+    keep[7 * span - 1] = True
+    keep[(nchunk - 1) * span + span // 10:] = False
+    uid = np.flatnonzero(keep).astype(np.int32)
+    bounds = np.searchsorted(uid, np.arange(0, span * nchunk + 1, span)).astype(np.uint64)
+    return uid, bounds
 
 
 def pytest_xdist_auto_num_workers(config) -> int:

@@ -30,7 +30,8 @@ from allegiance.models.cpsu import options as koptions
 from allegiance.models.cpsu import recruits as krecruits
 from allegiance.models.cpsu import reference
 from allegiance.models.cpsu import stocks as kstocks
-from allegiance.rng import uniform
+from allegiance.rng import log_q, next_success, uniform
+from conftest import chunked_uids
 
 MONTH = 12 * 1960
 #: M6's terms: news as members and citizens see it, base, w_belief, w_disposition, κ, rate
@@ -363,6 +364,57 @@ def test_apply_pass_rate_and_removed_agents():
     motive2 = np.zeros(keep.size, dtype=np.int8)
     _apply(s2, left[keep], 0.03, -50.0, span, motive2)
     assert np.array_equal(motive2, motive[keep])
+
+
+@njit
+def _apply_one_at_a_time(bounds, span, alive, birth, status, left, uid, belief, motive, month,
+                         rt, wsum, napp, listed):
+    """apply_pass with the trials' successes found one at a time (rng.next_success), each
+    decided at once (as before rng.successes)."""
+    lq = log_q(rt.apply_rate)
+    for c in range(bounds.shape[0] - 1):
+        s, k, i, hi, j, pos = 0.0, 0, bounds[c], bounds[c + 1], 0, 0.0
+        done = rt.apply_rate <= 0.0 or hi <= i
+        while not done:
+            j, pos, i, hit = next_success(uid, rt.key_trial, c, j, pos, i, hi, span, lq)
+            if hit:
+                mot = m1.decide(alive[i], status[i], left[i], month - birth[i], belief[i], uid[i],
+                                rt)
+                if mot != 0:
+                    if k < listed.shape[1]:
+                        listed[c, k] = i
+                    k += 1
+                    s += m1.admit_weight(belief[i], rt.selectivity_k)
+                    motive[i] = -mot
+            done = pos >= span or i >= hi
+        wsum[c] = s
+        napp[c] = k
+
+
+@pytest.mark.parametrize("rate", [0.0, 1e-6, 0.02, 0.5, 1.0])
+def test_apply_pass_equals_the_one_success_at_a_time_walk(rate):
+    """apply_pass finds the trials' successes in batches (rng.successes): the same decisions,
+    weight sums and lists as one success at a time, on chunks full, sparse, empty, starting
+    mid-chunk and ending far below their end (conftest.chunked_uids)."""
+    span, nchunk = 3000, 12
+    uid, bounds = chunked_uids(8, span, nchunk)
+    n = uid.size
+    s = _state(n, 40, seed=9)
+    left = np.where(np.random.default_rng(10).random(n) < 0.05, 1, 0).astype(np.int8)
+    motive0 = np.where(s["status"] > 0, 2, 0).astype(np.int8)  # members keep theirs
+    rt = m1.Terms(*APPLY, 0.0, rate, 1.0, 1.2, 0.6, 1.2, 0.5, 0.12, np.uint64(22),
+                  np.uint64(23), np.uint64(0), np.uint64(21))
+    out = []
+    for f in (krecruits.apply_pass, _apply_one_at_a_time):
+        motive = motive0.copy()
+        w, k = np.full(nchunk, 7.0), np.full(nchunk, 7, np.int64)
+        listed = np.zeros((nchunk, 16), np.uint32)
+        f(bounds, span, s["alive"], s["birth"], s["status"], left, uid, s["belief"], motive,
+          MONTH, rt, w, k, listed)
+        out.append((motive, w, k, listed))
+    for a, b in zip(*out, strict=True):
+        assert np.array_equal(a, b)
+    assert rate < 0.01 or out[0][2].sum() > 0.05 * rate * n
 
 
 @njit

@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+from numba import njit
 from scipy import stats
 
-from allegiance.rng import Streams, stream_id
+from allegiance.rng import Streams, log_q, next_success, stream_id, successes
+from conftest import chunked_uids
 
 
 def test_same_key_same_numbers():
@@ -161,6 +163,57 @@ def test_skipping_gives_independent_trials_per_uid():
     both = np.intersect1d(a, b).size
     assert abs(both - p * p * n) < 4 * np.sqrt(p * p * n) + 1
     assert np.array_equal(successes(1), a)  # keyed: the same every time
+
+
+@njit
+def _one_at_a_time(uid, bounds, key, span, lq, out):
+    """The slots of the successes that fall on a uid, by :func:`rng.next_success`."""
+    n = 0
+    for c in range(bounds.shape[0] - 1):
+        s, hi, j, pos = bounds[c], bounds[c + 1], 0, 0.0
+        while True:
+            j, pos, s, hit = next_success(uid, key, c, j, pos, s, hi, span, lq)
+            if hit:
+                out[n] = s
+                n += 1
+            if pos >= span:
+                break
+    return n
+
+
+@njit
+def _in_batches(uid, bounds, key, span, lq, batch, out):
+    """The same by :func:`rng.successes`, ``batch`` at a time."""
+    targets = np.empty(batch, uid.dtype)
+    found = np.empty(batch, np.uint64)
+    n = 0
+    for c in range(bounds.shape[0] - 1):
+        s, hi, j, pos = bounds[c], bounds[c + 1], 0, 0.0
+        more = s < hi
+        while more:
+            j, pos, s, m, more = successes(uid, key, c, j, pos, s, hi, span, lq, targets,
+                                           found)
+            out[n: n + m] = found[:m]
+            n += m
+    return n
+
+
+@pytest.mark.parametrize("p", [1e-9, 1e-3, 0.02, 0.5, 1.0])
+@pytest.mark.parametrize("batch", [1, 7, 256])
+def test_successes_are_next_success_in_batches(p, batch):
+    """rng.successes finds the successes in batches, without data-dependent branches: the
+    same slots in the same order as rng.next_success one at a time, on chunks full and sparse
+    (searches within one window and over several), empty, starting mid-chunk, ending early."""
+    span, nchunk = 3000, 12
+    uid, bounds = chunked_uids(3, span, nchunk)
+    lq = log_q(p)
+    for key in (5, 6):
+        a = np.empty(uid.size, np.uint64)
+        b = np.empty(uid.size, np.uint64)
+        na = _one_at_a_time(uid, bounds, np.uint64(key), span, lq, a)
+        nb = _in_batches(uid, bounds, np.uint64(key), span, lq, batch, b)
+        assert np.array_equal(a[:na], b[:nb])
+        assert p < 0.01 or na > 0.1 * p * uid.size
 
 
 def test_key_of_is_make_key_bit_for_bit():

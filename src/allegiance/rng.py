@@ -6,9 +6,9 @@ other agents drew, and two scenarios that differ in one lever see the same numbe
 their agents and steps coincide (common random numbers, as in Starsim).
 
 Events that befall few agents are drawn by skipping from one success to the next over a
-chunk of uids (:func:`skip`, :func:`next_success`): one draw per success instead of one per
-agent, each agent still succeeding independently with the same probability, and still a pure
-function of the key, the chunk and the uid.
+chunk of uids (:func:`skip`, :func:`next_success`, :func:`successes`): one draw per success
+instead of one per agent, each agent still succeeding independently with the same
+probability, and still a pure function of the key, the chunk and the uid.
 
 The mixer is the SplitMix64 finalizer (Steele, Lea & Flood 2014), a bijective 64-bit hash
 with full avalanche, applied to a key built from the four counters. Streams are named; the

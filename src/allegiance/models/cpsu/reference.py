@@ -12,8 +12,9 @@ bit, over whole runs (``tests/test_reference.py``), because
   order, then chunk by chunk, in both engines;
 * every random draw is keyed by (seed, stream, step, agent), so it does not depend on which
   loop draws it. Rare events (deaths of excess, decisions to apply) are drawn by skipping
-  from success to success over each uid chunk (:func:`allegiance.rng.next_success`), here
-  as in the fused engine: that is how those draws are defined.
+  from success to success over each uid chunk (:func:`allegiance.rng.next_success`; the
+  fused engine finds the same successes in batches, :func:`allegiance.rng.successes`): that
+  is how those draws are defined.
 
 It is slower than the fused engine (several passes a month where the fused one needs one,
 or two with sequential M7), which is why it is not the default. Both implement both of M7's
