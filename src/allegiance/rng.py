@@ -178,8 +178,8 @@ def next_success(uid, key, chunk, j, pos, s, hi, span, lq):
 
 #: slots of ``uid`` that :func:`successes` compares with a success's uid at once (in a loop
 #: that vectorizes). A search starts at the slot of the success before last, ~2 / p uids
-#: back: mostly within reach of one window (128 and 2 searches at once: 1.16x faster than 64
-#: and one at a time, ``apply_pass`` at 1:10,000)
+#: back: mostly within reach of one window (128 and two searches at once: ~5 % faster than 64
+#: and one at a time, ``apply_pass`` at 1:10,000 on one thread)
 WINDOW = 128
 
 
