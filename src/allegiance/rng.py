@@ -199,13 +199,13 @@ def successes(uid, key, chunk, j, pos, s, hi, span, lq, targets, found):
     (1) The successes' uids: the offsets cumulated draw after draw until ``targets`` is full
     or an offset falls past ``span`` or past the uid of the chunk's last slot (no agent holds
     the later ones: of the last chunk, mostly uids not issued yet). (2) The slot of each: the
-    first in ``[s, hi)`` whose uid is not below it (no uid is past the last slot's), found by
-    counting the uids below it ``WINDOW`` slots at a time, again only while the whole window
-    is below. The slot is stored whatever it holds, and kept if it holds the uid. Two searches
-    run at once: each starts where the one before last stopped, so that each need not wait
-    for the one before it. The branches of both loops are thus their exits, which the data
-    seldom steer, where a search that gallops and bisects (:func:`seek`) branches on every
-    comparison."""
+    first in ``[s, hi)`` whose uid is not below it (there is one: no success's uid is past the
+    last slot's), found by counting the uids below it ``WINDOW`` slots at a time, again only
+    while the whole window is below. The slot is stored whatever it holds, and kept if it
+    holds the uid. Two searches run at once: each starts where the one before last stopped,
+    so that each need not wait for the one before it. The branches of both loops are thus
+    their exits, which the data seldom steer, where a search that gallops and bisects
+    (:func:`seek`) branches on every comparison."""
     one = np.uint64(1)
     s = np.uint64(s)
     hi = np.uint64(hi)
