@@ -520,6 +520,20 @@ def sobol() -> str:
         lines.append(f"| {m['workers']} | {m['runs']:,} | {m['wall_seconds']:.1f} | "
                      f"{m['runs_per_second']:.3f} | {m['load_average_1min_after']:.1f} | "
                      f"{span} |")
+    small = _load("small_runs.json")["scales"].get("0.0001")
+    if full and small is not None:
+        # what a run costs a worker against a run alone ("Small runs"), and what 30 minutes
+        # needs of a run alone at the same ratio
+        m = ms[-1]
+        per_worker = m["workers"] / m["runs_per_second"]
+        alone = small["this"]["median_s"]
+        need = m["workers"] / (d["design_runs"] / 1800.0) / (per_worker / alone)
+        kernels = _load("small_run_profile.json")["median_kernels_s"]
+        lines += ["", f"With {m['workers']} workers a run took {per_worker:.3f} s of a worker's "
+                  f"wall time, {per_worker / alone:.2f}× the median run alone in one process "
+                  f"(\"Small runs\": {alone:.3f} s at 1:10,000). At that ratio, 30 minutes "
+                  f"needs {need:.2f} s a run alone, against the kernels' {kernels:.2f} s of "
+                  "a run (the profile there)."]
     return "\n".join(lines) + "\n"
 
 
