@@ -370,7 +370,7 @@ def test_apply_pass_rate_and_removed_agents():
 def _apply_one_at_a_time(bounds, span, alive, birth, status, left, uid, belief, motive, month,
                          rt, wsum, napp, listed):
     """apply_pass with the trials' successes found one at a time (rng.next_success), each
-    decided at once (as before rng.successes)."""
+    decided at once (recruits.decide_one), as before rng.successes."""
     lq = log_q(rt.apply_rate)
     for c in range(bounds.shape[0] - 1):
         s, k, i, hi, j, pos = 0.0, 0, bounds[c], bounds[c + 1], 0, 0.0
@@ -378,14 +378,9 @@ def _apply_one_at_a_time(bounds, span, alive, birth, status, left, uid, belief, 
         while not done:
             j, pos, i, hit = next_success(uid, rt.key_trial, c, j, pos, i, hi, span, lq)
             if hit:
-                mot = m1.decide(alive[i], status[i], left[i], month - birth[i], belief[i], uid[i],
-                                rt)
-                if mot != 0:
-                    if k < listed.shape[1]:
-                        listed[c, k] = i
-                    k += 1
-                    s += m1.admit_weight(belief[i], rt.selectivity_k)
-                    motive[i] = -mot
+                k, w = krecruits.decide_one(i, alive, birth, status, left, uid, belief, motive,
+                                            month, rt, listed, c, k)
+                s += w
             done = pos >= span or i >= hi
         wsum[c] = s
         napp[c] = k

@@ -67,17 +67,26 @@ def apply_pass(bounds, span, alive, birth, status, left, uid, belief, motive, mo
                     prefetch_read(left, a)
                     prefetch_read(birth, a)
                     prefetch_read(belief, a)
-                t = found[q]
-                mot = m1.decide(alive[t], status[t], left[t], month - birth[t], belief[t],
-                                uid[t], rt)
-                if mot != 0:
-                    if k < listed.shape[1]:
-                        listed[c, k] = t
-                    k += 1
-                    s += m1.admit_weight(belief[t], rt.selectivity_k)
-                    motive[t] = -mot
+                k, w = decide_one(found[q], alive, birth, status, left, uid, belief, motive,
+                                  month, rt, listed, c, k)
+                s += w
         wsum[c] = s
         napp[c] = k
+
+
+@njit(cache=True, inline="always")
+def decide_one(t, alive, birth, status, left, uid, belief, motive, month, rt, listed, c, k):
+    """The trial success in slot ``t`` decides whether to apply (:func:`recruitment.decide`):
+    an applicant's motive is stored negated and its slot listed at ``listed[c, k]`` if there
+    is room. Returns the count of applicants so far (``k`` + 1 if it applies) and its vetting
+    weight (0.0 if it does not: adding it changes no sum of non-negative weights)."""
+    mot = m1.decide(alive[t], status[t], left[t], month - birth[t], belief[t], uid[t], rt)
+    if mot == 0:
+        return k, 0.0
+    if k < listed.shape[1]:
+        listed[c, k] = t
+    motive[t] = -mot
+    return k + 1, m1.admit_weight(belief[t], rt.selectivity_k)
 
 
 @njit(cache=True, inline="always")
