@@ -75,7 +75,7 @@ def test_survey_counts_what_the_agents_hold():
     b = v("belief")[adult].astype(np.float64)
     member = v("status")[adult] > 0
     r.advance(step + 1)
-    row = r.rows[step]
+    row = r.timeseries().iloc[step]
     assert row["survey_adults_private_firm"] == pytest.approx(np.mean(t >= 0.6), abs=1e-12)
     assert row["survey_adults_private_against"] == pytest.approx(np.mean(t < 0.4), abs=1e-12)
     assert row["survey_members_private_firm"] == pytest.approx(np.mean(t[member] >= 0.6),

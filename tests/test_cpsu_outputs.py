@@ -208,3 +208,24 @@ def test_replace_blocks_touches_only_the_named_blocks():
     assert new.startswith("a\n") and new.endswith("b\n")
     with pytest.raises(KeyError, match="z"):
         odd.replace_blocks(text, {"z": "?\n"})
+
+
+def test_the_time_series_so_far_is_the_first_rows_of_the_whole_run(cpsu_small):
+    """The ledger (numbers per month, columns built when asked) gives any part of a run the
+    same table as the whole run's first rows, the crisis columns only once there is one."""
+    from allegiance.engine import Runner
+    from allegiance.models.cpsu import CpsuModel
+
+    whole = cpsu_small.timeseries
+    runner = Runner(CpsuModel(load_scenario("cpsu"), seed=cpsu_small.manifest["seed"],
+                              scale=SMALL))
+    runner.advance(400)
+    part = runner.timeseries()
+    crisis = [c for c in whole.columns if c.startswith("crisis_")]
+    assert crisis and not any(c.startswith("crisis_") for c in part.columns)
+    pd.testing.assert_frame_equal(part, whole.drop(columns=crisis).iloc[:400],
+                                  check_exact=True)
+    runner.advance()
+    pd.testing.assert_frame_equal(runner.timeseries(), whole, check_exact=True)
+    crisis_rows = whole[crisis].notna().all(axis=1)
+    assert crisis_rows.sum() == 1 and whole.loc[crisis_rows, "date"].item() == "1991-08"

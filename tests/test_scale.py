@@ -139,13 +139,13 @@ def test_stocks_taken_by_the_learning_pass_change_nothing(monkeypatch):
     calls = {"taken": 0, "not": 0}
     f = cpsu_month.Month.stocks
 
-    def counted(self, step, with_deaths=False, use_next=False):
+    def counted(self, step, with_deaths=False, use_next=False, into=None):
         if use_next:
             nx = self.carry.next_stocks
             st = self.m.state
             ok = nx is not None and nx.key == (step, st.compactions, st.n)
             calls["taken" if ok else "not"] += 1
-        return f(self, step, with_deaths, use_next)
+        return f(self, step, with_deaths, use_next, into)
 
     monkeypatch.setattr(cpsu_month.Month, "stocks", counted)
     base = allegiance.run("cpsu", scale=1e-4, seed=3)

@@ -290,7 +290,7 @@ def run(
     runner.advance(progress=progress)
     out = runner.output()
     wall = time.perf_counter() - t0
-    ts = pd.DataFrame(out["rows"])
+    ts = model.timeseries(out["rows"])
     ev = pd.DataFrame(out["events"])
     if ev.empty:
         ev = pd.DataFrame({"step": pd.Series(dtype="int64"), "date": pd.Series(dtype="str"),

@@ -77,9 +77,12 @@ def _set_quota(runner: Runner, era: dict[str, Any], value: float) -> None:
     ]
 
 
-def _members_at(runner: Runner, month: int) -> float:
-    label_step = month - runner.model.start
-    return float(runner.rows[label_step]["members"])
+def _log_errors(runner: Runner, pts: list[dict[str, Any]], floor: float = 0.0) -> list[float]:
+    """log(members in the run / observed) at each point ``pts`` of the run so far (the
+    members at least ``floor``)."""
+    members = runner.timeseries()["members"]
+    return [math.log(max(float(members.iloc[p["month"] - runner.model.start]), floor)
+                     / p["value"]) for p in pts]
 
 
 def fit_admissions(scenario: Any = "cpsu", *, scale: float = 5e-4, seed: int | None = None,
@@ -121,7 +124,7 @@ def fit_admissions(scenario: Any = "cpsu", *, scale: float = 5e-4, seed: int | N
             if pts:  # a fixed era's points count in the reported fit too
                 check = copy.deepcopy(runner)
                 check.advance(max(p["month"] for p in pts) - start + 1)
-                errs = [math.log(_members_at(check, p["month"]) / p["value"]) for p in pts]
+                errs = _log_errors(check, pts)
             runner.advance(nxt - start)
             results.append({"id": era["id"], "start": era["month"], "value": era["value"],
                             "fitted": False, "points": [p["date"] for p in pts],
@@ -136,8 +139,7 @@ def fit_admissions(scenario: Any = "cpsu", *, scale: float = 5e-4, seed: int | N
             trial = copy.deepcopy(snapshot)
             _set_quota(trial, era, float(v))
             trial.advance(horizon)
-            return sum(math.log(max(_members_at(trial, p["month"]), 1.0) / p["value"]) ** 2
-                       for p in pts)
+            return sum(e ** 2 for e in _log_errors(trial, pts, floor=1.0))
 
         best = minimize_scalar(loss, bounds=bounds, method="bounded",
                                options={"xatol": 2e-5, "maxiter": 30})
@@ -145,7 +147,7 @@ def fit_admissions(scenario: Any = "cpsu", *, scale: float = 5e-4, seed: int | N
         _set_quota(runner, era, value)
         check = copy.deepcopy(runner)  # a point on the boundary month needs one step more
         check.advance(horizon)
-        errs = [math.log(_members_at(check, p["month"]) / p["value"]) for p in pts]
+        errs = _log_errors(check, pts)
         runner.advance(nxt - start)
         results.append({"id": era["id"], "start": era["month"], "value": value, "fitted": True,
                         "points": [p["date"] for p in pts], "log_errors": errs})

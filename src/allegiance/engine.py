@@ -82,6 +82,15 @@ class Model:
         """Metrics of what happened during ``step``."""
         return {}
 
+    def timeseries(self, rows: list[dict[str, Any]]):
+        """The run's time series so far as a ``pandas.DataFrame``, one row per step: by
+        default the rows the two record hooks returned (``rows``, as :class:`Runner` keeps
+        them). A model may keep its numbers per step in arrays instead and build the columns
+        here (``cpsu`` does, :mod:`allegiance.models.cpsu.ledger`): no dict per step."""
+        import pandas as pd
+
+        return pd.DataFrame(rows)
+
     def summarize(self, timeseries, events) -> dict[str, Any]:
         """Scalar outcomes of the run (``summary.json``)."""
         return {}
@@ -294,8 +303,13 @@ class Runner:
             self.events = state["events"]
         self.step = int(meta["step"])
 
+    def timeseries(self):
+        """The time series so far (:meth:`Model.timeseries`)."""
+        return self.model.timeseries(self.rows)
+
     def output(self) -> dict[str, Any]:
-        """Rows, events and timings so far."""
+        """Rows, events and timings so far (the rows as the engine keeps them: the time
+        series is :meth:`timeseries`)."""
         return {"rows": self.rows, "events": self.events, "phase_seconds": self.timing,
                 "setup_seconds": self.setup_seconds}
 

@@ -29,13 +29,14 @@ from ...mechanisms._common import ADULT_MONTHS, IDEAL
 from ...mechanisms.context import Context
 from ...state import AgentState
 from . import waves
+from .ledger import CRISIS_KEYS, Ledger, timeseries
 from .members import dissolve
 from .memory import Sizing, population_target
 from .month import Month
 from .phases import phase_table, phases_of
 from .reference import ReferenceMonth
 from .schema import LEVER_NAMES, CpsuScenario
-from .stocks import seniority_kernel, survey_columns
+from .stocks import AGG, seniority_kernel
 from .timeline import HoldSpan, holds, overwritten_start, warning_lines
 
 __doc__ += phase_table()
@@ -49,13 +50,6 @@ def _ramp_value(ramp: tuple[int, int, float, float], step: int) -> float:
 
 #: event types that read or change agents when applied (between the stocks and the phases)
 STATE_EVENTS = ("shock", "crisis", "dissolution")
-#: the row's names of the tiers' means and the stocks they divide: (mean belief, mean trust,
-#: sum of belief, sum of trust) per tier
-_TIER_KEYS = tuple((f"mean_belief_{t}", f"mean_trust_{t}", f"belief_t{j}", f"trust_t{j}")
-                   for j, t in enumerate(("nonmembers", "candidates", "rank_and_file", "cadres",
-                                          "elite")))
-#: the row's names of the levers
-_LEVER_KEYS = tuple((f"lever_{name}", name) for name in LEVER_NAMES)
 #: the month whose members are counted by year of joining (``seniority_1983``)
 SENIORITY_MONTH = parse_month("1983-01")
 
@@ -115,6 +109,10 @@ class CpsuModel(Sizing, Model):
         self.flow_names = FLOWS + tuple(dict.fromkeys(
             f for _, mod, _ in self.addons for f in mod.FLOWS if f not in FLOWS))
         self.flows: dict[str, int] = dict.fromkeys(self.flow_names, 0)
+        #: every month's stocks, levers and flows, as numbers (the time series is made from
+        #: them: :meth:`timeseries`); ``_raw``: the month's stocks as the stocks pass gave them
+        self.ledger = Ledger.empty(self.n_steps(), len(self.flow_names))
+        self._raw = np.zeros(len(AGG))
         self.last_exit_rate = 0.0
         self.agg: dict[str, float] = {}
         self._bounds_key: tuple | None = None
@@ -406,59 +404,25 @@ class CpsuModel(Sizing, Model):
             self.attitude_waves[wave] = waves.tabulate(
                 self.month(step), st.view("alive"), st.view("birth"), st.view("status"),
                 st.view("belief"), st.view("trust"), self.survey_cuts, self.scale)
-        a = self.agg = self.passes.stocks(step, with_deaths=fuse, use_next=self.TAKE_STOCKS)
+        a = self.agg = self.passes.stocks(step, with_deaths=fuse, use_next=self.TAKE_STOCKS,
+                                          into=self._raw)
         # after the stocks: the list of deaths taken last month holds slots (any moment gives
         # the same results: sums are by uid chunk or exact)
         if self.state.compact():
             self._bounds_key = None
-        k = 1.0 / self.scale
-        members = a["members"]
-        counts = (a["nonmember_adults"], a["candidates"], a["full_members"], a["cadres"],
-                  a["elites"])
-        row = {
-            "population": a["alive"] * k,
-            "adults": a["adults"] * k,
-            "members": members * k,
-            "candidates": a["candidates"] * k,
-            "full_members": (a["full_members"] + a["cadres"] + a["elites"]) * k,
-            "cadres": a["cadres"] * k,
-            "elites": a["elites"] * k,
-            "members_active": a["members_active"] * k,
-            "lapsed_members": a["lapsed_members"] * k,
-            "committed_members": a["committed"] * k,
-            "committed_adults": a["committed_adults"] * k,
-            "share_of_adults": members / max(a["adults"], 1),
-            "mean_belief_members": a["mean_belief_members"],
-            "mean_trust_members": a["mean_trust_members"],
-            "mean_trust_citizens": a["sum_trust_nonmembers"] / max(a["nonmember_adults"], 1),
-            "mean_belief_citizens": a["sum_belief_nonmembers"] / max(a["nonmember_adults"], 1),
-            "expressed_trust_citizens": (a["sum_expressed_nonmembers"]
-                                         / max(a["nonmember_adults"], 1)),
-            "expressed_trust_members": (a["sum_expressed_members"] / members
-                                        if members else float("nan")),
-            "mean_belief_adults": a["belief_adults"],
-            "mean_trust_adults": a["trust_adults"],
-            "corruption": a["corruption"],
-            "converted_officials": a["converted"] * k,
-            "motive_ideal": a["motive_ideal"] * k,
-            "motive_career": a["motive_career"] * k,
-            "motive_conformist": a["motive_conformist"] * k,
-            "members_born_pre1900": a["cohort_pre1900"] * k,
-            "members_born_1900_1919": a["cohort_1900_1919"] * k,
-            "members_born_1920_1939": a["cohort_1920_1939"] * k,
-            "members_born_1940_1959": a["cohort_1940_1959"] * k,
-            "members_born_1960plus": a["cohort_1960plus"] * k,
-        }
-        row.update(survey_columns(a))
-        for (k_belief, k_trust, belief, trust), n in zip(_TIER_KEYS, counts, strict=True):
-            row[k_belief] = a[belief] / n if n else float("nan")
-            row[k_trust] = a[trust] / n if n else float("nan")
-        levers = self.levers()
-        for key, name in _LEVER_KEYS:
-            row[key] = levers[name]
+        led = self.ledger
+        led.stocks[step] = self._raw
+        lv = led.levers[step]
+        if self._held:
+            levers = self.levers()
+            for j, name in enumerate(LEVER_NAMES):
+                lv[j] = levers[name]
+        else:
+            for j, name in enumerate(LEVER_NAMES):
+                lv[j] = self._levers[name]
         self.flows = dict.fromkeys(self.flow_names, 0)
-        self._members_at_start = members
-        return row
+        self._members_at_start = a["members"]
+        return {}
 
     def _snapshot_seniority(self) -> None:
         st = self.state
@@ -474,23 +438,26 @@ class CpsuModel(Sizing, Model):
         self.seniority_1983 = {lab: v / self.scale for lab, v in zip(labels, merged, strict=True)}
 
     def record_flows(self, step: int) -> dict[str, Any]:
-        k = 1.0 / self.scale
         f = self.flows
         self.last_exit_rate = f["exits"] / max(self._members_at_start, 1.0)
-        out = {name: f[name] * k for name in self.flow_names}
+        row = self.ledger.flows[step]
+        for j, name in enumerate(self.flow_names):
+            row[j] = f[name]
         if self.crisis is not None and self.crisis["date"] == self.step_label(step):
-            for key in ("defenders_members", "passive_members", "opponents_members",
-                        "defenders_nonmembers", "opponents_nonmembers", "security_obeyed",
-                        "security_refused"):
-                out[f"crisis_{key}"] = self.crisis[key]
-        return out
+            self.ledger.crisis[step] = {key: self.crisis[key] for key in CRISIS_KEYS}
+        return {}
+
+    def timeseries(self, rows: list[dict[str, Any]]):
+        """The time series of the months in ``rows``, from the run's :class:`.ledger.Ledger`
+        (:func:`.ledger.timeseries`)."""
+        return timeseries(self.ledger, rows, self.scale, self.flow_names)
 
     # -- checkpoints ---------------------------------------------------------------------
     #: made from the scenario (a branch makes them from its own), the model's parts saved
     #: apart (``state``, ``passes``) or caches; every other attribute is the run's state
     checkpoint_derived = ("scenario", "seed", "scale", "rng", "params", "survey_cuts", "start",
                           "end", "holds", "_overridden", "_timeline", "addons", "flow_names",
-                          "_state_steps", "_bounds_key", "_bounds", "state", "passes")
+                          "_state_steps", "_bounds_key", "_bounds", "state", "passes", "_raw")
 
     def checkpoint_state(self) -> dict[str, Any]:
         """The model's counters, levers, ongoing events and recorded outcomes, every agent
@@ -503,6 +470,8 @@ class CpsuModel(Sizing, Model):
         saved = dict(saved)
         self.state.restore_state(saved.pop("state"))
         self.passes.restore_state(saved.pop("passes"))
+        # a branch may end elsewhere: its record has its own number of months
+        saved["ledger"] = saved["ledger"].resized(self.n_steps())
         super().restore_state(saved)
         self._bounds_key = None
 

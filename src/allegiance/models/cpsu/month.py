@@ -225,8 +225,8 @@ class Month:
                           self.survival)
 
     # -- record: the stocks on the 1st of the month -------------------------------------
-    def stocks(self, step: int, with_deaths: bool = False,
-               use_next: bool = False) -> dict[str, float]:
+    def stocks(self, step: int, with_deaths: bool = False, use_next: bool = False,
+               into: np.ndarray | None = None) -> dict[str, float]:
         """All stocks of the current state, in agents (means are means).
 
         ``with_deaths``: also draw the month's natural deaths in the same pass (after
@@ -235,7 +235,8 @@ class Month:
         population's columns and natural deaths that last month's ``learning`` took for this
         month (``carry.next_stocks``), if they hold; then only the members are counted
         (:func:`.stocks.member_stocks`), and the non-members' columns are the whole
-        population's minus the members' (exact integers).
+        population's minus the members' (exact integers). ``into``: an array that gets the
+        stocks as numbers too (:data:`.stocks.AGG`, the ledger's row).
         """
         m, st = self.m, self.m.state
         c = self.carry
@@ -264,6 +265,8 @@ class Month:
         if with_deaths:
             c.deaths = (int(d), int(dm))
             c.member_sums = (tm, tc)
+        if into is not None:
+            into[:] = tot
         return with_means(dict(zip(AGG, tot.tolist(), strict=True)))
 
     # -- phases --------------------------------------------------------------------------

@@ -415,10 +415,11 @@ class ReferenceMonth(Month):
             self._tsum = np.zeros(self.m.n_cells, dtype=np.int64)
             self._tlast = np.zeros(self.m.n_cells, dtype=np.int64)
 
-    def stocks(self, step: int, with_deaths: bool = False,
-               use_next: bool = False) -> dict[str, float]:
+    def stocks(self, step: int, with_deaths: bool = False, use_next: bool = False,
+               into: np.ndarray | None = None) -> dict[str, float]:
         """The stocks on the 1st of the month; natural deaths are left to ``demography`` and
-        nothing is taken ahead (``with_deaths`` and ``use_next`` are ignored)."""
+        nothing is taken ahead (``with_deaths`` and ``use_next`` are ignored); ``into``: as
+        :meth:`.month.Month.stocks`."""
         m, st = self.m, self.m.state
         p7 = m.params.openness
         row = np.zeros(len(AGG), dtype=np.int64)
@@ -427,7 +428,10 @@ class ReferenceMonth(Month):
                     v("stake"), v("converted"), v("left"), m.month(step),
                     m.params.commitment.threshold, p7.norm, m.openness(), p7.enabled,
                     COHORT_EDGES, m.survey_cuts, row)
-        return with_means(dict(zip(AGG, (row * AGG_SCALE).tolist(), strict=True)))
+        tot = row * AGG_SCALE
+        if into is not None:
+            into[:] = tot
+        return with_means(dict(zip(AGG, tot.tolist(), strict=True)))
 
     def members(self, step: int) -> None:
         m, st, ctx = self.m, self.m.state, self.carry.ctx

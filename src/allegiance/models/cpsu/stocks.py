@@ -13,8 +13,6 @@ addition; :data:`AGG_SCALE` turns a column back into agents or sums.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
@@ -315,38 +313,6 @@ def member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, t
                               _survey(trust[i], openness, norm, falsify, cuts))
             wsum[c, 0] = s_m
             wsum[c, 1] = s_c
-
-
-#: the names :func:`survey_columns` reads and writes (made once: it runs every month)
-_SD_KEYS = tuple((f"{what}_adults", f"sumsq_{what}_adults", f"sd_{what}_adults")
-                 for what in ("belief", "trust"))
-_SURVEY_KEYS = tuple(
-    (who, f"survey_firm{tag}_{who}", f"survey_notagainst{tag}_{who}",
-     f"survey_{who}_{how}_firm", f"survey_{who}_{how}_partial", f"survey_{who}_{how}_against")
-    for who in ("adults", "members") for how, tag in (("private", ""), ("expressed", "_ex")))
-
-
-def survey_columns(a: dict[str, float]) -> dict[str, float]:
-    """The spread of belief and trust across adults (standard deviations) and the survey
-    answers (shares of adults and of members: firm, partial, against; private and as
-    expressed) from the month's stocks ``a`` (in agents)."""
-    out: dict[str, float] = {}
-    n = a["adults"]
-    for mean_key, sumsq, sd in _SD_KEYS:
-        mean = a[mean_key]
-        var = a[sumsq] / n - mean * mean if n > 0 else float("nan")
-        out[sd] = math.sqrt(max(0.0, var)) if n > 0 else float("nan")
-    counts = {"adults": n, "members": a["members"]}
-    for who, k_firm, k_not, k_f, k_p, k_a in _SURVEY_KEYS:
-        count = counts[who]
-        firm, not_against = a[k_firm], a[k_not]
-        if count > 0:
-            out[k_f] = firm / count
-            out[k_p] = (not_against - firm) / count
-            out[k_a] = 1.0 - not_against / count
-        else:
-            out[k_f] = out[k_p] = out[k_a] = float("nan")
-    return out
 
 
 def with_means(v: dict[str, float]) -> dict[str, float]:
