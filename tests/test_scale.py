@@ -138,6 +138,7 @@ def test_stocks_taken_by_the_learning_pass_change_nothing(monkeypatch):
 
     calls = {"taken": 0, "not": 0}
     f = cpsu_month.Month.stocks
+    monkeypatch.setattr(CpsuModel, "STRETCH", False)  # every month through Month.stocks
 
     def counted(self, step, with_deaths=False, use_next=False, into=None):
         if use_next:
@@ -207,6 +208,7 @@ def test_phases_in_one_compiled_call_change_nothing(monkeypatch):
 
     calls = {"one": 0}
     f = cpsu_month.Month._month_phases
+    monkeypatch.setattr(CpsuModel, "STRETCH", False)  # quiet months one at a time
 
     def counted(self, step):
         calls["one"] += 1

@@ -134,6 +134,12 @@ class Model:
         """Agent slots a step's kernels loop over (0: unknown); sets the threads per step."""
         return 0
 
+    def stretch(self, step: int, until: int, max_threads: int) -> int:
+        """Run steps from ``step`` (before ``until``) in one go, if the model can (e.g. quiet
+        months in one compiled call), recording them itself but for the engine's rows (``step``
+        and ``date``); returns how many it ran (0: none, the engine runs the step)."""
+        return 0
+
     # -- checkpoints (allegiance.checkpoint) ---------------------------------------------
     #: the attributes of the model that are *not* the run's state: made from the scenario
     #: when the model is built (a branch makes them from its own scenario), or caches. Every
@@ -249,6 +255,18 @@ class Runner:
                 if want != used:
                     numba.set_num_threads(want)
                     used = want
+                t = time.perf_counter()
+                done = self.model.stretch(self.step, until, max_threads)
+                if done:
+                    self.timing["stretch"] = (self.timing.get("stretch", 0.0)
+                                              + time.perf_counter() - t)
+                    for step in range(self.step, self.step + done):
+                        label = self.model.step_label(step)
+                        self.rows.append({"step": step, "date": label})
+                        if progress is not None:
+                            progress(step + 1, n, label)
+                    self.step += done
+                    continue
                 _one_step(self.model, self.step, n, self.phases, self.timing, self.rows,
                           self.events, progress)
                 self.step += 1

@@ -9,7 +9,9 @@ Every mechanism module has the same small interface:
 * ``FLOWS`` — the flows it counts (columns of ``timeseries.parquet``);
 * ``Terms`` and ``terms(ctx)`` — the constants its equations need this month, a typed record
   computed once a month from the month's :class:`~allegiance.mechanisms.context.Context`
-  (``None`` when the mechanism does nothing this month);
+  (``None`` when the mechanism does nothing this month); plain Python, also registered with
+  numba (``@register_jitable``) so that compiled code running many months at once computes
+  them from the same source (:mod:`allegiance.mechanisms.compiled`);
 * its equations as per-agent functions that numba compiles inline into the kernels (e.g.
   ``ritual.erode_one``) — the one place each equation is written.
 

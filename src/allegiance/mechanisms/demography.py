@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
+from numba.extending import register_jitable
 from pydantic import Field
 
 from ..rng import log_q, next_success, normal, uniform
@@ -199,6 +200,7 @@ def socialized(climate, trust_mean, sd, uid, key_b, key_t):
             clip01(trust_mean + sd * normal(key_t, uid)))
 
 
+@register_jitable
 def climate(ctx) -> float:
     """Belief a cohort coming of age this month is socialized towards: a mix of the adults'
     mean belief and the regime's message, weakened by ritualization (M4)."""
@@ -225,6 +227,7 @@ Terms = DemographyTerms
 OFF = Terms(0.0, 0.0, 0.0, np.uint64(0), np.uint64(0))
 
 
+@register_jitable
 def terms(ctx) -> Terms | None:
     """This month's socialization :class:`Terms` of the cohort turning 16 (and of newcomers),
     or ``None`` when M2 is off."""
@@ -253,12 +256,14 @@ def nth_alive(alive, ks):
     return out
 
 
+@register_jitable
 def round_random(x: float, u: float) -> int:
     """Integer with expectation ``x`` (floor plus a Bernoulli on the fraction)."""
     base = int(np.floor(x))
     return base + (1 if u < x - base else 0)
 
 
+@register_jitable
 def census_flows(p: Params, n_alive: int, target: float,
                  u: np.ndarray) -> tuple[int, int, float | None]:
     """This month's births, arrivals and probability of excess death that bring ``n_alive``

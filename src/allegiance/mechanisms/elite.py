@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from numba.extending import register_jitable
 
 from ..rng import uniform
 from ._common import CADRE, MechanismParams, logistic, positive, unit
@@ -78,6 +79,7 @@ Terms = EliteTerms
 OFF = Terms(*(0.0,) * 7, np.uint64(0))
 
 
+@register_jitable
 def terms(ctx) -> Terms | None:
     """This month's :class:`Terms`, or ``None`` when nobody can convert this month."""
     p = ctx.params.elite

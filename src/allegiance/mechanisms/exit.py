@@ -72,6 +72,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from numba.extending import register_jitable
 from pydantic import Field
 
 from ..rng import uniform
@@ -204,6 +205,7 @@ Terms = ExitTerms
 OFF = Terms(*(0.0,) * 14, np.uint64(0), np.uint64(0), np.uint64(0))
 
 
+@register_jitable
 def formal_cost(exit_cost: float, openness: float, last_exit_rate: float, w_safe: float,
                 cascade: float) -> float:
     """The cost of formal exit: ``exit_cost · (1 − w_safe · openness) · (1 − cascade · seen)``
@@ -212,6 +214,7 @@ def formal_cost(exit_cost: float, openness: float, last_exit_rate: float, w_safe
     return max(0.0, exit_cost * (1.0 - w_safe * openness) * (1.0 - cascade * seen))
 
 
+@register_jitable
 def terms(ctx) -> Terms | None:
     """This month's :class:`Terms`, or ``None`` when M9 is off."""
     p = ctx.params.exit

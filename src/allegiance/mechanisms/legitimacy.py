@@ -38,9 +38,11 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from numba.extending import register_jitable
 from pydantic import Field
 
 from ..rng import normal
+from . import privilege, remedies
 from ._common import MechanismParams, clip01, positive, unit
 
 #: the mechanism's id in the brief
@@ -140,10 +142,9 @@ Terms = LegitimacyTerms
 OFF = Terms(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
+@register_jitable
 def terms(ctx) -> Terms | None:
     """This month's :class:`Terms` (``None`` when M6 is off)."""
-    from . import privilege, remedies
-
     p = ctx.params.legitimacy
     if not p.enabled:
         return None

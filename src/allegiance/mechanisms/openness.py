@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from numba.extending import register_jitable
 
 from ._common import (
     ADULT_MONTHS,
@@ -123,6 +124,7 @@ class OpennessTerms(NamedTuple):
 #: the interface's name for it (the class names differ between mechanisms: numba's parallel
 #: loops tell records apart by class name)
 Terms = OpennessTerms
+@register_jitable
 def terms(ctx) -> Terms | None:
     """This month's learning :class:`Terms`, or ``None`` when nobody learns (M7 off or no
     openness: then no workplace sums of trust are needed)."""

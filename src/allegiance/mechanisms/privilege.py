@@ -22,8 +22,10 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from numba.extending import register_jitable
 
 from ..rng import uniform
+from . import remedies
 from ._common import CADRE, CAREER, ELITE, MEMBER, MechanismParams, clip01, positive, unit
 
 #: the mechanism's id in the brief
@@ -132,10 +134,9 @@ Terms = PrivilegeTerms
 OFF = Terms(*(0.0,) * 8, np.uint64(0), np.uint64(0))
 
 
+@register_jitable
 def terms(ctx) -> Terms | None:
     """This month's promotion and rent :class:`Terms` (``None`` when M5 is off)."""
-    from . import remedies
-
     p = ctx.params.privilege
     if not p.enabled:
         return None
@@ -150,6 +151,7 @@ def terms(ctx) -> Terms | None:
                  ctx.key("privilege.promote"), ctx.key("privilege.rotate"))
 
 
+@register_jitable
 def visible_corruption(ctx, members: bool) -> float:
     """Corruption as members (or citizens) see it, given openness (M7)."""
     p = ctx.params.privilege

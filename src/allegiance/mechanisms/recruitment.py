@@ -35,6 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from numba.extending import register_jitable
 from pydantic import Field
 
 from ..rng import uniform
@@ -176,6 +177,7 @@ def decide(alive, status, left, age, belief, uid, t):
                         t.key_apply, t.key_ambition)
 
 
+@register_jitable
 def terms(ctx) -> Terms | None:
     """This month's application and admission :class:`Terms`, or ``None`` when nobody is
     admitted."""
@@ -209,6 +211,7 @@ class ConfirmTerms(NamedTuple):
     key: np.uint64
 
 
+@register_jitable
 def confirm_terms(ctx) -> ConfirmTerms:
     """This month's :class:`ConfirmTerms` — candidates are confirmed even when M1 is off."""
     p = ctx.params.recruitment

@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from numba.extending import register_jitable
 
 from ..rng import uniform
 from ._common import CADRE, MechanismParams, positive, unit
@@ -42,25 +43,30 @@ class Params(MechanismParams):
     history_gain: float = unit(0.7, "share of a shock's belief loss prevented by history education")
 
 
+@register_jitable
 def _on(ctx) -> bool:
     return ctx.params.remedies.enabled
 
 
+@register_jitable
 def theory_effect(ctx) -> float:
     """Share of ritual decay prevented."""
     return ctx.params.remedies.theory_gain * ctx.lever("theory_study") if _on(ctx) else 0.0
 
 
+@register_jitable
 def contact_effect(ctx) -> float:
     """Additive contact effect on the trust target (before ``w_contact``)."""
     return ctx.params.remedies.contact_gain * ctx.lever("contact") if _on(ctx) else 0.0
 
 
+@register_jitable
 def criticism_effect(ctx) -> float:
     """Share of rents prevented."""
     return ctx.params.remedies.criticism_gain * ctx.lever("criticism") if _on(ctx) else 0.0
 
 
+@register_jitable
 def history_effect(ctx) -> float:
     """Share of a shock's belief loss prevented."""
     return (ctx.params.remedies.history_gain * ctx.lever("history_education") if _on(ctx)
@@ -88,6 +94,7 @@ Terms = RemediesTerms
 OFF = Terms(0.0, np.uint64(0))
 
 
+@register_jitable
 def terms(ctx) -> Terms | None:
     """This month's :class:`Terms`, or ``None`` when nobody is expelled."""
     if not _on(ctx):

@@ -20,7 +20,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from numba import njit
+from numba.extending import register_jitable
 
+from . import remedies
 from ._common import MechanismParams, clip01, peer_mean, positive, unit
 
 #: the mechanism's id in the brief
@@ -75,10 +77,9 @@ Terms = RitualTerms
 OFF = Terms(0.0, 0.0, 0.0, 0.0)
 
 
+@register_jitable
 def terms(ctx) -> Terms | None:
     """This month's :class:`Terms` (``None`` when M4 is off)."""
-    from . import remedies
-
     p = ctx.params.ritual
     if not p.enabled:
         return None

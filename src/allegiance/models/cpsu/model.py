@@ -36,7 +36,7 @@ from .month import Month
 from .phases import phase_table, phases_of
 from .reference import ReferenceMonth
 from .schema import LEVER_NAMES, CpsuScenario
-from .stocks import AGG, seniority_kernel
+from .stocks import AGG, SENIORITY_MONTH, seniority_kernel
 from .timeline import HoldSpan, holds, overwritten_start, warning_lines
 
 __doc__ += phase_table()
@@ -50,8 +50,6 @@ def _ramp_value(ramp: tuple[int, int, float, float], step: int) -> float:
 
 #: event types that read or change agents when applied (between the stocks and the phases)
 STATE_EVENTS = ("shock", "crisis", "dissolution")
-#: the month whose members are counted by year of joining (``seniority_1983``)
-SENIORITY_MONTH = parse_month("1983-01")
 
 
 @dataclass(frozen=True)
@@ -190,6 +188,16 @@ class CpsuModel(Sizing, Model):
 
     def work_size(self) -> int:
         return self.state.n
+
+    #: run quiet months in compiled stretches (:mod:`.stretch`; the same results, tested)
+    STRETCH = True
+
+    def stretch(self, step: int, until: int, max_threads: int) -> int:
+        """Run the quiet months from ``step`` in one compiled call (:meth:`.month.Month.stretch`)
+        when the fused engine runs them; returns how many ran."""
+        if not self.STRETCH or self.scenario.run.engine != "fused":
+            return 0
+        return self.passes.stretch(step, until, max_threads)
 
     def bounds(self) -> np.ndarray:
         """Chunk boundaries over the used slots (deterministic reductions, by uid range)."""

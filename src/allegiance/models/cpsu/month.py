@@ -76,6 +76,7 @@ from .stocks import (
     NEXT,
     with_means,
 )
+from .stretch import Stretches
 
 #: the agent columns each kernel takes, in its order of arguments (:meth:`AgentState.columns`)
 _STOCKS_COLS = ("alive", "birth", "death", "status", "motive", "belief", "trust", "stake",
@@ -125,7 +126,7 @@ class Month:
     #: its parameters): not in a checkpoint. Every other attribute is saved by name; the carry
     #: and the member index save themselves.
     SCRATCH = ("m", "survival", "_lane_bufs", "_lanes_cut", "_wfull", "_ib",
-               "_dying", "_listed", "_done")
+               "_dying", "_listed", "_done", "_stretches")
 
     def __init__(self, model) -> None:
         self.m = model
@@ -144,6 +145,7 @@ class Month:
         self._tlast = np.zeros(0, dtype=np.int64)  # synchronous M7: the sums handed on
         #: the step whose member phases ran in one compiled call (its later phases skip)
         self._done = -1
+        self._stretches: Stretches | None = None
 
     def checkpoint_state(self) -> dict:
         """What the next months depend on: the carry (next month's stocks taken ahead), the
@@ -160,6 +162,15 @@ class Month:
         self.index.restore_state(saved.pop("index"))
         for k, v in saved.items():
             setattr(self, k, v)
+
+    def stretch(self, step: int, until: int, max_threads: int) -> int:
+        """Run the quiet months from ``step`` (before ``until``) in one compiled call
+        (:mod:`.stretch`); returns how many ran (0: month ``step`` is not quiet)."""
+        if self._stretches is None:
+            self._stretches = Stretches(self)
+        if not self._stretches.ready(self, step):
+            return 0
+        return self._stretches.run(self, step, until, max_threads)
 
     # -- buffers and derived arrays -----------------------------------------------------
     def _lanes(self, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -13,8 +13,11 @@ addition; :data:`AGG_SCALE` turns a column back into agents or sums.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
+from numba.extending import register_jitable
 
 from ...mechanisms import openness as m7
 from ...mechanisms._common import (
@@ -315,6 +318,7 @@ def member_stocks(idx, ib, lanes, alive, birth, death, status, motive, belief, t
             wsum[c, 1] = s_c
 
 
+@register_jitable
 def with_means(v: dict[str, float]) -> dict[str, float]:
     """The stocks ``v`` (columns :data:`AGG` in agents) with their totals and means added."""
     members = v["candidates"] + v["full_members"] + v["cadres"] + v["elites"]
@@ -322,7 +326,7 @@ def with_means(v: dict[str, float]) -> dict[str, float]:
     office = v["cadres"] + v["elites"]
 
     def mean(s: float, n: float) -> float:
-        return s / n if n > 0 else float("nan")
+        return s / n if n > 0 else math.nan
 
     v["members"] = members
     v["belief_adults"] = mean(v["sum_belief_adults"], adults)
@@ -416,6 +420,10 @@ def _next_terms(a, birth_i, b, t, month1, commit_thr, norm, openness, falsify, c
             to_fixed_simd(b64 * b64) * ad, to_fixed_simd(t64 * t64) * ad,
             ad & np.int64(t64 >= cuts[0]), ad & np.int64(t64 >= cuts[1]),
             ad & np.int64(ex >= cuts[0]), ad & np.int64(ex >= cuts[1]))
+
+
+#: the month whose members are counted by year of joining (``seniority_1983``): 1983-01
+SENIORITY_MONTH = 1983 * 12
 
 
 @njit(cache=True)
