@@ -39,6 +39,13 @@ def _squeeze(arr, alive, n):
             j += 1
 
 
+@njit(cache=True)
+def squeeze_fill(arr, alive, n, n_alive, fill):
+    """:func:`_squeeze` ``arr[:n]``, then the freed slots ``[n_alive, n)`` get ``fill``."""
+    _squeeze(arr, alive, n)
+    arr[n_alive:n] = fill
+
+
 @njit(cache=True, inline="always")
 def bisect_left(a, n, x):
     """``searchsorted(a[:n], x)`` (left) for one value (``a[:n]`` ascending)."""
@@ -224,9 +231,7 @@ class AgentState:
         # ("alive") is squeezed last because every other array reads it
         names = [k for k in self.arrays if k != "alive"] + ["alive"]
         for name in names:
-            arr = self.arrays[name]
-            _squeeze(arr, alive, self.n)
-            arr[n_alive : self.n] = self.fields[name].fill
+            squeeze_fill(self.arrays[name], alive, self.n, n_alive, self.fields[name].fill)
         self.n = n_alive
         self.compactions += 1
         return True

@@ -104,6 +104,20 @@ def merge_index(idx, ib, adm, adm_off, adm_counts, alive, status, spare):
 
 
 @njit(cache=True)
+def build_index(alive, status, bounds, idx):
+    """The slots of the living members, in slot order, in ``idx`` if it holds them (else a new
+    array: :func:`_room`). Returns (index, length)."""
+    nchunk = bounds.shape[0] - 1
+    counts = np.zeros(nchunk, dtype=np.int64)
+    _count_members(alive, status, bounds, counts)
+    starts = offsets(counts)
+    n = starts[nchunk]
+    out = _room(idx, n)
+    _write_members(alive, status, bounds, starts, out)
+    return out, n
+
+
+@njit(cache=True)
 def positions(idx, n, bounds):
     """``searchsorted(idx[:n], bounds)`` (left) as uint64, in one compiled call: every month
     asks for it after the slots or the index changed, and the numpy calls (with the casts
@@ -127,14 +141,8 @@ class MemberIndex:
 
     def build(self, st, bounds: np.ndarray) -> None:
         """Index every living member (after setup and after compaction)."""
-        nchunk = bounds.shape[0] - 1
-        counts = np.zeros(nchunk, dtype=np.int64)
-        alive, status = st.view("alive"), st.view("status")
-        _count_members(alive, status, bounds, counts)
-        starts = offsets(counts)
-        self.n = int(starts[-1])
-        self.idx = _room(self.idx, self.n)
-        _write_members(alive, status, bounds, starts, self.idx)
+        idx, n = build_index(st.view("alive"), st.view("status"), bounds, self.idx)
+        self.idx, self.n = idx, int(n)
         self.key = (st.compactions,)
         self.version += 1
 

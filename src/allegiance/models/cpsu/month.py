@@ -627,22 +627,27 @@ class Month:
         """This month's share of each purge (:data:`PURGE`) and war loss (:data:`WAR`) going
         on, in order, as ``(kind, share, count, target)`` (see :meth:`purge`), and the events
         still going on next month."""
-        m = self.m
         ops, keep = [], []
-        for kind, ev, left in m.ongoing:
-            if kind == "purge":
-                if m.params.recruitment.enabled:
-                    persons = ev.persons()
-                    if persons is None:  # a share of the members, compounded month by month
-                        share, count = 1.0 - (1.0 - ev.share) ** (1.0 / ev.months), -1.0
-                    else:  # a number of persons, the same number each month
-                        share, count = 0.0, persons * m.scale / ev.months
-                    ops.append((PURGE, share, count, ev.target))
-            else:
-                ops.append((WAR, 1.0 - (1.0 - ev.share) ** (1.0 / ev.months), 0.0, ""))
+        for kind, ev, left in self.m.ongoing:
+            op = self.purge_op(kind, ev)
+            if op is not None:
+                ops.append(op)
             if left > 1:
                 keep.append((kind, ev, left - 1))
         return ops, keep
+
+    def purge_op(self, kind: str, ev) -> tuple[int, float, float, str] | None:
+        """This month's share of one purge (``kind`` "purge") or war loss (otherwise) under
+        way, as :meth:`_purge_ops` lists it; ``None`` for a purge while M1 is off."""
+        m = self.m
+        if kind != "purge":
+            return (WAR, 1.0 - (1.0 - ev.share) ** (1.0 / ev.months), 0.0, "")
+        if not m.params.recruitment.enabled:
+            return None
+        persons = ev.persons()
+        if persons is None:  # a share of the members, compounded month by month
+            return (PURGE, 1.0 - (1.0 - ev.share) ** (1.0 / ev.months), -1.0, ev.target)
+        return (PURGE, 0.0, persons * m.scale / ev.months, ev.target)  # the same each month
 
     def _war_losses(self, n: int) -> None:
         """Count ``n`` members killed by war losses (next month's stocks, taken by this

@@ -1,9 +1,10 @@
 """Quiet months in one compiled call: a stretch of whole months, ``record`` to ``record``.
 
-In a small run most months have no event, no purge or war loss under way, no compaction of
-dead slots and no survey wave: the month is the same sequence every time — the stocks on the
-1st (:func:`.fused.stocks_phase`), the context, the mechanisms' terms, the census flows, the
-phases from ``demography`` to ``members_end`` (:func:`.fused.month_phases`) and the flows.
+In a small run most months have no event and no survey wave: the month is the same sequence
+every time — the stocks on the 1st (:func:`.fused.stocks_phase`), the compaction of dead slots
+when they are too many, the context, the mechanisms' terms, the census flows, the phases from
+``demography`` to ``members_end`` (:func:`.fused.month_phases`, with the purges and war losses
+under way) and the flows.
 :func:`months` runs such months one after another in compiled code, calling the same
 compiled phases with the same arguments as :class:`~.month.Month` and
 :meth:`~.model.CpsuModel.record_stocks` would, and the same mechanisms' ``terms`` (compiled
@@ -13,8 +14,6 @@ stops before the first month that needs anything else, which the model then runs
 * a month with an event or a hold's start or end on the timeline, or one in which an event
   reads or changes the agents; the month of the 1983 seniority count and those of the survey
   waves;
-* a month whose stocks cannot use what last month's pass took (its list of deaths
-  overflowed), or in which dead slots will be compacted;
 * a month with more slots than :data:`.fused.ONE_CALL_MAX_SLOTS`, or with more than one
   thread's worth of slots (``engine.threads_for``), or whose newcomers might not fit.
 
@@ -27,7 +26,7 @@ run's :class:`~.ledger.Ledger`; their time is ``stretch`` in the manifest's
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import literal_unroll, njit
 
 from ... import rng
 from ...mechanisms import demography as m2
@@ -40,7 +39,9 @@ from ...mechanisms import recruitment as m1
 from ...mechanisms import remedies as m11
 from ...mechanisms import ritual as m4
 from ...mechanisms.compiled import or_off, set_month
-from .fused import _END, COLUMNS, FLOWS, month_phases, stocks_phase
+from ...state import chunk_edges, squeeze_fill
+from .fused import _END, COLUMNS, FLOWS, PURGE, month_phases, stocks_phase
+from .member_index import build_index, positions
 from .recruits import APPLICANTS_MAX, APPLICANTS_MIN
 from .stocks import AGG, DEATH_LIST_MIN, DEATH_LIST_SHARE, NEXT, SENIORITY_MONTH, with_means
 
@@ -50,8 +51,9 @@ _N_FLOWS = len(FLOWS)
 #: where the stocks pass's columns are in :data:`.fused.COLUMNS` (constants: the arrays are a
 #: tuple of several types, which compiled code indexes only with constants)
 (_ALIVE, _BIRTH, _DEATH, _STATUS, _MOTIVE, _BELIEF, _TRUST, _STAKE, _CONVERTED, _LEFT, _CELL,
- _JOIN) = (COLUMNS.index(k) for k in ("alive", "birth", "death", "status", "motive", "belief",
-                                      "trust", "stake", "converted", "left", "cell", "join"))
+ _JOIN, _UID) = (COLUMNS.index(k) for k in ("alive", "birth", "death", "status", "motive",
+                                           "belief", "trust", "stake", "converted", "left",
+                                           "cell", "join", "uid"))
 
 
 @njit(cache=True, inline="always")
@@ -69,8 +71,8 @@ def _uniforms(key, n):
 
 
 @njit(cache=True)
-def months(s0, s1, stop, ctx, cal, lev, arrays, sizes, nxt_in, index, bufs, consts, ledger,
-           flow_at, run):
+def months(s0, s1, stop, ctx, cal, lev, arrays, fills, sizes, nxt_in, index, bufs, consts,
+           ongoing, ledger, flow_at, run):
     """Run the months ``s0 .. s1 - 1`` while they are quiet (see the module docstring) and
     return where it stopped with the state a Python month reads next (``Month.stretch`` puts
     it back). The arguments are grouped by what they hold:
@@ -83,15 +85,19 @@ def months(s0, s1, stop, ctx, cal, lev, arrays, sizes, nxt_in, index, bufs, cons
     * ``lev``: (the levers as the events set them, held (bool per lever), held values,
       ramps ``[lever, first step, last step, from, to]``, the index of openness, M7 on,
       openness when M7 is off);
-    * ``arrays``: the whole agent arrays :data:`.fused.COLUMNS`;
+    * ``arrays``: the whole agent arrays :data:`.fused.COLUMNS`; ``fills``: each but
+      ``alive`` with its fill value (``(array, fill)``), for compaction;
     * ``sizes``: (slots, next uid, peak slots, capacity, living agents, the largest uid,
-      most agents a run may create);
-    * ``nxt_in``: what last month's pass took for this month (columns, list of deaths and its
-      counts) and M7's sums (held, mark);
+      most agents a run may create, compactions);
+    * ``nxt_in``: what last month's pass took for this month (whether it holds, columns, list
+      of deaths and its counts) and M7's sums (held, mark);
     * ``index``: (member index, spare, its length, its chunk positions, chunk bounds, lanes);
     * ``bufs``: (M4 lane sums, M7 lane sums, M7's sums handed on, list of deaths buffer,
       applicants' lists, their room);
     * ``consts``: the run's constants (see below);
+    * ``ongoing``: the purges and war losses under way (:meth:`.month.Month._purge_ops`):
+      kind, this month's share, count, target, whether it acts (a purge needs M1), months
+      left (counted down here);
     * ``ledger``: the ledger's stocks, levers and flows;
     * ``flow_at``: where each of :data:`.fused.FLOWS` and of the month's own flows (births,
       arrivals, deaths, deaths of members, expulsions for corruption, exits) is in the
@@ -103,20 +109,22 @@ def months(s0, s1, stop, ctx, cal, lev, arrays, sizes, nxt_in, index, bufs, cons
     lev_events, held, held_vals, ramps, i_open, m7_on, open0 = lev
     (commit_thr, norm, ritual_on, p5_on, career_bias, seniority_bias, table, edges, cuts,
      far, n_cells, survival, agg_scale, chunk) = consts
-    n, next_uid, peak_n, capacity, n_alive, top, max_uids = sizes
-    whole, dying, ndying, has_last, mark = nxt_in
+    n, next_uid, peak_n, capacity, n_alive, top, max_uids, compactions = sizes
+    taken, whole, dying, ndying, has_last, mark = nxt_in
+    o_kinds, o_shares, o_counts, o_targets, o_acts, o_left = ongoing
+    alive = arrays[_ALIVE]
+    death = arrays[_DEATH]
+    builds = 0
     idx, spare, n_idx, ib, bounds, lanes = index
     msum, tsum, tlast, dying_buf, listed_buf, listed_cap = bufs
     led_stocks, led_levers, led_flows = ledger
     last_exit_rate, max_threads, per_thread, one_call_max, dead_share = run
-    i_births, i_arrivals, i_deaths, i_deaths_m, i_corrupt, i_exits = (
+    i_births, i_arrivals, i_deaths, i_deaths_m, i_corrupt, i_exits, i_expelled, i_war = (
         flow_at[_N_FLOWS], flow_at[_N_FLOWS + 1], flow_at[_N_FLOWS + 2],
-        flow_at[_N_FLOWS + 3], flow_at[_N_FLOWS + 4], flow_at[_N_FLOWS + 5])
+        flow_at[_N_FLOWS + 3], flow_at[_N_FLOWS + 4], flow_at[_N_FLOWS + 5],
+        flow_at[_N_FLOWS + 6], flow_at[_N_FLOWS + 7])
     p2 = ctx.params.demography
     merges = 0
-    # no purges or war losses (:func:`.fused.purges_phase`'s arguments then)
-    pur = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64),
-           np.uint64(0), np.uint64(0), np.zeros(0, dtype=np.int64))
     members_at_start = 0.0
     levers = ctx.levers
     s = s0
@@ -126,22 +134,24 @@ def months(s0, s1, stop, ctx, cal, lev, arrays, sizes, nxt_in, index, bufs, cons
             break
         if max_threads > 1 and n // per_thread >= 2:  # engine.threads_for would give 2+
             break
+        month = start + s
+        # the month's natural deaths, as record will kill them: listed by last month's pass
+        # (if it took them and its list held them all), else those whose month has come
         killed = 0
-        overflow = False
         for k in range(ndying.shape[0]):
             if ndying[k] < 0:
-                overflow = True
+                taken = False
             killed += ndying[k]
-        if overflow:
-            break
-        living = n_alive - killed  # after this month's natural deaths (record kills them)
-        if not (n - living) <= dead_share * n:  # AgentState.compact would compact
-            break
+        if not taken:
+            killed = 0
+            for i in range(n):
+                if alive[i] and death[i] <= month:
+                    killed += 1
+        living = n_alive - killed
         gap = targets[s] - living
         most = max(gap, p2.min_birth_rate / 12.0 * living) + 2.0
         if n + most > capacity or next_uid + most > max_uids:
             break
-        month = start + s
         # -- record: the levers (ramps advanced), the stocks, the ledger's row
         for r in range(ramps.shape[0]):
             lev_events[np.int64(ramps[r, 0])] = _ramp_value(
@@ -155,7 +165,24 @@ def months(s0, s1, stop, ctx, cal, lev, arrays, sizes, nxt_in, index, bufs, cons
             arrays[_STAKE][:n], arrays[_CONVERTED][:n], arrays[_LEFT][:n], arrays[_CELL][:n],
             arrays[_JOIN][:n], month, commit_thr, norm, openness,
             m7_on, edges, cuts, True, ritual_on, p5_on, career_bias, seniority_bias, table,
-            msum, far, True, whole, dying, ndying, agg_scale)
+            msum, far, taken, whole, dying, ndying, agg_scale)
+        # AgentState.compact: the dead slots squeezed out when they are too many
+        n_al = 0
+        for i in range(n):
+            if alive[i]:
+                n_al += 1
+        if not (n - n_al) <= dead_share * n:
+            for pair in literal_unroll(fills):
+                squeeze_fill(pair[0], alive, n, n_al, pair[1])
+            squeeze_fill(alive, alive, n, n_al, False)
+            n = n_al
+            compactions += 1
+            # the chunk bounds, the lanes and the member index as the next phases find them
+            bounds = chunk_edges(arrays[_UID][:n], next_uid, chunk, top)
+            lanes = np.array([0, bounds.shape[0] - 1], dtype=np.int64)
+            idx, n_idx = build_index(alive[:n], arrays[_STATUS][:n], bounds, idx)
+            ib = positions(idx, n_idx, bounds)
+            builds += 1
         led_stocks[s, :] = tot
         led_levers[s, :] = levers
         stocks = ctx.stocks
@@ -239,6 +266,25 @@ def months(s0, s1, stop, ctx, cal, lev, arrays, sizes, nxt_in, index, bufs, cons
         end = (rem is not None, or_off(rem, m11.OFF), el is not None, or_off(el, m8.OFF),
                ex is not None, or_off(ex, m9.OFF))
         ct = m1.confirm_terms(ctx)
+        # -- purges and war losses under way (Month._purge_ops)
+        n_ops = 0
+        for k in range(o_kinds.shape[0]):
+            if o_left[k] > 0 and o_acts[k]:
+                n_ops += 1
+        kinds = np.empty(n_ops, dtype=np.int64)
+        shares = np.empty(n_ops)
+        o_cnt = np.empty(n_ops)
+        targets_k = np.empty(n_ops, dtype=np.int64)
+        j = 0
+        for k in range(o_kinds.shape[0]):
+            if o_left[k] > 0 and o_acts[k]:
+                kinds[j], shares[j], o_cnt[j], targets_k[j] = (o_kinds[k], o_shares[k],
+                                                               o_counts[k], o_targets[k])
+                j += 1
+        for k in range(o_kinds.shape[0]):
+            o_left[k] -= 1
+        pur = (kinds, shares, o_cnt, targets_k, ctx.key("recruitment.purge"),
+               ctx.key("purges.war"), np.zeros(n_ops, dtype=np.int64))
         counts = np.zeros(_N_FLOWS, dtype=np.int64)
         d, dm, bounds2, lanes2, ib2, out, n_out, ib3, merged = month_phases(
             bounds, lanes, idx, n_idx, spare, ib, arrays, n, next_uid, chunk, top, 1, month,
@@ -270,12 +316,24 @@ def months(s0, s1, stop, ctx, cal, lev, arrays, sizes, nxt_in, index, bufs, cons
         for k in range(_N_FLOWS):
             flows[flow_at[k]] += counts[k]
         flows[i_corrupt] += counts[_END]
+        taken = True
+        for k in range(n_ops):
+            lost = pur[6][k]
+            if kinds[k] == PURGE:
+                flows[i_expelled] += lost
+            else:  # Month._war_losses: next month's stocks, taken by the pass, are dropped
+                n_alive -= lost
+                flows[i_war] += lost
+                flows[i_deaths] += lost
+                flows[i_deaths_m] += lost
+                if lost:
+                    taken = False
         # -- record's flows
         last_exit_rate = flows[i_exits] / max(members_at_start, 1.0)
         s += 1
-    return (s, n, next_uid, peak_n, n_alive, whole, dying, ndying, has_last, mark, idx, spare,
-            n_idx, ib, bounds, lanes, dying_buf, listed_buf, listed_cap, merges,
-            last_exit_rate, members_at_start)
+    return (s, n, next_uid, peak_n, n_alive, compactions, taken, whole, dying, ndying, has_last,
+            mark, idx, spare, n_idx, ib, bounds, lanes, dying_buf, listed_buf, listed_cap,
+            merges, builds, last_exit_rate, members_at_start)
 
 
 # -- the Python side: from the model's objects to :func:`months` and back ------------------
@@ -314,7 +372,8 @@ class Stretches:
         self.flow_at = np.array([names.index(f) for f in FLOWS]
                                 + [names.index(f) for f in ("births", "arrivals", "deaths",
                                                             "deaths_members",
-                                                            "expelled_corruption", "exits")],
+                                                            "expelled_corruption", "exits",
+                                                            "expelled", "war_deaths_members")],
                                 dtype=np.int64)
         self.max_uids = np.int64(MAX_UIDS)
         self.i_open = np.int64(LEVER_NAMES.index("openness"))
@@ -323,14 +382,12 @@ class Stretches:
         """Whether month ``step`` may start a stretch (:func:`months` checks the rest)."""
         from .lanes import threads_in_use
 
-        m, st, c = mo.m, mo.m.state, mo.carry
-        if self.stop[step] or m.ongoing or not m.params.demography.enabled:
+        m, c = mo.m, mo.carry
+        if self.stop[step] or not m.params.demography.enabled:
             return False
         if not (m.FUSE_DEATHS and m.TAKE_STOCKS and mo._one_call()) or threads_in_use() != 1:
             return False
-        nx = c.next_stocks
-        return (nx is not None and nx.key == (step, st.compactions, st.n)
-                and c.deaths is None and c.member_sums is None and c.applicants is None)
+        return c.deaths is None and c.member_sums is None and c.applicants is None
 
     def run(self, mo, step: int, until: int, max_threads: int) -> int:
         """Run the quiet months from ``step`` up to ``until`` (:func:`months`); returns how
@@ -350,7 +407,20 @@ class Stretches:
                np.array([m._held.get(k, 0.0) for k in names], dtype=np.float64), ramps,
                self.i_open, bool(p7.enabled), float(m.scenario.levers.openness))
         nx, ts = c.next_stocks, c.trust_sums
+        taken = nx is not None and nx.key == (step, st.compactions, st.n)
+        if nx is None:  # (not read: the stocks pass counts everyone)
+            nx = NextStocks((), np.zeros(2, dtype=np.int64), np.zeros((1, len(NEXT)),
+                            dtype=np.int64), mo._dying[:1], np.zeros(1, dtype=np.int64))
         has_last = ts is not None and ts.key == step
+        going = list(m.ongoing)
+        ops = [mo.purge_op(kind, ev) for kind, ev, _ in going]
+        ongoing = (np.array([o[0] if o else 0 for o in ops], dtype=np.int64),
+                   np.array([o[1] if o else 0.0 for o in ops], dtype=np.float64),
+                   np.array([o[2] if o else 0.0 for o in ops], dtype=np.float64),
+                   np.array([m1.PURGE_TARGETS.index(o[3]) if o and o[0] == PURGE else 0
+                             for o in ops], dtype=np.int64),
+                   np.array([o is not None for o in ops], dtype=np.bool_),
+                   np.array([left for _, _, left in going], dtype=np.int64))
         bounds, idx, ib = mo._index()
         lanes = mo._lanes(bounds)[0]
         msum, tsum = mo._lane_buffers(1)
@@ -360,30 +430,37 @@ class Stretches:
         out = months(
             np.int64(step), np.int64(until), self.stop, self.ctx, self.cal, lev,
             tuple([st.arrays[k] for k in COLUMNS]),
+            tuple([(st.arrays[k], st.fields[k].fill) for k in COLUMNS if k != "alive"]),
             (np.int64(st.n), np.int64(st.next_uid), np.int64(st.peak_n),
              np.int64(st.capacity), np.int64(m.n_alive), np.int64(st.uid_top()),
-             self.max_uids),
-            (nx.whole, nx.dying, nx.ndying, has_last, np.int64(ts.mark if has_last else 0)),
+             self.max_uids, np.int64(st.compactions)),
+            (taken, nx.whole, nx.dying, nx.ndying, has_last,
+             np.int64(ts.mark if has_last else 0)),
             (mo.index.idx, mo.index.spare, np.int64(mo.index.n), ib, bounds, lanes),
             (msum, tsum, mo._tlast, mo._dying, mo._listed, np.int64(mo._listed_cap)),
-            self.consts, (led.stocks, led.levers, led.flows), self.flow_at,
+            self.consts, ongoing, (led.stocks, led.levers, led.flows), self.flow_at,
             (float(m.last_exit_rate), np.int64(max_threads), np.int64(engine.PARALLEL_MIN_SLOTS),
              np.int64(ONE_CALL_MAX_SLOTS), float(COMPACT_DEAD_SHARE)))
-        (end, n, next_uid, peak_n, n_alive, whole, dying, ndying, has_last, mark, idx, spare,
-         n_idx, ib, bounds, lanes, mo._dying, mo._listed, listed_cap, merges, exit_rate,
-         at_start) = out
+        (end, n, next_uid, peak_n, n_alive, compactions, taken, whole, dying, ndying, has_last,
+         mark, idx, spare, n_idx, ib, bounds, lanes, mo._dying, mo._listed, listed_cap, merges,
+         builds, exit_rate, at_start) = out
         done = int(end) - step
         if done == 0:
             return 0
         st.n, st.next_uid, st.peak_n = int(n), int(next_uid), int(peak_n)
+        st.compactions = int(compactions)
         m.n_alive = int(n_alive)
+        m.ongoing = [(kind, ev, int(left)) for (kind, ev, _), left
+                     in zip(going, ongoing[5].tolist(), strict=True) if left > 0]
         mo._listed_cap = int(listed_cap)
-        c.next_stocks = NextStocks((int(end), st.compactions, st.n), lanes, whole, dying, ndying)
+        c.next_stocks = (NextStocks((int(end), st.compactions, st.n), lanes, whole, dying, ndying)
+                         if taken else None)
         c.trust_sums = TrustSums(int(end), int(mark), mo._tlast) if has_last else None
         c.ctx = None
         ix = mo.index
         ix.idx, ix.spare, ix.n = idx, spare, int(n_idx)
-        ix.version += int(merges)
+        ix.version += int(merges) + int(builds)
+        ix.key = (st.compactions,)
         m.adopt_bounds(bounds)
         mo._lanes_cut = (bounds, 1, lanes)
         mo._ib = (bounds, ix.version, ib)
