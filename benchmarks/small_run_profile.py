@@ -9,13 +9,16 @@ every kernel the month calls from Python wrapped in a timer (each numba dispatch
 modules hold is replaced by a function that adds the call's wall time to its kernel's total;
 calls from one kernel to another are compiled and not counted twice). The kernels' share is
 their summed wall time in the timed run, dispatch included; the rest of the plain run is Python
-(the month's bookkeeping, numpy calls on a few numbers, the summary). In a quiet month the
-phases from ``demography`` to ``members_end`` (the one pass over every agent among them) are
-one compiled call, ``month_phases``, timed as one kernel; in the other months they are called
-one at a time (``demography_phase``, ``members_phase``, ``adults_phase``, ...). The months'
-slots (the agent arrays' used length, dead agents included, which the passes visit) are
-averaged from the arguments of ``month_phases`` and ``adults_phase``: the slots before the
-month's births and arrivals. Medians over the runs.
+(the month's bookkeeping, numpy calls on a few numbers, the summary). Most months run in
+stretches of whole months, one compiled call each (``months``, :mod:`allegiance.models.cpsu.
+stretch`: the stocks, the terms, the phases), timed as one kernel and counted by the months
+it ran. Of the other months, those without an event that needs the agents run the phases from
+``demography`` to ``members_end`` (the one pass over every agent among them) in one compiled
+call, ``month_phases``, timed as one kernel; the rest call them one at a time
+(``demography_phase``, ``members_phase``, ``adults_phase``, ...). The months' slots (the
+agent arrays' used length, dead agents included, which the passes visit) are averaged from
+the arguments of ``month_phases`` and ``adults_phase`` (the slots before the month's births
+and arrivals), and from the start and end of each stretch. Medians over the runs.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ HERE = Path(__file__).resolve().parent
 #: the compiled calls made once a month (one or the other), whose first argument is the
 #: slots' chunk bounds
 _MONTHLY = ("month_phases", "adults_phase")
+#: the compiled call that runs a stretch of months
+_STRETCH = "months"
 
 
 def _wrap_kernels(totals: dict[str, float], calls: dict[str, int], slots: list[int]
@@ -64,6 +69,11 @@ def _wrap_kernels(totals: dict[str, float], calls: dict[str, int], slots: list[i
                     calls[_n] += 1
                     if _n in _MONTHLY:
                         slots.append(int(args[0][-1]))  # the slots' chunk bounds
+                    elif _n == _STRETCH:  # months(s0, s1, ...) -> (end, slots, ...)
+                        ran = int(r[0]) - int(args[0])
+                        calls["stretch_months"] += ran
+                        if ran:
+                            slots.append(int(args[8][0]))  # sizes: slots at the start
                     return r
 
                 wrapped[id(obj)] = timed
@@ -87,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     allegiance.run("cpsu", scale=a.scale, seed=1, threads=1)  # load the kernels
     plain, kern, per_kernel, months, slot_means = [], [], defaultdict(list), [], []
     one_call: list[int] = []
+    stretch_months: list[int] = []
+    stretch_calls: list[int] = []
     totals: dict[str, float] = defaultdict(float)
     calls: dict[str, int] = defaultdict(int)
     slots: list[int] = []
@@ -106,8 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         kern.append(sum(totals.values()))
         for k, v in totals.items():
             per_kernel[k].append(v)
-        months.append(sum(calls.get(k, 0) for k in _MONTHLY))
+        months.append(sum(calls.get(k, 0) for k in _MONTHLY) + calls.get("stretch_months", 0))
         one_call.append(calls.get("month_phases", 0))
+        stretch_months.append(calls.get("stretch_months", 0))
+        stretch_calls.append(calls.get(_STRETCH, 0))
         slot_means.append(statistics.fmean(slots) if slots else 0.0)
     med = statistics.median
     run_s, kern_s = med(plain), med(kern)
@@ -117,12 +131,15 @@ def main(argv: list[str] | None = None) -> int:
            "median_run_s": round(run_s, 4), "median_kernels_s": round(kern_s, 4),
            "median_python_s": round(run_s - kern_s, 4),
            "months": int(med(months)), "one_call_months": int(med(one_call)),
+           "stretch_months": int(med(stretch_months)), "stretches": int(med(stretch_calls)),
            "mean_slots": round(med(slot_means)),
            "kernels": {k: round(med(v), 4) for k, v in
                        sorted(per_kernel.items(), key=lambda kv: -med(kv[1]))}}
     one = out["kernels"].get("month_phases", 0.0)
     out["one_call_ns_per_slot_month"] = round(
         one / max(out["one_call_months"], 1) / out["mean_slots"] * 1e9, 2)
+    out["stretch_us_per_month"] = round(
+        out["kernels"].get(_STRETCH, 0.0) / max(out["stretch_months"], 1) * 1e6, 1)
     text = json.dumps(out, indent=1)
     print(text)
     if a.json is not None:
