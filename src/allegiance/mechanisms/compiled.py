@@ -28,9 +28,10 @@ from collections import namedtuple
 from typing import Any, get_args
 
 import numpy as np
-from numba import njit, typed, types
+from numba import njit, types
 from numba.core.extending import intrinsic, overload_method
 from numba.experimental import structref
+from numba.typed import Dict
 
 from .. import rng
 
@@ -220,16 +221,24 @@ def or_off(value, off):
     return _unwrap(value)
 
 
+@njit(cache=True)
+def _new_context(params, lever_names, seed_part):
+    """A :class:`MonthContext` made in compiled code (cached: made from Python, its typed
+    dicts and constructor would be compiled anew in every process, seconds each time)."""
+    index = Dict.empty(key_type=types.unicode_type, value_type=types.int64)
+    for j in range(len(lever_names)):
+        index[lever_names[j]] = j
+    return MonthContext(0, 0, params, index, np.zeros(len(lever_names)), 0.0,
+                        Dict.empty(key_type=types.unicode_type, value_type=types.float64), 0.0,
+                        seed_part, Dict.empty(key_type=types.unicode_type,
+                                              value_type=types.uint64))
+
+
 def month_context(params: tuple, lever_names: tuple[str, ...], seed: int) -> MonthContext:
     """An empty :class:`MonthContext` for a run with the mechanism parameters ``params``
     (:func:`values`), the levers ``lever_names`` and the root ``seed``."""
-    index = typed.Dict.empty(types.unicode_type, types.int64)
-    for j, name in enumerate(lever_names):
-        index[name] = j
     seed_part = rng._mix64_int((int(seed) & rng._MASK) ^ int(rng._GOLDEN))
-    return MonthContext(0, 0, params, index, np.zeros(len(lever_names)), 0.0,
-                        typed.Dict.empty(types.unicode_type, types.float64), 0.0,
-                        np.uint64(seed_part), typed.Dict.empty(types.unicode_type, types.uint64))
+    return _new_context(params, tuple(lever_names), np.uint64(seed_part))
 
 
 def stream_id_matches(name: str) -> bool:
