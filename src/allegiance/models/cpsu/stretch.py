@@ -17,7 +17,7 @@ stops before the first month that needs anything else, which the model then runs
 * a month with more slots than :data:`.fused.ONE_CALL_MAX_SLOTS`, or with more than one
   thread's worth of slots (``engine.threads_for``), or whose newcomers might not fit.
 
-So a run's results are the same bit for bit with or without stretches (``tests/test_scale.py``
+So a run's results are the same bit for bit with or without stretches (``tests/test_stretch.py``
 runs both), and so are its checkpoints. The months of a stretch write their rows into the
 run's :class:`~.ledger.Ledger`; their time is ``stretch`` in the manifest's
 ``phase_seconds``.
@@ -94,14 +94,16 @@ def months(s0, s1, stop, ctx, cal, lev, arrays, fills, sizes, nxt_in, index, buf
     * ``index``: (member index, spare, its length, its chunk positions, chunk bounds, lanes);
     * ``bufs``: (M4 lane sums, M7 lane sums, M7's sums handed on, list of deaths buffer,
       applicants' lists, their room);
-    * ``consts``: the run's constants (see below);
-    * ``ongoing``: the purges and war losses under way (:meth:`.month.Month._purge_ops`):
+    * ``consts``: the run's constants (M12's threshold, M7's norm, M4 on, M5 on and its two
+      biases, M5's weight table, the cohorts' edges, the survey's cut points, whether to
+      prefetch, workplaces, M2's survival table, :data:`.stocks.AGG_SCALE`, the uid chunk);
+    * ``ongoing``: the purges and war losses under way (:meth:`.month.Month.purge_op`):
       kind, this month's share, count, target, whether it acts (a purge needs M1), months
       left (counted down here);
     * ``ledger``: the ledger's stocks, levers and flows;
     * ``flow_at``: where each of :data:`.fused.FLOWS` and of the month's own flows (births,
-      arrivals, deaths, deaths of members, expulsions for corruption, exits) is in the
-      model's flows;
+      arrivals, deaths, deaths of members, expulsions for corruption, exits, expulsions,
+      deaths in war losses) is in the model's flows;
     * ``run``: (last month's exit rate, max threads, slots per thread, most slots of a one-call
       month, dead share that compacts).
     """
