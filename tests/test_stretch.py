@@ -136,3 +136,18 @@ def test_stream_keys_of_compiled_code_are_the_runs_keys():
         assert compiled.stream_id_matches(stream)
         for step in (0, 1, 889, 5000):
             assert compiled.stream_key(jc, stream, step) == rng.key(stream, step)
+
+
+def test_a_run_copied_part_way_goes_on_the_same():
+    # calibration copies a run part-way (copy.deepcopy of the Runner) and tries alternatives
+    # from the copy: the copy makes its own compiled context and gives the same months
+    import copy
+
+    m = CpsuModel(allegiance.load_scenario("cpsu"), seed=1, scale=SMALL)
+    r = Runner(m)
+    r.advance(300)
+    assert m.passes._stretches is not None  # stretches ran before the copy
+    other = copy.deepcopy(r)
+    other.advance()
+    r.advance()
+    pd.testing.assert_frame_equal(r.timeseries(), other.timeseries(), check_exact=True)

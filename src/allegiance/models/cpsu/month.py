@@ -147,6 +147,11 @@ class Month:
         self._done = -1
         self._stretches: Stretches | None = None
 
+    def __getstate__(self) -> dict:
+        # a copy (deepcopy, pickle: calibration copies a run part-way) makes its own compiled
+        # context for stretches when it first needs one
+        return {**self.__dict__, "_stretches": None}
+
     def checkpoint_state(self) -> dict:
         """What the next months depend on: the carry (next month's stocks taken ahead), the
         member index and every attribute not listed in :attr:`SCRATCH`."""
