@@ -350,7 +350,7 @@ class Stretches:
     def __init__(self, mo) -> None:
         from ... import engine
         from ...mechanisms import MODULES
-        from ...mechanisms.compiled import month_context, values
+        from ...mechanisms.compiled import values
         from ...state import MAX_UIDS
         from .schema import LEVER_NAMES
         from .stocks import AGG_SCALE, COHORT_EDGES
@@ -362,7 +362,10 @@ class Stretches:
                               for s in range(n)], dtype=np.bool_)
         self.cal = (np.int64(m.start), np.array([m.population_target(m.month(s) + 1) * m.scale
                                                  for s in range(n)]))
-        self.ctx = month_context(values(m.params, MODULES), LEVER_NAMES, m.seed)
+        #: the compiled context, made when a stretch first runs (a run too large for
+        #: stretches never needs it)
+        self.ctx = None
+        self._ctx_args = (values(m.params, MODULES), LEVER_NAMES, m.seed)
         self.lever_names = LEVER_NAMES
         p5, p7 = m.params.privilege, m.params.openness
         self.consts = (m.params.commitment.threshold, p7.norm, m.params.ritual.enabled,
@@ -395,6 +398,7 @@ class Stretches:
         """Run the quiet months from ``step`` up to ``until`` (:func:`months`); returns how
         many ran."""
         from ... import engine
+        from ...mechanisms.compiled import month_context
         from ...state import COMPACT_DEAD_SHARE
         from .carry import NextStocks, TrustSums
         from .fused import COLUMNS, ONE_CALL_MAX_SLOTS
@@ -429,6 +433,8 @@ class Stretches:
         if mo._tlast.shape[0] != m.n_cells:
             mo._tlast = np.zeros(m.n_cells, dtype=np.int64)
         led = m.ledger
+        if self.ctx is None:
+            self.ctx = month_context(*self._ctx_args)
         out = months(
             np.int64(step), np.int64(until), self.stop, self.ctx, self.cal, lev,
             tuple([st.arrays[k] for k in COLUMNS]),
