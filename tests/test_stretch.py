@@ -3,6 +3,8 @@ them (mechanisms/compiled.py): the same results as the months one at a time, bit
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -133,7 +135,7 @@ def test_stream_keys_of_compiled_code_are_the_runs_keys():
     jc = compiled.month_context(compiled.values(m.params, MODULES), LEVER_NAMES, 123)
     rng = Streams(123)
     for stream in ("exit.leave", "demography.round", "a.new.stream"):
-        assert compiled.stream_id_matches(stream)
+        assert int(compiled.crc32(stream)) == zlib.crc32(stream.encode())  # rng.stream_id
         for step in (0, 1, 889, 5000):
             assert compiled.stream_key(jc, stream, step) == rng.key(stream, step)
 

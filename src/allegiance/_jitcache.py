@@ -28,11 +28,12 @@ _done = False
 
 
 def kernel_sources() -> dict[Path, bytes]:
-    """The package's source files that define compiled kernels, with their contents."""
+    """The package's source files that define compiled kernels or functions compiled into
+    them (``register_jitable``), with their contents."""
     out = {}
     for f in sorted(_PKG.rglob("*.py")):
         data = f.read_bytes()
-        if b"njit" in data:
+        if b"njit" in data or b"register_jitable" in data:
             out[f] = data
     return out
 

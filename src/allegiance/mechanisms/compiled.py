@@ -23,7 +23,6 @@ the Python ones bit for bit (``tests/test_compiled.py`` compares them month by m
 from __future__ import annotations
 
 import types as pytypes
-import zlib
 from collections import namedtuple
 from typing import Any, get_args
 
@@ -240,7 +239,3 @@ def month_context(params: tuple, lever_names: tuple[str, ...], seed: int) -> Mon
     seed_part = rng._mix64_int((int(seed) & rng._MASK) ^ int(rng._GOLDEN))
     return _new_context(params, tuple(lever_names), np.uint64(seed_part))
 
-
-def stream_id_matches(name: str) -> bool:
-    """Whether :func:`crc32` gives ``name`` the id :func:`allegiance.rng.stream_id` does."""
-    return int(crc32(name)) == zlib.crc32(name.encode("utf-8"))

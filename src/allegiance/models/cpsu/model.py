@@ -36,16 +36,10 @@ from .month import Month
 from .phases import phase_table, phases_of
 from .reference import ReferenceMonth
 from .schema import LEVER_NAMES, CpsuScenario
-from .stocks import AGG, SENIORITY_MONTH, seniority_kernel
-from .timeline import HoldSpan, holds, overwritten_start, warning_lines
+from .stocks import SENIORITY_MONTH, seniority_kernel
+from .timeline import HoldSpan, holds, overwritten_start, ramp_value, warning_lines
 
 __doc__ += phase_table()
-
-
-def _ramp_value(ramp: tuple[int, int, float, float], step: int) -> float:
-    """A lever on a ramp ``(first step, last step, from, to)`` at ``step``."""
-    s0, s1, v0, v1 = ramp
-    return v1 if step >= s1 else v0 + (v1 - v0) * (step - s0 + 1) / (s1 - s0 + 1)
 
 
 #: event types that read or change agents when applied (between the stocks and the phases)
@@ -108,9 +102,8 @@ class CpsuModel(Sizing, Model):
             f for _, mod, _ in self.addons for f in mod.FLOWS if f not in FLOWS))
         self.flows: dict[str, int] = dict.fromkeys(self.flow_names, 0)
         #: every month's stocks, levers and flows, as numbers (the time series is made from
-        #: them: :meth:`timeseries`); ``_raw``: the month's stocks as the stocks pass gave them
+        #: them: :meth:`timeseries`)
         self.ledger = Ledger.empty(self.n_steps(), len(self.flow_names))
-        self._raw = np.zeros(len(AGG))
         self.last_exit_rate = 0.0
         self.agg: dict[str, float] = {}
         self._bounds_key: tuple | None = None
@@ -158,11 +151,11 @@ class CpsuModel(Sizing, Model):
         if h is not None and h.first <= self.month(step) - 1 <= h.last:
             return h.value  # held through the month before, so at its end too
         r = self._ramps.get("openness")
-        return self._levers["openness"] if r is None else _ramp_value(r, step)
+        return self._levers["openness"] if r is None else ramp_value(r, step)
 
     def _advance_ramps(self, step: int) -> None:
         for name, ramp in list(self._ramps.items()):
-            self._levers[name] = _ramp_value(ramp, step)
+            self._levers[name] = ramp_value(ramp, step)
             if step >= ramp[1]:
                 del self._ramps[name]
         for name in list(self._held):
@@ -413,21 +406,12 @@ class CpsuModel(Sizing, Model):
                 self.month(step), st.view("alive"), st.view("birth"), st.view("status"),
                 st.view("belief"), st.view("trust"), self.survey_cuts, self.scale)
         a = self.agg = self.passes.stocks(step, with_deaths=fuse, use_next=self.TAKE_STOCKS,
-                                          into=self._raw)
+                                          into=self.ledger.stocks[step])
         # after the stocks: the list of deaths taken last month holds slots (any moment gives
         # the same results: sums are by uid chunk or exact)
         if self.state.compact():
             self._bounds_key = None
-        led = self.ledger
-        led.stocks[step] = self._raw
-        lv = led.levers[step]
-        if self._held:
-            levers = self.levers()
-            for j, name in enumerate(LEVER_NAMES):
-                lv[j] = levers[name]
-        else:
-            for j, name in enumerate(LEVER_NAMES):
-                lv[j] = self._levers[name]
+        self.ledger.levers[step] = [self.lever(name) for name in LEVER_NAMES]
         self.flows = dict.fromkeys(self.flow_names, 0)
         self._members_at_start = a["members"]
         return {}
@@ -465,7 +449,7 @@ class CpsuModel(Sizing, Model):
     #: apart (``state``, ``passes``) or caches; every other attribute is the run's state
     checkpoint_derived = ("scenario", "seed", "scale", "rng", "params", "survey_cuts", "start",
                           "end", "holds", "_overridden", "_timeline", "addons", "flow_names",
-                          "_state_steps", "_bounds_key", "_bounds", "state", "passes", "_raw")
+                          "_state_steps", "_bounds_key", "_bounds", "state", "passes")
 
     def checkpoint_state(self) -> dict[str, Any]:
         """The model's counters, levers, ongoing events and recorded outcomes, every agent

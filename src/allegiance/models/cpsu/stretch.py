@@ -44,6 +44,7 @@ from .fused import _END, COLUMNS, FLOWS, PURGE, month_phases, stocks_phase
 from .member_index import build_index, positions
 from .recruits import APPLICANTS_MAX, APPLICANTS_MIN
 from .stocks import AGG, DEATH_LIST_MIN, DEATH_LIST_SHARE, NEXT, SENIORITY_MONTH, with_means
+from .timeline import ramp_value
 
 _N_AGG = len(AGG)
 _N_NEXT = len(NEXT)
@@ -57,16 +58,16 @@ _N_FLOWS = len(FLOWS)
 
 
 @njit(cache=True, inline="always")
-def _ramp_value(s0, s1, v0, v1, step):
-    """:func:`.model._ramp_value`, the same operations."""
-    return v1 if step >= s1 else v0 + (v1 - v0) * (step - s0 + 1) / (s1 - s0 + 1)
+def _ramp(ramps, r):
+    """Row ``r`` of the ramps array as :func:`.timeline.ramp_value` takes a ramp."""
+    return (np.int64(ramps[r, 1]), np.int64(ramps[r, 2]), ramps[r, 3], ramps[r, 4])
 
 
 @njit(cache=True)
 def _uniforms(key, n):
+    """:meth:`allegiance.rng.Streams.uniforms` of the ids ``0 .. n-1`` under ``key``."""
     out = np.empty(n)
-    for i in range(n):
-        out[i] = rng.uniform(key, np.int64(i))
+    rng._uniforms_few(key, np.arange(n, dtype=np.int64), out)
     return out
 
 
@@ -156,8 +157,7 @@ def months(s0, s1, stop, ctx, cal, lev, arrays, fills, sizes, nxt_in, index, buf
             break
         # -- record: the levers (ramps advanced), the stocks, the ledger's row
         for r in range(ramps.shape[0]):
-            lev_events[np.int64(ramps[r, 0])] = _ramp_value(
-                np.int64(ramps[r, 1]), np.int64(ramps[r, 2]), ramps[r, 3], ramps[r, 4], s)
+            lev_events[np.int64(ramps[r, 0])] = ramp_value(_ramp(ramps, r), s)
         for j in range(levers.shape[0]):
             levers[j] = held_vals[j] if held[j] else lev_events[j]
         openness = levers[i_open] if m7_on else open0
@@ -249,8 +249,7 @@ def months(s0, s1, stop, ctx, cal, lev, arrays, fills, sizes, nxt_in, index, buf
             open_next = lev_events[i_open]
             for r in range(ramps.shape[0]):
                 if np.int64(ramps[r, 0]) == i_open:
-                    open_next = _ramp_value(np.int64(ramps[r, 1]), np.int64(ramps[r, 2]),
-                                            ramps[r, 3], ramps[r, 4], s + 1)
+                    open_next = ramp_value(_ramp(ramps, r), s + 1)
         adl = (soc is not None, soc_v, rr is not None, rr_v, lb is not None, lb_v, learn_on,
                rate if learn_on else 0.0, fresh, tlast, use_mark, m7_on, tsum, tlast, True,
                commit_thr, norm, open_next, m7_on, cuts, nxt, dying, ndying)

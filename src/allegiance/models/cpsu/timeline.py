@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from numba.extending import register_jitable
+
 from ...calendar import month_label, parse_month
 from .schema import LEVER_NAMES, CpsuScenario
 
@@ -30,6 +32,14 @@ ERAS: tuple[tuple[str, str, str], ...] = (
     ("Brezhnev to Chernenko", "1964-10", "1985-02"),
     ("Gorbachev", "1985-03", "1991-12"),
 )
+
+
+@register_jitable
+def ramp_value(ramp: tuple[int, int, float, float], step: int) -> float:
+    """A lever on a ramp ``(first step, last step, from, to)`` at ``step`` (also compiled into
+    the months of a stretch, :mod:`.stretch`)."""
+    s0, s1, v0, v1 = ramp
+    return v1 if step >= s1 else v0 + (v1 - v0) * (step - s0 + 1) / (s1 - s0 + 1)
 
 
 def era_of(date: str) -> str:
